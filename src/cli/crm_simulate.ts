@@ -1,0 +1,5 @@
+/** `crm_simulate` (filled in by its issue). */
+export async function main(_argv: string[]): Promise<number> {
+  process.stderr.write('crm_simulate: not available yet\n');
+  return 2;
+}
