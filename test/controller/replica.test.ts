@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { emptyCib, type Configuration } from '../../src/cib/model.js';
+import {
+  applyMembership, applyMessage, chooseDc, initialReplica, versionOf,
+  type ReplicaMessage, type ReplicaState,
+} from '../../src/controller/replica.js';
+
+const nodes = [{ id: 1, name: 'n1' }, { id: 2, name: 'n2' }, { id: 3, name: 'n3' }];
+
+function withPrimitive(cfg: Configuration, id: string): Configuration {
+  const c = structuredClone(cfg);
+  c.resources.push({ tag: 'primitive', id, class: 'ocf', provider: 'heartbeat', type: 'Dummy', instanceAttributes: [], metaAttributes: [], utilization: [], operations: [] });
+  return c;
+}
+
+/** Bring a replica through a ring of `members` with every offer delivered. */
+function formRing(state: ReplicaState, members: number[], offers: Array<[number, ReplicaState]>): ReplicaState {
+  let s = applyMembership(state, { ringId: `r${members.join('')}`, members, quorate: members.length >= 2 }).state;
+  for (const [from, replica] of offers) {
+    s = applyMessage(s, { kind: 'cib-offer', from, version: versionOf(replica.cib), configuration: replica.cib.configuration }).state;
+  }
+  return s;
+}
+
+describe('CIB replica', () => {
+  it('chooses the DC deterministically and keeps it while it stays', () => {
+    expect(chooseDc(undefined, { ringId: 'a', members: [3, 2], quorate: true })).toBe(2);
+    expect(chooseDc(3, { ringId: 'b', members: [1, 2, 3], quorate: true })).toBe(3);
+    expect(chooseDc(3, { ringId: 'c', members: [1, 2], quorate: true })).toBe(1);
+    expect(chooseDc(1, { ringId: 'd', members: [1], quorate: false })).toBeUndefined();
+  });
+
+  it('applies a configuration edit by compare-and-set on the version', () => {
+    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
+    for (const n of [1, 2, 3]) s = applyMessage(s, { kind: 'cib-offer', from: n, version: versionOf(s.cib), configuration: s.cib.configuration }).state;
+    const base = versionOf(s.cib);
+    const first = applyMessage(s, { kind: 'cib-update', from: 1, requestId: 'a', base, configuration: withPrimitive(s.cib.configuration, 'A') });
+    expect(first.updateResult).toEqual({ requestId: 'a', from: 1, ok: true });
+    expect(first.state.cib.epoch).toBe(base[1] + 1);
+    // A second edit computed against the old version must not silently win.
+    const stale = applyMessage(first.state, { kind: 'cib-update', from: 2, requestId: 'b', base, configuration: withPrimitive(s.cib.configuration, 'B') });
+    expect(stale.updateResult?.ok).toBe(false);
+    expect(stale.updateResult?.error).toMatch(/changed meanwhile/);
+    expect(stale.state.cib.configuration.resources.map((r) => r.id)).toEqual(['A']);
+  });
+
+  it('converges on the newest configuration when partitions merge', () => {
+    const base = emptyCib();
+    const old = { ...initialReplica(structuredClone(base), nodes) };
+    old.cib.epoch = 4;
+    const newer = initialReplica(structuredClone(base), nodes);
+    newer.cib.epoch = 7;
+    newer.cib.configuration = withPrimitive(newer.cib.configuration, 'FromNewer');
+    const offers: Array<[number, ReplicaState]> = [[1, old], [2, newer], [3, old]];
+    const a = formRing(old, [1, 2, 3], offers);
+    const b = formRing(newer, [1, 2, 3], offers);
+    expect(a.sync).toBeUndefined();
+    expect(a.cib.configuration).toEqual(b.cib.configuration);
+    expect(a.cib.configuration.resources.map((r) => r.id)).toEqual(['FromNewer']);
+    expect(a.cib.epoch).toBe(7);
+  });
+
+  it('marks lost nodes offline and forgets their resources', () => {
+    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
+    s = applyMessage(s, { kind: 'op-result', from: 3, resource: { id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy' }, op: { id: '', operation: 'start', interval: '0', rcCode: '0', opStatus: '0' }, targetRc: 0 }).state;
+    s = applyMembership(s, { ringId: 'x', members: [1, 2], quorate: true }).state;
+    const n3 = s.cib.status!.find((n) => n.uname === 'n3')!;
+    expect(n3.inCcm).toBe('false');
+    expect(n3.lrm?.resources).toEqual([]);
+    expect(s.cib.haveQuorum).toBe('1');
+  });
+
+  it('counts a failed monitor in fail-count and keeps the last failure', () => {
+    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
+    const rsc = { id: 'web', class: 'ocf', provider: 'belay', type: 'nginx' };
+    s = applyMessage(s, { kind: 'op-result', from: 2, resource: rsc, op: { id: '', operation: 'monitor', interval: '0', rcCode: '7', opStatus: '0' }, targetRc: 7 }).state;
+    s = applyMessage(s, { kind: 'op-result', from: 2, resource: rsc, op: { id: '', operation: 'start', interval: '0', rcCode: '0', opStatus: '0' }, targetRc: 0 }).state;
+    for (let i = 0; i < 2; i++) {
+      s = applyMessage(s, { kind: 'op-result', from: 2, resource: rsc, op: { id: '', operation: 'monitor', interval: '15000', rcCode: '7', opStatus: '0', lastRcChange: String(1000 + i) }, targetRc: 0 }).state;
+    }
+    const n2 = s.cib.status!.find((n) => n.uname === 'n2')!;
+    const attrs = Object.fromEntries(n2.transientAttributes.flatMap((set) => set.nvpairs.map((p) => [p.name, p.value])));
+    expect(attrs['fail-count-web#monitor_15000']).toBe('2');
+    expect(attrs['last-failure-web#monitor_15000']).toBe('1001');
+    const ops = n2.lrm!.resources[0]!.ops.map((o) => o.id).sort();
+    expect(ops).toEqual(['web_last_0', 'web_last_failure_0', 'web_monitor_15000']);
+  });
+
+  it('converges replicas that started apart, given the same stream (property, 300 random streams)', () => {
+    let seed = 12345;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    for (let run = 0; run < 300; run++) {
+      const events: Array<ReplicaMessage | { kind: 'ring'; members: number[] }> = [];
+      for (let i = 0; i < 30; i++) {
+        const from = 1 + rand(3);
+        switch (rand(5)) {
+          case 0: events.push({ kind: 'ring', members: [1, 2, 3].filter(() => rand(3) > 0) }); break;
+          case 1: events.push({ kind: 'op-result', from, resource: { id: `r${rand(3)}`, class: 'ocf', provider: 'belay', type: 'Dummy' }, op: { id: '', operation: ['start', 'stop', 'monitor'][rand(3)]!, interval: rand(2) ? '0' : '10000', rcCode: String(rand(8)), opStatus: '0' }, targetRc: 0 }); break;
+          case 2: events.push({ kind: 'attr-update', from, node: `n${1 + rand(3)}`, name: rand(2) ? 'standby' : 'site', value: rand(3) ? 'on' : undefined, lifetime: rand(2) ? 'reboot' : 'forever' }); break;
+          case 3: events.push({ kind: 'cib-offer', from, version: [0, rand(5), rand(3)], configuration: withPrimitive(emptyCib().configuration, `o${rand(4)}`) }); break;
+          default: events.push({ kind: 'cib-update', from, requestId: `q${i}`, base: [0, rand(4), 0], configuration: withPrimitive(emptyCib().configuration, `u${i}`) });
+        }
+      }
+      // Each replica starts from its own stored CIB; the ring's offers must
+      // bring them to one configuration, and the stream keeps them equal.
+      const offers: ReplicaMessage[] = [1, 2, 3].map((from) => ({ kind: 'cib-offer', from, version: [0, from + rand(3), 0], configuration: withPrimitive(emptyCib().configuration, `stored${from}`) }));
+      const replay = (local: number) => {
+        const stored = emptyCib();
+        stored.epoch = local;
+        stored.configuration = withPrimitive(stored.configuration, `local${local}`);
+        let s = applyMembership(initialReplica(stored, nodes), { ringId: 'start', members: [1, 2, 3], quorate: true }).state;
+        for (const o of offers) s = applyMessage(s, o).state;
+        for (const e of events) s = e.kind === 'ring' ? applyMembership(s, { ringId: String(e.members), members: e.members, quorate: e.members.length >= 2 }).state : applyMessage(s, e).state;
+        return s;
+      };
+      const first = replay(1);
+      expect(replay(2)).toEqual(first);
+      expect(replay(5)).toEqual(first);
+    }
+  });
+});
