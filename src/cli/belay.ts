@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerAgentCommands } from './belay-agent.js';
+import { registerDaemonCommands } from './belay-daemon.js';
 import { registerKeepalivedCommands } from './belay-keepalived.js';
 import { registerRingCommands } from './belay-ring.js';
 
@@ -13,14 +14,17 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerRingCommands(program);
+  registerDaemonCommands(program);
   registerAgentCommands(program);
   registerKeepalivedCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
-    const code = (err as { exitCode?: number }).exitCode;
-    if (typeof code === 'number') return code;
-    throw err;
+    const e = err as { exitCode?: number; code?: string; message?: string };
+    // commander has printed its own usage errors already.
+    if (typeof e.code === 'string' && e.code.startsWith('commander.')) return e.exitCode ?? 2;
+    process.stderr.write(`belay: ${e.message ?? String(err)}\n`);
+    return typeof e.exitCode === 'number' ? e.exitCode : 1;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
 }
