@@ -1,0 +1,440 @@
+/**
+ * Editing operations on the CIB model with Pacemaker/crmsh semantics.
+ * Pure: every function takes a model and returns a new one (the input is
+ * not touched), or throws CibError naming the id at fault.
+ */
+import { CibError } from './errors.js';
+import type {
+  AnyConstraint,
+  Cib,
+  Clone,
+  Group,
+  Node,
+  NvPair,
+  NvSet,
+  Primitive,
+  ResourceSet,
+  RuleNode,
+  TopResource,
+} from './model.js';
+
+export function cloneCib(cib: Cib): Cib {
+  return structuredClone(cib);
+}
+
+/** Configuration changed: epoch + 1, num_updates back to 0 (as Pacemaker does). */
+export function bumpEpoch(cib: Cib): void {
+  cib.epoch += 1;
+  cib.numUpdates = 0;
+}
+
+// ---------------------------------------------------------------------------
+// Ids
+
+/** Every id defined in the configuration, with what defines it. */
+export function collectIds(cib: Cib): Map<string, string> {
+  const ids = new Map<string, string>();
+  const add = (id: string | undefined, what: string) => {
+    if (id !== undefined && !ids.has(id)) ids.set(id, what);
+  };
+  const sets = (ss: NvSet[], what: string) => {
+    for (const s of ss) {
+      add(s.id, what);
+      s.rules.forEach((r) => rule(r));
+      for (const p of s.nvpairs) add(p.id, 'nvpair');
+    }
+  };
+  const rule = (r: RuleNode) => {
+    add(r.attrs.id, r.tag);
+    r.children.forEach(rule);
+  };
+  const prim = (p: Primitive) => {
+    add(p.id, 'primitive');
+    sets(p.instanceAttributes, 'instance_attributes');
+    sets(p.metaAttributes, 'meta_attributes');
+    sets(p.utilization, 'utilization');
+    add(p.operationsId, 'operations');
+    for (const o of p.operations) {
+      add(o.id, 'op');
+      sets(o.instanceAttributes, 'instance_attributes');
+      sets(o.metaAttributes, 'meta_attributes');
+    }
+  };
+  const conf = cib.configuration;
+  sets(conf.crmConfig, 'cluster_property_set');
+  sets(conf.rscDefaults, 'meta_attributes');
+  sets(conf.opDefaults, 'meta_attributes');
+  for (const n of conf.nodes) {
+    add(n.id, 'node');
+    sets(n.instanceAttributes, 'instance_attributes');
+    sets(n.utilization, 'utilization');
+  }
+  for (const r of allResources(cib)) {
+    if (r.tag === 'primitive') prim(r as Primitive);
+    else if (r.tag === 'group' || r.tag === 'clone' || r.tag === 'master') {
+      const c = r as Group | Clone;
+      add(c.id, c.tag);
+      sets(c.instanceAttributes, 'instance_attributes');
+      sets(c.metaAttributes, 'meta_attributes');
+    } else add(r.id, r.tag);
+  }
+  for (const c of conf.constraints) {
+    add(c.id, c.tag);
+    if ('sets' in c) for (const s of c.sets) add(s.id, 'resource_set');
+    if (c.tag === 'rsc_location' && 'rules' in c) c.rules.forEach(rule);
+  }
+  return ids;
+}
+
+/** crmsh's id scheme: `base` if free, else base-0, base-1, ... */
+export function uniqueId(taken: Set<string> | Map<string, unknown>, base: string): string {
+  const clean = sanitizeId(base);
+  if (!taken.has(clean)) return clean;
+  for (let k = 0; ; k++) {
+    const id = `${clean}-${k}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+/** XML ids must be NCNames: crmsh replaces other characters the same way. */
+export function sanitizeId(s: string): string {
+  let id = s.replace(/[^\w.-]/g, '_');
+  if (!/^[A-Za-z_]/.test(id)) id = '_' + id;
+  return id;
+}
+
+// ---------------------------------------------------------------------------
+// Finding resources
+
+export interface Found {
+  res: TopResource;
+  /** The group or clone holding it, if any (a primitive may sit in a group inside a clone). */
+  parent?: Group | Clone;
+  grandparent?: Clone;
+}
+
+/** All resources, depth first, in document order (parents before children). */
+export function allResources(cib: Cib): TopResource[] {
+  const out: TopResource[] = [];
+  const walk = (r: TopResource) => {
+    out.push(r);
+    if (r.tag === 'group') (r as Group).children.forEach(walk);
+    else if (r.tag === 'clone' || r.tag === 'master') walk((r as Clone).child);
+  };
+  cib.configuration.resources.forEach(walk);
+  return out;
+}
+
+export function findResource(cib: Cib, id: string): Found | undefined {
+  for (const r of cib.configuration.resources) {
+    if (r.id === id) return { res: r };
+    if (r.tag === 'group') {
+      const g = r as Group;
+      const p = g.children.find((c) => c.id === id);
+      if (p) return { res: p, parent: g };
+    } else if (r.tag === 'clone' || r.tag === 'master') {
+      const cl = r as Clone;
+      if (cl.child.id === id) return { res: cl.child, parent: cl };
+      if (cl.child.tag === 'group') {
+        const p = cl.child.children.find((c) => c.id === id);
+        if (p) return { res: p, parent: cl.child, grandparent: cl };
+      }
+    }
+  }
+  return undefined;
+}
+
+export function findConstraint(cib: Cib, id: string): AnyConstraint | undefined {
+  return cib.configuration.constraints.find((c) => c.id === id);
+}
+
+/** Resource ids a constraint refers to (rsc, with-rsc, first, then, set members). */
+export function constraintRefs(c: AnyConstraint): string[] {
+  const refs: string[] = [];
+  const push = (v: string | undefined) => {
+    if (v !== undefined) refs.push(v);
+  };
+  if (c.tag === 'rsc_location' && 'rules' in c) push(c.rsc);
+  else if (c.tag === 'rsc_colocation' && 'sets' in c) {
+    push(c.rsc);
+    push(c.withRsc);
+  } else if (c.tag === 'rsc_order' && 'sets' in c) {
+    push(c.first);
+    push(c.then);
+  }
+  if ('sets' in c) for (const s of c.sets as ResourceSet[]) refs.push(...s.resources);
+  return refs;
+}
+
+// ---------------------------------------------------------------------------
+// Adding and replacing
+
+function assertFree(cib: Cib, ids: Map<string, string>, id: string, what: string): void {
+  const have = ids.get(id);
+  if (have !== undefined) throw new CibError(`cannot add ${what} "${id}": the id is already used by a ${have}`);
+  void cib;
+}
+
+/** Add a new top-level primitive. */
+export function addPrimitive(cib: Cib, p: Primitive): Cib {
+  const next = cloneCib(cib);
+  assertFree(next, collectIds(next), p.id, 'primitive');
+  next.configuration.resources.push(structuredClone(p));
+  bumpEpoch(next);
+  return next;
+}
+
+/** Take top-level resources out of the list so they can be put into a group or clone. */
+function takeTopLevel(cib: Cib, id: string, into: string, allowed: string[]): TopResource {
+  const found = findResource(cib, id);
+  if (!found) throw new CibError(`${into}: resource "${id}" does not exist`);
+  if (found.parent) throw new CibError(`${into}: resource "${id}" is already in ${found.parent.tag} "${found.parent.id}"`);
+  if (!allowed.includes(found.res.tag)) {
+    throw new CibError(`${into}: resource "${id}" is a ${found.res.tag}, which cannot go into it`);
+  }
+  const list = cib.configuration.resources;
+  list.splice(list.indexOf(found.res), 1);
+  return found.res;
+}
+
+/** Make a group of existing top-level primitives (crmsh `group`). */
+export function addGroup(cib: Cib, g: Group, members: string[]): Cib {
+  const next = cloneCib(cib);
+  assertFree(next, collectIds(next), g.id, 'group');
+  if (members.length === 0) throw new CibError(`group "${g.id}" needs at least one resource`);
+  const seen = new Set<string>();
+  const at = firstIndex(next, members);
+  const group: Group = { ...structuredClone(g), children: [] };
+  for (const m of members) {
+    if (seen.has(m)) throw new CibError(`group "${g.id}": resource "${m}" is listed twice`);
+    seen.add(m);
+    group.children.push(takeTopLevel(next, m, `group "${g.id}"`, ['primitive']) as Primitive);
+  }
+  next.configuration.resources.splice(Math.min(at, next.configuration.resources.length), 0, group);
+  bumpEpoch(next);
+  return next;
+}
+
+/** Wrap an existing top-level primitive or group in a clone (crmsh `clone`/`ms`). */
+export function addClone(cib: Cib, c: Omit<Clone, 'child'>, member: string): Cib {
+  const next = cloneCib(cib);
+  assertFree(next, collectIds(next), c.id, c.tag);
+  const at = firstIndex(next, [member]);
+  const child = takeTopLevel(next, member, `${c.tag} "${c.id}"`, ['primitive', 'group']) as Primitive | Group;
+  const clone: Clone = { ...structuredClone(c), child } as Clone;
+  next.configuration.resources.splice(Math.min(at, next.configuration.resources.length), 0, clone);
+  bumpEpoch(next);
+  return next;
+}
+
+function firstIndex(cib: Cib, ids: string[]): number {
+  const list = cib.configuration.resources;
+  const idx = ids.map((id) => list.findIndex((r) => r.id === id)).filter((i) => i >= 0);
+  return idx.length ? Math.min(...idx) : list.length;
+}
+
+/** Add a constraint; every resource it names must exist. */
+export function addConstraint(cib: Cib, c: AnyConstraint): Cib {
+  const next = cloneCib(cib);
+  assertFree(next, collectIds(next), c.id, c.tag);
+  checkRefs(next, c);
+  next.configuration.constraints.push(structuredClone(c));
+  bumpEpoch(next);
+  return next;
+}
+
+export function checkRefs(cib: Cib, c: AnyConstraint): void {
+  for (const r of constraintRefs(c)) {
+    if (!findResource(cib, r)) throw new CibError(`${c.tag} "${c.id}" refers to resource "${r}", which does not exist`);
+  }
+}
+
+/** Add a node (crmsh `node`). */
+export function addNode(cib: Cib, n: Node): Cib {
+  const next = cloneCib(cib);
+  const clash = next.configuration.nodes.find((x) => x.uname === n.uname || x.id === n.id);
+  if (clash) throw new CibError(`node "${n.uname}" already exists (id ${clash.id})`);
+  assertFree(next, collectIds(next), n.id, 'node');
+  next.configuration.nodes.push(structuredClone(n));
+  bumpEpoch(next);
+  return next;
+}
+
+export type SetSection = 'crmConfig' | 'rscDefaults' | 'opDefaults';
+const DEFAULT_SET_ID: Record<SetSection, string> = {
+  crmConfig: 'cib-bootstrap-options',
+  rscDefaults: 'rsc-options',
+  opDefaults: 'op-options',
+};
+
+/**
+ * Set name=value pairs in a property / rsc_defaults / op_defaults set
+ * (crmsh `property`): the named set, else the first set, else a new one.
+ * A value of undefined deletes the name.
+ */
+export function setOptions(cib: Cib, section: SetSection, pairs: Array<[string, string | undefined]>, setId?: string): Cib {
+  const next = cloneCib(cib);
+  const list = next.configuration[section];
+  let set = setId !== undefined ? list.find((s) => s.id === setId) : (list.find((s) => s.id === DEFAULT_SET_ID[section]) ?? list[0]);
+  if (!set) {
+    const id = setId ?? DEFAULT_SET_ID[section];
+    const ids = collectIds(next);
+    if (ids.has(id)) throw new CibError(`cannot create set "${id}": the id is already used by a ${ids.get(id)}`);
+    set = { id, rules: [], nvpairs: [] };
+    list.push(set);
+  }
+  for (const [name, value] of pairs) setNvPair(next, set, name, value);
+  bumpEpoch(next);
+  return next;
+}
+
+/** Set (or with value undefined, remove) one nvpair in a set, with a crmsh-style id. */
+export function setNvPair(cib: Cib, set: NvSet, name: string, value: string | undefined): void {
+  const i = set.nvpairs.findIndex((p) => p.name === name);
+  if (value === undefined) {
+    if (i >= 0) set.nvpairs.splice(i, 1);
+    return;
+  }
+  if (i >= 0) {
+    set.nvpairs[i]!.value = value;
+    return;
+  }
+  const p: NvPair = { id: uniqueId(collectIds(cib), `${set.id ?? 'nvpair'}-${name}`), name, value };
+  set.nvpairs.push(p);
+}
+
+/**
+ * Set a meta attribute of a resource (crmsh `resource stop|start|meta`):
+ * into its first meta_attributes set, made as `<id>-meta_attributes` if none.
+ */
+export function setResourceMeta(cib: Cib, id: string, name: string, value: string | undefined): Cib {
+  const next = cloneCib(cib);
+  const found = findResource(next, id);
+  if (!found) throw new CibError(`resource "${id}" does not exist`);
+  const r = found.res;
+  if (!('metaAttributes' in r)) throw new CibError(`resource "${id}" is a ${r.tag}; belay cannot set its meta attributes`);
+  let set = r.metaAttributes.find((s) => s.rules.length === 0 && s.idRef === undefined);
+  if (!set) {
+    if (value === undefined) return next;
+    set = { id: uniqueId(collectIds(next), `${id}-meta_attributes`), rules: [], nvpairs: [] };
+    r.metaAttributes.push(set);
+  }
+  setNvPair(next, set, name, value);
+  bumpEpoch(next);
+  return next;
+}
+
+// ---------------------------------------------------------------------------
+// Replacing (crmsh `load update`: same id -> replace in place)
+
+export function replaceTopResource(cib: Cib, r: TopResource): Cib {
+  const next = cloneCib(cib);
+  const list = next.configuration.resources;
+  const i = list.findIndex((x) => x.id === r.id);
+  if (i < 0) throw new CibError(`resource "${r.id}" does not exist`);
+  list[i] = structuredClone(r);
+  bumpEpoch(next);
+  return next;
+}
+
+export function replaceConstraint(cib: Cib, c: AnyConstraint): Cib {
+  const next = cloneCib(cib);
+  const list = next.configuration.constraints;
+  const i = list.findIndex((x) => x.id === c.id);
+  if (i < 0) throw new CibError(`constraint "${c.id}" does not exist`);
+  checkRefs(next, c);
+  list[i] = structuredClone(c);
+  bumpEpoch(next);
+  return next;
+}
+
+// ---------------------------------------------------------------------------
+// Deleting
+
+/**
+ * Delete resources, constraints or nodes by id (crmsh `configure delete`).
+ * Deleting a resource also deletes what cannot live without it: the clone
+ * around it, a group left empty, and constraints that name it (a resource
+ * set loses the member; a set left empty goes, and a constraint left
+ * without sets goes). Nodes can be named by uname too.
+ */
+export function deleteIds(cib: Cib, ids: string[]): Cib {
+  let next = cloneCib(cib);
+  for (const id of ids) next = deleteOne(next, id);
+  bumpEpoch(next);
+  return next;
+}
+
+function deleteOne(cib: Cib, id: string): Cib {
+  const conf = cib.configuration;
+  const found = findResource(cib, id);
+  if (found) {
+    const gone = new Set<string>();
+    const collect = (r: TopResource) => {
+      gone.add(r.id);
+      if (r.tag === 'group') (r as Group).children.forEach(collect);
+      else if (r.tag === 'clone' || r.tag === 'master') collect((r as Clone).child);
+    };
+    collect(found.res);
+    const { parent, grandparent } = found;
+    if (!parent) {
+      conf.resources.splice(conf.resources.indexOf(found.res), 1);
+    } else if (parent.tag === 'group') {
+      const g = parent as Group;
+      g.children = g.children.filter((c) => c.id !== id);
+      if (g.children.length === 0) {
+        gone.add(g.id);
+        if (grandparent) {
+          gone.add(grandparent.id);
+          conf.resources.splice(conf.resources.indexOf(grandparent), 1);
+        } else conf.resources.splice(conf.resources.indexOf(g), 1);
+      }
+    } else {
+      // A clone cannot be empty: it goes with its child.
+      gone.add(parent.id);
+      conf.resources.splice(conf.resources.indexOf(parent), 1);
+    }
+    dropReferences(cib, gone);
+    return cib;
+  }
+  const ci = conf.constraints.findIndex((c) => c.id === id);
+  if (ci >= 0) {
+    conf.constraints.splice(ci, 1);
+    return cib;
+  }
+  const ni = conf.nodes.findIndex((n) => n.id === id || n.uname === id);
+  if (ni >= 0) {
+    conf.nodes.splice(ni, 1);
+    return cib;
+  }
+  for (const section of ['crmConfig', 'rscDefaults', 'opDefaults'] as const) {
+    const si = conf[section].findIndex((s) => s.id === id);
+    if (si >= 0) {
+      conf[section].splice(si, 1);
+      return cib;
+    }
+  }
+  throw new CibError(`object "${id}" does not exist`);
+}
+
+function dropReferences(cib: Cib, gone: Set<string>): void {
+  const conf = cib.configuration;
+  conf.constraints = conf.constraints.filter((c) => {
+    if (!('sets' in c)) {
+      // rsc_ticket and other raw constraints: drop if they name a gone resource.
+      const raw = (c as { raw: { attrs: Record<string, string> } }).raw;
+      return !(raw && gone.has(raw.attrs.rsc ?? ''));
+    }
+    const direct =
+      c.tag === 'rsc_location'
+        ? [(c as { rsc?: string }).rsc]
+        : c.tag === 'rsc_colocation'
+          ? [(c as { rsc?: string }).rsc, (c as { withRsc?: string }).withRsc]
+          : [(c as { first?: string }).first, (c as { then?: string }).then];
+    if (direct.some((r) => r !== undefined && gone.has(r))) return false;
+    if (c.sets.length === 0) return true;
+    for (const s of c.sets) s.resources = s.resources.filter((r) => !gone.has(r));
+    c.sets = c.sets.filter((s) => s.resources.length > 0 || s.idRef !== undefined);
+    return c.sets.length > 0;
+  });
+}

@@ -1,0 +1,601 @@
+/**
+ * crmsh 4.x `configure` syntax -> CIB model pieces.
+ *
+ * One statement (a token list) becomes one ConfigItem; applying items to a
+ * CIB is edit.ts's job (apply.ts glues the two). Ids of sub-elements are
+ * generated the way crmsh does: FloatIP-instance_attributes,
+ * FloatIP-instance_attributes-ip, haproxy-monitor-15s, ...
+ */
+import { CibError } from '../cib/errors.js';
+import { isScore } from '../cib/score.js';
+import { uniqueId } from '../cib/edit.js';
+import type {
+  Clone,
+  ColocationConstraint,
+  Group,
+  LocationConstraint,
+  Node,
+  NvSet,
+  Operation,
+  OrderConstraint,
+  Primitive,
+  ResourceSet,
+  RuleNode,
+} from '../cib/model.js';
+import { where, type Statement, type Token } from './tokenize.js';
+
+export type ConfigItem =
+  | { kind: 'primitive'; primitive: Primitive }
+  | { kind: 'group'; group: Group; members: string[] }
+  | { kind: 'clone'; clone: Omit<Clone, 'child'>; member: string }
+  | { kind: 'constraint'; constraint: LocationConstraint | ColocationConstraint | OrderConstraint }
+  | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]> }
+  | { kind: 'node'; node: Node };
+
+/** Resource classes Pacemaker knows. */
+export const RESOURCE_CLASSES = ['ocf', 'lsb', 'systemd', 'service', 'stonith', 'upstart', 'nagios', 'heartbeat'];
+
+/** Op attributes that are XML attributes of <op>; anything else is an op instance attribute. */
+const OP_XML_ATTRS: Record<string, keyof Operation> = {
+  interval: 'interval',
+  timeout: 'timeout',
+  role: 'role',
+  'on-fail': 'onFail',
+  enabled: 'enabled',
+  'start-delay': 'startDelay',
+  'interval-origin': 'intervalOrigin',
+  'record-pending': 'recordPending',
+  description: 'description',
+};
+
+const RESOURCE_KEYWORDS = new Set(['params', 'meta', 'utilization', 'op', 'operations']);
+
+class Parser {
+  private i = 0;
+  /** Ids made while parsing this statement, so generated ids do not clash with each other. */
+  private readonly made = new Set<string>();
+
+  constructor(
+    private readonly toks: Token[],
+    private readonly file: string | undefined,
+  ) {}
+
+  fail(msg: string, t: Token | undefined = this.toks[this.i]): never {
+    const w = where(t, this.file);
+    const at = t ? (t.arg !== undefined ? ` (word ${t.arg + 1})` : '') : ' at the end of the statement';
+    throw new CibError(`${msg}${at}`, w);
+  }
+
+  peek(): Token | undefined {
+    return this.toks[this.i];
+  }
+
+  next(what: string): Token {
+    const t = this.toks[this.i];
+    if (!t) this.fail(`expected ${what}`);
+    this.i++;
+    return t;
+  }
+
+  done(): boolean {
+    return this.i >= this.toks.length;
+  }
+
+  id(base: string): string {
+    const id = uniqueId(this.made, base);
+    this.made.add(id);
+    return id;
+  }
+
+  ident(what: string): string {
+    const t = this.next(what);
+    if (!/^[A-Za-z_][\w.:-]*$/.test(t.text)) this.fail(`"${t.text}" is not a valid ${what}`, t);
+    return t.text;
+  }
+
+  // -------------------------------------------------------------------------
+
+  statement(): ConfigItem {
+    const kw = this.next('a command');
+    const k = kw.text;
+    switch (k) {
+      case 'primitive':
+        return this.primitive();
+      case 'group':
+        return this.group();
+      case 'clone':
+      case 'ms':
+        return this.clone(k);
+      case 'location':
+        return this.location();
+      case 'colocation':
+      case 'collocation':
+        return this.colocation();
+      case 'order':
+        return this.order();
+      case 'property':
+      case 'rsc_defaults':
+      case 'op_defaults':
+        return this.options(k);
+      case 'node':
+        return this.node();
+      default:
+        this.fail(`unknown configure command "${k}" (known: primitive, group, clone, ms, location, colocation, order, property, rsc_defaults, op_defaults, node)`, kw);
+    }
+  }
+
+  /** name=value; value may be empty ("name=") but the "=" must be there. */
+  pair(t: Token): [string, string] {
+    const eq = t.text.indexOf('=');
+    if (eq <= 0) this.fail(`expected NAME=VALUE, got "${t.text}"`, t);
+    return [t.text.slice(0, eq), t.text.slice(eq + 1)];
+  }
+
+  isPair(t: Token | undefined): boolean {
+    return !!t && t.text.indexOf('=') > 0 && !RESOURCE_KEYWORDS.has(t.text);
+  }
+
+  /** An attribute list after params/meta/utilization: [$id=X] name=value ... */
+  attrSet(owner: string, tag: string, stop: Set<string>): NvSet {
+    let setId: string | undefined;
+    const pairs: Array<[string, string]> = [];
+    while (!this.done() && !stop.has(this.peek()!.text)) {
+      const t = this.next('NAME=VALUE');
+      const [n, v] = this.pair(t);
+      if (n === '$id') setId = v;
+      else if (n === '$id-ref') this.fail(`$id-ref is not supported by belay's crm`, t);
+      else pairs.push([n, v]);
+    }
+    const id = setId ?? this.id(`${owner}-${tag}`);
+    this.made.add(id);
+    return { id, rules: [], nvpairs: pairs.map(([name, value]) => ({ id: this.id(`${id}-${name}`), name, value })) };
+  }
+
+  agentSpec(): { class: string; provider?: string; type: string } {
+    const t = this.next('a resource agent (class:provider:type)');
+    const parts = t.text.split(':');
+    if (t.text.startsWith('@')) this.fail('resource templates (@template) are not supported', t);
+    let cls: string;
+    let provider: string | undefined;
+    let type: string;
+    if (parts.length === 1) [cls, provider, type] = ['ocf', 'heartbeat', parts[0]!];
+    else if (parts.length === 2) {
+      [cls, type] = [parts[0]!, parts[1]!];
+      if (cls === 'ocf') provider = 'heartbeat';
+    } else if (parts.length === 3) [cls, provider, type] = [parts[0]!, parts[1]!, parts[2]!];
+    else this.fail(`"${t.text}" is not a resource agent (class:provider:type)`, t);
+    if (!RESOURCE_CLASSES.includes(cls)) this.fail(`unknown resource class "${cls}" in "${t.text}" (known: ${RESOURCE_CLASSES.join(', ')})`, t);
+    if (parts.length === 3 && cls !== 'ocf') this.fail(`only class ocf takes a provider: "${t.text}"`, t);
+    if (type === '' || provider === '') this.fail(`"${t.text}" is not a resource agent (class:provider:type)`, t);
+    return provider !== undefined ? { class: cls, provider, type } : { class: cls, type };
+  }
+
+  primitive(): ConfigItem {
+    const id = this.ident('resource id');
+    this.made.add(id);
+    const agent = this.agentSpec();
+    const p: Primitive = {
+      tag: 'primitive',
+      id,
+      ...agent,
+      instanceAttributes: [],
+      metaAttributes: [],
+      utilization: [],
+      operations: [],
+    };
+    const stop = RESOURCE_KEYWORDS;
+    while (!this.done()) {
+      const t = this.peek()!;
+      if (t.text.startsWith('description=')) {
+        this.i++;
+        p.description = t.text.slice('description='.length);
+      } else if (t.text === 'params' || this.isPair(t)) {
+        if (t.text === 'params') this.i++;
+        p.instanceAttributes.push(this.attrSet(id, 'instance_attributes', stop));
+      } else if (t.text === 'meta') {
+        this.i++;
+        p.metaAttributes.push(this.attrSet(id, 'meta_attributes', stop));
+      } else if (t.text === 'utilization') {
+        this.i++;
+        p.utilization.push(this.attrSet(id, 'utilization', stop));
+      } else if (t.text === 'operations') {
+        this.i++;
+        const [n, v] = this.pair(this.next('$id=ID'));
+        if (n !== '$id') this.fail(`expected $id=ID after "operations"`);
+        p.operationsId = v;
+      } else if (t.text === 'op') {
+        this.i++;
+        p.operations.push(this.op(id, p.operations));
+      } else this.fail(`unexpected "${t.text}" in primitive ${id} (expected params, meta, utilization or op)`, t);
+    }
+    return { kind: 'primitive', primitive: p };
+  }
+
+  op(rsc: string, existing: Operation[]): Operation {
+    const nameTok = this.next('an operation name (monitor, start, stop, ...)');
+    if (!/^[a-z_][\w-]*$/i.test(nameTok.text)) this.fail(`"${nameTok.text}" is not an operation name`, nameTok);
+    const o = { name: nameTok.text, interval: '', instanceAttributes: [], metaAttributes: [] } as unknown as Operation;
+    const params: Array<[string, string]> = [];
+    let opId: string | undefined;
+    let sawInterval = false;
+    while (!this.done() && !RESOURCE_KEYWORDS.has(this.peek()!.text)) {
+      const t = this.next('NAME=VALUE');
+      const [n, v] = this.pair(t);
+      if (n === '$id' || n === 'id') opId = v;
+      else if (n in OP_XML_ATTRS) {
+        (o as unknown as Record<string, string>)[OP_XML_ATTRS[n]!] = v;
+        if (n === 'interval') sawInterval = true;
+      } else params.push([n, v]);
+    }
+    // crmsh always writes an interval: 0s when none is given.
+    if (!sawInterval) o.interval = '0s';
+    if (existing.some((x) => x.name === o.name && x.interval === o.interval && x.role === o.role)) {
+      this.fail(`${rsc} already has a ${o.name} op with interval ${o.interval}`, nameTok);
+    }
+    o.id = opId ?? this.id(`${rsc}-${o.name}-${o.interval}`);
+    this.made.add(o.id);
+    if (params.length) {
+      const setId = this.id(`${o.id}-instance_attributes`);
+      o.instanceAttributes.push({
+        id: setId,
+        rules: [],
+        nvpairs: params.map(([name, value]) => ({ id: this.id(`${setId}-${name}`), name, value })),
+      });
+    }
+    // Keep a stable key order so models compare equal regardless of input order.
+    const ordered = { id: o.id, name: o.name, interval: o.interval } as Operation;
+    for (const f of Object.values(OP_XML_ATTRS)) {
+      const v = (o as unknown as Record<string, unknown>)[f];
+      if (v !== undefined && f !== 'interval') (ordered as unknown as Record<string, unknown>)[f] = v;
+    }
+    ordered.instanceAttributes = o.instanceAttributes;
+    ordered.metaAttributes = o.metaAttributes;
+    return ordered;
+  }
+
+  containerBody(id: string, c: { description?: string; instanceAttributes: NvSet[]; metaAttributes: NvSet[] }): void {
+    const stop = new Set(['params', 'meta']);
+    while (!this.done()) {
+      const t = this.next('meta or params');
+      if (t.text.startsWith('description=')) c.description = t.text.slice('description='.length);
+      else if (t.text === 'meta') c.metaAttributes.push(this.attrSet(id, 'meta_attributes', stop));
+      else if (t.text === 'params') c.instanceAttributes.push(this.attrSet(id, 'instance_attributes', stop));
+      else this.fail(`unexpected "${t.text}" (expected meta or params)`, t);
+    }
+  }
+
+  group(): ConfigItem {
+    const id = this.ident('group id');
+    this.made.add(id);
+    const members: string[] = [];
+    while (!this.done() && !['meta', 'params'].includes(this.peek()!.text) && !this.peek()!.text.includes('=')) {
+      members.push(this.ident('resource id'));
+    }
+    if (members.length === 0) this.fail(`group ${id} needs at least one resource`);
+    const g: Group = { tag: 'group', id, instanceAttributes: [], metaAttributes: [], children: [] };
+    this.containerBody(id, g);
+    return { kind: 'group', group: g, members };
+  }
+
+  clone(kw: 'clone' | 'ms'): ConfigItem {
+    const id = this.ident(`${kw} id`);
+    this.made.add(id);
+    const member = this.ident('resource id');
+    const c = { tag: 'clone', id, instanceAttributes: [], metaAttributes: [] } as Omit<Clone, 'child'>;
+    this.containerBody(id, c);
+    if (kw === 'ms') {
+      // crmsh 4.x on Pacemaker 2: "ms" makes a promotable clone.
+      let set = c.metaAttributes[0];
+      if (!set) {
+        set = { id: this.id(`${id}-meta_attributes`), rules: [], nvpairs: [] };
+        c.metaAttributes.push(set);
+      }
+      if (!set.nvpairs.some((p) => p.name === 'promotable')) {
+        set.nvpairs.unshift({ id: this.id(`${set.id}-promotable`), name: 'promotable', value: 'true' });
+      }
+    }
+    return { kind: 'clone', clone: c, member };
+  }
+
+  /** "inf:", "-inf:", "100:", "mandatory:" ... -> the text before ":" (undefined if the token is no score). */
+  scoreToken(t: Token | undefined): string | undefined {
+    if (!t || !t.text.endsWith(':') || t.text.length < 2) return undefined;
+    return t.text.slice(0, -1);
+  }
+
+  /** Normalise a crmsh score for XML: inf -> INFINITY, mandatory -> INFINITY, advisory -> 0. */
+  score(text: string, t: Token): string {
+    const l = text.toLowerCase();
+    if (l === 'inf' || l === '+inf' || l === 'infinity' || l === '+infinity' || l === 'mandatory') return 'INFINITY';
+    if (l === '-inf' || l === '-infinity') return '-INFINITY';
+    if (l === 'advisory') return '0';
+    if (!isScore(text)) this.fail(`"${text}" is not a score (use a number, inf, -inf, mandatory or advisory)`, t);
+    return text;
+  }
+
+  location(): ConfigItem {
+    const id = this.ident('constraint id');
+    this.made.add(id);
+    const c: LocationConstraint = { tag: 'rsc_location', id, rules: [], sets: [] };
+    const rt = this.next('a resource');
+    if (rt.text.length > 2 && rt.text.startsWith('/') && rt.text.endsWith('/')) c.rscPattern = rt.text.slice(1, -1);
+    else if (/^[A-Za-z_][\w.:-]*$/.test(rt.text)) c.rsc = rt.text;
+    else this.fail(`"${rt.text}" is not a resource id`, rt);
+    while (!this.done() && /^(role|resource-discovery)=/.test(this.peek()!.text)) {
+      const [n, v] = this.pair(this.next('role='));
+      if (n === 'role') c.role = v;
+      else c.resourceDiscovery = v;
+    }
+    const t = this.peek();
+    if (t && t.text === 'rule') {
+      while (!this.done()) {
+        const r = this.next('rule');
+        if (r.text !== 'rule') this.fail(`expected "rule", got "${r.text}"`, r);
+        c.rules.push(this.rule(id));
+      }
+    } else {
+      const st = this.next('SCORE: NODE');
+      const s = this.scoreToken(st);
+      if (s === undefined) this.fail(`expected a score such as "inf:" or "100:", got "${st.text}"`, st);
+      c.score = this.score(s, st);
+      c.node = this.ident('node name');
+      if (!this.done()) this.fail(`unexpected "${this.peek()!.text}" after the node name`);
+    }
+    // Key order as the XML importer gives it, so models compare equal.
+    const ordered = { tag: c.tag, id: c.id } as LocationConstraint;
+    for (const k of ['rsc', 'rscPattern', 'node', 'score', 'role', 'resourceDiscovery'] as const) {
+      if (c[k] !== undefined) ordered[k] = c[k];
+    }
+    ordered.rules = c.rules;
+    ordered.sets = c.sets;
+    return { kind: 'constraint', constraint: ordered };
+  }
+
+  /** rule [$id=X] [$role=R] [SCORE:] EXPR [and|or EXPR ...] — up to the next "rule". */
+  rule(owner: string): RuleNode {
+    const attrs: Record<string, string> = {};
+    let rid: string | undefined;
+    while (!this.done() && /^\$(id|role)=/.test(this.peek()!.text)) {
+      const [n, v] = this.pair(this.next('$id='));
+      if (n === '$id') rid = v;
+      else attrs.role = v;
+    }
+    const st = this.peek();
+    const s = this.scoreToken(st);
+    let score = 'INFINITY';
+    if (s !== undefined && st) {
+      this.i++;
+      // A non-numeric, non-inf "score" names a node attribute holding the score.
+      if (/^[+-]?(\d+|inf|infinity)$/i.test(s) || /^(mandatory|advisory)$/i.test(s)) score = this.score(s, st);
+      else {
+        score = '';
+        attrs['score-attribute'] = s;
+      }
+    }
+    const id = rid ?? this.id(`${owner}-rule`);
+    this.made.add(id);
+    const out: RuleNode = { tag: 'rule', attrs: { id, ...(score !== '' ? { score } : {}), ...attrs }, children: [] };
+    let boolOp: string | undefined;
+    for (;;) {
+      out.children.push(this.expression(id));
+      const t = this.peek();
+      if (!t || t.text === 'rule') break;
+      if (t.text !== 'and' && t.text !== 'or') this.fail(`expected "and", "or" or "rule", got "${t.text}"`, t);
+      if (boolOp !== undefined && boolOp !== t.text) this.fail(`a rule cannot mix "and" and "or"`, t);
+      boolOp = t.text;
+      this.i++;
+    }
+    if (boolOp === 'or') out.attrs['boolean-op'] = 'or';
+    return out;
+  }
+
+  expression(ruleId: string): RuleNode {
+    const first = this.next('an expression');
+    const id = this.id(`${ruleId}-expression`);
+    if (first.text === 'defined' || first.text === 'not_defined') {
+      const attr = this.next('an attribute name');
+      return { tag: 'expression', attrs: { id, attribute: attr.text, operation: first.text }, children: [] };
+    }
+    if (first.text === 'date') this.fail('date expressions are not supported by belay\'s crm yet; load them as XML', first);
+    const opTok = this.next('an operator (eq, ne, lt, gt, lte, gte)');
+    const m = /^(?:(string|integer|number|version):)?(eq|ne|lt|gt|lte|gte)$/.exec(opTok.text);
+    if (!m) this.fail(`"${opTok.text}" is not an operator (eq, ne, lt, gt, lte, gte, with an optional type: such as number:lt)`, opTok);
+    const value = this.next('a value');
+    const attrs: Record<string, string> = { id, attribute: first.text, operation: m[2]! };
+    attrs.value = value.text;
+    if (m[1]) attrs.type = m[1];
+    return { tag: 'expression', attrs, children: [] };
+  }
+
+  /**
+   * Resource list of colocation/order: plain ids, id:role (or id:action),
+   * "( ... )" sets with sequential=false, "[ ... ]" sets with require-all=false.
+   */
+  rscList(owner: string, attrName: 'role' | 'action'): { simple?: Array<[string, string | undefined]>; sets?: ResourceSet[]; extra: Array<[string, string]> } {
+    const items: Array<{ id: string; q: string | undefined; group: number; kind: '' | '(' | '[' }> = [];
+    const extra: Array<[string, string]> = [];
+    let group = 0;
+    let open: '' | '(' | '[' = '';
+    const bracketAttrs: Record<number, Record<string, string>> = {};
+    let sawBrackets = false;
+    while (!this.done()) {
+      const t = this.next('a resource');
+      const x = t.quoted ? '' : t.text;
+      if (x === '(' || x === '[') {
+        if (open) this.fail(`sets cannot nest: "${x}" inside "${open}"`, t);
+        open = x;
+        group++;
+        sawBrackets = true;
+        continue;
+      }
+      if (x === ')' || x === ']') {
+        const want = open === '(' ? ')' : ']';
+        if (!open || x !== want) this.fail(`unbalanced "${x}"`, t);
+        open = '';
+        group++;
+        continue;
+      }
+      if (t.text.includes('=')) {
+        const [n, v] = this.pair(t);
+        if (open) {
+          if (n !== 'sequential' && n !== 'require-all') this.fail(`unknown set option "${n}"`, t);
+          (bracketAttrs[group] ??= {})[n] = v;
+        } else extra.push([n, v]);
+        continue;
+      }
+      const [id, q, more] = t.text.split(':');
+      if (more !== undefined || !id || !/^[A-Za-z_][\w.-]*$/.test(id)) this.fail(`"${t.text}" is not a resource (ID or ID:${attrName === 'role' ? 'ROLE' : 'ACTION'})`, t);
+      items.push({ id, q: q === '' ? undefined : q, group, kind: open });
+    }
+    if (open) this.fail(`missing "${open === '(' ? ')' : ']'}"`);
+    if (items.length < 2) this.fail(`expected at least two resources`);
+    if (!sawBrackets && items.length === 2) {
+      return { simple: items.map((it) => [it.id, it.q]), extra };
+    }
+    // Resource sets: consecutive plain ids with the same role/action form one set.
+    const sets: ResourceSet[] = [];
+    let cur: ResourceSet | undefined;
+    let curKey = '';
+    for (const it of items) {
+      const key = `${it.group}|${it.kind ? it.group : ''}|${it.kind || it.q || ''}`;
+      if (!cur || key !== curKey) {
+        cur = { id: this.id(`${owner}-${sets.length}`), resources: [] } as ResourceSet;
+        if (it.kind === '(') cur.sequential = 'false';
+        if (it.kind === '[') {
+          cur.sequential = 'false';
+          cur.requireAll = 'false';
+        }
+        const ba = bracketAttrs[it.group];
+        if (ba?.sequential !== undefined) cur.sequential = ba.sequential;
+        if (ba?.['require-all'] !== undefined) cur.requireAll = ba['require-all'];
+        if (it.q !== undefined) cur[attrName] = it.q;
+        sets.push(cur);
+        curKey = key;
+      } else if (it.q !== cur[attrName]) {
+        this.fail(`all members of a set must have the same ${attrName}`);
+      }
+      cur.resources.push(it.id);
+    }
+    return { sets: sets.map(orderSetKeys), extra };
+  }
+
+  colocation(): ConfigItem {
+    const id = this.ident('constraint id');
+    this.made.add(id);
+    const st = this.next('SCORE:');
+    const s = this.scoreToken(st);
+    if (s === undefined) this.fail(`expected a score such as "inf:" or "-inf:", got "${st.text}"`, st);
+    const score = this.score(s, st);
+    const list = this.rscList(id, 'role');
+    const c = { tag: 'rsc_colocation', id } as ColocationConstraint;
+    if (list.simple) {
+      const [[rsc, rRole], [withRsc, wRole]] = list.simple as [[string, string | undefined], [string, string | undefined]];
+      c.rsc = rsc;
+      c.withRsc = withRsc;
+      c.score = score;
+      if (rRole) c.rscRole = rRole;
+      if (wRole) c.withRscRole = wRole;
+    } else c.score = score;
+    for (const [n, v] of list.extra) {
+      if (n === 'node-attribute') c.nodeAttribute = v;
+      else if (n === 'influence') c.influence = v;
+      else this.fail(`unknown colocation option "${n}"`);
+    }
+    c.sets = list.sets ?? [];
+    return { kind: 'constraint', constraint: c };
+  }
+
+  order(): ConfigItem {
+    const id = this.ident('constraint id');
+    this.made.add(id);
+    const c = { tag: 'rsc_order', id } as OrderConstraint;
+    const st = this.peek();
+    const s = this.scoreToken(st);
+    let kind: string | undefined;
+    let score: string | undefined;
+    if (s !== undefined && st) {
+      this.i++;
+      const l = s.toLowerCase();
+      if (l === 'mandatory') kind = 'Mandatory';
+      else if (l === 'optional' || l === 'advisory') kind = 'Optional';
+      else if (l === 'serialize') kind = 'Serialize';
+      else score = this.score(s, st);
+    }
+    const list = this.rscList(id, 'action');
+    if (list.simple) {
+      const [[first, fa], [then, ta]] = list.simple as [[string, string | undefined], [string, string | undefined]];
+      c.first = first;
+      c.then = then;
+      if (fa) c.firstAction = fa;
+      if (ta) c.thenAction = ta;
+    }
+    if (kind) c.kind = kind;
+    if (score !== undefined) c.score = score;
+    for (const [n, v] of list.extra) {
+      if (n === 'symmetrical') c.symmetrical = v;
+      else if (n === 'require-all') c.requireAll = v;
+      else this.fail(`unknown order option "${n}"`);
+    }
+    c.sets = list.sets ?? [];
+    return { kind: 'constraint', constraint: c };
+  }
+
+  options(kind: 'property' | 'rsc_defaults' | 'op_defaults'): ConfigItem {
+    let setId: string | undefined;
+    const t = this.peek();
+    if (t && t.text.endsWith(':') && !t.text.includes('=')) {
+      this.i++;
+      setId = t.text.slice(0, -1);
+    }
+    const pairs: Array<[string, string]> = [];
+    while (!this.done()) {
+      const p = this.next('NAME=VALUE');
+      const [n, v] = this.pair(p);
+      if (n === '$id') setId = v;
+      else pairs.push([n, v]);
+    }
+    if (pairs.length === 0) this.fail(`${kind} needs at least one NAME=VALUE`);
+    return setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
+  }
+
+  node(): ConfigItem {
+    let id: string | undefined;
+    let t = this.next('a node name');
+    if (t.text.startsWith('$id=')) {
+      id = t.text.slice(4);
+      t = this.next('a node name');
+    } else if (t.text.endsWith(':') && t.text.length > 1) {
+      id = t.text.slice(0, -1);
+      t = this.next('a node name');
+    }
+    const [uname, type] = t.text.split(':');
+    if (!uname || !/^[\w.-]+$/.test(uname)) this.fail(`"${t.text}" is not a node name`, t);
+    const n = { id: id ?? uname, uname, instanceAttributes: [], utilization: [] } as unknown as Node;
+    const ordered: Node = { id: n.id, uname } as Node;
+    if (type) ordered.type = type;
+    const stop = new Set(['attributes', 'utilization']);
+    while (!this.done()) {
+      const k = this.next('attributes or utilization');
+      if (k.text.startsWith('description=')) ordered.description = k.text.slice(12);
+      else if (k.text === 'attributes') n.instanceAttributes.push(this.attrSet(`nodes-${n.id}`, 'instance_attributes', stop));
+      else if (k.text === 'utilization') n.utilization.push(this.attrSet(`nodes-${n.id}`, 'utilization', stop));
+      else this.fail(`unexpected "${k.text}" (expected attributes or utilization)`, k);
+    }
+    ordered.instanceAttributes = n.instanceAttributes;
+    ordered.utilization = n.utilization;
+    return { kind: 'node', node: ordered };
+  }
+}
+
+function orderSetKeys(s: ResourceSet): ResourceSet {
+  const o = { id: s.id } as ResourceSet;
+  for (const k of ['sequential', 'requireAll', 'action', 'role'] as const) if (s[k] !== undefined) o[k] = s[k];
+  o.resources = s.resources;
+  return o;
+}
+
+/** Parse one statement. Throws CibError naming the token and its position. */
+export function parseStatement(st: Statement): ConfigItem {
+  const p = new Parser(st.tokens, st.file);
+  return p.statement();
+}

@@ -1,0 +1,291 @@
+/**
+ * `crm configure show`: the configuration in crmsh 4.x's layout.
+ *
+ * Objects come in crmsh's order (nodes, primitives, groups, clones,
+ * locations, colocations, orders, property, rsc_defaults, op_defaults), one
+ * statement each; continuation lines end with " \" and start with a tab.
+ * ocf:heartbeat agents print as the bare type, as crmsh does.
+ */
+import { allResources } from '../cib/edit.js';
+import type {
+  AnyConstraint,
+  Cib,
+  Clone,
+  ColocationConstraint,
+  Group,
+  LocationConstraint,
+  Node,
+  NvPair,
+  NvSet,
+  Operation,
+  OrderConstraint,
+  Primitive,
+  RawElement,
+  ResourceSet,
+  RuleNode,
+  TopResource,
+} from '../cib/model.js';
+
+/** crmsh quotes a value unless it is made of word characters, dots and dashes. */
+export function quoteWrap(v: string): string {
+  if (/^[\w.-]+$/.test(v)) return v;
+  if (v.includes('"')) return `"${v.replace(/"/g, '\\"')}"`;
+  return `"${v}"`;
+}
+
+function nvpairFormat(n: string, v: string | undefined): string {
+  return v === undefined ? n : `${n}=${quoteWrap(v)}`;
+}
+
+function cliNvpair(p: NvPair): string {
+  if (p.idRef !== undefined) return p.name ? `@${p.idRef}:${p.name}` : `@${p.idRef}`;
+  return nvpairFormat(p.name, p.value);
+}
+
+/** Join statement parts: " \" + newline + tab between them. */
+function cliFormat(parts: string[]): string {
+  return parts.join(' \\\n\t');
+}
+
+function scoreText(s: string | undefined): string {
+  if (s === undefined || s === '') return '';
+  return s.replace('INFINITY', 'inf');
+}
+
+function attrSet(keyword: string, s: NvSet): string {
+  const bits = [keyword];
+  if (s.idRef !== undefined) bits.push(`$id-ref=${s.idRef}`);
+  if (s.score) bits.push(`${s.score}:`);
+  for (const r of s.rules) bits.push(`rule ${cliRule(r)}`);
+  for (const p of s.nvpairs) bits.push(cliNvpair(p));
+  return bits.join(' ');
+}
+
+function agentSpec(p: Primitive): string {
+  if (p.extra?.template !== undefined) return `@${p.extra.template}`;
+  let s = '';
+  if (p.class) s += `${p.class}:`;
+  if (p.provider) s += `${p.provider}:`;
+  s += p.type;
+  return s.startsWith('ocf:heartbeat:') ? s.slice('ocf:heartbeat:'.length) : s;
+}
+
+const OP_FIELDS: Array<[keyof Operation, string]> = [
+  ['interval', 'interval'],
+  ['timeout', 'timeout'],
+  ['role', 'role'],
+  ['onFail', 'on-fail'],
+  ['enabled', 'enabled'],
+  ['startDelay', 'start-delay'],
+  ['intervalOrigin', 'interval-origin'],
+  ['recordPending', 'record-pending'],
+  ['description', 'description'],
+];
+
+function opLine(o: Operation): string {
+  const bits = ['op', o.name];
+  for (const [f, n] of OP_FIELDS) {
+    const v = o[f];
+    if (typeof v === 'string' && !(f === 'interval' && v === '')) bits.push(nvpairFormat(n, v));
+  }
+  if (o.extra) for (const [k, v] of Object.entries(o.extra)) bits.push(nvpairFormat(k, v));
+  for (const s of o.instanceAttributes) for (const p of s.nvpairs) bits.push(cliNvpair(p));
+  const meta = o.metaAttributes.flatMap((s) => s.nvpairs);
+  if (meta.length) bits.push('op_meta', ...meta.map(cliNvpair));
+  return bits.join(' ');
+}
+
+export function showPrimitive(p: Primitive): string {
+  const parts = [`primitive ${p.id} ${agentSpec(p)}`];
+  if (p.description !== undefined) parts.push(nvpairFormat('description', p.description));
+  for (const s of p.instanceAttributes) parts.push(attrSet('params', s));
+  for (const s of p.metaAttributes) parts.push(attrSet('meta', s));
+  for (const s of p.utilization) parts.push(attrSet('utilization', s));
+  if (p.operationsId !== undefined) parts.push(`operations $id=${p.operationsId}`);
+  for (const o of p.operations) parts.push(opLine(o));
+  return cliFormat(parts);
+}
+
+function showContainer(keyword: string, c: Group | Clone, members: string[]): string {
+  const parts = [`${keyword} ${c.id} ${members.join(' ')}`];
+  if (c.description !== undefined) parts.push(nvpairFormat('description', c.description));
+  for (const s of c.metaAttributes) parts.push(attrSet('meta', s));
+  for (const s of c.instanceAttributes) parts.push(attrSet('params', s));
+  return cliFormat(parts);
+}
+
+function exp2cli(e: RuleNode): string {
+  const a = e.attrs;
+  if (e.tag === 'date_expression') {
+    const op = a.operation === 'in_range' ? 'in' : a.operation === 'date_spec' ? 'spec' : (a.operation ?? '');
+    const bits = ['date', op];
+    if (a.operation === 'gt') bits.push(quoteWrap(a.start ?? ''));
+    else if (a.operation === 'lt') bits.push(quoteWrap(a.end ?? ''));
+    else {
+      if (a.operation === 'in_range') for (const n of ['start', 'end']) if (a[n] !== undefined) bits.push(nvpairFormat(n, a[n]));
+      for (const c of e.children) for (const [n, v] of Object.entries(c.attrs)) if (n !== 'id') bits.push(nvpairFormat(n, v));
+    }
+    return bits.join(' ');
+  }
+  if (e.tag === 'rule') return `( ${cliExprs(e)} )`;
+  let op = a.operation ?? '';
+  if (a.type) op = `${a.type}:${op}`;
+  if (!a.value) return `${op} ${a.attribute ?? ''}`;
+  const vs = a['value-source'];
+  return vs && vs !== 'literal' ? `${a.attribute} ${op} ${vs}{${a.value}}` : `${a.attribute} ${op} ${a.value}`;
+}
+
+function cliExprs(r: RuleNode): string {
+  const op = r.attrs['boolean-op'] ?? 'and';
+  return r.children.map(exp2cli).join(` ${op} `);
+}
+
+function cliRule(r: RuleNode): string {
+  if (r.attrs['id-ref'] !== undefined) return `$id-ref=${r.attrs['id-ref']}`;
+  const bits: string[] = [];
+  if (r.attrs.role) bits.push(`$role=${r.attrs.role}`);
+  const score = r.attrs.score === 'INFINITY' ? '' : r.attrs.score ? scoreText(r.attrs.score) : (r.attrs['score-attribute'] ?? '');
+  if (score) bits.push(`${score}:`);
+  bits.push(cliExprs(r));
+  return bits.join(' ');
+}
+
+/** Resource sets as crmsh writes them: "( a b )" sequential=false, "[ a b ]" require-all=false. */
+function rscSets(sets: ResourceSet[], kind: 'colocation' | 'order' | 'location'): string[] {
+  const col: string[] = [];
+  let cnt = 0;
+  let sequential: boolean | undefined;
+  let requireAll: boolean | undefined;
+  const bool = (v: string | undefined) => (v === undefined ? undefined : ['true', 'yes', 'on', '1', 'y'].includes(v.toLowerCase()));
+  for (const s of sets) {
+    sequential = bool(s.sequential);
+    requireAll = bool(s.requireAll);
+    if (requireAll === false) col.push('[');
+    else if (sequential === false) col.push('(');
+    const q = kind === 'order' ? s.action : s.role;
+    for (const r of s.resources) {
+      col.push(q ? `${r}:${q}` : r);
+      cnt++;
+    }
+    if (requireAll === false) {
+      if (sequential === undefined || sequential === true) col.push('sequential=true');
+      col.push(']');
+    } else if (sequential === false) col.push(')');
+  }
+  const seqAll = (sequential === undefined || sequential) && (requireAll === undefined || requireAll);
+  if (kind !== 'location' && seqAll && cnt <= 2) col.unshift('_rsc_set_');
+  return col;
+}
+
+function showLocation(c: LocationConstraint): string {
+  let rsc: string;
+  if (c.rsc !== undefined) rsc = c.rsc;
+  else if (c.rscPattern !== undefined) rsc = `/${c.rscPattern}/`;
+  else rsc = `{ ${rscSets(c.sets, 'location').join(' ')} }`;
+  let head = `location ${c.id} ${rsc}`;
+  if (c.role !== undefined) head += ` role=${c.role}`;
+  if (c.resourceDiscovery !== undefined) head += ` resource-discovery=${c.resourceDiscovery}`;
+  if (c.node !== undefined) head += ` ${scoreText(c.score ?? c.extra?.['score-attribute'])}: ${c.node}`;
+  return cliFormat([head, ...c.rules.map((r) => `rule ${cliRule(r)}`)]);
+}
+
+function showColocation(c: ColocationConstraint): string {
+  const score = scoreText(c.score ?? c.extra?.['score-attribute']);
+  const col = c.sets.length
+    ? rscSets(c.sets, 'colocation')
+    : [c.rscRole ? `${c.rsc}:${c.rscRole}` : (c.rsc ?? ''), c.withRscRole ? `${c.withRsc}:${c.withRscRole}` : (c.withRsc ?? '')];
+  if (c.nodeAttribute !== undefined) col.push(`node-attribute=${c.nodeAttribute}`);
+  return `colocation ${c.id} ${score !== '' ? `${score}: ` : ''}${col.join(' ')}`;
+}
+
+function showOrder(c: OrderConstraint): string {
+  const score = scoreText(c.score) || (c.kind ?? '');
+  const col = c.sets.length
+    ? rscSets(c.sets, 'order')
+    : [c.firstAction ? `${c.first}:${c.firstAction}` : (c.first ?? ''), c.thenAction ? `${c.then}:${c.thenAction}` : (c.then ?? '')];
+  if (c.symmetrical !== undefined) col.push(`symmetrical=${c.symmetrical}`);
+  return `order ${c.id} ${score !== '' ? `${score}: ` : ''}${col.join(' ')}`;
+}
+
+function showNode(n: Node): string {
+  let head = n.id === n.uname ? `node ${n.uname}` : `node ${n.id}: ${n.uname}`;
+  if (n.type !== undefined && n.type !== 'member' && n.type !== 'normal') head += `:${n.type}`;
+  const parts = [head];
+  if (n.description !== undefined) parts.push(nvpairFormat('description', n.description));
+  for (const s of n.instanceAttributes) parts.push(attrSet('attributes', s));
+  for (const s of n.utilization) parts.push(attrSet('utilization', s));
+  return cliFormat(parts);
+}
+
+function showOptions(keyword: string, s: NvSet): string {
+  const idPart = s.id !== undefined ? (/^[\w.-]+$/.test(s.id) ? `${s.id}:` : `$id="${s.id}"`) : '';
+  const parts = [idPart ? `${keyword} ${idPart}` : keyword];
+  for (const r of s.rules) parts.push(`rule ${cliRule(r)}`);
+  for (const p of s.nvpairs) parts.push(cliNvpair(p));
+  return cliFormat(parts);
+}
+
+/** XML of an element the CLI syntax cannot express, as crmsh's `xml` statement. */
+function rawXml(r: RawElement, depth = 0): string[] {
+  const attrs = Object.entries(r.attrs)
+    .map(([k, v]) => ` ${k}="${v.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;')}"`)
+    .join('');
+  const pad = '  '.repeat(depth);
+  if (r.children.length === 0) return [`${pad}<${r.tag}${attrs}/>`];
+  return [`${pad}<${r.tag}${attrs}>`, ...r.children.flatMap((c) => rawXml(c, depth + 1)), `${pad}</${r.tag}>`];
+}
+
+function showRaw(raw: RawElement): string {
+  return `xml ${rawXml(raw).join(' \\\n')}`;
+}
+
+export function showResource(r: TopResource): string {
+  switch (r.tag) {
+    case 'primitive':
+      return showPrimitive(r as Primitive);
+    case 'group':
+      return showContainer('group', r as Group, (r as Group).children.map((c) => c.id));
+    case 'clone':
+      return showContainer('clone', r as Clone, [(r as Clone).child.id]);
+    case 'master':
+      return showContainer('ms', r as Clone, [(r as Clone).child.id]);
+    default:
+      return showRaw((r as { raw: RawElement }).raw);
+  }
+}
+
+export function showConstraint(c: AnyConstraint): string {
+  if ('rules' in c) return showLocation(c);
+  if (c.tag === 'rsc_colocation' && 'sets' in c) return showColocation(c as ColocationConstraint);
+  if (c.tag === 'rsc_order' && 'sets' in c) return showOrder(c as OrderConstraint);
+  return showRaw((c as { raw: RawElement }).raw);
+}
+
+/** The statements of a configuration, in crmsh's order, each with the ids it shows. */
+export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }> {
+  const conf = cib.configuration;
+  const out: Array<{ ids: string[]; text: string }> = [];
+  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n) });
+  const all = allResources(cib);
+  const kindOrder = ['primitive', 'group', 'clone', 'master'];
+  for (const k of kindOrder) for (const r of all) if (r.tag === k) out.push({ ids: [r.id], text: showResource(r) });
+  for (const r of all) if (!kindOrder.includes(r.tag)) out.push({ ids: [r.id], text: showResource(r) });
+  for (const tag of ['rsc_location', 'rsc_colocation', 'rsc_order']) {
+    for (const c of conf.constraints) if (c.tag === tag) out.push({ ids: [c.id], text: showConstraint(c) });
+  }
+  for (const c of conf.constraints) {
+    if (!['rsc_location', 'rsc_colocation', 'rsc_order'].includes(c.tag)) out.push({ ids: [c.id], text: showConstraint(c) });
+  }
+  for (const s of conf.crmConfig) out.push({ ids: s.id ? [s.id] : [], text: showOptions('property', s) });
+  for (const s of conf.rscDefaults) out.push({ ids: s.id ? [s.id] : [], text: showOptions('rsc_defaults', s) });
+  for (const s of conf.opDefaults) out.push({ ids: s.id ? [s.id] : [], text: showOptions('op_defaults', s) });
+  for (const s of conf.otherSections) out.push({ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s) });
+  return out;
+}
+
+/** `crm configure show [ID...]`: the whole configuration, or the named objects. */
+export function showConfiguration(cib: Cib, ids?: string[]): string {
+  let st = showStatements(cib);
+  if (ids && ids.length) st = st.filter((s) => s.ids.some((i) => ids.includes(i)));
+  return st.map((s) => s.text + '\n').join('');
+}
