@@ -1,0 +1,104 @@
+/**
+ * The engine's input: a resolved description of one router (a host) with its
+ * VRRP instances, tracked scripts and sync groups. Produced from
+ * keepalived.conf by `toRouterSpec`, or built directly by an embedder (the
+ * cluster daemon's FloatIP: one instance per VIP, priority set by placement).
+ */
+import type { Family } from './addr.js';
+import type { VrrpVersion } from './packet.js';
+
+export type VrrpState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
+
+export interface VipSpec {
+  address: string;
+  prefix: number;
+  family: Family;
+  /** Interface the address goes on (default: the instance's interface). */
+  dev: string;
+  label?: string;
+}
+
+export interface TrackedScript {
+  script: string;
+  /** Effective weight for this instance (instance override or the script's own). */
+  weight: number;
+}
+
+export interface TrackedInterface {
+  name: string;
+  /** 0: link down puts the instance in FAULT; otherwise priority adjustment. */
+  weight: number;
+}
+
+export interface InstanceSpec {
+  name: string;
+  interface: string;
+  vrid: number;
+  version: VrrpVersion;
+  family: Family;
+  /** Configured priority 1..255 (255: address owner). */
+  priority: number;
+  /** Advertisement interval in centiseconds. */
+  advertIntCs: number;
+  /** keepalived `state`: only the log differs; elections decide. */
+  initialState: 'MASTER' | 'BACKUP';
+  preempt: boolean;
+  preemptDelayMs: number;
+  authPass?: string;
+  vips: VipSpec[];
+  /** Source address of our adverts (unicast_src_ip, mcast_src_ip or the interface's address). */
+  primaryAddress: string;
+  /** Unicast peers; empty means multicast to `mcastGroup`. */
+  peers: string[];
+  mcastGroup: string;
+  trackScripts: TrackedScript[];
+  trackInterfaces: TrackedInterface[];
+  garpMasterDelayMs: number;
+  garpMasterRepeat: number;
+  garpMasterRefreshMs: number;
+  /** keepalived `strict_mode` / `vrrp_strict`: drop adverts whose address list differs from ours. */
+  strict?: boolean;
+}
+
+export interface ScriptSpec {
+  name: string;
+  /** argv, already split from keepalived's `script "..."` string. */
+  argv: string[];
+  intervalMs: number;
+  timeoutMs: number;
+  weight: number;
+  fall: number;
+  rise: number;
+  initFail: boolean;
+}
+
+export interface SyncGroupSpec {
+  name: string;
+  members: string[];
+}
+
+export interface TimingOptions {
+  /**
+   * Fraction of the RFC Skew_Time added to 3 × Master_Adver_Interval for the
+   * master-down timer. 1 is the RFC; belay defaults to 0.25: the skew only
+   * orders backups by priority, and a quarter keeps that order while cutting
+   * the crash failover.
+   */
+  downSkewScale: number;
+  /**
+   * Fraction of Skew_Time a backup waits after a priority-0 advert (RFC: 1)
+   * or before preempting a lower-priority master (RFC: a whole
+   * Master_Down_Interval). Priority-ordered, so several backups still agree.
+   */
+  fastSkewScale: number;
+}
+
+export const DEFAULT_TIMING: TimingOptions = { downSkewScale: 0.25, fastSkewScale: 1 / 16 };
+
+export interface RouterSpec {
+  routerId: string;
+  instances: InstanceSpec[];
+  scripts: ScriptSpec[];
+  syncGroups: SyncGroupSpec[];
+  timing?: Partial<TimingOptions>;
+}
