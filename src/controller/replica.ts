@@ -128,11 +128,13 @@ export function applyMembership(state: ReplicaState, membership: Membership): Ap
 }
 
 /**
- * The DC: the previous one while it stays a member, else the lowest node id;
- * none without quorum. Deterministic, so no election messages are needed.
+ * The DC: the previous one while it stays a member, else the lowest node id.
+ * Deterministic, so no election messages are needed. As in Pacemaker every
+ * partition has a DC, quorate or not: without quorum the scheduler applies
+ * no-quorum-policy (stop, freeze, ignore) to the partition's resources.
  */
 export function chooseDc(previous: number | undefined, membership: Membership): number | undefined {
-  if (!membership.quorate || membership.members.length === 0) return undefined;
+  if (membership.members.length === 0) return undefined;
   if (previous !== undefined && membership.members.includes(previous)) return previous;
   return Math.min(...membership.members);
 }

@@ -27,7 +27,8 @@ describe('CIB replica', () => {
     expect(chooseDc(undefined, { ringId: 'a', members: [3, 2], quorate: true })).toBe(2);
     expect(chooseDc(3, { ringId: 'b', members: [1, 2, 3], quorate: true })).toBe(3);
     expect(chooseDc(3, { ringId: 'c', members: [1, 2], quorate: true })).toBe(1);
-    expect(chooseDc(1, { ringId: 'd', members: [1], quorate: false })).toBeUndefined();
+    expect(chooseDc(1, { ringId: 'd', members: [1], quorate: false })).toBe(1);
+    expect(chooseDc(1, { ringId: 'e', members: [], quorate: false })).toBeUndefined();
   });
 
   it('applies a configuration edit by compare-and-set on the version', () => {

@@ -1,0 +1,95 @@
+/**
+ * What a node needs to run one action of a resource, read from its own CIB
+ * replica (replicas are equal, so the DC only names the resource and task):
+ * the agent, its parameters, meta attributes and the operation's timeout.
+ */
+import { parseDurationMs } from '../cib/duration.js';
+import type { Cib, Clone, Group, NvSet, Primitive, TopResource } from '../cib/model.js';
+
+export interface ResolvedAction {
+  /** The primitive's id (an instance "web:1" resolves to "web"). */
+  primitiveId: string;
+  /** ocf:PROVIDER:TYPE, lsb:TYPE, ... */
+  agent: string;
+  params: Record<string, string>;
+  /** Meta attributes, clone meta included (clone-max, ...), as OCF_RESKEY_CRM_meta_*. */
+  meta: Record<string, string>;
+  timeoutMs: number;
+  /** The op's on-fail, when configured. */
+  onFail?: string;
+}
+
+export const DEFAULT_OP_TIMEOUT_MS = 20_000;
+
+/** Values of name/value sets, first set (by score, then order) wins per name. Rules are not evaluated here. */
+export function nvValues(sets: NvSet[]): Record<string, string> {
+  const ordered = [...sets].sort((a, b) => Number(b.score ?? 0) - Number(a.score ?? 0));
+  const out: Record<string, string> = {};
+  for (const set of ordered) {
+    for (const pair of set.nvpairs) {
+      if (pair.value !== undefined && !(pair.name in out)) out[pair.name] = pair.value;
+    }
+  }
+  return out;
+}
+
+/** A cluster option from crm_config, by any of its names (new names first). */
+export function clusterOption(cib: Cib, ...names: string[]): string | undefined {
+  const values = nvValues(cib.configuration.crmConfig);
+  for (const n of names) if (values[n] !== undefined) return values[n];
+  return undefined;
+}
+
+interface Located {
+  primitive: Primitive;
+  parents: Array<Group | Clone>;
+}
+
+function locate(resources: TopResource[], id: string): Located | undefined {
+  for (const r of resources) {
+    if (r.tag === 'primitive') {
+      if ((r as Primitive).id === id) return { primitive: r as Primitive, parents: [] };
+    } else if (r.tag === 'group') {
+      const g = r as Group;
+      const p = g.children.find((c) => c.id === id);
+      if (p) return { primitive: p, parents: [g] };
+    } else if (r.tag === 'clone' || r.tag === 'master') {
+      const c = r as Clone;
+      if (c.child.tag === 'primitive' && c.child.id === id) return { primitive: c.child, parents: [c] };
+      if (c.child.tag === 'group') {
+        const p = c.child.children.find((m) => m.id === id);
+        if (p) return { primitive: p, parents: [c.child, c] };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Resolve "web", "web:1" (a clone instance) or a group member. */
+export function resolveAction(cib: Cib, rscId: string, task: string, intervalMs: number): ResolvedAction | undefined {
+  const [base, instance] = rscId.split(':', 2) as [string, string | undefined];
+  const found = locate(cib.configuration.resources, base);
+  if (!found) return undefined;
+  const p = found.primitive;
+  const agent = p.provider ? `${p.class}:${p.provider}:${p.type}` : `${p.class}:${p.type}`;
+  const meta: Record<string, string> = { ...nvValues(cib.configuration.rscDefaults) };
+  for (const parent of [...found.parents].reverse()) Object.assign(meta, nvValues(parent.metaAttributes));
+  Object.assign(meta, nvValues(p.metaAttributes));
+  const clone = found.parents.find((x): x is Clone => x.tag === 'clone' || x.tag === 'master');
+  // The instance number reaches the agent as OCF_RESKEY_CRM_meta_clone.
+  if (clone && instance !== undefined) meta['clone'] = instance;
+  const op = p.operations.find(
+    (o) => o.name === task && parseDurationMs(o.interval) === intervalMs,
+  );
+  const opDefaults = nvValues(cib.configuration.opDefaults);
+  const timeoutMs = parseDurationMs(op?.timeout ?? opDefaults['timeout'], DEFAULT_OP_TIMEOUT_MS);
+  const resolved: ResolvedAction = {
+    primitiveId: p.id,
+    agent,
+    params: nvValues(p.instanceAttributes),
+    meta,
+    timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : DEFAULT_OP_TIMEOUT_MS,
+  };
+  if (op?.onFail !== undefined) resolved.onFail = op.onFail;
+  return resolved;
+}
