@@ -438,3 +438,84 @@ function dropReferences(cib: Cib, gone: Set<string>): void {
     return c.sets.length > 0;
   });
 }
+
+// ---------------------------------------------------------------------------
+// Loading a whole configuration (crm configure load replace|update)
+
+function treeIds(r: TopResource): string[] {
+  if (r.tag === 'group') return [r.id, ...(r as Group).children.map((c) => c.id)];
+  if (r.tag === 'clone' || r.tag === 'master') return [r.id, ...treeIds((r as Clone).child)];
+  return [r.id];
+}
+
+/**
+ * Replace the configuration with another. Nodes are kept when the new
+ * configuration names none (a file of resources and constraints should not
+ * make the cluster forget its members).
+ */
+export function replaceConfiguration(cib: Cib, conf: Cib['configuration']): Cib {
+  const next = cloneCib(cib);
+  const fresh = structuredClone(conf);
+  if (fresh.nodes.length === 0) fresh.nodes = next.configuration.nodes;
+  next.configuration = fresh;
+  bumpEpoch(next);
+  return next;
+}
+
+/**
+ * Merge a configuration into the CIB: objects with an id already present
+ * are replaced in place, new ones are appended, option sets are merged name
+ * by name.
+ */
+export function mergeConfiguration(cib: Cib, conf: Cib['configuration']): Cib {
+  const next = cloneCib(cib);
+  const mine = next.configuration;
+  for (const r of conf.resources) {
+    const incoming = new Set(treeIds(r));
+    let at = -1;
+    for (let i = mine.resources.length - 1; i >= 0; i--) {
+      const old = mine.resources[i]!;
+      const oldIds = treeIds(old);
+      if (!oldIds.some((id) => incoming.has(id))) continue;
+      if (!incoming.has(old.id)) {
+        const clash = oldIds.find((id) => incoming.has(id));
+        throw new CibError(`resource "${clash}" is already inside ${old.tag} "${old.id}"`);
+      }
+      mine.resources.splice(i, 1);
+      at = i;
+    }
+    if (at >= 0) mine.resources.splice(at, 0, structuredClone(r));
+    else mine.resources.push(structuredClone(r));
+  }
+  for (const c of conf.constraints) {
+    const i = mine.constraints.findIndex((x) => x.id === c.id);
+    if (i >= 0) mine.constraints[i] = structuredClone(c);
+    else mine.constraints.push(structuredClone(c));
+  }
+  for (const n of conf.nodes) {
+    const i = mine.nodes.findIndex((x) => x.uname === n.uname || x.id === n.id);
+    if (i >= 0) mine.nodes[i] = structuredClone(n);
+    else mine.nodes.push(structuredClone(n));
+  }
+  for (const section of ['crmConfig', 'rscDefaults', 'opDefaults'] as const) {
+    for (const s of conf[section]) {
+      const have = mine[section].find((x) => x.id !== undefined && x.id === s.id);
+      if (!have) {
+        mine[section].push(structuredClone(s));
+        continue;
+      }
+      for (const p of s.nvpairs) {
+        const j = have.nvpairs.findIndex((x) => x.name === p.name);
+        if (j >= 0) have.nvpairs[j] = structuredClone(p);
+        else have.nvpairs.push(structuredClone(p));
+      }
+    }
+  }
+  for (const s of conf.otherSections) {
+    const i = mine.otherSections.findIndex((x) => x.tag === s.tag);
+    if (i >= 0) mine.otherSections[i] = structuredClone(s);
+    else mine.otherSections.push(structuredClone(s));
+  }
+  bumpEpoch(next);
+  return next;
+}

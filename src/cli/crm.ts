@@ -1,16 +1,48 @@
 /**
  * `crm`: crmsh-compatible front end. The first word picks the level
- * (configure, resource, node, ra, status); each level lives in its own file.
+ * (configure, resource, ra); each level lives in its own file and is loaded
+ * only when used, so that `crm configure show` starts fast.
  */
-import { runRa } from './crm-ra.js';
+import { CibError } from '../cib/errors.js';
+
+const USAGE = `usage: crm LEVEL COMMAND ...
+levels:
+  configure   show, edit and load the configuration (primitive, clone, group, ms,
+              location, colocation, order, property, rsc_defaults, op_defaults,
+              node, delete, show [xml], load replace|update FILE, verify)
+  resource    stop|start NAME (sets the target-role meta attribute)
+  ra          resource agent information
+With CIB_file=PATH set, crm works on that CIB file instead of a live cluster.
+`;
 
 export async function main(argv: string[]): Promise<number> {
   const [level, ...rest] = argv;
-  switch (level) {
-    case 'ra':
-      return runRa(rest);
-    default:
-      process.stderr.write(`crm: unknown level: ${level ?? '(none)'}\n`);
-      return 2;
+  try {
+    switch (level) {
+      case 'ra': {
+        const { runRa } = await import('./crm-ra.js');
+        return await runRa(rest);
+      }
+      case 'configure':
+      case 'cib':
+        return await (await import('./crm-configure.js')).runConfigure(rest);
+      case 'resource':
+        return await (await import('./crm-resource.js')).runResource(rest);
+      case undefined:
+      case 'help':
+      case '-h':
+      case '--help':
+        process.stdout.write(USAGE);
+        return level === undefined ? 1 : 0;
+      default:
+        process.stderr.write(`ERROR: crm: unknown level "${level}" (known: configure, resource, ra)\n`);
+        return 1;
+    }
+  } catch (e) {
+    if (e instanceof CibError) {
+      process.stderr.write(`ERROR: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
   }
 }

@@ -1,0 +1,243 @@
+/**
+ * `crm configure ...` on a CIB file (CIB_file=PATH).
+ *
+ * Every command reads the file, computes the new CIB purely (src/cib/edit.ts,
+ * src/crmsh/), checks it (src/cib/validate.ts) and writes it atomically with
+ * the epoch bumped. On any error the file is left byte-for-byte untouched.
+ */
+import { readFileSync } from 'node:fs';
+import { deleteIds, mergeConfiguration, replaceConfiguration } from '../cib/edit.js';
+import { CibError } from '../cib/errors.js';
+import { emptyCib, type Cib } from '../cib/model.js';
+import { validateCib } from '../cib/validate.js';
+import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
+import { applyItem, applyItems } from '../crmsh/apply.js';
+import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
+import { showConfiguration } from '../crmsh/show.js';
+import { argvTokens, tokenize } from '../crmsh/tokenize.js';
+import { commitCib, loadCib } from './crm-cibfile.js';
+
+const CREATE_COMMANDS = new Set([
+  'primitive',
+  'group',
+  'clone',
+  'ms',
+  'location',
+  'colocation',
+  'collocation',
+  'order',
+  'property',
+  'rsc_defaults',
+  'op_defaults',
+  'node',
+]);
+
+const HELP = `usage: crm configure COMMAND ...
+  primitive ID AGENT [params N=V...] [meta N=V...] [utilization N=V...] [op NAME N=V...]...
+  group ID RSC... [meta N=V...]
+  clone ID RSC [meta N=V...]
+  ms ID RSC [meta N=V...]                      (a promotable clone)
+  location ID RSC SCORE: NODE | location ID RSC rule [SCORE:] EXPR ...
+  colocation ID SCORE: RSC[:ROLE] WITH-RSC[:ROLE] | ... ( A B ) ...
+  order ID [KIND|SCORE:] FIRST[:ACTION] THEN[:ACTION] [symmetrical=BOOL]
+  property [SET:] N=V...    rsc_defaults N=V...    op_defaults N=V...
+  node [ID:] UNAME [attributes N=V...] [utilization N=V...]
+  delete ID...              show [xml] [ID...]      verify
+  load replace|update FILE  load xml replace|update FILE   (crmsh text, .xml or .yaml)
+  edit [ID...]              (opens $EDITOR on the crmsh text)
+`;
+
+export async function runConfigure(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
+    process.stdout.write(HELP);
+    return cmd === undefined ? 1 : 0;
+  }
+  if (CREATE_COMMANDS.has(cmd)) return create(args);
+  switch (cmd) {
+    case 'show':
+      return show(rest);
+    case 'delete':
+    case 'del':
+    case 'rm':
+      return del(rest);
+    case 'load':
+      return load(rest);
+    case 'verify':
+      return verify();
+    case 'edit':
+      return edit(rest);
+    default:
+      throw new CibError(`crm configure: unknown command "${cmd}" (try: crm configure help)`);
+  }
+}
+
+function create(args: string[]): number {
+  const item = parseStatement({ tokens: argvTokens(args) });
+  const { path, cib } = loadCib();
+  commitCib(path, cib, applyItem(cib, item, 'create'));
+  return 0;
+}
+
+function show(args: string[]): number {
+  const { cib } = loadCib();
+  if (args[0] === 'xml') {
+    const ids = args.slice(1);
+    if (ids.length === 0) {
+      process.stdout.write(cibToXml(cib, { omitStatus: true, declaration: true }));
+      return 0;
+    }
+    for (const id of ids) {
+      const r = findAnyResource(cib, id);
+      const c = cib.configuration.constraints.find((x) => x.id === id);
+      if (r) process.stdout.write(resourceToXml(r));
+      else if (c) process.stdout.write(constraintToXml(c));
+      else throw new CibError(`object "${id}" does not exist`);
+    }
+    return 0;
+  }
+  if (args.length) {
+    const text = showConfiguration(cib, args);
+    const shown = new Set(args.filter((id) => text.length > 0 && showConfiguration(cib, [id]).length > 0));
+    const missing = args.filter((id) => !shown.has(id));
+    if (missing.length) throw new CibError(`object "${missing[0]}" does not exist`);
+    process.stdout.write(text);
+    return 0;
+  }
+  process.stdout.write(showConfiguration(cib));
+  return 0;
+}
+
+function findAnyResource(cib: Cib, id: string) {
+  const walk = (list: Cib['configuration']['resources']): Cib['configuration']['resources'][number] | undefined => {
+    for (const r of list) {
+      if (r.id === id) return r;
+      if (r.tag === 'group') {
+        const f = walk((r as { children: Cib['configuration']['resources'] }).children);
+        if (f) return f;
+      } else if (r.tag === 'clone' || r.tag === 'master') {
+        const f = walk([(r as { child: Cib['configuration']['resources'][number] }).child]);
+        if (f) return f;
+      }
+    }
+    return undefined;
+  };
+  return walk(cib.configuration.resources);
+}
+
+function del(args: string[]): number {
+  const ids = args.filter((a) => a !== '--force' && a !== '-f');
+  if (ids.length === 0) throw new CibError('crm configure delete: name at least one id');
+  const { path, cib } = loadCib();
+  commitCib(path, cib, deleteIds(cib, ids));
+  return 0;
+}
+
+/** Read a configuration file: XML (.xml or starting with "<"), YAML (.yaml/.yml) or crmsh text. */
+export async function readConfigFile(file: string, forceXml: boolean): Promise<{ conf?: Cib['configuration']; items?: ConfigItem[] }> {
+  let text: string;
+  try {
+    text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CibError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (forceXml || /\.xml$/i.test(file) || text.trimStart().startsWith('<')) {
+    return { conf: parseCibXml(text, file).configuration };
+  }
+  if (/\.ya?ml$/i.test(file)) {
+    const { parseCibYaml } = await import('../cib/yaml.js');
+    return { conf: parseCibYaml(text, file).configuration };
+  }
+  return { items: tokenize(text, file).map((st) => parseStatement(st)) };
+}
+
+async function load(args: string[]): Promise<number> {
+  let a = args;
+  let forceXml = false;
+  if (a[0] === 'xml') {
+    forceXml = true;
+    a = a.slice(1);
+  }
+  const [method, file, ...extra] = a;
+  if ((method !== 'replace' && method !== 'update' && method !== 'push') || file === undefined || extra.length) {
+    throw new CibError('usage: crm configure load [xml] replace|update FILE');
+  }
+  const src = await readConfigFile(file, forceXml);
+  const { path, cib } = loadCib();
+  let next: Cib;
+  if (src.conf) {
+    next = method === 'update' ? mergeConfiguration(cib, src.conf) : replaceConfiguration(cib, src.conf);
+  } else if (method === 'update') {
+    next = applyItems(cib, src.items!, 'update');
+  } else {
+    const base = emptyCib();
+    base.configuration.nodes = cib.configuration.nodes;
+    const built = applyItems(base, src.items!, 'update');
+    next = replaceConfiguration(cib, built.configuration);
+  }
+  commitCib(path, cib, next);
+  return 0;
+}
+
+function verify(): number {
+  const { cib } = loadCib();
+  const problems = validateCib(cib);
+  for (const p of problems) process.stderr.write(`ERROR: ${p.message}\n`);
+  return problems.length ? 1 : 0;
+}
+
+/** Open $EDITOR on the crmsh text, then load the result back (replace for the whole configuration). */
+async function edit(ids: string[]): Promise<number> {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { path, cib } = loadCib();
+  const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
+  const file = join(dir, 'configuration.crm');
+  const before = showConfiguration(cib, ids.length ? ids : undefined);
+  writeFileSync(file, before);
+  try {
+    const editor = process.env.EDITOR || process.env.VISUAL || 'vi';
+    // The editor gets the file name as an argument, never through a shell line.
+    const r = spawnSync(editor, [file], { stdio: 'inherit' });
+    if (r.error) throw new CibError(`cannot run the editor "${editor}": ${r.error.message}`);
+    if (r.status !== 0) throw new CibError(`the editor "${editor}" failed (exit ${r.status}); nothing changed`);
+    const after = readFileSync(file, 'utf8');
+    if (after === before) return 0;
+    const items = tokenize(after, file).map((st) => parseStatement(st));
+    let next: Cib;
+    if (ids.length) {
+      // Edited objects: those removed from the text are deleted, the rest updated.
+      const kept = new Set(items.map(itemIds).flat());
+      const gone = ids.filter((id) => !kept.has(id));
+      next = applyItems(gone.length ? deleteIds(cib, gone) : cib, items, 'update');
+    } else {
+      const base = emptyCib();
+      const built = applyItems(base, items, 'update');
+      next = replaceConfiguration(cib, built.configuration);
+      next.configuration.nodes = built.configuration.nodes;
+    }
+    commitCib(path, cib, next);
+    return 0;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function itemIds(it: ConfigItem): string[] {
+  switch (it.kind) {
+    case 'primitive':
+      return [it.primitive.id];
+    case 'group':
+      return [it.group.id];
+    case 'clone':
+      return [it.clone.id];
+    case 'constraint':
+      return [it.constraint.id];
+    case 'node':
+      return [it.node.id, it.node.uname];
+    default:
+      return it.setId ? [it.setId] : [];
+  }
+}
