@@ -1,0 +1,387 @@
+/**
+ * belayd, the shell around the controller core: totem in and out, the local
+ * executor, the admin socket, the CIB on disk, timers. Every decision is the
+ * core's (src/controller/core.ts); this file only carries things across.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
+import { cibToXml, parseCibXml } from '../cib/xml.js';
+import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort } from '../controller/core.js';
+import { fragment, Reassembler } from '../controller/fragment.js';
+import { compareVersions, type CibVersion } from '../controller/replica.js';
+import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { VoteQuorum, type QuorumStatus } from '../quorum/votequorum.js';
+import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
+import type { ClusterConfig, ClusterNode } from './config.js';
+
+/** What belayd needs from totem: agreed-order broadcast and membership. */
+export interface ClusterTransport {
+  /** Largest payload one send may carry. */
+  readonly maxPayload: number;
+  start(handlers: {
+    deliver(from: number, payload: Uint8Array): void;
+    membership(ringId: string, members: number[]): void;
+  }): Promise<void>;
+  send(payload: Uint8Array): void;
+  status(): unknown;
+  stop(): Promise<void>;
+}
+
+export interface BelaydDeps {
+  transport: ClusterTransport;
+  executor: Executor;
+  schedule: SchedulePort;
+  log?: (line: string) => void;
+  /** Seconds since the epoch (a seam for tests; the core never reads a clock). */
+  now?: () => number;
+}
+
+/** Largest cluster message after reassembly. */
+const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Compress messages above this size (a configuration compresses ~10×). */
+const COMPRESS_ABOVE = 1024;
+/** How many earlier CIB versions are kept beside cib.xml. */
+const KEEP_VERSIONS = 5;
+/** Re-run the scheduler this often even when nothing happened (failure-timeout, rules with dates). */
+const RECHECK_MS = 60_000;
+
+export class Belayd {
+  readonly core: ControllerCore;
+  private readonly quorum: VoteQuorum;
+  private quorumStatus: QuorumStatus | undefined;
+  private readonly reassembler = new Reassembler(MAX_MESSAGE_BYTES);
+  private admin: AdminServer | undefined;
+  private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private readonly watchers = new Set<AdminConnection>();
+  private requestSeq = 0;
+  private tickQueued = false;
+  private recheck: NodeJS.Timeout | undefined;
+  private lastChange = { at: 0, by: '' };
+  private stopped = false;
+  readonly counters = { delivered: 0, sent: 0, badMessages: 0, executed: 0 };
+
+  constructor(
+    readonly config: ClusterConfig,
+    readonly self: ClusterNode,
+    private readonly deps: BelaydDeps,
+  ) {
+    const nodes = config.nodes.map((n) => ({ id: n.id, name: n.name }));
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
+    const votes = new Map(config.nodes.map((n) => [n.id, n.votes]));
+    this.quorum = new VoteQuorum({
+      nodeId: self.id,
+      votes,
+      expected_votes: config.quorum.expected_votes,
+      two_node: config.quorum.two_node,
+      wait_for_all: config.quorum.wait_for_all,
+      last_man_standing: config.quorum.last_man_standing,
+    });
+  }
+
+  private log(line: string): void {
+    (this.deps.log ?? ((l: string) => process.stderr.write(`${l}\n`)))(`belayd[${this.self.name}]: ${line}`);
+  }
+
+  private now(): number {
+    return this.deps.now ? this.deps.now() : Math.floor(Date.now() / 1000);
+  }
+
+  async start(): Promise<void> {
+    this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.handleAdmin(req, conn), {
+      onBadRequest: (reason) => this.log(`admin: refused a request: ${reason}`),
+    });
+    await this.admin.listen();
+    await this.deps.transport.start({
+      deliver: (from, payload) => this.onPayload(from, payload),
+      membership: (ringId, members) => this.onMembership(ringId, members),
+    });
+    this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
+    this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.recheck);
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new Error('belayd is stopping'));
+    }
+    this.pending.clear();
+    this.deps.executor.close();
+    await this.deps.transport.stop();
+    await this.admin?.close();
+    this.log('stopped');
+  }
+
+  // --- totem in -----------------------------------------------------------
+
+  private onMembership(ringId: string, members: number[]): void {
+    this.reassembler.reset();
+    const q = this.quorum.step({ type: 'membership', members, ring: ringId });
+    if (q.event) this.quorumStatus = q.event;
+    const quorate = this.quorumStatus?.quorate ?? false;
+    this.handle(this.core.onMembership({ ringId, members: [...members].sort((a, b) => a - b), quorate }));
+  }
+
+  private onPayload(from: number, payload: Uint8Array): void {
+    let whole: Uint8Array | undefined;
+    try {
+      whole = this.reassembler.push(from, payload);
+    } catch (err) {
+      this.counters.badMessages++;
+      this.log(`dropped a message from node ${from}: ${(err as Error).message}`);
+      return;
+    }
+    if (!whole) return;
+    let msg: ClusterMessage;
+    try {
+      msg = decodeMessage(whole);
+    } catch (err) {
+      this.counters.badMessages++;
+      this.log(`dropped an undecodable message from node ${from}: ${(err as Error).message}`);
+      return;
+    }
+    if (msg.from !== from) {
+      this.counters.badMessages++;
+      this.log(`dropped a message from node ${from} claiming to be from node ${msg.from}`);
+      return;
+    }
+    this.counters.delivered++;
+    this.handle(this.core.onDeliver(msg));
+  }
+
+  // --- core out -----------------------------------------------------------
+
+  private handle(out: CoreOutput): void {
+    for (const line of out.log) this.log(line);
+    for (const msg of out.broadcast) this.broadcast(msg);
+    for (const exec of out.execute) this.runLocal(exec);
+    if (out.persist) {
+      this.persist();
+      this.lastChange = { at: this.now(), by: '' };
+    }
+    for (const r of out.replies) {
+      const p = this.pending.get(r.requestId);
+      if (!p) continue;
+      clearTimeout(p.timer);
+      this.pending.delete(r.requestId);
+      if (r.ok) p.resolve({ version: versionTriple(this.core.cib) });
+      else p.reject(new AdminError(r.error ?? 'rejected'));
+    }
+    this.notifyWatchers();
+    this.queueTick();
+  }
+
+  private broadcast(msg: ClusterMessage): void {
+    const payload = encodeMessage(msg);
+    for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+    this.counters.sent++;
+  }
+
+  private queueTick(): void {
+    if (this.tickQueued || this.stopped) return;
+    this.tickQueued = true;
+    setImmediate(() => {
+      this.tickQueued = false;
+      if (this.stopped) return;
+      const out = this.core.onTick(this.now());
+      if (out.broadcast.length || out.execute.length || out.log.length || out.persist || out.replies.length) this.handle(out);
+    });
+  }
+
+  private runLocal(exec: LocalExec): void {
+    this.counters.executed++;
+    const r = exec.resolved;
+    if (!r) {
+      this.handle(this.core.onLocalResult(exec, { rc: 6, opStatus: 0, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: `${exec.rscId} is not configured` }));
+      return;
+    }
+    const req: OperationRequest = {
+      rscId: exec.rscId,
+      agent: r.agent,
+      action: exec.task,
+      params: r.params,
+      meta: r.meta,
+      timeoutMs: r.timeoutMs,
+      intervalMs: exec.intervalMs,
+      expectedRc: exec.targetRc,
+    };
+    const report = (result: OperationResult) => {
+      if (this.stopped) return;
+      this.handle(this.core.onLocalResult(exec, toLocalResult(result)));
+    };
+    if (exec.intervalMs > 0) {
+      // Recurring: the executor reports the first result and every change.
+      this.deps.executor.startRecurring(req, report);
+      return;
+    }
+    this.deps.executor.execute(req).then(report, (err: Error) => {
+      this.handle(this.core.onLocalResult(exec, { rc: 1, opStatus: 4, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: err.message }));
+    });
+  }
+
+  private persist(): void {
+    const dir = this.config.state_dir;
+    mkdirSync(dir, { recursive: true, mode: 0o750 });
+    const file = join(dir, 'cib.xml');
+    if (existsSync(file)) {
+      // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
+      for (let i = KEEP_VERSIONS - 1; i >= 1; i--) {
+        const from = join(dir, `cib-${i}.xml`);
+        if (existsSync(from)) renameSync(from, join(dir, `cib-${i + 1}.xml`));
+      }
+      renameSync(file, join(dir, 'cib-1.xml'));
+    }
+    const stored: Cib = { ...this.core.cib, status: [] };
+    atomicWriteFileSync(file, cibToXml(stored), { mode: 0o640 });
+  }
+
+  // --- admin --------------------------------------------------------------
+
+  private async handleAdmin(req: AdminRequest, conn: AdminConnection): Promise<unknown> {
+    const args = req.args ?? {};
+    switch (req.cmd) {
+      case 'status':
+        return this.statusSnapshot();
+      case 'cib-query':
+        return { xml: cibToXml(this.core.cib), cib: this.core.cib };
+      case 'cib-replace':
+        return this.replaceConfiguration(args);
+      case 'attr':
+        return this.setAttribute(args);
+      case 'ring-status':
+        return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
+      case 'quorum-status':
+        return { node: this.self, quorum: this.quorumStatus ?? null, nodes: this.config.nodes };
+      case 'watch':
+        this.watchers.add(conn);
+        conn.onClose(() => this.watchers.delete(conn));
+        conn.push('status', this.statusSnapshot());
+        return new Promise(() => {}); // streams until the client leaves
+      default:
+        throw new AdminError(`unknown command: ${req.cmd}`);
+    }
+  }
+
+  private replaceConfiguration(args: Record<string, unknown>): Promise<unknown> {
+    const configuration = args['configuration'] as Configuration | undefined;
+    const base = args['base'] as CibVersion | undefined;
+    if (!configuration || typeof configuration !== 'object' || !Array.isArray((configuration as Configuration).resources)) {
+      throw new AdminError('cib-replace needs a "configuration" object');
+    }
+    // Fail fast on a stale client; the cluster-wide check happens in agreed order.
+    if (base && compareVersions([base[0], base[1], 0], [this.core.cib.adminEpoch, this.core.cib.epoch, 0]) !== 0) {
+      throw new AdminError(`the configuration changed meanwhile (now ${versionTriple(this.core.cib).join('.')}); try again`);
+    }
+    const requestId = `${this.self.id}-${++this.requestSeq}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(new AdminError('the cluster did not apply the change within 10 s (no quorum or no ring?)'));
+      }, 10_000);
+      this.pending.set(requestId, { resolve, reject, timer });
+      this.handle(this.core.propose(requestId, configuration));
+    });
+  }
+
+  private setAttribute(args: Record<string, unknown>): unknown {
+    const node = String(args['node'] ?? '');
+    const name = String(args['name'] ?? '');
+    const value = args['value'] === undefined || args['value'] === null ? undefined : String(args['value']);
+    const lifetime = args['lifetime'] === 'reboot' ? 'reboot' : 'forever';
+    if (!this.config.nodes.some((n) => n.name === node)) throw new AdminError(`no node named '${node}'`);
+    if (!/^[A-Za-z0-9_#.:-]+$/.test(name)) throw new AdminError(`bad attribute name '${name}'`);
+    this.handle(this.core.proposeAttribute(node, name, value, lifetime));
+    return { node, name, value: value ?? null, lifetime };
+  }
+
+  statusSnapshot(): unknown {
+    const dcId = this.core.dc;
+    return {
+      node: this.self,
+      dc: dcId === undefined ? null : this.config.nodes.find((n) => n.id === dcId) ?? null,
+      membership: this.core.membership,
+      quorum: this.quorumStatus ?? null,
+      synced: this.core.synced,
+      transition: this.core.transitionState ?? null,
+      lastChange: this.lastChange,
+      now: this.now(),
+      clusterName: this.config.cluster_name,
+      cib: this.core.cib,
+    };
+  }
+
+  private notifyWatchers(): void {
+    if (this.watchers.size === 0) return;
+    const snapshot = this.statusSnapshot();
+    for (const w of this.watchers) w.push('status', snapshot);
+  }
+}
+
+function versionTriple(cib: Cib): CibVersion {
+  return [cib.adminEpoch, cib.epoch, cib.numUpdates];
+}
+
+function toLocalResult(r: OperationResult): LocalResult {
+  const opStatus = { done: 0, cancelled: 1, timeout: 2, error: 4, 'not-installed': 7 }[r.status] ?? 4;
+  const out: LocalResult = {
+    rc: r.rc,
+    opStatus,
+    callId: r.callId,
+    finishedAt: Math.floor((r.startedAt + r.durationMs) / 1000),
+    execTimeMs: r.durationMs,
+  };
+  if (r.exitReason) out.exitReason = r.exitReason;
+  return out;
+}
+
+/** One byte of framing: 0 = JSON, 1 = raw-deflated JSON. */
+export function encodeMessage(msg: ClusterMessage): Uint8Array {
+  const json = Buffer.from(JSON.stringify(msg), 'utf8');
+  if (json.length <= COMPRESS_ABOVE) return Buffer.concat([Buffer.of(0), json]);
+  return Buffer.concat([Buffer.of(1), deflateRawSync(json)]);
+}
+
+export function decodeMessage(payload: Uint8Array): ClusterMessage {
+  if (payload.length < 2) throw new Error('message too short');
+  const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.length - 1);
+  const text = payload[0] === 0 ? body.toString('utf8') : payload[0] === 1 ? inflateRawSync(body, { maxOutputLength: MAX_MESSAGE_BYTES }).toString('utf8') : undefined;
+  if (text === undefined) throw new Error(`unknown message framing ${payload[0]}`);
+  const msg = JSON.parse(text) as ClusterMessage;
+  if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
+    throw new Error('not a cluster message');
+  }
+  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'exec'];
+  if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
+  return msg;
+}
+
+/** The stored configuration, or an empty one on a new node. */
+function loadStoredCib(config: ClusterConfig, nodes: Array<{ id: number; name: string }>): Cib {
+  const file = join(config.state_dir, 'cib.xml');
+  let cib: Cib;
+  if (existsSync(file)) {
+    cib = parseCibXml(readFileSync(file, 'utf8'), file);
+  } else {
+    cib = emptyCib();
+    cib.configuration.crmConfig.push({
+      id: 'cib-bootstrap-options',
+      rules: [],
+      nvpairs: [
+        { id: 'cib-bootstrap-options-cluster-infrastructure', name: 'cluster-infrastructure', value: 'belay' },
+        { id: 'cib-bootstrap-options-cluster-name', name: 'cluster-name', value: config.cluster_name },
+      ],
+    });
+  }
+  // The cluster file is the truth about which nodes exist.
+  for (const n of nodes) {
+    if (!cib.configuration.nodes.some((x) => x.uname === n.name)) {
+      cib.configuration.nodes.push({ id: String(n.id), uname: n.name, instanceAttributes: [], utilization: [] });
+    }
+  }
+  return cib;
+}
