@@ -10,6 +10,7 @@
  * agent itself exits, and output beyond the cap is read and discarded.
  */
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 export const DEFAULT_KILL_GRACE_MS = 2000;
@@ -76,14 +77,41 @@ function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** True while any process of the group is alive (zombies included). */
-export function groupAlive(pgid: number): boolean {
+/**
+ * Live (non-zombie) members of a process group. Zombies are left out: an
+ * orphan is reaped by whatever pid 1 is, which in containers may be slow.
+ * Falls back to kill(-pgid, 0) where /proc cannot be read.
+ */
+export function groupMembers(pgid: number): number[] {
+  let names: string[];
   try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    names = readdirSync('/proc');
+  } catch {
+    try {
+      process.kill(-pgid, 0);
+      return [pgid];
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EPERM' ? [pgid] : [];
+    }
   }
+  const out: number[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp ... ; comm may hold spaces and parentheses.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (rest[0] !== 'Z' && Number(rest[2]) === pgid) out.push(Number(name));
+  }
+  return out;
+}
+
+export function groupAlive(pgid: number): boolean {
+  return groupMembers(pgid).length > 0;
 }
 
 export function runAgentProcess(opts: RunOptions): Promise<RunResult> {
@@ -167,10 +195,10 @@ export function runAgentProcess(opts: RunOptions): Promise<RunResult> {
     const waitGroupGone = () => {
       if (pid === undefined || !groupAlive(pid)) {
         if (exited) finish();
-        else pollTimer = setTimeout(waitGroupGone, 20);
+        else pollTimer = setTimeout(waitGroupGone, 50);
         return;
       }
-      pollTimer = setTimeout(waitGroupGone, 20);
+      pollTimer = setTimeout(waitGroupGone, 50);
     };
 
     child.once('error', (e: NodeJS.ErrnoException) => {
