@@ -237,6 +237,8 @@ function itemIds(it: ConfigItem): string[] {
       return [it.constraint.id];
     case 'node':
       return [it.node.id, it.node.uname];
+    case 'xml':
+      return [];
     default:
       return it.setId ? [it.setId] : [];
   }

@@ -13,6 +13,7 @@ import {
   bumpEpoch,
   checkRefs,
   findResource,
+  mergeConfiguration,
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
@@ -28,6 +29,7 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   property: 5,
   rsc_defaults: 6,
   op_defaults: 7,
+  xml: 8,
 };
 
 /** Items in an order where every reference is defined first (stable within a kind). */
@@ -73,6 +75,8 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return setOptions(cib, 'rscDefaults', item.pairs, item.setId);
     case 'op_defaults':
       return setOptions(cib, 'opDefaults', item.pairs, item.setId);
+    case 'xml':
+      return mergeConfiguration(cib, item.configuration);
     case 'node': {
       const i = cib.configuration.nodes.findIndex((n) => n.uname === item.node.uname);
       if (i >= 0 && mode === 'update') {

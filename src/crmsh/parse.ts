@@ -9,8 +9,10 @@
 import { CibError } from '../cib/errors.js';
 import { isScore } from '../cib/score.js';
 import { uniqueId } from '../cib/edit.js';
+import { parseCibXml } from '../cib/xml.js';
 import type {
   Clone,
+  Configuration,
   ColocationConstraint,
   Group,
   LocationConstraint,
@@ -30,7 +32,8 @@ export type ConfigItem =
   | { kind: 'clone'; clone: Omit<Clone, 'child'>; member: string }
   | { kind: 'constraint'; constraint: LocationConstraint | ColocationConstraint | OrderConstraint }
   | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]> }
-  | { kind: 'node'; node: Node };
+  | { kind: 'node'; node: Node }
+  | { kind: 'xml'; configuration: Configuration };
 
 /** Resource classes Pacemaker knows. */
 export const RESOURCE_CLASSES = ['ocf', 'lsb', 'systemd', 'service', 'stonith', 'upstart', 'nagios', 'heartbeat'];
@@ -119,6 +122,8 @@ class Parser {
         return this.options(k);
       case 'node':
         return this.node();
+      case 'xml':
+        return this.xml(kw);
       default:
         this.fail(`unknown configure command "${k}" (known: primitive, group, clone, ms, location, colocation, order, property, rsc_defaults, op_defaults, node)`, kw);
     }
@@ -135,20 +140,34 @@ class Parser {
     return !!t && t.text.indexOf('=') > 0 && !RESOURCE_KEYWORDS.has(t.text);
   }
 
-  /** An attribute list after params/meta/utilization: [$id=X] name=value ... */
+  /** An attribute list after params/meta/utilization: [$id=X] [SCORE:] [rule ...] name=value ... */
   attrSet(owner: string, tag: string, stop: Set<string>): NvSet {
     let setId: string | undefined;
-    const pairs: Array<[string, string]> = [];
-    while (!this.done() && !stop.has(this.peek()!.text)) {
-      const t = this.next('NAME=VALUE');
-      const [n, v] = this.pair(t);
-      if (n === '$id') setId = v;
-      else if (n === '$id-ref') this.fail(`$id-ref is not supported by belay's crm`, t);
-      else pairs.push([n, v]);
+    const first = this.peek();
+    if (first && first.text.startsWith('$id=')) {
+      this.i++;
+      setId = first.text.slice(4);
     }
     const id = setId ?? this.id(`${owner}-${tag}`);
     this.made.add(id);
-    return { id, rules: [], nvpairs: pairs.map(([name, value]) => ({ id: this.id(`${id}-${name}`), name, value })) };
+    const set: NvSet = { id, rules: [], nvpairs: [] };
+    const pk = this.peek();
+    const sc = this.scoreToken(pk);
+    if (pk && sc !== undefined && !pk.text.includes('=')) {
+      this.i++;
+      set.score = this.score(sc, pk);
+    }
+    while (!this.done() && this.peek()!.text === 'rule') {
+      this.i++;
+      set.rules.push(this.rule(id, (t) => this.isPair(t) || stop.has(t.text)));
+    }
+    while (!this.done() && !stop.has(this.peek()!.text)) {
+      const t = this.next('NAME=VALUE');
+      const [n, v] = this.pair(t);
+      if (n === '$id-ref') this.fail(`$id-ref is not supported by belay's crm`, t);
+      set.nvpairs.push({ id: this.id(`${id}-${n}`), name: n, value: v });
+    }
+    return set;
   }
 
   agentSpec(): { class: string; provider?: string; type: string } {
@@ -352,7 +371,7 @@ class Parser {
   }
 
   /** rule [$id=X] [$role=R] [SCORE:] EXPR [and|or EXPR ...] — up to the next "rule". */
-  rule(owner: string): RuleNode {
+  rule(owner: string, stop: (t: Token) => boolean = () => false): RuleNode {
     const attrs: Record<string, string> = {};
     let rid: string | undefined;
     while (!this.done() && /^\$(id|role)=/.test(this.peek()!.text)) {
@@ -379,7 +398,7 @@ class Parser {
     for (;;) {
       out.children.push(this.expression(id));
       const t = this.peek();
-      if (!t || t.text === 'rule') break;
+      if (!t || t.text === 'rule' || stop(t)) break;
       if (t.text !== 'and' && t.text !== 'or') this.fail(`expected "and", "or" or "rule", got "${t.text}"`, t);
       if (boolOp !== undefined && boolOp !== t.text) this.fail(`a rule cannot mix "and" and "or"`, t);
       boolOp = t.text;
@@ -396,7 +415,7 @@ class Parser {
       const attr = this.next('an attribute name');
       return { tag: 'expression', attrs: { id, attribute: attr.text, operation: first.text }, children: [] };
     }
-    if (first.text === 'date') this.fail('date expressions are not supported by belay\'s crm yet; load them as XML', first);
+    if (first.text === 'date') return this.dateExpression(id);
     const opTok = this.next('an operator (eq, ne, lt, gt, lte, gte)');
     const m = /^(?:(string|integer|number|version):)?(eq|ne|lt|gt|lte|gte)$/.exec(opTok.text);
     if (!m) this.fail(`"${opTok.text}" is not an operator (eq, ne, lt, gt, lte, gte, with an optional type: such as number:lt)`, opTok);
@@ -405,6 +424,50 @@ class Parser {
     attrs.value = value.text;
     if (m[1]) attrs.type = m[1];
     return { tag: 'expression', attrs, children: [] };
+  }
+
+  /** date gt|lt VALUE | date in start=.. end=.. [years=..] | date spec years=.. ... */
+  dateExpression(id: string): RuleNode {
+    const opTok = this.next('gt, lt, in or spec');
+    const op = opTok.text === 'in' ? 'in_range' : opTok.text === 'spec' ? 'date_spec' : opTok.text;
+    const attrs: Record<string, string> = { id, operation: op };
+    if (op === 'gt' || op === 'lt') {
+      attrs[op === 'gt' ? 'start' : 'end'] = this.next('a date').text;
+      return { tag: 'date_expression', attrs, children: [] };
+    }
+    if (op !== 'in_range' && op !== 'date_spec') this.fail(`"${opTok.text}" is not a date operation (gt, lt, in, spec)`, opTok);
+    const child: Record<string, string> = {};
+    while (!this.done() && /^[a-z]+=/.test(this.peek()!.text) && !['and', 'or', 'rule'].includes(this.peek()!.text)) {
+      const [n, v] = this.pair(this.next('NAME=VALUE'));
+      if (op === 'in_range' && (n === 'start' || n === 'end')) attrs[n] = v;
+      else child[n] = v;
+    }
+    const children: RuleNode[] = [];
+    if (Object.keys(child).length) {
+      const tag = op === 'in_range' ? 'duration' : 'date_spec';
+      const cid = this.id(`${id}-${tag}`);
+      children.push({ tag, attrs: { id: cid, ...child }, children: [] });
+    }
+    return { tag: 'date_expression', attrs, children };
+  }
+
+  /** `xml <element/>`: raw CIB XML for what the syntax cannot say. */
+  xml(kw: Token): ConfigItem {
+    const t = this.next('XML');
+    const m = /^<\s*([\w:-]+)/.exec(t.text);
+    if (!m) this.fail('expected an XML element after "xml"', t);
+    const tag = m[1]!;
+    const section = ['primitive', 'group', 'clone', 'master', 'bundle', 'template'].includes(tag)
+      ? `<resources>${t.text}</resources>`
+      : ['rsc_location', 'rsc_colocation', 'rsc_order', 'rsc_ticket'].includes(tag)
+        ? `<constraints>${t.text}</constraints>`
+        : t.text;
+    const w = where(kw, this.file);
+    try {
+      return { kind: 'xml', configuration: parseCibXml(`<cib><configuration>${section}</configuration></cib>`).configuration };
+    } catch (e) {
+      throw new CibError(`bad xml statement: ${(e as CibError).detail ?? (e as Error).message}`, w);
+    }
   }
 
   /**
@@ -554,7 +617,7 @@ class Parser {
       if (n === '$id') setId = v;
       else pairs.push([n, v]);
     }
-    if (pairs.length === 0) this.fail(`${kind} needs at least one NAME=VALUE`);
+    if (pairs.length === 0 && setId === undefined) this.fail(`${kind} needs at least one NAME=VALUE`);
     return setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
   }
 

@@ -40,6 +40,7 @@ export function tokenize(text: string, file?: string): Statement[] {
     } else col++;
     i++;
   };
+  let lineHasToken = false;
   const endStatement = () => {
     if (cur.length) out.push({ tokens: cur, ...(file !== undefined ? { file } : {}) });
     cur = [];
@@ -49,6 +50,7 @@ export function tokenize(text: string, file?: string): Statement[] {
     if (c === '\n') {
       endStatement();
       advance();
+      lineHasToken = false;
       continue;
     }
     if (c === ' ' || c === '\t' || c === '\r') {
@@ -61,8 +63,28 @@ export function tokenize(text: string, file?: string): Statement[] {
       advance();
       continue;
     }
-    if (c === '#') {
+    // A comment is a line starting with "#"; inside a statement "#uname" is a word.
+    if (c === '#' && !lineHasToken) {
       while (i < n && text[i] !== '\n') advance();
+      continue;
+    }
+    lineHasToken = true;
+    // `xml <element .../>`: the rest of the statement is raw XML, kept verbatim.
+    if (cur.length === 1 && cur[0]!.text === 'xml' && !cur[0]!.quoted) {
+      const tok: Token = { text: '', line, column: col, quoted: true };
+      let s = '';
+      while (i < n && text[i] !== '\n') {
+        if (text[i] === '\\' && text[i + 1] === '\n') {
+          advance();
+          advance();
+          s += '\n';
+          continue;
+        }
+        s += text[i];
+        advance();
+      }
+      tok.text = s.trim();
+      cur.push(tok);
       continue;
     }
     // A word: runs until unquoted blank or newline.
