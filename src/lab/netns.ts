@@ -31,6 +31,19 @@ export interface LabOptions {
   subnet?: string;
   /** Short tag that goes into namespace names (default: process id). */
   tag?: string;
+  /**
+   * A fixed lab id (namespace prefix) for a lab that outlives this process,
+   * such as `belay lab up`; re-attach to it with Lab.attach(). Default: a
+   * unique id, and the lab is destroyed when this process exits.
+   */
+  id?: string;
+}
+
+/** What Lab.attach needs to find a lab made by another process. */
+export interface LabDescription {
+  id: string;
+  subnet: string;
+  hosts: LabHost[];
 }
 
 let labCounter = 0;
@@ -79,9 +92,12 @@ export class Lab {
   static async create(options: LabOptions = {}): Promise<Lab> {
     requireNetnsSupport('the lab');
     const tag = options.tag ?? String(process.pid);
-    const lab = new Lab(`bl${tag}x${labCounter++}`, options.subnet ?? LAB_SUBNET);
-    liveLabs.add(lab);
-    installExitHook();
+    if (options.id !== undefined && !/^[a-z0-9][a-z0-9-]{0,15}$/i.test(options.id)) throw new Error(`bad lab id: ${options.id}`);
+    const lab = new Lab(options.id ?? `bl${tag}x${labCounter++}`, options.subnet ?? LAB_SUBNET);
+    if (options.id === undefined) {
+      liveLabs.add(lab);
+      installExitHook();
+    }
     try {
       await ip(['netns', 'add', lab.bridgeNetns]);
       await ip(['-n', lab.bridgeNetns, 'link', 'set', 'lo', 'up']);
@@ -117,6 +133,18 @@ export class Lab {
     await ip(['-n', host.netns, 'addr', 'add', `${address}/${LAB_PREFIX_LEN}`, 'dev', host.ifname]);
     await ip(['-n', host.netns, 'link', 'set', host.ifname, 'up']);
     return host;
+  }
+
+  /** Re-attach to a lab made by another process (see LabOptions.id). */
+  static attach(description: LabDescription): Lab {
+    const lab = new Lab(description.id, description.subnet);
+    for (const h of description.hosts) lab.hosts.set(h.name, h);
+    lab.nextOctet = 11 + description.hosts.length;
+    return lab;
+  }
+
+  describe(): LabDescription {
+    return { id: this.id, subnet: this.subnet, hosts: [...this.hosts.values()] };
   }
 
   host(name: string): LabHost {
