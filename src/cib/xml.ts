@@ -740,3 +740,10 @@ export function constraintToXml(c: AnyConstraint): string {
   writeConstraint(w, 0, c);
   return w.lines.join('\n') + '\n';
 }
+
+/** One option set inside its section (`<op_defaults><meta_attributes .../></op_defaults>`). */
+export function optionSetToXml(section: 'crm_config' | 'rsc_defaults' | 'op_defaults', s: NvSet): string {
+  const w = new Writer();
+  w.el(0, section, [], () => writeNvSet(w, 1, section === 'crm_config' ? 'cluster_property_set' : 'meta_attributes', s));
+  return w.lines.join('\n') + '\n';
+}

@@ -32,11 +32,24 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   xml: 8,
 };
 
+/** An xml statement goes where its content belongs, so option sets keep their order. */
+function rank(it: ConfigItem): number {
+  if (it.kind !== 'xml') return ORDER[it.kind];
+  const c = it.configuration;
+  if (c.nodes.length) return ORDER.node;
+  if (c.resources.length) return ORDER.clone + 0.5;
+  if (c.constraints.length) return ORDER.constraint;
+  if (c.crmConfig.length) return ORDER.property;
+  if (c.rscDefaults.length) return ORDER.rsc_defaults;
+  if (c.opDefaults.length) return ORDER.op_defaults;
+  return ORDER.xml;
+}
+
 /** Items in an order where every reference is defined first (stable within a kind). */
 export function sortItems(items: ConfigItem[]): ConfigItem[] {
   return items
     .map((it, i) => [it, i] as const)
-    .sort((a, b) => ORDER[a[0].kind] - ORDER[b[0].kind] || a[1] - b[1])
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1])
     .map(([it]) => it);
 }
 

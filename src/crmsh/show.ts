@@ -7,6 +7,8 @@
  * ocf:heartbeat agents print as the bare type, as crmsh does.
  */
 import { allResources } from '../cib/edit.js';
+import { isScore } from '../cib/score.js';
+import { constraintToXml, optionSetToXml } from '../cib/xml.js';
 import type {
   AnyConstraint,
   Cib,
@@ -239,6 +241,32 @@ function showRaw(raw: RawElement): string {
   return `xml ${rawXml(raw).join(' \\\n')}`;
 }
 
+function showXmlText(xml: string): string {
+  return `xml ${xml.trimEnd().split('\n').join(' \\\n')}`;
+}
+
+/** Rule trees the crmsh syntax can say: one level of expressions and date expressions. */
+function ruleIsCli(r: RuleNode): boolean {
+  return r.tag === 'rule' && r.children.every((c) => c.tag === 'expression' || c.tag === 'date_expression');
+}
+
+function setsAreCli(sets: NvSet[]): boolean {
+  return sets.every((s) => s.rules.every(ruleIsCli) && (s.score === undefined || isScore(s.score)));
+}
+
+/** crmsh prints what its syntax cannot say as an `xml` statement; so does belay. */
+function constraintIsCli(c: AnyConstraint): boolean {
+  if (!('sets' in c)) return false;
+  if ('rules' in c && !c.rules.every(ruleIsCli)) return false;
+  const score = (c as { score?: string }).score;
+  if (score !== undefined && !isScore(score)) return false;
+  if (c.tag === 'rsc_order') {
+    const kind = (c as OrderConstraint).kind;
+    if (kind !== undefined && !['Mandatory', 'Optional', 'Serialize'].includes(kind)) return false;
+  }
+  return !c.extra;
+}
+
 export function showResource(r: TopResource): string {
   switch (r.tag) {
     case 'primitive':
@@ -255,6 +283,7 @@ export function showResource(r: TopResource): string {
 }
 
 export function showConstraint(c: AnyConstraint): string {
+  if ('sets' in c && !constraintIsCli(c)) return showXmlText(constraintToXml(c));
   if ('rules' in c) return showLocation(c);
   if (c.tag === 'rsc_colocation' && 'sets' in c) return showColocation(c as ColocationConstraint);
   if (c.tag === 'rsc_order' && 'sets' in c) return showOrder(c as OrderConstraint);
@@ -276,9 +305,15 @@ export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }>
   for (const c of conf.constraints) {
     if (!['rsc_location', 'rsc_colocation', 'rsc_order'].includes(c.tag)) out.push({ ids: [c.id], text: showConstraint(c) });
   }
-  for (const s of conf.crmConfig) out.push({ ids: s.id ? [s.id] : [], text: showOptions('property', s) });
-  for (const s of conf.rscDefaults) out.push({ ids: s.id ? [s.id] : [], text: showOptions('rsc_defaults', s) });
-  for (const s of conf.opDefaults) out.push({ ids: s.id ? [s.id] : [], text: showOptions('op_defaults', s) });
+  const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
+    for (const s of sets) {
+      const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
+      out.push({ ids: s.id ? [s.id] : [], text });
+    }
+  };
+  opts('property', 'crm_config', conf.crmConfig);
+  opts('rsc_defaults', 'rsc_defaults', conf.rscDefaults);
+  opts('op_defaults', 'op_defaults', conf.opDefaults);
   for (const s of conf.otherSections) out.push({ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s) });
   return out;
 }
