@@ -1,4 +1,251 @@
+/**
+ * `belay keepalived -f keepalived.conf`: the VRRP side of keepalived, in the
+ * foreground with console logging (like `keepalived --dont-fork
+ * --log-console`). SIGHUP reloads, SIGTERM/SIGINT release the VIPs with a
+ * priority-0 advert. `belay keepalived --status` reads the status file the
+ * running daemon keeps up to date.
+ */
 import type { Command } from 'commander';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import * as path from 'node:path';
+import { ConfigError, parseKeepalivedConf, toRouterSpec, type KeepalivedConfig, type ResolvedConfig } from '../vrrp/keepalived-conf.js';
+import { fsConfigSource } from '../vrrp/conf-fs.js';
+import { VrrpEngine } from '../vrrp/engine.js';
+import { IpNetOps } from '../vrrp/netops.js';
+import { UdpTransport, VRRP_UDP_PORT } from '../vrrp/transport.js';
+import type { RouterStatus } from '../vrrp/core.js';
 
-/** Registers the `belay` subcommands of this piece (filled in by its issue). */
-export function registerKeepalivedCommands(_program: Command): void {}
+const VERSION = '0.1.0';
+
+export function defaultStatusFile(): string {
+  const dir = process.env.BELAY_RUN_DIR ?? (process.getuid?.() === 0 ? '/run/belay' : path.join(process.env.TMPDIR ?? '/tmp', `belay-${process.getuid?.() ?? 'user'}`));
+  return path.join(dir, 'keepalived.status.json');
+}
+
+/** keepalived's console timestamp: "Sun Nov 22 02:21:02 2026: ". */
+export function consoleStamp(d = new Date()): string {
+  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${days[d.getDay()]} ${months[d.getMonth()]} ${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${d.getFullYear()}`;
+}
+
+interface StatusFile {
+  pid: number;
+  configFile: string;
+  updatedAt: string;
+  startedAt: string;
+  warnings: string[];
+  status: RouterStatus;
+}
+
+function writeAtomic(file: string, text: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w', 0o644);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; resolved: ResolvedConfig } {
+  const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource);
+  const netops = new IpNetOps();
+  const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f) }, hostname());
+  for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
+  const g = cfg.globalDefs;
+  if (g.notificationEmail.length || g.smtpServer) {
+    log(
+      `notification_email ${g.notificationEmail.join(', ') || '(none)'} via smtp_server ${g.smtpServer ?? '(none)'}: parsed; belay does not send mail yet (use notify scripts)`,
+    );
+  }
+  for (const u of cfg.unsupported) {
+    log(
+      `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
+    );
+  }
+  return { cfg, resolved };
+}
+
+export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean }): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${consoleStamp()}: ${line}\n`);
+  log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
+  log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
+  log(`Opening file '${opts.file}'.`);
+  let loaded: ReturnType<typeof load>;
+  try {
+    loaded = load(opts.file, log);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`belay keepalived: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  if (opts.configTest) {
+    log(`Configuration file ${opts.file} is valid: ${loaded.resolved.spec.instances.length} vrrp_instance, ${loaded.resolved.spec.scripts.length} vrrp_script`);
+    return 0;
+  }
+  if (loaded.resolved.spec.instances.length === 0) log('No vrrp_instance configured: nothing to do but wait for a reload');
+
+  const startedAt = new Date().toISOString();
+  let warnings = loaded.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+  const engine = new VrrpEngine({
+    spec: loaded.resolved.spec,
+    transport: new UdpTransport(opts.port),
+    netops: new IpNetOps(log),
+    log: (l) => log(l),
+    instanceNotify: loaded.resolved.instanceNotify,
+    groupNotify: loaded.resolved.groupNotify,
+  });
+
+  let statusTimer: NodeJS.Timeout | null = null;
+  let statusDirty = false;
+  const flushStatus = () => {
+    statusTimer = null;
+    if (!statusDirty) return;
+    statusDirty = false;
+    const s: StatusFile = { pid: process.pid, configFile: path.resolve(opts.file), updatedAt: new Date().toISOString(), startedAt, warnings, status: engine.status() };
+    try {
+      writeAtomic(opts.statusFile, `${JSON.stringify(s, null, 2)}\n`);
+    } catch (err) {
+      log(`cannot write status file ${opts.statusFile}: ${(err as Error).message}`);
+    }
+  };
+  engine.onStatus(() => {
+    statusDirty = true;
+    statusTimer ??= setTimeout(flushStatus, 100);
+  });
+
+  try {
+    await engine.start();
+  } catch (err) {
+    process.stderr.write(`belay keepalived: cannot start: ${(err as Error).message}\n`);
+    await engine.stop().catch(() => {});
+    return 1;
+  }
+  log('Startup complete');
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`Stopping (${sig})`);
+      await engine.stop();
+      statusDirty = true;
+      flushStatus();
+      if (statusTimer) clearTimeout(statusTimer);
+      log(`Stopped belay keepalived v${VERSION}`);
+      process.off('SIGHUP', onHup);
+      resolve(0);
+    };
+    const onHup = () => {
+      log(`Reloading configuration file '${opts.file}'`);
+      try {
+        const next = load(opts.file, log);
+        warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+        engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
+        log('Reload finished');
+      } catch (err) {
+        log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
+      }
+    };
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', onHup);
+  });
+}
+
+export function formatStatus(s: StatusFile, alive: boolean): string {
+  const lines: string[] = [];
+  lines.push(`belay keepalived pid ${s.pid} (${alive ? 'running' : 'NOT running'}), config ${s.configFile}, router_id ${s.status.routerId}`);
+  lines.push(`updated ${s.updatedAt}`);
+  lines.push('');
+  const rows = [['INSTANCE', 'VRID', 'IFACE', 'STATE', 'PRIO', 'EFFECTIVE', 'MASTER', 'VIPS']];
+  for (const i of s.status.instances) {
+    rows.push([
+      i.name,
+      String(i.vrid),
+      i.interface,
+      i.state + (i.faultReasons.length ? ` (${i.faultReasons.join('; ')})` : ''),
+      String(i.basePriority),
+      String(i.effectivePriority),
+      i.masterAddress ?? '-',
+      i.vips.join(' '),
+    ]);
+  }
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) lines.push(r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd());
+  if (s.status.scripts.length) {
+    lines.push('');
+    lines.push('VRRP_Script');
+    for (const sc of s.status.scripts) {
+      lines.push(`  ${sc.name}: ${sc.ok ? 'OK' : 'KO'} (runs ${sc.runs}, consecutive ok ${sc.consecutiveOk}, fail ${sc.consecutiveFail}${sc.lastDetail ? `, last: ${sc.lastDetail}` : ''})`);
+    }
+  }
+  for (const i of s.status.instances) {
+    const d = i.stats.dropped;
+    const dropped = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
+    lines.push(`${i.name}: adverts rcvd ${i.stats.advertRcvd}, sent ${i.stats.advertSent}, became master ${i.stats.becomeMaster}, released ${i.stats.releaseMaster}${dropped ? `, dropped: ${dropped}` : ''}`);
+  }
+  if (s.warnings.length) {
+    lines.push('');
+    lines.push(`${s.warnings.length} configuration warning(s):`);
+    for (const w of s.warnings) lines.push(`  ${w}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function registerKeepalivedCommands(program: Command): void {
+  program
+    .command('keepalived')
+    .description("VRRP daemon for keepalived.conf (the Keepalived way), in the foreground")
+    .option('-f, --use-file <file>', 'configuration file', '/etc/keepalived/keepalived.conf')
+    .option('--status', 'print the running daemon status (instances, state, effective priority, scripts) and exit')
+    .option('--status-file <path>', 'status file written by the daemon and read by --status', defaultStatusFile())
+    .option('--json', 'with --status: print the status file as JSON')
+    .option('-t, --config-test', 'check the configuration file and exit')
+    .option('--port <n>', 'UDP port of the VRRP transport', String(VRRP_UDP_PORT))
+    .option('-n, --dont-fork', 'accepted for keepalived compatibility (belay always runs in the foreground)')
+    .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
+    .option('-D, --log-detail', 'accepted for keepalived compatibility')
+    .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string }) => {
+      if (o.status) {
+        let s: StatusFile;
+        try {
+          s = JSON.parse(readFileSync(o.statusFile, 'utf8')) as StatusFile;
+        } catch (err) {
+          process.stderr.write(`belay keepalived --status: cannot read ${o.statusFile}: ${(err as Error).message} (is belay keepalived running? see --status-file)\n`);
+          process.exitCode = 1;
+          return;
+        }
+        const alive = pidAlive(s.pid);
+        process.stdout.write(o.json ? `${JSON.stringify({ ...s, running: alive }, null, 2)}\n` : formatStatus(s, alive));
+        process.exitCode = alive ? 0 : 3;
+        return;
+      }
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        process.stderr.write(`belay keepalived: --port ${o.port} is not a port number\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest });
+    });
+}

@@ -61,7 +61,7 @@ function lexLine(text: string, file: string, line: number, warnings: Diagnostic[
   let i = 0;
   while (i < text.length) {
     const c = text[i]!;
-    if (c === ' ' || c === '\t' || c === '\r') {
+    if (/\s/.test(c)) {
       i++;
       continue;
     }

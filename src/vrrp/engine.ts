@@ -1,0 +1,291 @@
+/**
+ * The thin shell around the pure core: one VrrpRouter, a transport, the
+ * host's network operations, one timer, scripts and notify commands run as
+ * child processes without blocking the engine.
+ *
+ * This is the embedding API: `belay keepalived` builds a RouterSpec from
+ * keepalived.conf; the cluster daemon's FloatIP can build one instance per
+ * VIP and steer it with `setPriority` (placement) and `onStateChange`.
+ */
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
+import { IpNetOps, runCommand, type NetOps } from './netops.js';
+import { UdpTransport, type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
+import { needsShell, splitCommand, type NotifyConf } from './keepalived-conf.js';
+import type { RouterSpec, VipSpec, VrrpState } from './types.js';
+
+export interface StateChange {
+  instance: string;
+  state: VrrpState;
+  priority: number;
+}
+
+export interface EngineOptions {
+  spec: RouterSpec;
+  transport?: VrrpTransport;
+  netops?: NetOps;
+  /** One line per event, keepalived's wording (without the timestamp). */
+  log?: (line: string) => void;
+  onStateChange?: (change: StateChange) => void;
+  instanceNotify?: Map<string, NotifyConf>;
+  groupNotify?: Map<string, NotifyConf>;
+  /** Link poll period for the instances' and tracked interfaces (ms). */
+  linkPollMs?: number;
+  /** Time limit for one notify command (keepalived has none; a hung one must not pile up). */
+  notifyTimeoutMs?: number;
+}
+
+export class VrrpEngine {
+  private router: VrrpRouter;
+  private spec: RouterSpec;
+  private readonly transport: VrrpTransport;
+  private readonly netops: NetOps;
+  private readonly log: (line: string) => void;
+  private timer: NodeJS.Timeout | null = null;
+  private linkTimer: NodeJS.Timeout | null = null;
+  private readonly links = new Map<string, boolean>();
+  private readonly held = new Map<string, VipSpec>();
+  private netQueue: Promise<void> = Promise.resolve();
+  private notifyQueue: Promise<void> = Promise.resolve();
+  private readonly pending = new Set<Promise<unknown>>();
+  private instanceNotify: Map<string, NotifyConf>;
+  private groupNotify: Map<string, NotifyConf>;
+  private running = false;
+  private readonly t0 = performance.now();
+  private readonly listeners: ((c: StateChange) => void)[] = [];
+  private statusListeners: (() => void)[] = [];
+
+  constructor(private readonly opts: EngineOptions) {
+    this.spec = opts.spec;
+    this.router = new VrrpRouter(opts.spec);
+    this.log = opts.log ?? (() => {});
+    this.transport = opts.transport ?? new UdpTransport();
+    this.netops = opts.netops ?? new IpNetOps(this.log);
+    this.instanceNotify = opts.instanceNotify ?? new Map();
+    this.groupNotify = opts.groupNotify ?? new Map();
+    if (opts.onStateChange) this.listeners.push(opts.onStateChange);
+  }
+
+  private now(): number {
+    return performance.now() - this.t0;
+  }
+
+  onStateChange(fn: (c: StateChange) => void): void {
+    this.listeners.push(fn);
+  }
+
+  /** Called after every step (for status files). */
+  onStatus(fn: () => void): void {
+    this.statusListeners.push(fn);
+  }
+
+  async start(): Promise<void> {
+    await this.transport.open(this.memberships(this.spec), (p) => this.onPacket(p));
+    this.running = true;
+    this.pollLinks(true);
+    this.linkTimer = setInterval(() => this.pollLinks(false), this.opts.linkPollMs ?? 100);
+    this.apply(this.router.step({ type: 'start' }, this.now()));
+  }
+
+  /** Release: priority-0 adverts, VIPs removed, notify_stop run; then close. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.apply(this.router.step({ type: 'shutdown' }, this.now()));
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.linkTimer) clearInterval(this.linkTimer);
+    await this.drain();
+    // Anything still held (e.g. a failed removal) goes too: we never leave a VIP behind.
+    for (const vip of [...this.held.values()]) await this.netops.delVip(vip);
+    this.held.clear();
+    await this.notifyQueue;
+    this.netops.close();
+    await this.transport.close();
+  }
+
+  /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
+  reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): void {
+    this.spec = spec;
+    if (instanceNotify) this.instanceNotify = instanceNotify;
+    if (groupNotify) this.groupNotify = groupNotify;
+    this.transport.update(this.memberships(spec));
+    this.apply(this.router.reconfigure(spec, this.now()));
+    this.pollLinks(true);
+  }
+
+  setPriority(instance: string, priority: number): void {
+    this.apply(this.router.step({ type: 'set-priority', instance, priority }, this.now()));
+  }
+
+  status(): RouterStatus {
+    return this.router.status();
+  }
+
+  /** Wait until queued network changes and sends are done (tests, shutdown). */
+  async drain(): Promise<void> {
+    await this.netQueue;
+    await Promise.allSettled([...this.pending]);
+  }
+
+  private memberships(spec: RouterSpec): Membership[] {
+    const out: Membership[] = [];
+    for (const i of spec.instances) {
+      if (i.peers.length > 0) continue;
+      out.push({ family: i.family, group: i.mcastGroup, localAddress: i.primaryAddress, ifname: i.interface });
+    }
+    return out;
+  }
+
+  private onPacket(p: ReceivedPacket): void {
+    if (!this.running) return;
+    const vrid = p.bytes.length >= 2 ? p.bytes[1] : -1;
+    // UDP does not tell us the destination; each instance knows what it listens on.
+    const dsts = new Set(
+      this.spec.instances.filter((i) => i.vrid === vrid && i.family === p.family).map((i) => (i.peers.length ? i.primaryAddress : i.mcastGroup)),
+    );
+    if (dsts.size === 0) dsts.add(p.family === 4 ? '224.0.0.18' : 'ff02::12');
+    for (const dst of dsts) {
+      const ev = { type: 'packet' as const, bytes: p.bytes, src: p.src, dst, family: p.family, ...(p.ttl !== undefined ? { ttl: p.ttl } : {}) };
+      this.apply(this.router.step(ev, this.now()));
+    }
+  }
+
+  private pollLinks(initial: boolean): void {
+    const names = new Set<string>();
+    for (const i of this.spec.instances) {
+      names.add(i.interface);
+      for (const t of i.trackInterfaces) names.add(t.name);
+    }
+    for (const name of names) {
+      const up = this.netops.linkUp(name) ?? false;
+      if (initial || this.links.get(name) !== up) {
+        const changed = this.links.has(name) && this.links.get(name) !== up;
+        this.links.set(name, up);
+        if (changed) this.log(`Netlink reports ${name} ${up ? 'up' : 'down'}`);
+        if (this.running) this.apply(this.router.step({ type: 'link', interface: name, up }, this.now()));
+      }
+    }
+  }
+
+  private apply(actions: VrrpAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'log':
+          this.log(a.message);
+          break;
+        case 'send': {
+          const inst = this.spec.instances.find((i) => i.name === a.instance);
+          const local = inst?.primaryAddress ?? '0.0.0.0';
+          const p = this.transport.send(a.bytes, a.dst, a.family, local).catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          this.track(p);
+          break;
+        }
+        case 'add-vips':
+          for (const v of a.vips) this.held.set(vipKey(v), v);
+          this.queueNet(async () => {
+            await Promise.all(a.vips.map((v) => this.netops.addVip(v)));
+          });
+          break;
+        case 'remove-vips':
+          for (const v of a.vips) this.held.delete(vipKey(v));
+          this.queueNet(async () => {
+            await Promise.all(a.vips.map((v) => this.netops.delVip(v)));
+          });
+          break;
+        case 'garp':
+          this.queueNet(async () => {
+            for (const v of a.vips) {
+              if (this.held.has(vipKey(v))) {
+                this.log(`Sending gratuitous ARP on ${v.dev} for ${v.address}`);
+                this.netops.garp(v, a.repeat);
+              }
+            }
+          });
+          break;
+        case 'notify':
+          this.notify(a.instance, a.state, a.priority);
+          break;
+        case 'group-notify':
+          this.runNotify(this.groupNotify.get(a.group), 'GROUP', a.group, a.state, undefined);
+          break;
+        case 'run-script':
+          this.runScript(a.script);
+          break;
+        case 'arm-timer':
+          this.arm(a.at);
+          break;
+      }
+    }
+    for (const fn of this.statusListeners) fn();
+  }
+
+  private arm(at: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (!this.running) return;
+    const delay = Math.max(0, at - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) this.apply(this.router.step({ type: 'tick' }, this.now()));
+    }, delay);
+  }
+
+  private queueNet(fn: () => Promise<void>): void {
+    this.netQueue = this.netQueue.then(fn).catch((err: Error) => this.log(`network change failed: ${err.message}`));
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  private runScript(name: string): void {
+    const s = this.spec.scripts.find((x) => x.name === name);
+    if (!s) return;
+    // Scripts written for CentOS assume /bin/sh is bash (e.g. `</dev/tcp/127.0.0.1/80`).
+    const argv = s.argv[0] === '/bin/sh' && BASH ? [BASH, ...s.argv.slice(1)] : s.argv;
+    const p = runCommand(argv, s.timeoutMs).then((r) => {
+      if (!this.running) return;
+      this.apply(this.router.step({ type: 'script-result', script: name, ok: r.ok, detail: r.detail }, this.now()));
+    });
+    this.track(p);
+  }
+
+  private notify(instance: string, state: VrrpState, priority: number): void {
+    for (const fn of this.listeners) fn({ instance, state, priority });
+    this.runNotify(this.instanceNotify.get(instance), 'INSTANCE', instance, state, priority);
+  }
+
+  private runNotify(conf: NotifyConf | undefined, kind: 'INSTANCE' | 'GROUP', name: string, state: VrrpState, priority: number | undefined): void {
+    if (!conf) return;
+    const specific = state === 'MASTER' ? conf.master : state === 'BACKUP' ? conf.backup : state === 'FAULT' ? conf.fault : state === 'STOP' ? conf.stop : undefined;
+    const cmds: string[][] = [];
+    if (specific?.[0]) cmds.push(commandArgv(specific[0]));
+    if (conf.generic?.[0]) {
+      const extra = [kind, name, state];
+      if (priority !== undefined) extra.push(String(priority));
+      cmds.push([...commandArgv(conf.generic[0]), ...extra]);
+    }
+    const timeout = this.opts.notifyTimeoutMs ?? 30_000;
+    for (const argv of cmds) {
+      // In order, one after another, so a MASTER notify never overtakes the BACKUP before it.
+      // After the queued VIP changes, as keepalived runs notify_master once the VIPs are set.
+      const net = this.netQueue;
+      this.notifyQueue = this.notifyQueue.then(() => net).then(async () => {
+        const r = await runCommand(argv, timeout);
+        if (!r.ok) this.log(`notify ${argv.join(' ')}: ${r.detail}`);
+      });
+    }
+  }
+}
+
+const BASH = existsSync('/bin/bash') ? '/bin/bash' : null;
+
+function vipKey(v: VipSpec): string {
+  return `${v.address}/${v.prefix}@${v.dev}`;
+}
+
+/** keepalived execs notify commands directly; shell syntax gets /bin/sh -c. */
+function commandArgv(text: string): string[] {
+  return needsShell(text) ? ['/bin/sh', '-c', `${text} "$@"`, 'sh'] : splitCommand(text);
+}

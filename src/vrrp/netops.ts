@@ -1,0 +1,139 @@
+/**
+ * What the engine does to the host: add and remove VIPs (`ip addr`), send
+ * gratuitous ARPs (`arping -U`), read link state, look up interface
+ * addresses, run scripts with a timeout. Behind an interface so the engine
+ * can be driven in tests without touching the host.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Family } from './addr.js';
+import type { VipSpec } from './types.js';
+
+export interface NetOps {
+  addVip(vip: VipSpec): Promise<void>;
+  delVip(vip: VipSpec): Promise<void>;
+  garp(vip: VipSpec, repeat: number): void;
+  /** true/false, or undefined when the interface does not exist. */
+  linkUp(ifname: string): boolean | undefined;
+  interfaceAddress(ifname: string, family: Family): string | undefined;
+  /** Kill helpers still running (arping) on exit. */
+  close(): void;
+}
+
+export interface RunResult {
+  ok: boolean;
+  code: number | null;
+  detail: string;
+}
+
+/** Run argv with a timeout; never throws, never blocks the event loop. */
+export function runCommand(argv: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+  return new Promise((resolve) => {
+    if (argv.length === 0) {
+      resolve({ ok: false, code: null, detail: 'empty command' });
+      return;
+    }
+    let child: ChildProcess;
+    try {
+      child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', env, detached: true });
+    } catch (err) {
+      resolve({ ok: false, code: null, detail: (err as Error).message });
+      return;
+    }
+    let done = false;
+    const finish = (r: RunResult) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve(r);
+    };
+    const timer = setTimeout(() => {
+      // Kill the whole process group: a shell script's children too.
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      finish({ ok: false, code: null, detail: `timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+    child.once('error', (err) => finish({ ok: false, code: null, detail: err.message }));
+    child.once('exit', (code, signal) =>
+      finish({ ok: code === 0, code, detail: code === 0 ? 'exited with status 0' : signal ? `killed by ${signal}` : `exited with status ${code}` }),
+    );
+  });
+}
+
+async function ip(args: string[]): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.once('error', (err) => resolve({ ok: false, stderr: err.message }));
+    child.once('exit', (code) => resolve({ ok: code === 0, stderr: stderr.trim() }));
+  });
+}
+
+export class IpNetOps implements NetOps {
+  private helpers = new Set<ChildProcess>();
+
+  constructor(private readonly log: (line: string) => void = () => {}) {}
+
+  async addVip(vip: VipSpec): Promise<void> {
+    const args = ['addr', 'add', `${vip.address}/${vip.prefix}`, 'dev', vip.dev];
+    if (vip.label) args.push('label', vip.label);
+    if (vip.family === 6) args.push('nodad');
+    const r = await ip(args);
+    if (!r.ok && !/exists/i.test(r.stderr)) this.log(`cannot add ${vip.address}/${vip.prefix} on ${vip.dev}: ${r.stderr}`);
+  }
+
+  async delVip(vip: VipSpec): Promise<void> {
+    const r = await ip(['addr', 'del', `${vip.address}/${vip.prefix}`, 'dev', vip.dev]);
+    if (!r.ok && !/Cannot assign|not found|No such/i.test(r.stderr)) this.log(`cannot remove ${vip.address}/${vip.prefix} from ${vip.dev}: ${r.stderr}`);
+  }
+
+  garp(vip: VipSpec, repeat: number): void {
+    if (vip.family === 6) {
+      // Unsolicited NA needs a tool we do not have yet (ndisc6); the kernel's own NA on nodad covers most cases.
+      return;
+    }
+    const child = spawn('arping', ['-q', '-U', '-c', String(Math.max(1, repeat)), '-I', vip.dev, vip.address], { stdio: 'ignore' });
+    this.helpers.add(child);
+    child.once('error', (err) => {
+      this.helpers.delete(child);
+      this.log(`arping failed: ${err.message} (install iputils-arping)`);
+    });
+    child.once('exit', () => this.helpers.delete(child));
+  }
+
+  linkUp(ifname: string): boolean | undefined {
+    try {
+      const carrier = readFileSync(`/sys/class/net/${ifname}/carrier`, 'utf8').trim();
+      return carrier === '1';
+    } catch (err) {
+      // carrier is unreadable while the interface is administratively down.
+      try {
+        readFileSync(`/sys/class/net/${ifname}/operstate`, 'utf8');
+        return false;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+
+  interfaceAddress(ifname: string, family: Family): string | undefined {
+    try {
+      const out = execFileSync('ip', ['-j', `-${family}`, 'addr', 'show', 'dev', ifname], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const data = JSON.parse(out) as { addr_info?: { local?: string; scope?: string; secondary?: boolean }[] }[];
+      const infos = data.flatMap((d) => d.addr_info ?? []);
+      const primary = infos.find((a) => !a.secondary && (family === 4 || a.scope === 'link')) ?? infos[0];
+      return primary?.local;
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    for (const c of this.helpers) c.kill('SIGKILL');
+    this.helpers.clear();
+  }
+}

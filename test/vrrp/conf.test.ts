@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseKeepalivedConf, splitCommand, toRouterSpec, type ConfigSource } from '../../src/vrrp/keepalived-conf.js';
+import { fsConfigSource } from '../../src/vrrp/conf-fs.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixtures = path.join(here, 'fixtures');
+
+interface Expect {
+  routerId: string;
+  notificationEmail: string[];
+  smtpServer: string;
+  instances: Record<string, unknown>[];
+  scripts: Record<string, unknown>[];
+  unsupported: Record<string, unknown>[];
+  warnings: { line: number; match: string }[];
+}
+
+const cases = readdirSync(fixtures).filter((f) => f.endsWith('.conf'));
+
+describe('keepalived.conf from the seeds', () => {
+  it('has fixtures for every seed config', () => {
+    expect(cases.length).toBe(5);
+  });
+
+  it.each(cases)('%s parses to what the post means', (file) => {
+    const exp = JSON.parse(readFileSync(path.join(fixtures, file.replace(/\.conf$/, '.expect.json')), 'utf8')) as Expect;
+    const cfg = parseKeepalivedConf(path.join(fixtures, file), fsConfigSource);
+    expect(cfg.globalDefs.routerId).toBe(exp.routerId);
+    expect(cfg.globalDefs.notificationEmail).toEqual(exp.notificationEmail);
+    expect(cfg.globalDefs.smtpServer).toBe(exp.smtpServer);
+    expect(cfg.instances.length).toBe(exp.instances.length);
+    exp.instances.forEach((ei, k) => expect(cfg.instances[k]).toMatchObject(ei));
+    expect(cfg.scripts.length).toBe(exp.scripts.length);
+    exp.scripts.forEach((es, k) => expect(cfg.scripts[k]).toMatchObject(es));
+    expect(cfg.unsupported.map(({ file: _f, ...u }) => u)).toEqual(exp.unsupported);
+    for (const w of exp.warnings) {
+      expect(cfg.warnings.some((x) => x.line === w.line && x.message.includes(w.match)), `warning at line ${w.line} ~ ${w.match}`).toBe(true);
+    }
+    if (exp.warnings.length === 0) expect(cfg.warnings).toEqual([]);
+    // Every seed config resolves to an engine spec once eth0 has an address.
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.instances.length).toBe(exp.instances.length);
+    for (const i of r.spec.instances) {
+      expect(i.version).toBe(2);
+      expect(i.authPass).toBe((exp.instances[0] as { authPass: string }).authPass);
+    }
+  });
+});
+
+function memSource(files: Record<string, string>): ConfigSource {
+  return {
+    read: (p) => {
+      const t = files[p];
+      if (t === undefined) throw new Error('ENOENT');
+      return t;
+    },
+    glob: (pat) => {
+      const re = new RegExp(`^${pat.replace(/[.]/g, '\\.').replace(/\*/g, '[^/]*')}$`);
+      return Object.keys(files).filter((f) => re.test(f)).sort();
+    },
+    dirname: (p) => path.posix.dirname(p),
+    resolve: (d, p) => path.posix.resolve(d, p),
+  };
+}
+
+describe('grammar and errors', () => {
+  const inst = (body: string) => `vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n${body}\n virtual_ipaddress {\n  198.18.0.100/24 dev eth0 label eth0:1\n }\n}\n`;
+
+  it('reports errors with file and line', () => {
+    const bad = memSource({ '/k.conf': inst(' priority 300') });
+    expect(() => parseKeepalivedConf('/k.conf', bad)).toThrowError(/\/k\.conf:4: 'priority' 300 is out of range 1\.\.255/);
+    const noVrid = memSource({ '/k.conf': 'vrrp_instance X {\n interface eth0\n}\n' });
+    expect(() => parseKeepalivedConf('/k.conf', noVrid)).toThrowError(ConfigError);
+    const stray = memSource({ '/k.conf': '}\n' });
+    expect(() => parseKeepalivedConf('/k.conf', stray)).toThrowError(/\/k\.conf:1: unexpected '}'/);
+    const unknownScript = memSource({ '/k.conf': inst(' track_script {\n  nope\n }') });
+    expect(() => parseKeepalivedConf('/k.conf', unknownScript)).toThrowError(/unknown vrrp_script 'nope'/);
+  });
+
+  it('warns about unknown keywords with their line, and goes on', () => {
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': `global_defs {\n  frobnicate 1\n}\n${inst(' wibble yes')}` }));
+    expect(cfg.warnings.map((w) => [w.line, w.message])).toEqual([
+      [2, "unknown keyword 'frobnicate' in global_defs"],
+      [7, "unknown keyword 'wibble' in vrrp_instance VI_1"],
+    ]);
+    expect(cfg.instances[0]!.vips[0]).toEqual({ address: '198.18.0.100', prefix: 24, family: 4, dev: 'eth0', label: 'eth0:1' });
+  });
+
+  it('include with a glob, relative to the including file; errors name the included file', () => {
+    const src = memSource({
+      '/etc/k/keepalived.conf': '! main\ninclude conf.d/*.conf\n',
+      '/etc/k/conf.d/a.conf': 'vrrp_script chk {\n script "killall -0 nginx"\n interval 2\n weight -20\n}\n',
+      '/etc/k/conf.d/b.conf': `# b\n${inst(' priority 150\n nopreempt\n track_script {\n  chk weight -30\n }\n notify "/usr/local/bin/notify.sh"\n notify_master "/bin/echo master now"')}`,
+    });
+    const cfg = parseKeepalivedConf('/etc/k/keepalived.conf', src);
+    expect(cfg.instances[0]).toMatchObject({ priority: 150, preempt: false, trackScripts: [{ name: 'chk', weight: -30 }], notify: ['/usr/local/bin/notify.sh'], notifyMaster: ['/bin/echo master now'] });
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.instances[0]!.trackScripts).toEqual([{ script: 'chk', weight: -30 }]);
+    expect(r.spec.scripts[0]!.argv).toEqual(['killall', '-0', 'nginx']);
+    const bad = memSource({ '/etc/k/keepalived.conf': 'include x.conf\n', '/etc/k/x.conf': 'vrrp_instance {\n' });
+    expect(() => parseKeepalivedConf('/etc/k/keepalived.conf', bad)).toThrowError(/\/etc\/k\/x\.conf:1/);
+  });
+
+  it('include globs on disk', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'belay-conf-'));
+    try {
+      mkdirSync(path.join(dir, 'conf.d'));
+      writeFileSync(path.join(dir, 'keepalived.conf'), 'include conf.d/*.conf\n');
+      writeFileSync(path.join(dir, 'conf.d', '10-a.conf'), inst(' priority 120'));
+      writeFileSync(path.join(dir, 'conf.d', 'skip.txt'), 'garbage {');
+      const cfg = parseKeepalivedConf(path.join(dir, 'keepalived.conf'), fsConfigSource);
+      expect(cfg.instances.map((i) => i.priority)).toEqual([120]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('unicast, VRRPv3, sync groups, track_interface, garp settings', () => {
+    const src = memSource({
+      '/k.conf': `global_defs {\n vrrp_version 3\n}\n${inst(' advert_int 0.1\n unicast_src_ip 198.18.0.11\n unicast_peer {\n  198.18.0.12\n  198.18.0.13\n }\n track_interface {\n  eth1 weight -10\n  eth2\n }\n garp_master_delay 2\n garp_master_repeat 3\n garp_master_refresh 60')}vrrp_sync_group G {\n group {\n  VI_1\n }\n notify_fault "/bin/true"\n}\n`,
+    });
+    const cfg = parseKeepalivedConf('/k.conf', src);
+    const r = toRouterSpec(cfg, { interfaceAddress: () => undefined });
+    const i = r.spec.instances[0]!;
+    expect(i).toMatchObject({ version: 3, advertIntCs: 10, primaryAddress: '198.18.0.11', peers: ['198.18.0.12', '198.18.0.13'], garpMasterDelayMs: 2000, garpMasterRepeat: 3, garpMasterRefreshMs: 60000 });
+    expect(i.trackInterfaces).toEqual([{ name: 'eth1', weight: -10 }, { name: 'eth2', weight: 0 }]);
+    expect(r.spec.syncGroups).toEqual([{ name: 'G', members: ['VI_1'] }]);
+    expect(r.groupNotify.get('G')!.fault).toEqual(['/bin/true']);
+  });
+
+  it('VRRPv2 rounds a sub-second advert_int up and says so; an interface without address is an error', () => {
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': inst(' advert_int 0.5') }));
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.instances[0]!.advertIntCs).toBe(100);
+    expect(cfg.warnings.some((w) => /whole seconds/.test(w.message))).toBe(true);
+    expect(() => toRouterSpec(cfg, { interfaceAddress: () => undefined })).toThrowError(/interface eth0 has no IPv4 address/);
+  });
+
+  it('splits commands like keepalived, shell syntax goes through /bin/sh', () => {
+    expect(splitCommand(`/etc/keepalived/notify.sh -n master -a "10.0.0.1 x"`)).toEqual(['/etc/keepalived/notify.sh', '-n', 'master', '-a', '10.0.0.1 x']);
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': `vrrp_script p {\n script "</dev/tcp/127.0.0.1/80"\n}\n${inst(' track_script {\n  p\n }')}` }));
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.scripts[0]!.argv).toEqual(['/bin/sh', '-c', '</dev/tcp/127.0.0.1/80']);
+  });
+});

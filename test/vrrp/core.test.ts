@@ -1,0 +1,404 @@
+import { describe, expect, it } from 'vitest';
+import { VrrpRouter } from '../../src/vrrp/core.js';
+import { encodeAdvertisement } from '../../src/vrrp/packet.js';
+import { SimNet, instanceSpec, type SimRouterOpts } from './sim.js';
+
+function net(routers: SimRouterOpts[]): SimNet {
+  const n = new SimNet();
+  for (const r of routers) n.add(r);
+  for (const r of routers) n.start(r.name);
+  return n;
+}
+
+const addr = (i: number) => `198.18.0.${10 + i}`;
+
+describe('elections', () => {
+  it.each([2, 3, 4, 5])('%i routers with unequal priorities elect the highest, exactly one master holds the VIP', (count) => {
+    const rs = Array.from({ length: count }, (_, i) => ({ name: `r${i}`, address: addr(i), priority: 100 + ((i * 7) % count) * 10 }));
+    const n = net(rs);
+    n.run(5000);
+    const best = rs.reduce((a, b) => (b.priority > a.priority ? b : a));
+    expect(n.masters()).toEqual([best.name]);
+    expect(n.holders()).toEqual([best.name]);
+    for (const r of rs) if (r !== best) expect(n.state(r.name)).toBe('BACKUP');
+  });
+
+  it.each([2, 3, 5])('%i routers with equal priorities: the highest primary address wins the tie', (count) => {
+    const rs = Array.from({ length: count }, (_, i) => ({ name: `r${i}`, address: addr(i), priority: 100 }));
+    const n = net(rs);
+    n.run(5000);
+    expect(n.masters()).toEqual([`r${count - 1}`]);
+    expect(n.holders()).toEqual([`r${count - 1}`]);
+  });
+
+  it('the first master is elected after the master-down interval, not before', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(2900);
+    expect(n.masters()).toEqual([]);
+    n.run(1000);
+    expect(n.masters()).toEqual(['a']);
+  });
+
+  it('on a crash of the master the best backup takes over within Master_Down_Interval', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150 },
+      { name: 'b', address: addr(2), priority: 120 },
+      { name: 'c', address: addr(3), priority: 100 },
+    ]);
+    n.run(5000);
+    expect(n.masters()).toEqual(['a']);
+    const t = n.now;
+    n.crash('a');
+    n.run(5000);
+    expect(n.masters()).toEqual(['b']);
+    const took = n.takeoverAt('b', t)! - t;
+    // 3 × 1 s + skew/4 of priority 120: at most 3.14 s after the crash, at least 2 s (last advert ≤ 1 s before).
+    expect(took).toBeGreaterThan(2000);
+    expect(took).toBeLessThanOrEqual(3000 + ((256 - 120) * 1000) / 256 / 4 + 1);
+    expect(n.holders()).toEqual(['b']);
+  });
+
+  it('preempt (default): a recovered higher-priority router takes the VIP back', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    n.crash('a');
+    n.run(5000);
+    expect(n.masters()).toEqual(['b']);
+    const t = n.now;
+    n.restart('a');
+    n.run(3000);
+    expect(n.masters()).toEqual(['a']);
+    expect(n.holders()).toEqual(['a']);
+    // It preempts on hearing the lower master's advert, well before its own master-down timer.
+    expect(n.takeoverAt('a', t)! - t).toBeLessThan(1100);
+  });
+
+  it('nopreempt: a recovered higher-priority router stays backup', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150, preempt: false },
+      { name: 'b', address: addr(2), priority: 100, preempt: false },
+    ]);
+    n.run(5000);
+    expect(n.masters()).toEqual(['a']);
+    n.crash('a');
+    n.run(5000);
+    n.restart('a');
+    n.run(10000);
+    expect(n.masters()).toEqual(['b']);
+    expect(n.state('a')).toBe('BACKUP');
+  });
+
+  it('preempt_delay holds preemption for that long after startup', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150, preemptDelayMs: 6000 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    // b came up alone first? No: both started; a must wait 6 s before preempting... but nobody is master yet,
+    // so the first election is by timeout. Crash and restart a to see the delay.
+    n.crash('a');
+    n.run(5000);
+    const t = n.now;
+    n.restart('a');
+    n.run(5000);
+    expect(n.masters()).toEqual(['b']);
+    n.run(3000);
+    expect(n.masters()).toEqual(['a']);
+    expect(n.takeoverAt('a', t)! - t).toBeGreaterThanOrEqual(6000);
+  });
+
+  it('priority 255 (address owner) becomes master at once and keeps it', () => {
+    const n = net([
+      { name: 'b', address: addr(2), priority: 200 },
+      { name: 'o', address: addr(1), priority: 255 },
+    ]);
+    n.run(10);
+    expect(n.masters()).toEqual(['o']);
+    n.run(10000);
+    expect(n.masters()).toEqual(['o']);
+    expect(n.holders()).toEqual(['o']);
+  });
+
+  it('priority-0 release: shutdown hands over in well under 100 ms at advert_int 1', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+      { name: 'c', address: addr(3), priority: 90 },
+    ]);
+    n.run(5000);
+    expect(n.masters()).toEqual(['a']);
+    const t = n.now;
+    n.deliver('a', { type: 'shutdown' });
+    expect(n.held.get('a')!.size).toBe(0);
+    const sent0 = n.log.filter((l) => l.router === 'a' && l.at >= t && l.action.type === 'send');
+    expect(sent0.length).toBe(1);
+    n.run(2000);
+    expect(n.masters().filter((m) => m !== 'a')).toEqual(['b']);
+    expect(n.takeoverAt('b', t)! - t).toBeLessThan(100);
+    // c, the lower backup, never took the VIP even briefly.
+    expect(n.takeoverAt('c', t)).toBeNull();
+  });
+});
+
+describe('tracked scripts', () => {
+  const chk = { name: 'chk_nginx', argv: ['true'], intervalMs: 2000, timeoutMs: 2000, weight: -5, fall: 3, rise: 2, initFail: false };
+
+  it('weight −5 with fall 3 / rise 2: priority drops only after 3 failures and returns after 2 successes', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101, scripts: [chk], trackScripts: [{ script: 'chk_nginx', weight: -5 }] },
+      { name: 'b', address: addr(2), priority: 100, scripts: [chk], trackScripts: [{ script: 'chk_nginx', weight: -5 }] },
+    ]);
+    n.run(6000);
+    expect(n.masters()).toEqual(['a']);
+    n.scriptOk.set('a:chk_nginx', false);
+    const t = n.now;
+    n.run(4100); // two failed runs at most
+    expect(n.masters()).toEqual(['a']);
+    n.run(2100); // the third failure
+    expect(n.masters()).toEqual(['b']);
+    const st = n.routers.get('a')!.router.status();
+    expect(st.instances[0]!.effectivePriority).toBe(96);
+    expect(st.scripts[0]!.ok).toBe(false);
+    const took = n.takeoverAt('b', t)! - t;
+    // 3 failures at most 3 intervals apart, then a takes over at once (no master-down wait).
+    expect(took).toBeLessThan(3 * 2000 + 5 + 100);
+    n.scriptOk.set('a:chk_nginx', true);
+    n.run(2100); // one success: still KO
+    expect(n.routers.get('a')!.router.status().scripts[0]!.ok).toBe(false);
+    expect(n.masters()).toEqual(['b']);
+    n.run(2100); // second success: OK, 101 > 100, preempts
+    expect(n.routers.get('a')!.router.status().scripts[0]!.ok).toBe(true);
+    expect(n.masters()).toEqual(['a']);
+  });
+
+  it('weight 0 (the default): a failing script puts the instance in FAULT and the VIP moves', () => {
+    const c0 = { ...chk, weight: 0, fall: 1, rise: 1 };
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101, scripts: [c0], trackScripts: [{ script: 'chk_nginx', weight: 0 }] },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    expect(n.masters()).toEqual(['a']);
+    n.scriptOk.set('a:chk_nginx', false);
+    n.run(2500);
+    expect(n.state('a')).toBe('FAULT');
+    expect(n.masters()).toEqual(['b']);
+    expect(n.holders()).toEqual(['b']);
+  });
+
+  it('positive weight adds priority while the script succeeds; clamped to 254', () => {
+    const up = { ...chk, weight: 50, fall: 1, rise: 1 };
+    const n = net([{ name: 'a', address: addr(1), priority: 240, scripts: [up], trackScripts: [{ script: 'chk_nginx', weight: 50 }] }]);
+    n.run(100);
+    expect(n.routers.get('a')!.router.status().instances[0]!.effectivePriority).toBe(254);
+    const low = { ...chk, weight: -200, fall: 1, rise: 1 };
+    const m = new SimNet();
+    m.add({ name: 'a', address: addr(1), priority: 50, scripts: [low], trackScripts: [{ script: 'chk_nginx', weight: -200 }] });
+    m.scriptOk.set('a:chk_nginx', false);
+    m.start('a');
+    m.run(100);
+    expect(m.routers.get('a')!.router.status().instances[0]!.effectivePriority).toBe(1);
+  });
+});
+
+describe('packets that must be ignored', () => {
+  function pair(over: Partial<SimRouterOpts> = {}) {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150 },
+      { name: 'b', address: addr(2), priority: 100, ...over },
+    ]);
+    return n;
+  }
+
+  it('auth mismatch: adverts with the wrong password are dropped and counted; the backup takes over', () => {
+    const n = new SimNet();
+    n.add({ name: 'a', address: addr(1), priority: 150, authPass: 'secret1' });
+    n.add({ name: 'b', address: addr(2), priority: 100, authPass: 'other' });
+    n.start('a');
+    n.start('b');
+    n.run(8000);
+    expect(n.masters().sort()).toEqual(['a', 'b']);
+    expect(n.routers.get('b')!.router.status().instances[0]!.stats.dropped.auth).toBeGreaterThan(3);
+  });
+
+  it('wrong VRID: counted as unmatched, no effect', () => {
+    const n = pair({ vrid: 52 });
+    n.run(8000);
+    expect(n.masters().sort()).toEqual(['a', 'b']);
+    expect(n.routers.get('b')!.router.status().unmatched.wrongVrid).toBeGreaterThan(3);
+  });
+
+  it('TTL other than 255: dropped and counted', () => {
+    const r = new VrrpRouter({ routerId: 'x', instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100 })], scripts: [], syncGroups: [] });
+    r.step({ type: 'start' }, 0);
+    const bytes = encodeAdvertisement(
+      { version: 2, family: 4, vrid: 51, priority: 200, advertIntCs: 100, addresses: ['198.18.0.100'] },
+      { family: 4, src: addr(1), dst: '224.0.0.18' },
+    );
+    for (let t = 0; t < 5000; t += 1000) r.step({ type: 'packet', bytes, src: addr(1), dst: '224.0.0.18', family: 4, ttl: 64 }, t);
+    r.step({ type: 'tick' }, 5000);
+    expect(r.state('VI_1')).toBe('MASTER');
+    expect(r.status().instances[0]!.stats.dropped.ttl).toBe(5);
+    // The same advert with TTL 255 keeps us backup.
+    const r2 = new VrrpRouter({ routerId: 'x', instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100 })], scripts: [], syncGroups: [] });
+    r2.step({ type: 'start' }, 0);
+    for (let t = 0; t < 5000; t += 1000) r2.step({ type: 'packet', bytes, src: addr(1), dst: '224.0.0.18', family: 4, ttl: 255 }, t);
+    r2.step({ type: 'tick' }, 5000);
+    expect(r2.state('VI_1')).toBe('BACKUP');
+  });
+
+  it('malformed and corrupted packets are dropped and counted, and never throw', () => {
+    const n = pair();
+    n.tamper = (from, bytes) => {
+      if (from !== 'a') return bytes;
+      const b = Uint8Array.from(bytes);
+      b[2] = 255; // priority changed in flight: checksum fails
+      return b;
+    };
+    n.run(8000);
+    const st = n.routers.get('b')!.router.status().instances[0]!;
+    expect(st.stats.dropped.checksum).toBeGreaterThan(3);
+    expect(n.masters().sort()).toEqual(['a', 'b']);
+    n.tamper = (_from, bytes) => bytes.subarray(0, 5);
+    n.run(3000);
+    expect(n.routers.get('b')!.router.status().instances[0]!.stats.dropped.malformed).toBeGreaterThan(1);
+  });
+
+  it('VRRPv2 advert interval mismatch is dropped (RFC 3768)', () => {
+    const n = pair({ advertIntCs: 200 });
+    n.run(10000);
+    expect(n.routers.get('b')!.router.status().instances[0]!.stats.dropped.interval).toBeGreaterThan(3);
+  });
+});
+
+describe('VRRPv3', () => {
+  it('sub-second advert_int: crash failover under 400 ms at advert_int 0.1 (median case)', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101, version: 3, advertIntCs: 10 },
+      { name: 'b', address: addr(2), priority: 100, version: 3, advertIntCs: 10 },
+    ]);
+    n.run(2000);
+    expect(n.masters()).toEqual(['a']);
+    n.run(50); // crash halfway between adverts
+    const t = n.now;
+    n.crash('a');
+    n.run(1000);
+    expect(n.masters()).toEqual(['b']);
+    expect(n.takeoverAt('b', t)! - t).toBeLessThan(300);
+  });
+
+  it('the backup learns the master advert interval from v3 adverts', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101, version: 3, advertIntCs: 50 },
+      { name: 'b', address: addr(2), priority: 100, version: 3, advertIntCs: 100 },
+    ]);
+    n.run(4000);
+    expect(n.masters()).toEqual(['a']);
+    const t = n.now;
+    n.crash('a');
+    n.run(4000);
+    // 3 × 0.5 s (learned), not 3 × 1 s.
+    expect(n.takeoverAt('b', t)! - t).toBeLessThan(1600);
+  });
+});
+
+describe('several instances and sync groups', () => {
+  const two = [{ name: 'VI_1', vrid: 51 }, { name: 'VI_2', vrid: 52, vips: [{ address: '198.18.0.101', prefix: 24, family: 4 as const, dev: 'eth0' }] }];
+
+  it('instances are independent: each elects its own master', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 100, instances: [{ ...two[0]!, priority: 150 }, { ...two[1]!, priority: 50 }] },
+      { name: 'b', address: addr(2), priority: 100, instances: [{ ...two[0]!, priority: 100 }, { ...two[1]!, priority: 100 }] },
+    ]);
+    n.run(5000);
+    expect(n.masters('VI_1')).toEqual(['a']);
+    expect(n.masters('VI_2')).toEqual(['b']);
+  });
+
+  it('a sync group moves together: one member failing moves both', () => {
+    const chk = { name: 'chk', argv: ['true'], intervalMs: 1000, timeoutMs: 1000, weight: 0, fall: 1, rise: 1, initFail: false };
+    const n = net([
+      {
+        name: 'a',
+        address: addr(1),
+        priority: 100,
+        scripts: [chk],
+        instances: [{ ...two[0]!, priority: 150, trackScripts: [{ script: 'chk', weight: 0 }] }, { ...two[1]!, priority: 150 }],
+        syncGroups: [{ name: 'G1', members: ['VI_1', 'VI_2'] }],
+      },
+      { name: 'b', address: addr(2), priority: 100, instances: [two[0]!, two[1]!], syncGroups: [{ name: 'G1', members: ['VI_1', 'VI_2'] }] },
+    ]);
+    n.run(5000);
+    expect(n.masters('VI_1')).toEqual(['a']);
+    expect(n.masters('VI_2')).toEqual(['a']);
+    n.scriptOk.set('a:chk', false);
+    n.run(3000);
+    expect(n.state('a', 'VI_1')).toBe('FAULT');
+    expect(n.state('a', 'VI_2')).toBe('FAULT');
+    expect(n.masters('VI_1')).toEqual(['b']);
+    expect(n.masters('VI_2')).toEqual(['b']);
+    const groupNotes = n.log.filter((l) => l.router === 'a' && l.action.type === 'group-notify').map((l) => (l.action as { state: string }).state);
+    expect(groupNotes).toEqual(['BACKUP', 'MASTER', 'FAULT']);
+  });
+});
+
+describe('interfaces, reload, embedding', () => {
+  it('link down puts the instance in FAULT (VIP released with priority 0), link up returns to BACKUP', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    const t = n.now;
+    n.deliver('a', { type: 'link', interface: 'eth0', up: false });
+    expect(n.state('a')).toBe('FAULT');
+    expect(n.held.get('a')!.size).toBe(0);
+    n.run(1000);
+    expect(n.masters()).toEqual(['b']);
+    expect(n.takeoverAt('b', t)! - t).toBeLessThan(100);
+    n.deliver('a', { type: 'link', interface: 'eth0', up: true });
+    n.run(3000);
+    expect(n.masters()).toEqual(['a']);
+  });
+
+  it('reconfigure keeps a VIP the new configuration keeps, adds new ones, drops removed ones', () => {
+    const o = { name: 'a', address: addr(1), priority: 150 };
+    const spec = { routerId: 'a', instances: [instanceSpec(o)], scripts: [], syncGroups: [] };
+    const r = new VrrpRouter(spec);
+    r.step({ type: 'start' }, 0);
+    r.step({ type: 'tick' }, 4000);
+    expect(r.state('VI_1')).toBe('MASTER');
+    const vips2 = [
+      { address: '198.18.0.100', prefix: 24, family: 4 as const, dev: 'eth0' },
+      { address: '198.18.0.102', prefix: 24, family: 4 as const, dev: 'eth0' },
+    ];
+    const acts = r.reconfigure({ ...spec, instances: [instanceSpec(o, { vips: vips2 })] }, 4100);
+    expect(r.state('VI_1')).toBe('MASTER');
+    const removed = acts.filter((a) => a.type === 'remove-vips').flatMap((a) => (a as { vips: { address: string }[] }).vips.map((v) => v.address));
+    const added = acts.filter((a) => a.type === 'add-vips').flatMap((a) => (a as { vips: { address: string }[] }).vips.map((v) => v.address));
+    expect(removed).toEqual([]);
+    expect(added).toEqual(['198.18.0.102']);
+    const acts2 = r.reconfigure({ ...spec, instances: [] }, 4200);
+    expect(acts2.some((a) => a.type === 'send')).toBe(true); // priority-0 release
+    expect(acts2.some((a) => a.type === 'remove-vips')).toBe(true);
+  });
+
+  it('set-priority (FloatIP placement) moves the master', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 150 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    const t = n.now;
+    n.deliver('a', { type: 'set-priority', instance: 'VI_1', priority: 50 });
+    n.run(500);
+    expect(n.masters()).toEqual(['b']);
+    expect(n.takeoverAt('b', t)! - t).toBeLessThan(100);
+  });
+});
