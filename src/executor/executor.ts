@@ -81,6 +81,8 @@ export interface OperationResult {
   warnings: string[];
   startedAt: number;
   durationMs: number;
+  /** Pid (and process group) of the agent process, when one ran. */
+  pid?: number;
 }
 
 export type RecurringListener = (result: OperationResult) => void;
@@ -417,6 +419,7 @@ export class Executor {
       durationMs: run.durationMs,
     };
     if (exitReason !== undefined) r.exitReason = exitReason;
+    if (run.pid !== undefined) r.pid = run.pid;
     if (r.outputTruncated) {
       base.warnings.push(`output truncated (${run.stdoutBytes} bytes on stdout, ${run.stderrBytes} on stderr)`);
     }
