@@ -33,6 +33,8 @@ export interface SimOptions {
   timers?: Partial<TotemTimers>;
   /** Record a trace of events (for replaying a failing seed). */
   trace?: boolean;
+  /** Tests of the checker itself: corrupt a node's outputs before the simulator sees them. */
+  mutate?: (node: number, out: StepOutput, now: number) => void;
 }
 
 export interface SimResult {
@@ -109,6 +111,7 @@ class Simulator {
   private n: number;
   private chaosMs: number;
   private convergeMs: number;
+  private mutate: SimOptions['mutate'];
 
   constructor(
     readonly seed: number,
@@ -121,6 +124,7 @@ class Simulator {
     this.chaosMs = opts.chaosMs ?? 2000 + this.rng.int(4000);
     this.convergeMs = opts.convergeMs ?? 6000;
     this.timers = opts.timers ?? {};
+    this.mutate = opts.mutate;
     for (let i = 1; i <= this.n; i++) {
       this.ids.push(i);
       for (let j = 1; j <= this.n; j++) this.linkDelay.set(`${i}>${j}`, this.rng.range(0.05, 1.5));
@@ -185,6 +189,7 @@ class Simulator {
   }
 
   private apply(node: SimNode, out: StepOutput): void {
+    if (this.mutate) this.mutate(node.id, out, this.now);
     if (out.persistRingSeq !== undefined) node.disk.ringSeq = out.persistRingSeq;
     for (const t of out.timers) {
       const gen = (node.timerGen.get(t.name) ?? 0) + 1;

@@ -1,0 +1,423 @@
+/**
+ * The UDP shell around the totem core: one datagram socket (node:dgram),
+ * Corosync's "udpu" transport (every packet unicast to each configured node)
+ * or multicast, real timers, packet authentication, the persisted ring
+ * sequence, and votequorum on top. The core decides; this file only moves
+ * bytes and time.
+ *
+ *   const node = await startTotem(config, key);
+ *   node.on('deliver', (d) => ...); node.on('confchg', (c) => ...); node.on('quorum', (q) => ...);
+ *   node.send(Buffer.from('hello'));
+ */
+import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { VoteQuorum, type QuorumStatus } from '../quorum/votequorum.js';
+import { PacketAuth, type CipherName } from './auth.js';
+import {
+  DEFAULT_TIMERS,
+  TotemCore,
+  holdMs,
+  tokenRetransmitMs,
+  type ConfChg,
+  type Delivery,
+  type StepInput,
+  type StepOutput,
+  type TimerName,
+  type TotemCounters,
+  type TotemTimers,
+} from './core.js';
+import { MAX_PAYLOAD, clusterHash, decodePacket, encodePacket, ringKey, type RingId } from './wire.js';
+
+export interface TotemNodeAddr {
+  id: number;
+  name: string;
+  address: string;
+  port: number;
+  votes?: number;
+}
+
+export interface TotemConfig {
+  clusterName: string;
+  nodeId: number;
+  nodes: TotemNodeAddr[];
+  timers?: Partial<TotemTimers>;
+  cipher?: CipherName;
+  transport?: 'udpu' | 'udp';
+  /** Multicast group (transport udp); datagrams to all go there. */
+  mcastAddr?: string;
+  /** Where the highest ring sequence is kept across restarts (as Corosync's ringid file). */
+  stateDir?: string;
+  quorum?: { expected_votes?: number; two_node?: boolean; wait_for_all?: boolean; last_man_standing?: boolean; last_man_standing_window?: number };
+  /** Log sink; drops are logged at most once per `logEveryMs` per reason. */
+  log?: (line: string) => void;
+  logEveryMs?: number;
+}
+
+export interface DropCounters {
+  truncated: number;
+  oversized: number;
+  badFrame: number;
+  badAuth: number;
+  badCipher: number;
+  badDecrypt: number;
+  badVersion: number;
+  wrongCluster: number;
+  badType: number;
+  malformed: number;
+  badSource: number;
+  unknownSender: number;
+}
+
+export interface RingStatus {
+  clusterName: string;
+  nodeId: number;
+  transport: string;
+  cipher: CipherName;
+  state: string;
+  ring: string;
+  members: number[];
+  nodes: Array<TotemNodeAddr & { status: 'localhost' | 'connected' | 'disconnected' }>;
+  timers: TotemTimers & { token_retransmit: number; hold: number };
+  counters: TotemCounters & { packetsIn: number; packetsOut: number; bytesIn: number; bytesOut: number };
+  drops: DropCounters;
+  quorum: QuorumStatus;
+  updated: string;
+}
+
+export interface TotemEvents {
+  deliver: [Delivery];
+  confchg: [ConfChg];
+  quorum: [QuorumStatus];
+  error: [Error];
+}
+
+export class TotemNode extends EventEmitter<TotemEvents> {
+  private core: TotemCore;
+  private quorum: VoteQuorum;
+  private socket: Socket | null = null;
+  private readonly auth: PacketAuth;
+  private readonly cluster: number;
+  private readonly byId: Map<number, TotemNodeAddr>;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly drops: DropCounters = {
+    truncated: 0,
+    oversized: 0,
+    badFrame: 0,
+    badAuth: 0,
+    badCipher: 0,
+    badDecrypt: 0,
+    badVersion: 0,
+    wrongCluster: 0,
+    badType: 0,
+    malformed: 0,
+    badSource: 0,
+    unknownSender: 0,
+  };
+  private io = { packetsIn: 0, packetsOut: 0, bytesIn: 0, bytesOut: 0 };
+  private lastLog = new Map<string, { at: number; suppressed: number }>();
+  private stopped = false;
+  private readonly ringFile: string | null;
+
+  constructor(
+    readonly config: TotemConfig,
+    key: Uint8Array,
+  ) {
+    super();
+    const me = config.nodes.find((n) => n.id === config.nodeId);
+    if (!me) throw new Error(`totem: node id ${config.nodeId} is not among the configured nodes`);
+    this.auth = new PacketAuth(key, config.cipher ?? 'none');
+    this.cluster = clusterHash(config.clusterName);
+    this.byId = new Map(config.nodes.map((n) => [n.id, n]));
+    this.ringFile = config.stateDir ? join(config.stateDir, `ringid-${config.nodeId}`) : null;
+    let ringSeq = 0;
+    if (this.ringFile) {
+      try {
+        const text = readFileSync(this.ringFile, 'utf8').trim();
+        if (/^\d+$/.test(text)) ringSeq = Number(text);
+      } catch {
+        // first start
+      }
+    }
+    this.core = new TotemCore({ nodeId: config.nodeId, nodes: config.nodes.map((n) => n.id), timers: config.timers ?? {}, ringSeq });
+    const q = config.quorum ?? {};
+    this.quorum = new VoteQuorum({
+      nodeId: config.nodeId,
+      votes: new Map(config.nodes.map((n) => [n.id, n.votes ?? 1])),
+      ...(q.expected_votes !== undefined ? { expected_votes: q.expected_votes } : {}),
+      two_node: q.two_node === true,
+      wait_for_all: q.wait_for_all === true,
+      last_man_standing: q.last_man_standing === true,
+      ...(q.last_man_standing_window !== undefined ? { last_man_standing_window: q.last_man_standing_window } : {}),
+    });
+  }
+
+  /** Bind the socket and start the first membership round. */
+  async start(): Promise<void> {
+    const me = this.byId.get(this.config.nodeId)!;
+    const ipv6 = me.address.includes(':');
+    const sock = createSocket({ type: ipv6 ? 'udp6' : 'udp4', reuseAddr: this.config.transport === 'udp' });
+    this.socket = sock;
+    sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    sock.on('error', (err) => this.emit('error', err));
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      const addr = this.config.transport === 'udp' ? undefined : me.address;
+      sock.bind({ port: me.port, ...(addr ? { address: addr } : {}) }, () => {
+        sock.off('error', reject);
+        resolve();
+      });
+    });
+    if (this.config.transport === 'udp') {
+      if (!this.config.mcastAddr) throw new Error('totem: transport udp needs a multicast address');
+      sock.addMembership(this.config.mcastAddr, me.address);
+      sock.setMulticastLoopback(true);
+    }
+    try {
+      sock.setRecvBufferSize(4 * 1024 * 1024);
+      sock.setSendBufferSize(4 * 1024 * 1024);
+    } catch {
+      // the kernel's limit applies
+    }
+    this.step({ type: 'start' });
+  }
+
+  /** Queue a message for ordered delivery to every member (safe: only once all hold it). */
+  send(payload: Uint8Array, opts: { safe?: boolean } = {}): void {
+    if (payload.length > MAX_PAYLOAD) throw new RangeError(`totem: message of ${payload.length} bytes exceeds ${MAX_PAYLOAD}`);
+    if (this.stopped) throw new Error('totem: node is stopped');
+    this.step({ type: 'send', payload: Uint8Array.from(payload), safe: opts.safe === true });
+  }
+
+  status(): RingStatus {
+    const s = this.core.status();
+    const t = this.core.t;
+    return {
+      clusterName: this.config.clusterName,
+      nodeId: this.config.nodeId,
+      transport: this.config.transport ?? 'udpu',
+      cipher: this.auth.cipher,
+      state: s.state,
+      ring: ringKey(s.ring),
+      members: s.members,
+      nodes: this.config.nodes.map((n) => ({
+        ...n,
+        status: n.id === this.config.nodeId ? 'localhost' : s.members.includes(n.id) && s.state === 'operational' ? 'connected' : 'disconnected',
+      })),
+      timers: { ...t, token_retransmit: tokenRetransmitMs(t), hold: holdMs(t) },
+      counters: { ...s.counters, ...this.io },
+      drops: { ...this.drops },
+      quorum: this.quorum.status(),
+      updated: new Date().toISOString(),
+    };
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    const sock = this.socket;
+    this.socket = null;
+    if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private drop(reason: keyof DropCounters, rinfo: RemoteInfo): void {
+    this.drops[reason]++;
+    const log = this.config.log;
+    if (!log) return;
+    const every = this.config.logEveryMs ?? 5000;
+    const now = Date.now();
+    const l = this.lastLog.get(reason);
+    if (l && now - l.at < every) {
+      l.suppressed++;
+      return;
+    }
+    const extra = l && l.suppressed > 0 ? ` (${l.suppressed} more since last report)` : '';
+    this.lastLog.set(reason, { at: now, suppressed: 0 });
+    log(`totem: dropped a packet from ${rinfo.address}:${rinfo.port}: ${reason}${extra}`);
+  }
+
+  private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
+    if (this.stopped) return;
+    this.io.packetsIn++;
+    this.io.bytesIn += msg.length;
+    const opened = this.auth.open(msg);
+    if (!opened.ok) {
+      const map = { truncated: 'truncated', 'bad-frame': 'badFrame', 'bad-auth': 'badAuth', 'bad-cipher': 'badCipher', 'bad-decrypt': 'badDecrypt' } as const;
+      this.drop(map[opened.error], rinfo);
+      return;
+    }
+    const d = decodePacket(opened.plain, this.cluster);
+    if (!d.ok) {
+      const map = {
+        truncated: 'truncated',
+        oversized: 'oversized',
+        'bad-version': 'badVersion',
+        'wrong-cluster': 'wrongCluster',
+        'bad-type': 'badType',
+        malformed: 'malformed',
+      } as const;
+      this.drop(map[d.error], rinfo);
+      return;
+    }
+    const sender = this.byId.get(d.packet.sender);
+    if (!sender) {
+      this.drop('unknownSender', rinfo);
+      return;
+    }
+    // The key is shared, so also insist the datagram comes from the sender's own address.
+    if (this.config.transport !== 'udp' && (normalize(rinfo.address) !== normalize(sender.address) || rinfo.port !== sender.port)) {
+      this.drop('badSource', rinfo);
+      return;
+    }
+    this.step({ type: 'packet', packet: d.packet });
+  }
+
+  private step(input: StepInput): void {
+    if (this.stopped) return;
+    let out: StepOutput;
+    try {
+      out = this.core.step(input);
+    } catch (err) {
+      // A core bug must not take the node down silently: report it, keep running.
+      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    this.apply(out);
+  }
+
+  private apply(out: StepOutput): void {
+    if (out.persistRingSeq !== undefined && this.ringFile) {
+      try {
+        mkdirSync(this.config.stateDir!, { recursive: true });
+        atomicWriteFileSync(this.ringFile, `${out.persistRingSeq}\n`, { mode: 0o600 });
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      }
+    }
+    for (const t of out.timers) this.setTimer(t.name, t.ms);
+    for (const s of out.send) {
+      const frame = this.auth.seal(encodePacket(s.packet, this.cluster));
+      if (s.to === 'all' && this.config.transport === 'udp') {
+        this.sendTo(frame, this.config.mcastAddr!, this.byId.get(this.config.nodeId)!.port);
+        continue;
+      }
+      const dests = s.to === 'all' ? this.config.nodes.filter((n) => n.id !== this.config.nodeId).map((n) => n.id) : s.to;
+      for (const id of dests) {
+        const n = this.byId.get(id);
+        if (n) this.sendTo(frame, n.address, n.port);
+      }
+    }
+    for (const d of out.deliver) this.emit('deliver', d);
+    for (const c of out.confchg) {
+      this.emit('confchg', c);
+      if (c.kind === 'regular') this.applyQuorum(this.quorum.step({ type: 'membership', members: c.members, ring: ringKey(c.ring) }));
+    }
+  }
+
+  private applyQuorum(q: ReturnType<VoteQuorum['step']>): void {
+    for (const t of q.timers) {
+      const old = this.timers.get('quorum:lms');
+      if (old) clearTimeout(old);
+      this.timers.delete('quorum:lms');
+      if (t.ms !== null) {
+        this.timers.set(
+          'quorum:lms',
+          setTimeout(() => {
+            this.timers.delete('quorum:lms');
+            if (!this.stopped) this.applyQuorum(this.quorum.step({ type: 'timer', name: 'lms' }));
+          }, t.ms),
+        );
+      }
+    }
+    if (q.event) this.emit('quorum', q.event);
+  }
+
+  private setTimer(name: TimerName, ms: number | null): void {
+    const old = this.timers.get(name);
+    if (old) clearTimeout(old);
+    this.timers.delete(name);
+    if (ms === null) return;
+    const h = setTimeout(() => {
+      if (this.timers.get(name) !== h) return;
+      this.timers.delete(name);
+      this.step({ type: 'timer', name });
+    }, ms);
+    this.timers.set(name, h);
+  }
+
+  private sendTo(frame: Buffer, address: string, port: number): void {
+    const sock = this.socket;
+    if (!sock) return;
+    this.io.packetsOut++;
+    this.io.bytesOut += frame.length;
+    sock.send(frame, port, address, (err) => {
+      // Unreachable peers (ECONNREFUSED on loopback) are normal while a node is down.
+      if (err && this.config.log) this.config.log(`totem: send to ${address}:${port}: ${err.message}`);
+    });
+  }
+}
+
+function normalize(a: string): string {
+  return a.startsWith('::ffff:') ? a.slice(7) : a;
+}
+
+/** Start a totem node: bind, then form or join a ring. */
+export async function startTotem(config: TotemConfig, key: Uint8Array): Promise<TotemNode> {
+  const node = new TotemNode(config, key);
+  await node.start();
+  return node;
+}
+
+export { DEFAULT_TIMERS, ringKey, type RingId };
+
+/**
+ * The totem part of belay's cluster file (src/daemon/config.ts's
+ * ClusterConfig, taken structurally so the core side imports nothing above it).
+ */
+export interface ClusterFileLike {
+  cluster_name: string;
+  nodes: Array<{ name: string; id: number; address: string; votes: number }>;
+  totem: {
+    port: number;
+    token?: number;
+    token_retransmits_before_loss_const?: number;
+    join?: number;
+    consensus?: number;
+    merge?: number;
+    max_messages?: number;
+    transport: 'udpu' | 'udp';
+    mcast_addr?: string;
+    crypto_cipher: 'none' | 'aes256';
+  };
+  quorum: { expected_votes?: number; two_node: boolean; wait_for_all: boolean; last_man_standing: boolean };
+  state_dir: string;
+}
+
+export function totemConfigFromCluster(c: ClusterFileLike, nodeId: number, log?: (line: string) => void): TotemConfig {
+  const timers: Partial<TotemTimers> = {};
+  for (const k of ['token', 'token_retransmits_before_loss_const', 'join', 'consensus', 'merge', 'max_messages'] as const) {
+    const v = c.totem[k];
+    if (v !== undefined) timers[k] = v;
+  }
+  // Corosync's rule: consensus defaults to 1.2 × token when only token is given.
+  if (timers.token !== undefined && timers.consensus === undefined) timers.consensus = Math.round(timers.token * 1.2);
+  const cfg: TotemConfig = {
+    clusterName: c.cluster_name,
+    nodeId,
+    nodes: c.nodes.map((n) => ({ id: n.id, name: n.name, address: n.address, port: c.totem.port, votes: n.votes })),
+    timers,
+    cipher: c.totem.crypto_cipher,
+    transport: c.totem.transport,
+    stateDir: c.state_dir,
+    quorum: { ...c.quorum },
+  };
+  if (c.totem.mcast_addr) cfg.mcastAddr = c.totem.mcast_addr;
+  if (log) cfg.log = log;
+  return cfg;
+}
