@@ -260,11 +260,12 @@ function itemId(it: ConfigItem): string {
 /** Parse belay YAML into a CIB (an empty CIB with this configuration). */
 export function parseCibYaml(text: string, fileName?: string): Cib {
   const lc = new LineCounter();
-  const doc = YAML.parseDocument(text, { schema: 'failsafe', lineCounter: lc, prettyErrors: false });
+  const doc = YAML.parseDocument(text, { schema: 'failsafe', lineCounter: lc, prettyErrors: true });
   if (doc.errors.length) {
     const err = doc.errors[0]!;
-    const pos = err.linePos?.[0];
-    throw new CibError(`malformed YAML: ${err.message.split('\n')[0]}`, { file: fileName, ...(pos ? { line: pos.line, column: pos.col } : {}) });
+    const pos = err.linePos?.[0] ?? (err.pos ? lc.linePos(err.pos[0]) : undefined);
+    const msg = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    throw new CibError(`malformed YAML: ${msg}`, { file: fileName, ...(pos ? { line: pos.line, column: pos.col } : {}) });
   }
   const reader = new YamlReader(fileName, lc);
   const items = reader.document(doc.contents);
