@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerAgentCommands } from './belay-agent.js';
 import { registerDaemonCommands } from './belay-daemon.js';
 import { registerKeepalivedCommands } from './belay-keepalived.js';
+import { registerLabCommands } from './belay-lab.js';
 import { registerRingCommands } from './belay-ring.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDaemonCommands(program);
   registerAgentCommands(program);
   registerKeepalivedCommands(program);
+  registerLabCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -1,0 +1,99 @@
+/**
+ * `belay lab ...`: the tutorial's hosts in network namespaces on this
+ * machine (see src/lab/cluster-lab.ts).
+ */
+import type { Command } from 'commander';
+import {
+  heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState,
+} from '../lab/cluster-lab.js';
+import { Lab } from '../lab/netns.js';
+
+const DEFAULT_LAB = 'demo';
+
+export function registerLabCommands(program: Command): void {
+  const lab = program.command('lab').description('a cluster of lab hosts in network namespaces on this machine');
+  const named = (c: Command) => c.option('--name <lab>', 'lab name', DEFAULT_LAB);
+
+  named(lab.command('up'))
+    .description('create the hosts: cluster nodes n1..nN, app servers app1..appM (nginx), a client')
+    .option('--nodes <n>', 'cluster nodes', '2')
+    .option('--apps <n>', 'app servers', '2')
+    .action(async (o: { name: string; nodes: string; apps: string }) => {
+      const state = await labUp({ name: o.name, nodes: Number(o.nodes), apps: Number(o.apps) });
+      print(state);
+    });
+
+  named(lab.command('status')).description('hosts, addresses and whether they are up').action((o: { name: string }) => print(loadLabState(o.name)));
+
+  named(lab.command('exec'))
+    .description('run a command on a lab host: belay lab exec n1 -- crm status')
+    .argument('<host>')
+    .argument('<command...>')
+    .action(async (host: string, argv: string[], o: { name: string }) => {
+      const r = await labExec(loadLabState(o.name), host, argv);
+      process.stdout.write(r.all ? `${r.all}\n` : '');
+      process.exitCode = r.exitCode ?? 1;
+    });
+
+  named(lab.command('crash'))
+    .description('power a host off: every process killed at once, link down')
+    .argument('<host>')
+    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => powerOff(s, checkHost(s, host))));
+
+  named(lab.command('start'))
+    .description('power a host on again')
+    .argument('<host>')
+    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => powerOn(s, checkHost(s, host))));
+
+  named(lab.command('reboot'))
+    .description('power cycle a host: kill everything, wait, start again')
+    .argument('<host>')
+    .option('--pause <seconds>', 'time powered off', '2')
+    .action(async (host: string, o: { name: string; pause: string }) =>
+      withState(o.name, async (s) => {
+        checkHost(s, host);
+        await powerOff(s, host);
+        await new Promise((r) => setTimeout(r, Number(o.pause) * 1000));
+        await powerOn(s, host);
+      }),
+    );
+
+  named(lab.command('partition'))
+    .description('cut a host off from all others (iptables inside its namespace); undo with heal')
+    .argument('<host>')
+    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => partition(s, checkHost(s, host))));
+
+  named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => withState(o.name, (s) => heal(s)));
+
+  named(lab.command('down'))
+    .description('stop everything in the lab and remove its namespaces and files')
+    .action(async (o: { name: string }) => {
+      await labDown(loadLabState(o.name));
+      process.stdout.write(`lab ${o.name} is down\n`);
+    });
+}
+
+function checkHost(state: ClusterLabState, host: string): string {
+  if (!state.lab.hosts.some((h) => h.name === host)) {
+    throw new Error(`no host '${host}' in lab ${state.name} (hosts: ${state.lab.hosts.map((h) => h.name).join(', ')})`);
+  }
+  return host;
+}
+
+async function withState(name: string, f: (s: ClusterLabState) => Promise<void>): Promise<void> {
+  const state = loadLabState(name);
+  await f(state);
+  saveLabState(state);
+}
+
+function print(state: ClusterLabState): void {
+  const lab = Lab.attach(state.lab);
+  const lines = [`lab ${state.name}: VIP ${state.vip}`];
+  for (const h of state.lab.hosts) {
+    const role = state.nodes.includes(h.name) ? 'cluster node' : state.apps.includes(h.name) ? 'app server' : 'client';
+    const up = state.init[h.name] !== undefined && lab.pids(h.name).includes(state.init[h.name]!);
+    const cut = state.partitioned.includes(h.name) ? ', partitioned' : '';
+    lines.push(`  ${h.name.padEnd(7)} ${h.address.padEnd(14)} ${role.padEnd(13)} ${up ? 'up' : 'DOWN'}${cut}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,220 @@
+/**
+ * `belay lab`: the seed tutorial's topology on one machine. Cluster nodes
+ * (load balancers running belayd and haproxy), app servers running nginx,
+ * and a client, each a lab machine (src/lab/machine.ts) behind one switch.
+ * The lab outlives the command that made it: its description is kept in
+ * LAB_ROOT/NAME/lab.json so that later commands (reboot, crash, down) find
+ * it again.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { bootMachine, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
+import { Lab, LAB_SUBNET, requireCommands, requireNetnsSupport, type LabDescription } from './netns.js';
+
+/** Not under /run: every lab host has a /run of its own. */
+export const LAB_ROOT = '/var/lib/belay-lab';
+
+export interface ClusterLabSpec {
+  name: string;
+  /** Cluster nodes (load balancers): n1..nN. */
+  nodes: number;
+  /** App servers behind haproxy: app1..appM. */
+  apps: number;
+  /** The command that starts belayd on a node (argv; NODE and CONFIG are substituted). */
+  daemonArgv?: string[];
+}
+
+export interface ClusterLabState {
+  name: string;
+  dir: string;
+  lab: LabDescription;
+  nodes: string[];
+  apps: string[];
+  client: string;
+  /** The address the cluster's FloatIP uses. */
+  vip: string;
+  /** Init pid of each powered-on host. */
+  init: Record<string, number>;
+  daemonArgv?: string[];
+  /** Hosts cut off by `partition`. */
+  partitioned: string[];
+}
+
+export function labDir(name: string): string {
+  return join(LAB_ROOT, name);
+}
+
+export function vipOf(): string {
+  return `${LAB_SUBNET}.50`;
+}
+
+function nodeAddress(i: number): string {
+  return `${LAB_SUBNET}.${11 + i}`;
+}
+function appAddress(i: number): string {
+  return `${LAB_SUBNET}.${21 + i}`;
+}
+const CLIENT_ADDRESS = `${LAB_SUBNET}.100`;
+
+/** haproxy.cfg of a load balancer, as the seed tutorial writes it. */
+export function haproxyConfig(apps: Array<{ name: string; address: string }>): string {
+  return [
+    'global',
+    '    maxconn 4096',
+    '',
+    'defaults',
+    '    mode http',
+    '    option forwardfor',
+    '    option http-server-close',
+    '    timeout connect 1s',
+    '    timeout client 5s',
+    '    timeout server 5s',
+    '',
+    'frontend http',
+    '    bind *:80',
+    '    default_backend app_pool',
+    '',
+    'backend app_pool',
+    ...apps.map((a) => `    server ${a.name} ${a.address}:80 check inter 500 fall 2 rise 1`),
+    '',
+  ].join('\n');
+}
+
+function nginxConfig(dir: string): string {
+  return [
+    'worker_processes 1;',
+    `pid ${dir}/nginx.pid;`,
+    `error_log ${dir}/error.log;`,
+    'events { worker_connections 256; }',
+    'http {',
+    `  access_log ${dir}/access.log;`,
+    `  client_body_temp_path ${dir}/tmp;`,
+    '  server {',
+    '    listen 80;',
+    `    root ${dir}/html;`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
+
+export function saveLabState(state: ClusterLabState): void {
+  atomicWriteFileSync(join(state.dir, 'lab.json'), JSON.stringify(state, null, 2));
+}
+
+export function loadLabState(name: string): ClusterLabState {
+  const file = join(labDir(name), 'lab.json');
+  if (!existsSync(file)) throw new Error(`no lab named '${name}' is up (no ${file}); start one with: belay lab up`);
+  return JSON.parse(readFileSync(file, 'utf8')) as ClusterLabState;
+}
+
+/** Build the lab: switch, hosts, app servers serving their own page, and (optionally) belayd on every node. */
+export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
+  requireNetnsSupport('belay lab');
+  requireCommands('belay lab', { nginx: 'nginx', haproxy: 'haproxy', nsenter: 'util-linux', unshare: 'util-linux', curl: 'curl' });
+  if (!/^[a-z0-9]{1,8}$/.test(spec.name)) throw new Error(`bad lab name '${spec.name}' (1-8 lower-case letters or digits)`);
+  if (spec.nodes < 1 || spec.nodes > 9) throw new Error('--nodes must be from 1 to 9');
+  if (spec.apps < 1 || spec.apps > 9) throw new Error('--apps must be from 1 to 9');
+  const dir = labDir(spec.name);
+  if (existsSync(join(dir, 'lab.json'))) throw new Error(`lab '${spec.name}' is up already; take it down first: belay lab down --name ${spec.name}`);
+  // App servers' nginx workers (www-data) read their pages from here.
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  chmodSync(LAB_ROOT, 0o755);
+  chmodSync(dir, 0o755);
+
+  const lab = await Lab.create({ id: `bl-${spec.name}` });
+  const state: ClusterLabState = {
+    name: spec.name,
+    dir,
+    lab: lab.describe(),
+    nodes: Array.from({ length: spec.nodes }, (_, i) => `n${i + 1}`),
+    apps: Array.from({ length: spec.apps }, (_, i) => `app${i + 1}`),
+    client: 'client',
+    vip: vipOf(),
+    init: {},
+    partitioned: [],
+  };
+  if (spec.daemonArgv) state.daemonArgv = spec.daemonArgv;
+  try {
+    for (const [i, n] of state.nodes.entries()) await lab.addHost(n, { address: nodeAddress(i) });
+    for (const [i, a] of state.apps.entries()) await lab.addHost(a, { address: appAddress(i) });
+    await lab.addHost(state.client, { address: CLIENT_ADDRESS });
+    state.lab = lab.describe();
+    const apps = state.apps.map((a) => ({ name: a, address: lab.host(a).address }));
+    for (const n of state.nodes) writeHostEtc(lab.host(n).netns, { 'haproxy/haproxy.cfg': haproxyConfig(apps) });
+    saveLabState(state);
+    for (const host of [...state.nodes, ...state.apps, state.client]) await powerOn(state, host);
+    saveLabState(state);
+  } catch (err) {
+    await labDown(state).catch(() => undefined);
+    throw err;
+  }
+  return state;
+}
+
+/** Power a host on and start what runs on it (nginx on app servers, belayd on nodes). */
+export async function powerOn(state: ClusterLabState, host: string): Promise<void> {
+  const lab = Lab.attach(state.lab);
+  await lab.setLink(host, true);
+  const pid = await bootMachine(lab, host);
+  state.init[host] = pid;
+  if (state.apps.includes(host)) {
+    const dir = join(state.dir, host);
+    mkdirSync(join(dir, 'html'), { recursive: true });
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
+    writeFileSync(join(dir, 'nginx.conf'), nginxConfig(dir));
+    const name = host.replace(/^app/, 'app-');
+    writeFileSync(join(dir, 'html', 'index.html'), `Droplet: ${name}, IP Address: ${lab.host(host).address}\n`);
+    machineSpawn(pid, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], join(dir, 'nginx.out'));
+  }
+  if (state.nodes.includes(host) && state.daemonArgv) {
+    const argv = state.daemonArgv.map((a) => a.replaceAll('NODE', host).replaceAll('CONFIG', join(state.dir, 'cluster.yaml')));
+    machineSpawn(pid, argv, join(state.dir, host, 'belayd.log'));
+  }
+}
+
+/** Kill every process of a host at once and pull its cable, as a power failure. */
+export async function powerOff(state: ClusterLabState, host: string): Promise<void> {
+  const lab = Lab.attach(state.lab);
+  await lab.crash(host);
+  delete state.init[host];
+}
+
+/** iptables rules that cut a host's traffic on its lab interface, both ways. */
+function dropRules(ifname: string): string[][] {
+  return [
+    ['INPUT', '-i', ifname, '-j', 'DROP'],
+    ['OUTPUT', '-o', ifname, '-j', 'DROP'],
+  ];
+}
+
+/** Cut a host off from every other host while its link stays up (a split network, not a dead host). */
+export async function partition(state: ClusterLabState, host: string): Promise<void> {
+  const lab = Lab.attach(state.lab);
+  for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-I', ...rule]);
+  if (!state.partitioned.includes(host)) state.partitioned.push(host);
+}
+
+export async function heal(state: ClusterLabState): Promise<void> {
+  const lab = Lab.attach(state.lab);
+  for (const host of state.partitioned) {
+    for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-D', ...rule], { reject: false });
+  }
+  state.partitioned = [];
+}
+
+/** Run a command on a lab host. */
+export function labExec(state: ClusterLabState, host: string, argv: string[]) {
+  const pid = state.init[host];
+  if (pid === undefined) throw new Error(`host ${host} is powered off`);
+  return machineExec(pid, argv, { reject: false, all: true });
+}
+
+/** Everything gone: processes, namespaces, /etc/netns files, the lab directory. */
+export async function labDown(state: ClusterLabState): Promise<void> {
+  const lab = Lab.attach(state.lab);
+  await lab.destroy();
+  for (const h of state.lab.hosts) removeHostEtc(h.netns);
+  rmSync(state.dir, { recursive: true, force: true });
+}
