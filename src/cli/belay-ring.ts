@@ -205,7 +205,10 @@ async function runTotem(opts: { config: string; node?: string; key?: string; sta
     out({ event: 'confchg', kind: c.kind, ring: ringKey(c.ring), members: c.members, joined: c.joined, left: c.left, t: Date.now() });
     if (c.kind === 'regular') writeStatus();
   });
-  node.on('quorum', (q) => out({ event: 'quorum', quorate: q.quorate, members: q.members, totalVotes: q.totalVotes, quorum: q.quorum, t: Date.now() }));
+  node.on('quorum', (q) => {
+    writeStatus();
+    out({ event: 'quorum', quorate: q.quorate, members: q.members, totalVotes: q.totalVotes, quorum: q.quorum, t: Date.now() });
+  });
   node.on('deliver', (d) => {
     if (!opts.quietDeliveries) {
       out({ event: 'deliver', origin: d.origin, ring: ringKey(d.ring), transitional: d.transitional, payload: Buffer.from(d.payload).toString('utf8') });

@@ -315,8 +315,10 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     }
     for (const d of out.deliver) this.emit('deliver', d);
     for (const c of out.confchg) {
+      // Quorum first, so a listener of confchg already sees the new quorum state in status().
+      const q = c.kind === 'regular' ? this.quorum.step({ type: 'membership', members: c.members, ring: ringKey(c.ring) }) : null;
       this.emit('confchg', c);
-      if (c.kind === 'regular') this.applyQuorum(this.quorum.step({ type: 'membership', members: c.members, ring: ringKey(c.ring) }));
+      if (q) this.applyQuorum(q);
     }
   }
 

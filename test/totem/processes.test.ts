@@ -1,0 +1,185 @@
+/**
+ * Real processes on loopback: three `belay totem run` nodes (127.0.0.1-3, one
+ * port picked per run) form a ring, deliver messages in one order, lose a
+ * kill -9'd member and take it back when it restarts. Needs `npm run build`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BELAY = join(ROOT, 'bin/belay');
+
+interface Ev {
+  event: string;
+  [k: string]: unknown;
+}
+
+class Proc {
+  child: ChildProcessWithoutNullStreams;
+  events: Ev[] = [];
+  stderr = '';
+  private buf = '';
+  private waiters: Array<() => void> = [];
+  constructor(
+    readonly name: string,
+    args: string[],
+  ) {
+    this.child = spawn(process.execPath, [BELAY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (d: Buffer) => {
+      this.buf += d.toString();
+      let i: number;
+      while ((i = this.buf.indexOf('\n')) >= 0) {
+        const line = this.buf.slice(0, i);
+        this.buf = this.buf.slice(i + 1);
+        try {
+          this.events.push(JSON.parse(line) as Ev);
+        } catch {
+          this.stderr += `bad line: ${line}\n`;
+        }
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
+  }
+  send(line: string): void {
+    this.child.stdin.write(`${line}\n`);
+  }
+  async waitFor(pred: (evs: Ev[]) => boolean, ms: number, what: string): Promise<void> {
+    const end = Date.now() + ms;
+    while (!pred(this.events)) {
+      const left = end - Date.now();
+      if (left <= 0 || this.child.exitCode !== null) {
+        throw new Error(`${this.name}: timed out waiting for ${what}; exit ${this.child.exitCode}; stderr: ${this.stderr.slice(-2000)}`);
+      }
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, Math.min(left, 50));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+  }
+  lastRing(): Ev | undefined {
+    return [...this.events].reverse().find((e) => e.event === 'confchg' && e.kind === 'regular');
+  }
+  delivered(): string[] {
+    return this.events.filter((e) => e.event === 'deliver').map((e) => String(e.payload));
+  }
+  kill(sig: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.child.exitCode === null && this.child.pid) process.kill(this.child.pid, sig);
+  }
+}
+
+const ringOf = (p: Proc, members: number[]) => (evs: Ev[]) => {
+  void evs;
+  const r = p.lastRing();
+  return r !== undefined && JSON.stringify(r.members) === JSON.stringify(members);
+};
+
+describe('three belay totem processes on loopback', () => {
+  let dir = '';
+  let cfg = '';
+  const procs = new Map<number, Proc>();
+  const port = 20000 + (process.pid % 20000);
+
+  const start = (i: number) => {
+    const p = new Proc(`n${i}`, ['totem', 'run', '-c', cfg, '-n', `n${i}`, '-s', join(dir, `status-${i}.json`)]);
+    procs.set(i, p);
+    return p;
+  };
+
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist/cli/belay.js'))) throw new Error('belay is not built: run `npm run build` first');
+    dir = mkdtempSync(join(tmpdir(), `belay-totem-${process.pid}-`));
+    const kg = spawnSync(process.execPath, [BELAY, 'keygen', '-o', join(dir, 'authkey')], { encoding: 'utf8' });
+    expect(kg.status, kg.stderr).toBe(0);
+    cfg = join(dir, 'cluster.yaml');
+    writeFileSync(
+      cfg,
+      [
+        'cluster_name: proctest',
+        'nodes:',
+        ...[1, 2, 3].flatMap((i) => [`  - name: n${i}`, `    id: ${i}`, `    address: 127.0.0.${i}`]),
+        'totem:',
+        `  port: ${port}`,
+        '  crypto_cipher: aes256',
+        `key_file: ${join(dir, 'authkey')}`,
+        `state_dir: ${join(dir, 'state')}`,
+        '',
+      ].join('\n'),
+    );
+  });
+
+  afterAll(async () => {
+    for (const p of procs.values()) p.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 100));
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('forms one ring of three', async () => {
+    for (const i of [1, 2, 3]) start(i);
+    for (const i of [1, 2, 3]) await procs.get(i)!.waitFor(ringOf(procs.get(i)!, [1, 2, 3]), 10_000, 'ring of 3');
+    for (const i of [1, 2, 3]) {
+      expect(procs.get(i)!.events.some((e) => e.event === 'quorum' && e.quorate === true)).toBe(true);
+    }
+  });
+
+  it('delivers messages from every node in one order', async () => {
+    for (let k = 0; k < 30; k++) for (const i of [1, 2, 3]) procs.get(i)!.send(`m${i}-${k}`);
+    for (const i of [1, 2, 3]) await procs.get(i)!.waitFor(() => procs.get(i)!.delivered().length >= 90, 10_000, '90 deliveries');
+    const orders = [1, 2, 3].map((i) => procs.get(i)!.delivered());
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    // Each sender's messages in the order it sent them.
+    for (const i of [1, 2, 3]) {
+      const mine = orders[0]!.filter((m) => m.startsWith(`m${i}-`));
+      expect(mine).toEqual(Array.from({ length: 30 }, (_, k) => `m${i}-${k}`));
+    }
+  });
+
+  it('belay ring status and belay quorum status read the running node', () => {
+    const r = spawnSync(process.execPath, [BELAY, 'ring', 'status', '-s', join(dir, 'status-1.json')], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Local node ID 1, transport udpu/m);
+    expect(r.stdout).toMatch(/state operational, 3 members/);
+    expect(r.stdout).toMatch(/nodeid:\s+3:\tconnected/);
+    const q = spawnSync(process.execPath, [BELAY, 'quorum', 'status', '-s', join(dir, 'status-2.json')], { encoding: 'utf8' });
+    expect(q.status, q.stderr).toBe(0);
+    expect(q.stdout).toMatch(/Quorate:\s+Yes/);
+    expect(q.stdout).toMatch(/Total votes:\s+3/);
+    expect(q.stdout).toMatch(/^\s+2\s+1 n2 \(local\)$/m);
+  });
+
+  it('loses a kill -9 member in well under two seconds and stays quorate', async () => {
+    const t0 = Date.now();
+    procs.get(3)!.kill('SIGKILL');
+    for (const i of [1, 2]) await procs.get(i)!.waitFor(ringOf(procs.get(i)!, [1, 2]), 5000, 'ring of 2');
+    const took = Date.now() - t0;
+    expect(took).toBeLessThan(2000);
+    const last = [...procs.get(1)!.events].reverse().find((e) => e.event === 'quorum');
+    expect(last?.quorate).toBe(true);
+    // Messages still flow, in one order.
+    for (let k = 0; k < 10; k++) for (const i of [1, 2]) procs.get(i)!.send(`after-${i}-${k}`);
+    for (const i of [1, 2]) await procs.get(i)!.waitFor(() => procs.get(i)!.delivered().filter((m) => m.startsWith('after-')).length >= 20, 5000, '20 deliveries');
+    const a = procs.get(1)!.delivered().filter((m) => m.startsWith('after-'));
+    const b = procs.get(2)!.delivered().filter((m) => m.startsWith('after-'));
+    expect(b).toEqual(a);
+  });
+
+  it('takes the member back when it restarts', async () => {
+    start(3);
+    for (const i of [1, 2, 3]) await procs.get(i)!.waitFor(ringOf(procs.get(i)!, [1, 2, 3]), 10_000, 'ring of 3 again');
+    for (let k = 0; k < 10; k++) for (const i of [1, 2, 3]) procs.get(i)!.send(`back-${i}-${k}`);
+    for (const i of [1, 2, 3]) await procs.get(i)!.waitFor(() => procs.get(i)!.delivered().filter((m) => m.startsWith('back-')).length >= 30, 5000, '30 deliveries');
+    const orders = [1, 2, 3].map((i) => procs.get(i)!.delivered().filter((m) => m.startsWith('back-')));
+    expect(orders[1]).toEqual(orders[0]);
+    expect(orders[2]).toEqual(orders[0]);
+    // The restarted node's new ring is numbered above every ring before it.
+    const seqs = procs.get(1)!.events.filter((e) => e.event === 'confchg' && e.kind === 'regular').map((e) => parseInt(String(e.ring).split('.')[1]!, 16));
+    expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
+  });
+});
