@@ -13,20 +13,21 @@ import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
-import { VoteQuorum, type QuorumStatus } from '../quorum/votequorum.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
 
-/** What belayd needs from totem: agreed-order broadcast and membership. */
+/** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
   /** Largest payload one send may carry. */
   readonly maxPayload: number;
   start(handlers: {
     deliver(from: number, payload: Uint8Array): void;
-    membership(ringId: string, members: number[]): void;
+    /** A regular configuration change, with the quorum it gives. */
+    membership(ringId: string, members: number[], quorate: boolean): void;
   }): Promise<void>;
   send(payload: Uint8Array): void;
-  status(): unknown;
+  /** Ring status (as `belay ring status` shows it), with its quorum part. */
+  status(): { quorum?: unknown } & Record<string, unknown>;
   stop(): Promise<void>;
 }
 
@@ -50,8 +51,6 @@ const RECHECK_MS = 60_000;
 
 export class Belayd {
   readonly core: ControllerCore;
-  private readonly quorum: VoteQuorum;
-  private quorumStatus: QuorumStatus | undefined;
   private readonly reassembler = new Reassembler(MAX_MESSAGE_BYTES);
   private admin: AdminServer | undefined;
   private readonly pending = new Map<string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
@@ -70,15 +69,6 @@ export class Belayd {
   ) {
     const nodes = config.nodes.map((n) => ({ id: n.id, name: n.name }));
     this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
-    const votes = new Map(config.nodes.map((n) => [n.id, n.votes]));
-    this.quorum = new VoteQuorum({
-      nodeId: self.id,
-      votes,
-      expected_votes: config.quorum.expected_votes,
-      two_node: config.quorum.two_node,
-      wait_for_all: config.quorum.wait_for_all,
-      last_man_standing: config.quorum.last_man_standing,
-    });
   }
 
   private log(line: string): void {
@@ -96,7 +86,7 @@ export class Belayd {
     await this.admin.listen();
     await this.deps.transport.start({
       deliver: (from, payload) => this.onPayload(from, payload),
-      membership: (ringId, members) => this.onMembership(ringId, members),
+      membership: (ringId, members, quorate) => this.onMembership(ringId, members, quorate),
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
     this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
@@ -119,11 +109,8 @@ export class Belayd {
 
   // --- totem in -----------------------------------------------------------
 
-  private onMembership(ringId: string, members: number[]): void {
+  private onMembership(ringId: string, members: number[], quorate: boolean): void {
     this.reassembler.reset();
-    const q = this.quorum.step({ type: 'membership', members, ring: ringId });
-    if (q.event) this.quorumStatus = q.event;
-    const quorate = this.quorumStatus?.quorate ?? false;
     this.handle(this.core.onMembership({ ringId, members: [...members].sort((a, b) => a - b), quorate }));
   }
 
@@ -256,7 +243,7 @@ export class Belayd {
       case 'ring-status':
         return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
       case 'quorum-status':
-        return { node: this.self, quorum: this.quorumStatus ?? null, nodes: this.config.nodes };
+        return { node: this.self, quorum: this.deps.transport.status().quorum ?? null, nodes: this.config.nodes };
       case 'watch':
         this.watchers.add(conn);
         conn.onClose(() => this.watchers.delete(conn));
@@ -305,7 +292,7 @@ export class Belayd {
       node: this.self,
       dc: dcId === undefined ? null : this.config.nodes.find((n) => n.id === dcId) ?? null,
       membership: this.core.membership,
-      quorum: this.quorumStatus ?? null,
+      quorate: this.core.membership.quorate,
       synced: this.core.synced,
       transition: this.core.transitionState ?? null,
       lastChange: this.lastChange,

@@ -1,0 +1,44 @@
+/** belayd's cluster transport: a totem node (src/totem/udp.ts) behind the ClusterTransport port. */
+import { FRAME_OVERHEAD } from '../totem/auth.js';
+import { ringKey, startTotem, totemConfigFromCluster, type TotemNode } from '../totem/udp.js';
+import { MAX_PAYLOAD } from '../totem/wire.js';
+import type { ClusterTransport } from './belayd.js';
+import type { ClusterConfig } from './config.js';
+
+export class TotemTransport implements ClusterTransport {
+  /** Room left in one totem message once our own framing is counted. */
+  readonly maxPayload = MAX_PAYLOAD - FRAME_OVERHEAD - 64;
+  private node: TotemNode | undefined;
+
+  constructor(
+    private readonly config: ClusterConfig,
+    private readonly nodeId: number,
+    private readonly key: Uint8Array,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  async start(handlers: Parameters<ClusterTransport['start']>[0]): Promise<void> {
+    const node = await startTotem(totemConfigFromCluster(this.config, this.nodeId, this.log), this.key);
+    this.node = node;
+    node.on('deliver', (d) => handlers.deliver(d.origin, d.payload));
+    node.on('confchg', (c) => {
+      if (c.kind !== 'regular') return;
+      // The node steps votequorum right after emitting the change; read the
+      // outcome once that has happened, before any later packet is handled.
+      queueMicrotask(() => handlers.membership(ringKey(c.ring), c.members, node.status().quorum.quorate));
+    });
+    node.on('error', (err) => this.log(`totem: ${err.message}`));
+  }
+
+  send(payload: Uint8Array): void {
+    this.node?.send(payload);
+  }
+
+  status(): { quorum?: unknown } & Record<string, unknown> {
+    return (this.node?.status() ?? {}) as unknown as { quorum?: unknown } & Record<string, unknown>;
+  }
+
+  async stop(): Promise<void> {
+    await this.node?.stop();
+  }
+}
