@@ -103,6 +103,8 @@ class YamlReader {
 
   resource(node: unknown, items: ConfigItem[]): string {
     if (isScalar(node) && typeof node.value === 'string') {
+      // A bare name refers to a resource defined elsewhere in the list.
+      if (!/\s/.test(node.value.trim())) return node.value.trim();
       const it = this.crmsh(node, node.value);
       items.push(it);
       return itemId(it);
