@@ -98,13 +98,13 @@ describe('crmsh constraints', () => {
   const base = 'primitive a Dummy\nprimitive b Dummy\nprimitive c Dummy\nprimitive d Dummy\n';
   it('colocation with scores and roles', () => {
     const cib = build(base + 'colocation c1 inf: a b\ncolocation c2 -inf: a:Started b:Promoted\ncolocation c3 mandatory: a b\ncolocation c4 advisory: a b\ncolocation c5 100: a b');
-    const cs = cib.configuration.constraints as Array<Record<string, unknown>>;
+    const cs = cib.configuration.constraints as unknown as Array<Record<string, unknown>>;
     expect(cs.map((c) => c.score)).toEqual(['INFINITY', '-INFINITY', 'INFINITY', '0', '100']);
     expect(cs[1]).toMatchObject({ rsc: 'a', rscRole: 'Started', withRsc: 'b', withRscRole: 'Promoted' });
   });
   it('order kinds, scores, actions and symmetrical', () => {
     const cib = build(base + 'order o1 Mandatory: a b\norder o2 Optional: a:start b:promote symmetrical=false\norder o3 inf: a b\norder o4 a b\norder o5 advisory: a b');
-    const cs = cib.configuration.constraints as Array<Record<string, unknown>>;
+    const cs = cib.configuration.constraints as unknown as Array<Record<string, unknown>>;
     expect(cs[0]).toMatchObject({ first: 'a', then: 'b', kind: 'Mandatory' });
     expect(cs[1]).toMatchObject({ firstAction: 'start', thenAction: 'promote', kind: 'Optional', symmetrical: 'false' });
     expect(cs[2]).toMatchObject({ score: 'INFINITY' });
@@ -113,7 +113,7 @@ describe('crmsh constraints', () => {
   });
   it('resource sets in parentheses and brackets', () => {
     const cib = build(base + 'order o1 Mandatory: a ( b c ) d\ncolocation c1 inf: [ a b ] c\norder o2 inf: a b c');
-    const [o1, c1, o2] = cib.configuration.constraints as Array<{ sets: Array<Record<string, unknown>> }>;
+    const [o1, c1, o2] = cib.configuration.constraints as unknown as Array<{ sets: Array<Record<string, unknown>> }>;
     expect(o1!.sets).toEqual([
       { id: 'o1-0', resources: ['a'] },
       { id: 'o1-1', sequential: 'false', resources: ['b', 'c'] },
@@ -127,7 +127,7 @@ describe('crmsh constraints', () => {
   });
   it('location with a score and with rules', () => {
     const cib = build(base + 'location l1 a 100: n1\nlocation l2 a rule -inf: #uname eq n2 or #uname eq n3\nlocation l3 a rule $role=Promoted 50: defined pingd and pingd number:gte 1');
-    const [l1, l2, l3] = cib.configuration.constraints as Array<Record<string, unknown>>;
+    const [l1, l2, l3] = cib.configuration.constraints as unknown as Array<Record<string, unknown>>;
     expect(l1).toMatchObject({ rsc: 'a', score: '100', node: 'n1' });
     expect(l2!.rules).toEqual([
       {
