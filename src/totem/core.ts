@@ -160,6 +160,9 @@ interface StoredMsg {
   noop?: boolean;
 }
 
+/** Sequence numbers are u32 on the wire; stay well below the wrap. */
+const SEQ_LIMIT = 0xffff0000;
+
 const sortIds = (a: number[]): number[] => [...new Set(a)].sort((x, y) => x - y);
 const setEq = (a: Set<number>, b: Iterable<number>): boolean => {
   const bb = new Set(b);
@@ -492,6 +495,11 @@ export class TotemCore {
     }
     if (t.tokenSeq <= this.lastTokenSeq) {
       this.counters.droppedDuplicate++;
+      return;
+    }
+    // Sequence space nearly used up (or a corrupt token): refuse, the ring re-forms from 0.
+    if (t.seq > SEQ_LIMIT || t.tokenSeq > SEQ_LIMIT) {
+      this.counters.droppedOther++;
       return;
     }
     this.counters.tokensReceived++;

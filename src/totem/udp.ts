@@ -302,7 +302,13 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     }
     for (const t of out.timers) this.setTimer(t.name, t.ms);
     for (const s of out.send) {
-      const frame = this.auth.seal(encodePacket(s.packet, this.cluster));
+      let frame: Buffer;
+      try {
+        frame = this.auth.seal(encodePacket(s.packet, this.cluster));
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
       if (s.to === 'all' && this.config.transport === 'udp') {
         this.sendTo(frame, this.config.mcastAddr!, this.byId.get(this.config.nodeId)!.port);
         continue;
