@@ -4,7 +4,7 @@
  * parallel up to `maxConcurrent`. Recurring monitors re-run every interval
  * and report the first result and then only changes.
  */
-import { formatAgentSpec, parseAgentSpec, type AgentSpec } from './agent-id.js';
+import { BELAY_PROVIDER, formatAgentSpec, parseAgentSpec, type AgentSpec } from './agent-id.js';
 import { buildAgentEnv } from './env.js';
 import { parseMetadata, prepareParams, uniqueConflicts, type AgentMetadata } from './metadata.js';
 import {
@@ -328,7 +328,10 @@ export class Executor {
       const { meta, warning } = await this.loadMetadata(resolved);
       if (warning) warnings.push(warning);
       if (meta) {
-        const prepared = prepareParams(meta, params);
+        // Pacemaker passes only configured parameters, and some stock agents'
+        // meta-data defaults are prose (apache's testregex), so meta-data
+        // defaults are applied to belay's own agents only.
+        const prepared = prepareParams(meta, params, resolved.provider === BELAY_PROVIDER);
         params = prepared.params;
         const check = req.checkParams !== false && CHECKED_ACTIONS.has(req.action);
         if (check) {

@@ -164,9 +164,10 @@ export interface PreparedParams {
  * ocf_is_true/ocf-shellfuncs treat it); unknown names are warned about but
  * passed through (agents accept undocumented knobs).
  *
- * Defaults from the meta-data are applied to parameters not given (empty
- * defaults are left out: agents treat unset and empty alike), so the agent
- * sees the same values `crm ra info` shows.
+ * With `applyDefaults`, defaults from the meta-data fill parameters not
+ * given (empty defaults are left out: agents treat unset and empty alike).
+ * The executor asks for that for belay's own agents only: Pacemaker passes
+ * just what is configured, and some stock agents' defaults are prose.
  */
 export function prepareParams(meta: AgentMetadata, given: Record<string, string>, applyDefaults = true): PreparedParams {
   const params: Record<string, string> = { ...given };

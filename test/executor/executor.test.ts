@@ -207,7 +207,18 @@ describe('parameters', () => {
     expect(existsSync(mark)).toBe(false);
     const ok = await executor().execute({ rscId: 'n', agent: 'ocf:test:needs', action: 'start', params: { mark, req: 'x' } });
     expect(ok.rc).toBe(0);
-    expect(readFileSync(mark, 'utf8')).toBe('dflt'); // default applied from meta-data
+    // Not belay's agent: like Pacemaker, only configured parameters are passed.
+    expect(readFileSync(mark, 'utf8')).toBe('');
+  });
+
+  it("applies meta-data defaults to belay's own agents", async () => {
+    const envfile = join(dir, 'dummy.env');
+    const state = join(dir, 'defaults.state');
+    const r = await executor().execute({ rscId: 'dd', agent: 'ocf:belay:Dummy', action: 'validate-all', params: { state, envfile } });
+    expect(r.rc).toBe(0);
+    const env = readFileSync(envfile, 'utf8');
+    expect(env).toContain('OCF_RESKEY_fake=dummy');
+    expect(env).toContain('OCF_RESKEY_op_sleep=0');
   });
 
   const marker = join(tmpdir(), `belay-pwned-${process.pid}`);
