@@ -1,0 +1,256 @@
+/**
+ * belay keepalived in network namespaces, with the seeds' keepalived.conf
+ * files adapted only in interface names, addresses and script paths. Needs
+ * root (as CI has), nginx, arping, curl: fails loudly without them.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Lab } from '../../src/lab/netns.js';
+import {
+  BELAY_BIN,
+  hasVip,
+  killNginx,
+  makeWorkDir,
+  requireKeepalivedLab,
+  sleep,
+  startDaemon,
+  startNginx,
+  stopDaemon,
+  vipHolders,
+  VipPoller,
+  waitFor,
+  writeCheckScript,
+  writeNotifyScript,
+  type DaemonHandle,
+} from '../../src/lab/keepalived-demo.js';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+function adapt(fixture: string, replacements: [string | RegExp, string][]): string {
+  let text = readFileSync(path.join(fixtures, fixture), 'utf8');
+  for (const [from, to] of replacements) text = text.split(from as string).join(to);
+  if (typeof replacements[0]?.[0] !== 'string') throw new Error('string replacements only');
+  return text;
+}
+
+let lab: Lab | null = null;
+let work = '';
+const daemons: DaemonHandle[] = [];
+let poller: VipPoller | null = null;
+
+async function setup(hosts: string[]): Promise<Lab> {
+  requireKeepalivedLab('the belay keepalived namespace tests');
+  if (!existsSync(path.resolve(BELAY_BIN, '..', '..', 'dist', 'cli', 'belay.js'))) throw new Error('run `npm run build` first: dist/cli/belay.js is missing');
+  lab = await Lab.create({ tag: `kt${process.pid % 10000}` });
+  work = makeWorkDir('belay-kat-');
+  for (const h of hosts) await lab.addHost(h);
+  return lab;
+}
+
+afterEach(async () => {
+  await poller?.stop();
+  poller = null;
+  for (const d of daemons.splice(0)) await stopDaemon(d, 2000);
+  await lab?.destroy();
+  lab = null;
+  if (work) rmSync(work, { recursive: true, force: true });
+  work = '';
+});
+
+function start(l: Lab, host: string, conf: string): DaemonHandle {
+  const file = path.join(work, `keepalived-${host}.conf`);
+  writeFileSync(file, conf);
+  const d = startDaemon(l, host, 'belay', file, work);
+  daemons.push(d);
+  return d;
+}
+
+function statusOf(d: DaemonHandle): { state: string; effectivePriority: number; scripts: { ok: boolean }[] } {
+  const s = JSON.parse(readFileSync(d.statusFile, 'utf8')) as {
+    status: { instances: { state: string; effectivePriority: number }[]; scripts: { ok: boolean }[] };
+  };
+  return { ...s.status.instances[0]!, scripts: s.status.scripts };
+}
+
+describe('seed 004: Nginx + Keepalived with chk_nginx (weight -5, fall 3, rise 2, advert_int 2)', () => {
+  it('elects the MASTER, moves the VIP on nginx failure and back on recovery, moves it on a crash and back after the reboot', async () => {
+    const l = await setup(['lb1', 'lb2', 'client']);
+    const vip = `${l.subnet}.222`;
+    const check = writeCheckScript(work);
+    const conf = (fixture: string) =>
+      adapt(fixture, [
+        ['172.29.88.224', l.host('lb1').address],
+        ['172.29.88.225', l.host('lb2').address],
+        ['172.29.88.222', vip],
+        ['/etc/keepalived/check_nginx.sh', check],
+      ]);
+    startNginx(l, 'lb1', work);
+    startNginx(l, 'lb2', work);
+    let d1 = start(l, 'lb1', conf('seed004-nginx-master.conf'));
+    const d2 = start(l, 'lb2', conf('seed004-nginx-backup.conf'));
+    await waitFor(() => hasVip(l, 'lb1', vip), 12000, 'lb1 (MASTER, 101) to take the VIP');
+    expect(await vipHolders(l, ['lb1', 'lb2'], vip)).toEqual(['lb1']);
+    poller = new VipPoller(l, 'client', vip, work);
+    await waitFor(() => poller!.lastOk()?.who === 'lb1', 5000, 'lb1 to answer');
+
+    // nginx dies on lb1: 3 failed checks (2 s apart) → 101 − 5 = 96 < 100 → lb2 takes over.
+    let t = Date.now();
+    killNginx(l, 'lb1');
+    await waitFor(() => hasVip(l, 'lb2', vip), 12000, 'lb2 to take the VIP after chk_nginx failed 3 times');
+    const took = Date.now() - t;
+    expect(took).toBeGreaterThan(3000); // fall 3: not on the first failure
+    expect(took).toBeLessThan(8000);
+    await sleep(300);
+    expect(await vipHolders(l, ['lb1', 'lb2'], vip)).toEqual(['lb2']);
+    await waitFor(() => statusOf(d1).state === 'BACKUP', 1000, 'lb1 status BACKUP');
+    expect(statusOf(d1)).toMatchObject({ state: 'BACKUP', effectivePriority: 96, scripts: [{ ok: false }] });
+
+    // nginx back: 2 good checks → 101 again → lb1 preempts (preempt is the default).
+    startNginx(l, 'lb1', work);
+    await waitFor(() => hasVip(l, 'lb1', vip), 12000, 'lb1 to take the VIP back after rise 2');
+    await sleep(300);
+    expect(await vipHolders(l, ['lb1', 'lb2'], vip)).toEqual(['lb1']);
+
+    // Crash of lb1: the backup takes over after the master-down interval (3 × 2 s + skew).
+    await waitFor(() => poller!.lastOk()?.who === 'lb1', 5000, 'lb1 to answer again');
+    t = Date.now();
+    await l.crash('lb1');
+    const g = await waitFor(() => poller!.gap(t, 'lb1'), 12000, 'lb2 to answer after the crash');
+    expect(g.newOwner).toBe('lb2');
+    expect(g.gapMs).toBeLessThan(7500);
+    // The status file follows within its 100 ms write throttle.
+    await waitFor(() => statusOf(d2).state === 'MASTER', 1000, 'lb2 status MASTER');
+
+    // Reboot: link up, nginx and belay again; lb1 preempts.
+    // A killed daemon leaves its VIP on the interface; a reboot would not keep it.
+    expect(await hasVip(l, 'lb1', vip)).toBe(true);
+    await l.exec('lb1', ['ip', 'addr', 'del', `${vip}/32`, 'dev', 'eth0']);
+    await l.setLink('lb1', true);
+    startNginx(l, 'lb1', work);
+    d1 = start(l, 'lb1', conf('seed004-nginx-master.conf'));
+    await waitFor(async () => (await vipHolders(l, ['lb1', 'lb2'], vip)).join() === 'lb1', 15000, 'lb1 alone to hold the VIP after its reboot');
+  }, 120_000);
+});
+
+describe('seed 002: web1/web2 (PASS auth, the post\'s // annotations left in)', () => {
+  const confFor = (l: Lab, host: 'web1' | 'web2', nopreempt: boolean) => {
+    let text = adapt('seed002-web1.conf', [['192.168.4.80', `${l.subnet}.80`]]);
+    // The post: "备服务器需要修改为BACKUP", "优先级...（实验需要修改）", "路由ID号（实验需要修改）".
+    if (host === 'web2') text = text.replace('state MASTER', 'state BACKUP').replace('priority 100', 'priority 50').replace('router_id  web1', 'router_id  web2');
+    if (nopreempt) text = text.replace('advert_int 1', 'advert_int 1\n      nopreempt');
+    return text;
+  };
+
+  it.each([false, true])('graceful stop hands over in under a second; recovery takes the VIP back unless nopreempt (nopreempt=%s)', async (nopreempt) => {
+    const l = await setup(['web1', 'web2', 'client']);
+    const vip = `${l.subnet}.80`;
+    startNginx(l, 'web1', work);
+    startNginx(l, 'web2', work);
+    let d1 = start(l, 'web1', confFor(l, 'web1', nopreempt));
+    start(l, 'web2', confFor(l, 'web2', nopreempt));
+    await waitFor(() => hasVip(l, 'web1', vip), 10000, 'web1 to take the VIP');
+    poller = new VipPoller(l, 'client', vip, work);
+    await waitFor(() => poller!.lastOk()?.who === 'web1', 5000, 'web1 to answer');
+    const t = Date.now();
+    await stopDaemon(d1); // systemctl stop keepalived on web1
+    const g = await waitFor(() => poller!.gap(t, 'web1'), 5000, 'web2 to answer');
+    expect(g.gapMs).toBeLessThan(1000);
+    expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web2']);
+    expect(readFileSync(d1.logFile, 'utf8')).toContain('(VI_1) sent 0 priority');
+
+    d1 = start(l, 'web1', confFor(l, 'web1', nopreempt));
+    if (nopreempt) {
+      await sleep(6000);
+      expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web2']);
+    } else {
+      await waitFor(() => hasVip(l, 'web1', vip), 8000, 'web1 to preempt');
+      await sleep(300);
+      expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web1']);
+    }
+  }, 60_000);
+});
+
+describe('notify scripts, --status, SIGHUP reload', () => {
+  it('runs notify with INSTANCE name state priority, keeps a VIP across a reload, shows status', async () => {
+    const l = await setup(['a', 'b']);
+    const vip = `${l.subnet}.90`;
+    const vip2 = `${l.subnet}.91`;
+    const notes = path.join(work, 'notify.log');
+    const notify = writeNotifyScript(work, notes);
+    const base = (prio: number, state: string, extraVip = '') => `global_defs {
+  router_id n${prio}
+  notification_email {
+    ops@example.com
+  }
+  smtp_server 127.0.0.1
+}
+vrrp_instance VI_1 {
+  state ${state}
+  interface eth0
+  virtual_router_id 61
+  priority ${prio}
+  advert_int 1
+  authentication {
+    auth_type PASS
+    auth_pass s3cret
+  }
+  virtual_ipaddress {
+    ${vip}/24 dev eth0 label eth0:1
+${extraVip}  }
+  notify "${notify}"
+  notify_master "${notify} master-only"
+}
+virtual_server ${vip} 80 {
+  real_server ${l.subnet}.30 80 {
+    weight 1
+  }
+}
+`;
+    const da = start(l, 'a', base(150, 'MASTER'));
+    const db = start(l, 'b', base(100, 'BACKUP'));
+    await waitFor(() => hasVip(l, 'a', vip), 10000, 'a to take the VIP');
+    await waitFor(() => existsSync(notes) && readFileSync(notes, 'utf8').includes('MASTER 150'), 3000, 'the notify script');
+    await sleep(300);
+    const lines = readFileSync(notes, 'utf8').trim().split('\n');
+    expect(lines).toContain('INSTANCE VI_1 MASTER 150');
+    expect(lines).toContain('INSTANCE VI_1 BACKUP 100');
+    expect(lines).toContain('master-only');
+    const logA = readFileSync(da.logFile, 'utf8');
+    expect(logA).toMatch(/virtual_server .* LVS is not supported yet/);
+    expect(logA).toMatch(/does not send mail yet/);
+    expect(logA).toContain('(VI_1) Entering MASTER STATE');
+
+    // --status of the running daemon.
+    await sleep(300);
+    const st = execFileSync(process.execPath, [BELAY_BIN, 'keepalived', '--status', '--status-file', da.statusFile], { encoding: 'utf8' });
+    expect(st).toMatch(/VI_1\s+61\s+eth0\s+MASTER\s+150\s+150/);
+
+    // SIGHUP with one more VIP: the kept VIP never leaves, the new one arrives.
+    const file = path.join(work, 'keepalived-a.conf');
+    writeFileSync(file, base(150, 'MASTER', `    ${vip2}/24 dev eth0 label eth0:2\n`));
+    let lost = false;
+    const watch = (async () => {
+      const end = Date.now() + 1500;
+      while (Date.now() < end) {
+        if (!(await hasVip(l, 'a', vip))) lost = true;
+        await sleep(20);
+      }
+    })();
+    da.child.kill('SIGHUP');
+    await watch;
+    expect(lost).toBe(false);
+    expect(await hasVip(l, 'a', vip2)).toBe(true);
+    expect(await vipHolders(l, ['b'], vip)).toEqual([]);
+
+    // SIGTERM: all VIPs gone from a, notify STOP, b takes over.
+    await stopDaemon(da);
+    expect(await hasVip(l, 'a', vip)).toBe(false);
+    expect(await hasVip(l, 'a', vip2)).toBe(false);
+    await waitFor(() => hasVip(l, 'b', vip), 3000, 'b to take over');
+    expect(readFileSync(notes, 'utf8')).toContain('INSTANCE VI_1 STOP 150');
+    void db;
+  }, 60_000);
+});
