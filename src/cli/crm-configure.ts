@@ -67,6 +67,11 @@ export async function runConfigure(args: string[]): Promise<number> {
       return verify();
     case 'edit':
       return edit(rest);
+    case 'commit':
+    case 'end':
+    case 'up':
+      // Every command is committed at once; crmsh scripts that say "commit" still work.
+      return 0;
     default:
       throw new CibError(`crm configure: unknown command "${cmd}" (try: crm configure help)`);
   }

@@ -11,12 +11,18 @@ levels:
               location, colocation, order, property, rsc_defaults, op_defaults,
               node, delete, show [xml], load replace|update FILE, verify)
   resource    stop|start NAME (sets the target-role meta attribute)
+  status      the cluster status (crm_mon -1)
   ra          resource agent information
 With CIB_file=PATH set, crm works on that CIB file instead of a live cluster.
 `;
 
+/** crmsh's global options; belay accepts them and needs none of them. */
+const GLOBAL_FLAGS = new Set(['-F', '--force', '-w', '--wait', '-d', '--debug', '-R', '--regression-tests', '-q', '--quiet', '-n', '--no']);
+
 export async function main(argv: string[]): Promise<number> {
-  const [level, ...rest] = argv;
+  let i = 0;
+  while (i < argv.length && GLOBAL_FLAGS.has(argv[i]!)) i++;
+  const [level, ...rest] = argv.slice(i);
   try {
     switch (level) {
       case 'ra': {
@@ -28,6 +34,9 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./crm-configure.js')).runConfigure(rest);
       case 'resource':
         return await (await import('./crm-resource.js')).runResource(rest);
+      case 'status':
+        // `crm status` is crm_mon's one-shot view.
+        return await (await import('./crm_mon.js')).main(['-1', ...rest]);
       case undefined:
       case 'help':
       case '-h':

@@ -258,6 +258,8 @@ function setsAreCli(sets: NvSet[]): boolean {
 function constraintIsCli(c: AnyConstraint): boolean {
   if (!('sets' in c)) return false;
   if ('rules' in c && !c.rules.every(ruleIsCli)) return false;
+  // Location with resource sets has a crmsh form ({ a b }) belay does not parse: keep it as XML.
+  if ('rules' in c && c.sets.length > 0) return false;
   const score = (c as { score?: string }).score;
   if (score !== undefined && !isScore(score)) return false;
   if (c.tag === 'rsc_order') {

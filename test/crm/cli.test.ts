@@ -69,6 +69,12 @@ describe('crm on CIB_file: the seed tutorial', () => {
     expect(x.stdout).toBe('<rsc_colocation id="FloatIP-haproxy" rsc="FloatIP" with-rsc="haproxy-clone" score="INFINITY"/>\n');
     expect(crm(file, 'configure', 'show', 'nosuch').code).not.toBe(0);
   });
+  it('accepts crmsh global flags and "commit"', () => {
+    expect(crm(file, '-F', 'configure', 'show', 'haproxy-clone').stdout).toBe('clone haproxy-clone haproxy\n');
+    const before = readFileSync(file);
+    expect(crm(file, 'configure', 'commit').code).toBe(0);
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
   it('crm resource stop/start set target-role', () => {
     expect(crm(file, 'resource', 'stop', 'FloatIP').code).toBe(0);
     expect(crm(file, 'configure', 'show', 'FloatIP').stdout).toContain('\tmeta target-role=Stopped \\\n');

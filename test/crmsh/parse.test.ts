@@ -152,6 +152,19 @@ describe('crmsh constraints', () => {
   });
 });
 
+describe('xml statements', () => {
+  it('what the syntax cannot say is shown as xml and read back', () => {
+    const cib = build('primitive a Dummy\nprimitive b Dummy\n');
+    cib.configuration.constraints.push({ tag: 'rsc_location', id: 'ls', score: '10', node: 'n1', rules: [], sets: [{ id: 'ls-0', resources: ['a', 'b'] }] });
+    cib.configuration.otherSections.push({ tag: 'tags', attrs: {}, children: [{ tag: 'tag', attrs: { id: 't1' }, children: [{ tag: 'obj_ref', attrs: { id: 'a' }, children: [] }] }] });
+    const text = showConfiguration(cib);
+    expect(text).toContain('xml <rsc_location id="ls" node="n1" score="10"> \\\n  <resource_set id="ls-0"> \\\n');
+    expect(text).toContain('xml <tags> \\\n');
+    const again = applyItems(emptyCib(), tokenize(text).map((s) => parseStatement(s)), 'create');
+    expect(again.configuration).toStrictEqual(cib.configuration);
+  });
+});
+
 describe('crmsh options and nodes', () => {
   it('property, rsc_defaults, op_defaults, node', () => {
     const cib = build('property stonith-enabled=false no-quorum-policy=ignore\nproperty stonith-enabled=true\nrsc_defaults resource-stickiness=100\nop_defaults timeout=20s\nnode 1: n1 attributes standby=on\nnode n2');
