@@ -162,6 +162,8 @@ interface StoredMsg {
 
 /** Sequence numbers are u32 on the wire; stay well below the wrap. */
 const SEQ_LIMIT = 0xffff0000;
+/** Messages not yet held by every member may be at most this many windows. */
+const UNSTABLE_FACTOR = 8;
 
 const sortIds = (a: number[]): number[] => [...new Set(a)].sort((x, y) => x - y);
 const setEq = (a: Set<number>, b: Iterable<number>): boolean => {
@@ -252,6 +254,10 @@ export class TotemCore {
     this.maxRingSeq = (cfg.ringSeq ?? 0) + 1;
     this.ring = { rep: this.id, seq: this.maxRingSeq };
     this.members = [this.id];
+  }
+
+  queued(): number {
+    return this.queue.length;
   }
 
   /** Where the core stands, for status commands and tests. */
@@ -586,8 +592,17 @@ export class TotemCore {
     this.arm('token_retransmit', this.retransmitMs);
   }
 
+  /**
+   * Flow control: at most `budget` (max_messages less retransmissions) this
+   * visit, at most window_size ahead of what this rotation's members hold so
+   * far, and a hard bound on messages not yet held by all (the retransmit buffer).
+   */
+  private room(tok: TokenBody, budget: number): number {
+    return Math.max(0, Math.min(budget, this.t.window_size - (tok.seq - tok.aru), UNSTABLE_FACTOR * this.t.window_size - (tok.seq - tok.stable)));
+  }
+
   private broadcastNew(tok: TokenBody, budget: number): number {
-    const room = Math.min(budget, this.t.window_size - (tok.seq - tok.stable));
+    const room = this.room(tok, budget);
     let n = 0;
     while (n < room && this.queue.length > 0) {
       const q = this.queue.shift()!;
@@ -605,7 +620,7 @@ export class TotemCore {
   }
 
   private broadcastRecovery(tok: TokenBody, budget: number): number {
-    const room = Math.min(budget, this.t.window_size - (tok.seq - tok.stable));
+    const room = this.room(tok, budget);
     let n = 0;
     while (n < room && this.recoveryQueue.length > 0) {
       const old = this.recoveryQueue.shift()!;

@@ -191,6 +191,16 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     this.step({ type: 'send', payload: Uint8Array.from(payload), safe: opts.safe === true });
   }
 
+  /** Messages queued here and not yet broadcast (for flow control by the caller). */
+  backlog(): number {
+    return this.core.queued();
+  }
+
+  /** Totem state: gather, commit, recovery or operational. */
+  state(): string {
+    return this.core.state;
+  }
+
   status(): RingStatus {
     const s = this.core.status();
     const t = this.core.t;
