@@ -1,0 +1,991 @@
+/**
+ * The transition graph: actions (start, stop, probes, recurring monitors,
+ * pseudo actions of groups and clones), orderings with Pacemaker's relation
+ * flags, and the fixed-point update of "optional"/"runnable" across them,
+ * after pcmk_sched_{primitive,group,clone,ordering,actions}.c.
+ */
+import type { OrderConstraint } from '../cib/model.js';
+import { parseDurationMs } from '../cib/duration.js';
+import { parseScore, INFINITY } from '../cib/score.js';
+import type { Rsc, Role, SNode } from './types.js';
+import { ROLE_RANK } from './types.js';
+import type { WorkingSet } from './unpack.js';
+import { findConfigured, nodeAvailable } from './assign.js';
+
+export interface Action {
+  id: number;
+  rsc?: Rsc;
+  task: string;
+  interval: number;
+  node: SNode | null;
+  pseudo: boolean;
+  optional: boolean;
+  runnable: boolean;
+  printAlways: boolean;
+  reason?: string;
+  /** Orderings where this action is "then". */
+  before: Ordering[];
+  /** Orderings where this action is "first". */
+  after: Ordering[];
+  /** Probe result expected (rc 7 normally). */
+  isProbe?: boolean;
+  cluster?: boolean;
+}
+
+export const F = {
+  ORDERED: 1,
+  FIRST_IMPLIES_THEN: 2,
+  THEN_IMPLIES_FIRST: 4,
+  UNRUNNABLE_FIRST_BLOCKS: 8,
+  INTERMEDIATE_STOP: 16,
+  ASYMMETRIC: 32,
+  FIRST_IMPLIES_THEN_GRAPHED: 64,
+  THEN_IMPLIES_FIRST_GRAPHED: 128,
+  SERIALIZE: 256,
+  SAME_NODE: 512,
+} as const;
+
+export interface Ordering {
+  first: Action;
+  then: Action;
+  flags: number;
+}
+
+export class Graph {
+  actions: Action[] = [];
+  private byKey = new Map<string, Action[]>();
+  constructor(public ws: WorkingSet) {}
+
+  key(rsc: Rsc | undefined, task: string, interval = 0): string {
+    return `${rsc ? rsc.id : ''}_${task}_${interval}`;
+  }
+
+  find(rsc: Rsc, task: string, node?: SNode | null, interval = 0): Action | undefined {
+    const l = this.byKey.get(this.key(rsc, task, interval));
+    if (!l) return undefined;
+    if (node === undefined) return l[0];
+    return l.find((a) => a.node === node || (a.node === null && node === null));
+  }
+
+  findAll(rsc: Rsc, task: string, interval = 0): Action[] {
+    return this.byKey.get(this.key(rsc, task, interval)) ?? [];
+  }
+
+  /** custom_action: find or create. */
+  action(rsc: Rsc | undefined, task: string, node: SNode | null, optional: boolean, opts: { pseudo?: boolean; interval?: number } = {}): Action {
+    const interval = opts.interval ?? 0;
+    const k = this.key(rsc, task, interval);
+    const l = this.byKey.get(k) ?? [];
+    const existing = l.find((a) => a.node === node);
+    if (existing) {
+      if (!optional) existing.optional = false;
+      return existing;
+    }
+    const a: Action = {
+      id: this.actions.length, rsc, task, interval, node, pseudo: !!opts.pseudo, optional, runnable: true,
+      printAlways: false, before: [], after: [],
+    };
+    this.setRunnable(a);
+    this.actions.push(a);
+    l.push(a);
+    this.byKey.set(k, l);
+    if (rsc) rsc.actions.push(a);
+    return a;
+  }
+
+  /** update_resource_action_runnable */
+  private setRunnable(a: Action): void {
+    const rsc = a.rsc;
+    if (!rsc) return;
+    if (rsc.kind === 'primitive' && !rsc.managed) a.optional = true;
+    if (a.pseudo) return;
+    if (rsc.kind !== 'primitive') return;
+    const ws = this.ws;
+    if (a.node === null) {
+      a.runnable = false;
+      return;
+    }
+    if (!a.node.online) {
+      a.runnable = false;
+      return;
+    }
+    if (a.node.pending) {
+      a.runnable = false;
+      return;
+    }
+    const needsQuorum = (a.task === 'start' || a.task === 'promote') && rsc.requires !== 'nothing';
+    if (!needsQuorum) return;
+    if (!ws.options.haveQuorum) {
+      if (ws.options.noQuorumPolicy === 'stop') {
+        a.runnable = false;
+        setReason(a, 'no quorum');
+      } else if (ws.options.noQuorumPolicy === 'freeze') {
+        if (rsc.running.length === 0 || (rsc.nextRole && ROLE_RANK[rsc.nextRole] > ROLE_RANK[rsc.role])) {
+          a.runnable = false;
+          setReason(a, 'quorum freeze');
+        }
+      }
+    }
+  }
+
+  order(first: Action | undefined, then: Action | undefined, flags: number): void {
+    if (!first || !then || first === then) return;
+    for (const o of first.after) if (o.then === then) {
+      o.flags |= flags;
+      return;
+    }
+    const o: Ordering = { first, then, flags };
+    first.after.push(o);
+    then.before.push(o);
+  }
+}
+
+function setReason(a: Action, reason: string, overwrite = false): void {
+  if (a.reason === undefined || overwrite) a.reason = reason;
+}
+
+function reasonText(change: string, cause: Action): string {
+  if (!cause.rsc) return `${change} ${cause.task}`;
+  return `${change} ${cause.rsc.id} ${cause.task}`;
+}
+
+function clearOptional(a: Action, cause: Action | undefined): boolean {
+  if (!a.optional) return false;
+  a.optional = false;
+  if (cause) setReason(a, reasonText('required', cause));
+  return true;
+}
+
+function clearRunnable(a: Action, cause: Action | undefined): boolean {
+  if (!a.runnable) return false;
+  a.runnable = false;
+  if (cause) setReason(a, reasonText('unrunnable', cause));
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Creating actions
+
+function activeNodes(r: Rsc): SNode[] {
+  return r.running;
+}
+
+function stopResource(g: Graph, r: Rsc, optional: boolean): void {
+  for (const cur of activeNodes(r)) {
+    if (r.stopUnexpected && cur === r.assigned) continue;
+    const stop = g.action(r, 'stop', cur, optional);
+    if (!optional) stop.optional = false;
+    if (r.assigned === null) setReason(stop, 'node availability', true);
+    else if (r.restarting && r.stopUnexpected) setReason(stop, 'being multiply active', true);
+    if (!r.managed) stop.runnable = false;
+  }
+}
+
+function startResource(g: Graph, r: Rsc, node: SNode | null, optional: boolean): void {
+  if (!node) return;
+  const start = g.action(r, 'start', node, true);
+  if (start.runnable && !optional) start.optional = false;
+  if (r.stopUnexpected && r.running.includes(node) && r.running.length > 1) start.pseudo = true;
+}
+
+function promoteResource(g: Graph, r: Rsc, node: SNode | null, optional: boolean): void {
+  if (!node) return;
+  const a = g.action(r, 'promote', node, optional);
+  if (!optional) a.optional = false;
+}
+
+function demoteResource(g: Graph, r: Rsc, optional: boolean): void {
+  for (const cur of activeNodes(r)) {
+    const a = g.action(r, 'demote', cur, optional);
+    if (!optional) a.optional = false;
+    if (!r.managed) a.runnable = false;
+  }
+}
+
+/** rsc_state_matrix: the next role on the way from `from` to `to`. */
+function nextStep(from: Role, to: Role): Role {
+  if (from === to) return to;
+  switch (from) {
+    case 'Stopped': return to === 'Promoted' ? 'Unpromoted' : to === 'Started' ? 'Started' : to === 'Unpromoted' ? 'Unpromoted' : 'Stopped';
+    case 'Started': return to === 'Promoted' ? 'Unpromoted' : to === 'Unpromoted' ? 'Unpromoted' : 'Stopped';
+    case 'Unpromoted': return to === 'Promoted' ? 'Promoted' : 'Stopped';
+    case 'Promoted': return 'Unpromoted';
+  }
+}
+
+function transition(g: Graph, r: Rsc, from: Role, to: Role, node: SNode | null, optional: boolean): void {
+  if (from === 'Started' && to === 'Unpromoted') return; // same thing for the graph
+  if (from === 'Unpromoted' && to === 'Started') return;
+  if (to === 'Stopped') stopResource(g, r, optional);
+  else if ((to === 'Started' || to === 'Unpromoted') && from === 'Stopped') startResource(g, r, node, optional);
+  else if (to === 'Promoted') promoteResource(g, r, node, optional);
+  else if (from === 'Promoted' && to === 'Unpromoted') demoteResource(g, r, optional);
+}
+
+function walkRoles(g: Graph, r: Rsc, from: Role, to: Role, node: SNode | null, optional: boolean, stopAtOrig?: Role): Role {
+  let role = from;
+  let guard = 0;
+  while (role !== to && guard++ < 6) {
+    let nxt = nextStep(role, to);
+    if (role === 'Started' && (nxt === 'Unpromoted')) {
+      role = 'Unpromoted';
+      continue;
+    }
+    transition(g, r, role, nxt, node, optional);
+    role = nxt;
+    if (stopAtOrig && role === stopAtOrig) break;
+    void nxt;
+    nxt = role;
+  }
+  return role;
+}
+
+function primitiveCreateActions(g: Graph, r: Rsc): void {
+  const ws = g.ws;
+  const current = r.running[0];
+  let needStop = false;
+  let needPromote = false;
+  let moving = false;
+  const next: Role = r.nextRole ?? 'Stopped';
+  if (current && r.assigned && current !== r.assigned && ROLE_RANK[next] >= ROLE_RANK.Started) {
+    moving = true;
+    needStop = true;
+  }
+  if (r.running.length > 1 && !(r.parent?.kind === 'clone' && !r.unique)) {
+    if (r.multipleActive === 'stop_start' || r.multipleActive === 'restart') needStop = true;
+    else if (r.multipleActive === 'stop_unexpected') {
+      needStop = true;
+      r.stopUnexpected = true;
+    }
+    ws.diagnostics.push({ level: 'error', message: `${r.cls} resource ${r.id} might be active on ${r.running.length} nodes (${r.multipleActive})` });
+  } else r.stopUnexpected = false;
+  if (moving) {
+    // nothing more
+  } else if (r.failed) {
+    if (r.stopIfFailed) needStop = true;
+    else if (next === 'Promoted') needPromote = true;
+  } else if (r.blocked) {
+    needStop = true;
+  } else if (ROLE_RANK[r.role] > ROLE_RANK.Started && current && r.assigned) {
+    const start = g.action(r, 'start', r.assigned, true);
+    if (!start.optional) needStop = true;
+  }
+  // schedule_restart_actions
+  r.restarting = true;
+  let role: Role = r.role;
+  const orig = r.role;
+  while (role !== 'Stopped') {
+    const nxt = role === 'Promoted' ? 'Unpromoted' : 'Stopped';
+    if (role === 'Unpromoted' && nxt === 'Stopped') transition(g, r, 'Started', 'Stopped', current ?? null, !needStop);
+    else if (role === 'Promoted') demoteResource(g, r, !needStop);
+    else transition(g, r, role, 'Stopped', current ?? null, !needStop);
+    role = nxt;
+  }
+  if (ROLE_RANK[orig] <= ROLE_RANK[next] && role !== orig && !r.blocked) {
+    while (role !== orig) {
+      const nxt: Role = role === 'Stopped' ? (orig === 'Started' ? 'Started' : 'Unpromoted') : 'Promoted';
+      let required = needStop;
+      if (nxt === 'Promoted' && needPromote) required = true;
+      if (role === 'Stopped') startResource(g, r, r.assigned, !required);
+      else if (nxt === 'Promoted') promoteResource(g, r, r.assigned, !required);
+      role = nxt;
+      if (role === 'Unpromoted' && orig === 'Started') break;
+    }
+  }
+  r.restarting = false;
+  // schedule_role_transition_actions
+  walkRoles(g, r, orig, next, r.assigned, false);
+  createRecurring(g, r);
+}
+
+function createRecurring(g: Graph, r: Rsc): void {
+  const node = r.assigned;
+  if (!node || !r.prim) return;
+  const next = r.nextRole ?? 'Stopped';
+  if (next === 'Stopped') return;
+  const start = g.find(r, 'start', node);
+  const moving = r.running.length > 0 && !r.running.includes(node);
+  for (const op of r.operations) {
+    if (op.name !== 'monitor') continue;
+    const interval = parseDurationMs(op.interval, 0);
+    if (!interval) continue;
+    if (op.enabled !== undefined && ['false', 'no', '0', 'off'].includes(op.enabled.toLowerCase())) continue;
+    const role = op.role ? op.role.toLowerCase() : undefined;
+    if (role === 'stopped') continue;
+    const isPromotedOp = role === 'promoted' || role === 'master';
+    const isUnpromotedOp = role === 'unpromoted' || role === 'slave';
+    if (isPromotedOp && next !== 'Promoted') continue;
+    if (isUnpromotedOp && next === 'Promoted') continue;
+    if (role === undefined && next === 'Promoted' && r.operations.some((o) => o.name === 'monitor' && /^(promoted|master)$/i.test(o.role ?? ''))) {
+      // A promoted instance uses its role-specific monitor
+    }
+    const active = r.activeMonitors.get(node)?.has(interval) ?? false;
+    let optional = true;
+    if (!start || !start.optional || moving || !active) optional = false;
+    if (start && !start.runnable) optional = true;
+    const mon = g.action(r, 'monitor', node, optional, { interval });
+    if (start && !start.runnable) mon.runnable = false;
+    if (!r.managed) mon.runnable = false;
+    if (start) g.order(start, mon, F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS);
+    const promote = g.find(r, 'promote', node);
+    if (promote && isPromotedOp) g.order(promote, mon, F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS);
+  }
+}
+
+function groupCreateActions(g: Graph, r: Rsc): void {
+  for (const c of r.children) createActions(g, c);
+  g.action(r, 'start', null, true, { pseudo: true });
+  g.action(r, 'running', null, true, { pseudo: true });
+  g.action(r, 'stop', null, true, { pseudo: true });
+  g.action(r, 'stopped', null, true, { pseudo: true });
+}
+
+function instanceState(r: Rsc): { active: boolean; starting: boolean; stopping: boolean } {
+  const st = { active: false, starting: false, stopping: false };
+  const visit = (x: Rsc) => {
+    if (x.kind !== 'primitive') {
+      x.children.forEach(visit);
+      return;
+    }
+    if (x.running.length) st.active = true;
+    for (const a of x.actions) {
+      if (a.task === 'start' && !a.optional && a.runnable) st.starting = true;
+      if (a.task === 'stop' && !a.optional && (a.pseudo || a.runnable)) st.stopping = true;
+    }
+  };
+  visit(r);
+  return st;
+}
+
+function cloneCreateActions(g: Graph, r: Rsc): void {
+  let starting = false;
+  let stopping = false;
+  let active = false;
+  for (const c of r.children) {
+    createActions(g, c);
+    const s = instanceState(c);
+    starting ||= s.starting;
+    stopping ||= s.stopping;
+    active ||= s.active;
+  }
+  g.action(r, 'start', null, !starting, { pseudo: true });
+  const started = g.action(r, 'running', null, !starting, { pseudo: true });
+  if (active || starting) started.runnable = true;
+  g.action(r, 'stop', null, !stopping, { pseudo: true });
+  g.action(r, 'stopped', null, !stopping, { pseudo: true });
+  if (r.promotable) {
+    g.action(r, 'promote', null, true, { pseudo: true });
+    g.action(r, 'promoted', null, true, { pseudo: true });
+    g.action(r, 'demote', null, true, { pseudo: true });
+    g.action(r, 'demoted', null, true, { pseudo: true });
+  }
+}
+
+function createActions(g: Graph, r: Rsc): void {
+  if (r.kind === 'primitive') primitiveCreateActions(g, r);
+  else if (r.kind === 'group') groupCreateActions(g, r);
+  else cloneCreateActions(g, r);
+}
+
+// ---------------------------------------------------------------------------
+// Probes
+
+function createProbes(g: Graph): void {
+  const ws = g.ws;
+  for (const node of ws.nodes) {
+    if (!node.online || node.unclean || node.shutdown || node.pending) continue;
+    for (const top of ws.resources) probeResource(g, top, node);
+  }
+}
+
+function probeResource(g: Graph, r: Rsc, node: SNode): void {
+  if (r.kind === 'group') {
+    for (const c of r.children) probeResource(g, c, node);
+    return;
+  }
+  if (r.kind === 'clone') {
+    if (!r.unique) {
+      // One probe per node, on the instance running or assigned there, else the first
+      const known = (x: Rsc): boolean => x.knownOn.has(node) || x.children.some(known);
+      let inst = r.children.find((c) => instanceNode(c) === node || c.running.includes(node));
+      if (!inst) inst = r.children.find((c) => !c.orphan && !(c.kind === 'primitive' ? c.running.length : 0));
+      if (!inst) return;
+      if (inst.kind === 'group') {
+        for (const m of inst.children) {
+          const anyKnown = r.children.some((c) => c.children.some((x) => x.baseId === m.baseId && x.knownOn.has(node)));
+          if (!anyKnown) probePrimitive(g, m, node);
+        }
+      } else if (!r.children.some(known)) probePrimitive(g, inst, node);
+      return;
+    }
+    for (const c of r.children) probeResource(g, c, node);
+    return;
+  }
+  if (r.knownOn.has(node)) return;
+  probePrimitive(g, r, node);
+}
+
+function instanceNode(i: Rsc): SNode | null {
+  return i.kind === 'primitive' ? i.assigned : i.children[0]?.assigned ?? null;
+}
+
+function probePrimitive(g: Graph, r: Rsc, node: SNode): void {
+  if (r.orphan) return;
+  if (r.knownOn.has(node)) return;
+  if (!g.ws.options.symmetric && !r.allowed.has(node)) return;
+  if (r.allowed.get(node) === undefined && !g.ws.options.symmetric) return;
+  const probe = g.action(r, 'monitor', node, false);
+  probe.isProbe = true;
+  if (!r.managed) probe.runnable = true;
+  // Probe before any start of the resource
+  const start = g.find(r, 'start', r.assigned ?? undefined);
+  if (start) g.order(probe, start, F.ORDERED);
+  const stops = g.findAll(r, 'stop');
+  for (const s of stops) g.order(probe, s, F.ORDERED);
+}
+
+// ---------------------------------------------------------------------------
+// Internal orderings
+
+function orderRsc(g: Graph, r1: Rsc, t1: string, r2: Rsc, t2: string, flags: number): void {
+  const firsts = g.findAll(r1, t1);
+  const thens = g.findAll(r2, t2);
+  let firstList = firsts;
+  if (firstList.length === 0) firstList = [g.action(r1, t1, null, true, { pseudo: r1.kind !== 'primitive' })];
+  for (const f of firstList) for (const t of thens) g.order(f, t, flags);
+}
+
+function primitiveInternal(g: Graph, r: Rsc): void {
+  orderRsc(g, r, 'stop', r, 'start', F.ORDERED | F.FIRST_IMPLIES_THEN | F.INTERMEDIATE_STOP);
+  orderRsc(g, r, 'demote', r, 'stop', F.ORDERED | F.FIRST_IMPLIES_THEN | F.INTERMEDIATE_STOP);
+  orderRsc(g, r, 'start', r, 'promote', F.ORDERED | F.UNRUNNABLE_FIRST_BLOCKS);
+}
+
+function groupInternal(g: Graph, r: Rsc): void {
+  orderRsc(g, r, 'stop', r, 'stopped', F.UNRUNNABLE_FIRST_BLOCKS);
+  orderRsc(g, r, 'stopped', r, 'start', F.ORDERED);
+  orderRsc(g, r, 'start', r, 'running', F.UNRUNNABLE_FIRST_BLOCKS);
+  let prev: Rsc | undefined;
+  for (const m of r.children) {
+    internal(g, m);
+    let down: number = F.THEN_IMPLIES_FIRST_GRAPHED;
+    let postDown: number = F.FIRST_IMPLIES_THEN_GRAPHED;
+    if (!prev && r.groupOrdered) {
+      down |= F.ORDERED;
+      postDown = F.FIRST_IMPLIES_THEN;
+    }
+    orderRsc(g, r, 'stop', m, 'stop', down);
+    orderRsc(g, m, 'stop', r, 'stopped', postDown);
+    orderRsc(g, m, 'start', r, 'running', F.ORDERED | F.FIRST_IMPLIES_THEN_GRAPHED);
+    if (!r.groupOrdered) {
+      orderRsc(g, r, 'start', m, 'start', F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS | F.THEN_IMPLIES_FIRST_GRAPHED);
+    } else if (prev) {
+      orderRsc(g, prev, 'start', m, 'start', F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS);
+      orderRsc(g, m, 'stop', prev, 'stop', F.ORDERED | F.INTERMEDIATE_STOP);
+    } else {
+      orderRsc(g, r, 'start', m, 'start', F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS | F.THEN_IMPLIES_FIRST_GRAPHED);
+    }
+    prev = m;
+  }
+}
+
+function cloneInternal(g: Graph, r: Rsc): void {
+  orderRsc(g, r, 'stopped', r, 'start', F.ORDERED);
+  orderRsc(g, r, 'start', r, 'running', F.UNRUNNABLE_FIRST_BLOCKS);
+  orderRsc(g, r, 'stop', r, 'stopped', F.UNRUNNABLE_FIRST_BLOCKS);
+  if (r.promotable) {
+    orderRsc(g, r, 'demote', r, 'demoted', F.UNRUNNABLE_FIRST_BLOCKS);
+    orderRsc(g, r, 'demoted', r, 'stop', F.ORDERED);
+    orderRsc(g, r, 'running', r, 'promote', F.ORDERED);
+    orderRsc(g, r, 'promote', r, 'promoted', F.UNRUNNABLE_FIRST_BLOCKS);
+    orderRsc(g, r, 'demoted', r, 'promote', F.ORDERED);
+  }
+  const kids = r.children;
+  kids.forEach((inst, i) => {
+    internal(g, inst);
+    orderRsc(g, r, 'start', inst, 'start', F.UNRUNNABLE_FIRST_BLOCKS | F.THEN_IMPLIES_FIRST_GRAPHED);
+    orderRsc(g, inst, inst.kind === 'group' ? 'running' : 'start', r, 'running', F.FIRST_IMPLIES_THEN_GRAPHED);
+    orderRsc(g, r, 'stop', inst, 'stop', F.THEN_IMPLIES_FIRST_GRAPHED);
+    orderRsc(g, inst, inst.kind === 'group' ? 'stopped' : 'stop', r, 'stopped', F.FIRST_IMPLIES_THEN_GRAPHED);
+    if (r.promotable) {
+      orderRsc(g, r, 'promote', inst, 'promote', F.UNRUNNABLE_FIRST_BLOCKS | F.THEN_IMPLIES_FIRST_GRAPHED);
+      orderRsc(g, inst, 'promote', r, 'promoted', F.FIRST_IMPLIES_THEN_GRAPHED);
+      orderRsc(g, r, 'demote', inst, 'demote', F.THEN_IMPLIES_FIRST_GRAPHED);
+      orderRsc(g, inst, 'demote', r, 'demoted', F.FIRST_IMPLIES_THEN_GRAPHED);
+    }
+    if (r.ordered) {
+      for (const later of kids.slice(i + 1)) {
+        orderRsc(g, inst, 'start', later, 'start', F.ORDERED);
+        orderRsc(g, later, 'stop', inst, 'stop', F.ORDERED);
+      }
+    }
+  });
+}
+
+function internal(g: Graph, r: Rsc): void {
+  if (r.kind === 'primitive') primitiveInternal(g, r);
+  else if (r.kind === 'group') groupInternal(g, r);
+  else cloneInternal(g, r);
+}
+
+// ---------------------------------------------------------------------------
+// Order constraints
+
+const INVERSE: Record<string, string> = {
+  start: 'stop', stop: 'start', promote: 'demote', demote: 'promote',
+  running: 'stopped', stopped: 'running', promoted: 'demoted', demoted: 'promoted',
+};
+
+/** When ordering after a collective's start/stop, use its running/stopped pseudo action. */
+function firstTaskFor(r: Rsc, task: string): string {
+  if (r.kind === 'primitive') return task;
+  switch (task) {
+    case 'start': return 'running';
+    case 'stop': return 'stopped';
+    case 'promote': return 'promoted';
+    case 'demote': return 'demoted';
+  }
+  return task;
+}
+
+function kindFlags(kind: string, firstTask: string, symmetry: 'asym' | 'sym' | 'inverse'): number {
+  if (kind === 'optional') return F.ORDERED;
+  if (kind === 'serialize') return F.SERIALIZE;
+  let f: number = F.ORDERED;
+  if (symmetry === 'asym') f |= F.ASYMMETRIC;
+  else if (symmetry === 'sym') {
+    f |= F.FIRST_IMPLIES_THEN;
+    if (firstTask === 'start' || firstTask === 'promote') f |= F.UNRUNNABLE_FIRST_BLOCKS;
+  } else f |= F.THEN_IMPLIES_FIRST;
+  return f;
+}
+
+function orderKind(ws: WorkingSet, o: OrderConstraint): string {
+  if (o.kind !== undefined) {
+    const k = o.kind.toLowerCase();
+    if (k === 'mandatory' || k === 'optional' || k === 'serialize') return k;
+    ws.diagnostics.push({ level: 'error', message: `Constraint ${o.id}: invalid kind "${o.kind}"; using Mandatory` });
+    return 'mandatory';
+  }
+  if (o.score !== undefined) {
+    const s = parseScore(o.score);
+    if (Number.isNaN(s)) {
+      ws.diagnostics.push({ level: 'error', message: `Constraint ${o.id}: invalid score "${o.score}"` });
+      return 'mandatory';
+    }
+    return s === 0 ? 'optional' : s < 0 ? 'optional' : 'mandatory';
+  }
+  return 'mandatory';
+}
+
+function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
+  const ft = firstTaskFor(first, firstTask);
+  let firsts = g.findAll(first, ft);
+  if (firsts.length === 0) firsts = [g.action(first, ft, null, true, { pseudo: first.kind !== 'primitive' })];
+  let thens = g.findAll(then, thenTask);
+  if (thens.length === 0) thens = [g.action(then, thenTask, null, true, { pseudo: then.kind !== 'primitive' })];
+  for (const f of firsts) for (const t of thens) g.order(f, t, flags);
+}
+
+function unpackOrders(g: Graph): void {
+  const ws = g.ws;
+  for (const c of ws.cib.configuration.constraints) {
+    if (c.tag !== 'rsc_order') continue;
+    const o = c as OrderConstraint;
+    const kind = orderKind(ws, o);
+    if (o.sets.length > 0) {
+      unpackOrderSets(g, o, kind);
+      continue;
+    }
+    const first = o.first ? findConfigured(ws, o.first) : undefined;
+    const then = o.then ? findConfigured(ws, o.then) : undefined;
+    if (!first || !then) {
+      ws.diagnostics.push({ level: 'error', message: `Constraint ${o.id}: resource "${!first ? o.first : o.then}" does not exist; ignoring it` });
+      continue;
+    }
+    const fa = (o.firstAction ?? 'start').toLowerCase();
+    const ta = (o.thenAction ?? fa).toLowerCase();
+    const symDefault = kind !== 'serialize';
+    const sym = o.symmetrical === undefined ? symDefault : ['true', 'yes', '1', 'on'].includes(o.symmetrical.toLowerCase());
+    orderResources(g, first, fa, then, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'));
+    if (sym && INVERSE[fa] && INVERSE[ta]) {
+      orderResources(g, then, INVERSE[ta]!, first, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'));
+    }
+  }
+}
+
+function unpackOrderSets(g: Graph, o: OrderConstraint, kind: string): void {
+  const ws = g.ws;
+  const sets = o.sets.map((s) => ({
+    s,
+    rscs: s.resources.map((id) => {
+      const r = findConfigured(ws, id);
+      if (!r) ws.diagnostics.push({ level: 'error', message: `Constraint ${o.id}: resource "${id}" does not exist; ignoring it` });
+      return r;
+    }).filter((x): x is Rsc => !!x),
+  }));
+  const sym = o.symmetrical === undefined ? kind !== 'serialize' : ['true', 'yes', '1'].includes(o.symmetrical.toLowerCase());
+  for (const { s, rscs } of sets) {
+    const sequential = s.sequential === undefined || ['true', 'yes', '1'].includes(s.sequential.toLowerCase());
+    const action = (s.action ?? 'start').toLowerCase();
+    const skind = s.kind ? s.kind.toLowerCase() : kind;
+    if (!sequential) continue;
+    for (let i = 1; i < rscs.length; i++) {
+      orderResources(g, rscs[i - 1]!, action, rscs[i]!, action, kindFlags(skind, action, sym ? 'sym' : 'asym'));
+      if (sym && INVERSE[action]) orderResources(g, rscs[i]!, INVERSE[action]!, rscs[i - 1]!, INVERSE[action]!, kindFlags(skind, INVERSE[action]!, 'inverse'));
+    }
+  }
+  for (let i = 1; i < sets.length; i++) {
+    const a = sets[i - 1]!;
+    const b = sets[i]!;
+    const fa = (a.s.action ?? 'start').toLowerCase();
+    const ta = (b.s.action ?? 'start').toLowerCase();
+    const aSeq = a.s.sequential === undefined || ['true', 'yes', '1'].includes(a.s.sequential.toLowerCase());
+    const bSeq = b.s.sequential === undefined || ['true', 'yes', '1'].includes(b.s.sequential.toLowerCase());
+    const firsts = aSeq ? a.rscs.slice(-1) : a.rscs;
+    const thens = bSeq ? b.rscs.slice(0, 1) : b.rscs;
+    for (const f of firsts) for (const t of thens) {
+      orderResources(g, f, fa, t, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'));
+      if (sym && INVERSE[fa] && INVERSE[ta]) orderResources(g, t, INVERSE[ta]!, f, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Flag propagation
+
+/** Flags of a collective action summarised from its members. */
+function collectiveFlags(g: Graph, a: Action): { optional: boolean; runnable: boolean } {
+  const r = a.rsc!;
+  let optional = a.optional;
+  let runnable = a.runnable;
+  const primitiveTask = (task: string) => (task === 'running' ? 'start' : task === 'stopped' ? 'stop' : task === 'promoted' ? 'promote' : task === 'demoted' ? 'demote' : task);
+  if (r.kind === 'group') {
+    for (const m of r.children) {
+      const t = primitiveTask(a.task);
+      const ma = g.find(m, t);
+      if (ma) {
+        const mf = flagsOf(g, ma);
+        if (optional && !mf.optional) {
+          optional = false;
+          a.optional = false;
+        }
+        if (t !== a.task && runnable && !mf.runnable) {
+          runnable = false;
+          a.runnable = false;
+        }
+      } else if (t !== 'stop' && t !== 'demote') {
+        runnable = false;
+      }
+    }
+    return { optional, runnable };
+  }
+  // clone
+  let anyRunnable = false;
+  const children = r.children;
+  if (children.length === 0) return { optional, runnable };
+  const t = children[0]!.kind === 'primitive' ? primitiveTask(a.task) : a.task;
+  for (const inst of children) {
+    const ia = g.find(inst, t);
+    if (!ia) continue;
+    const f = flagsOf(g, ia);
+    if (optional && !f.optional) optional = false;
+    if (f.runnable) anyRunnable = true;
+  }
+  if (!anyRunnable) {
+    runnable = false;
+    a.runnable = false;
+  }
+  return { optional, runnable };
+}
+
+function flagsOf(g: Graph, a: Action): { optional: boolean; runnable: boolean } {
+  if (!a.rsc || a.rsc.kind === 'primitive' || !a.pseudo) return { optional: a.optional, runnable: a.runnable };
+  return collectiveFlags(g, a);
+}
+
+function isPrimitiveAction(a: Action): boolean {
+  return !!a.rsc && a.rsc.kind === 'primitive';
+}
+
+/** pcmk__update_ordered_actions for one (first, then) pair; returns whether "then" or "first" changed. */
+function updateOrdered(first: Action, then: Action, firstFlags: { optional: boolean; runnable: boolean }, type: number, changedSet: Set<Action>): void {
+  const before = { to: then.optional, tr: then.runnable, fo: first.optional, fr: first.runnable };
+  if (type & F.ASYMMETRIC) {
+    if (then.rsc && !firstFlags.runnable) {
+      let skip = false;
+      if (then.optional) {
+        const rr = then.rsc;
+        if (rr.role === 'Stopped' && then.task === 'stop') skip = true;
+        else if (ROLE_RANK[rr.role] >= ROLE_RANK.Started && then.task === 'start' && rr.running.length === 1 && rr.running[0] === then.node) skip = true;
+      }
+      if (!skip) {
+        clearOptional(then, first);
+        clearRunnable(then, first);
+      }
+    }
+  }
+  if (type & F.THEN_IMPLIES_FIRST && !then.optional) {
+    if (!firstFlags.optional === false && first.optional) clearOptional(first, then);
+  }
+  if (type & F.UNRUNNABLE_FIRST_BLOCKS && then.runnable && !firstFlags.runnable) {
+    clearRunnable(then, first);
+  }
+  if (type & F.FIRST_IMPLIES_THEN && then.optional && !firstFlags.optional) {
+    clearOptional(then, first);
+  }
+  if (type & F.INTERMEDIATE_STOP && isPrimitiveAction(first) && isPrimitiveAction(then)) {
+    let why: string | undefined;
+    if (!then.optional) why = 'restart';
+    if (!then.runnable && then.rsc!.managed && first.rsc === then.rsc) why = 'stop';
+    if (why) {
+      if (first.runnable) clearOptional(first, then);
+      if (!then.optional) clearOptional(first, then);
+      if (!first.optional && !first.runnable) clearRunnable(then, first);
+    }
+  }
+  if (then.optional !== before.to || then.runnable !== before.tr) changedSet.add(then);
+  if (first.optional !== before.fo || first.runnable !== before.fr) changedSet.add(first);
+}
+
+function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
+  const { first, then } = o;
+  const type = o.flags;
+  const ff = flagsOf(g, first);
+  const tf = flagsOf(g, then);
+  if (type & F.SAME_NODE && first.node && then.node && first.node !== then.node) return;
+  // graphed (printed) flags
+  if (type & F.THEN_IMPLIES_FIRST_GRAPHED && !tf.optional && !first.printAlways) {
+    first.printAlways = true;
+    changed.add(first);
+  }
+  if (type & F.FIRST_IMPLIES_THEN_GRAPHED && !ff.optional && !then.printAlways) {
+    then.printAlways = true;
+    changed.add(then);
+  }
+  const relevant = type & (F.FIRST_IMPLIES_THEN | F.THEN_IMPLIES_FIRST | F.UNRUNNABLE_FIRST_BLOCKS | F.INTERMEDIATE_STOP | F.ASYMMETRIC);
+  if (!relevant) return;
+  // For "then_implies_first", the first's update uses then's flags
+  if (type & F.THEN_IMPLIES_FIRST && !tf.optional && first.optional) {
+    const targets = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? [first, ...memberActions(g, first)] : [first];
+    for (const t of targets) {
+      if (t.optional && (t === first || t.runnable)) {
+        clearOptional(t, then);
+        changed.add(t);
+      }
+    }
+  }
+  const thenTargets: Action[] = [then];
+  if (then.rsc && then.rsc.kind !== 'primitive' && then.pseudo) {
+    for (const ma of memberActions(g, then)) if (then.rsc.kind === 'group' || ma.runnable) thenTargets.push(ma);
+  }
+  for (const t of thenTargets) updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
+  void tf;
+}
+
+/** The members' (group) or instances' (clone) actions matching a collective action's task. */
+function memberActions(g: Graph, a: Action): Action[] {
+  const r = a.rsc!;
+  const out: Action[] = [];
+  for (const c of r.children) {
+    const ca = g.find(c, a.task);
+    if (ca) {
+      out.push(ca);
+      if (c.kind !== 'primitive' && ca.pseudo) out.push(...memberActions(g, ca));
+    }
+  }
+  return out;
+}
+
+function propagate(g: Graph): void {
+  // Iterate to a fixed point over all orderings, in action order
+  let changed = true;
+  let rounds = 0;
+  const orders: Ordering[] = [];
+  for (const a of g.actions) for (const o of a.before) orders.push(o);
+  while (changed && rounds++ < 50) {
+    changed = false;
+    const set = new Set<Action>();
+    for (const o of orders) applyOrdering(g, o, set);
+    if (set.size > 0) changed = true;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Transition summary (LogActions)
+
+export interface SummaryLine {
+  change: string;
+  rsc: Rsc;
+  origin?: SNode;
+  destination?: SNode;
+  action: Action;
+  source: Action;
+}
+
+function logActions(g: Graph, r: Rsc, out: SummaryLine[]): void {
+  if (r.kind !== 'primitive') {
+    for (const c of r.children) logActions(g, c, out);
+    return;
+  }
+  const next = r.assigned ?? undefined;
+  let current: SNode | undefined;
+  let role = r.role;
+  if (r.running.length) {
+    current = r.running[0];
+    if (role === 'Stopped') role = 'Started';
+  }
+  if (!current && r.orphan) return;
+  if (!r.managed || (!current && !next)) return;
+  const moving = !!current && !!next && current !== next;
+  const startAll = next ? g.findAll(r, 'start').filter((a) => a.node === next) : [];
+  const start = startAll[0];
+  const startNode = !start || !start.runnable ? undefined : current;
+  let stop = startNode ? g.find(r, 'stop', startNode) : g.findAll(r, 'stop')[0];
+  if (!startNode && !stop) stop = undefined;
+  if (!stop && r.stopUnexpected) stop = g.findAll(r, 'stop')[0];
+  const promote = next ? g.find(r, 'promote', next) : undefined;
+  const demote = g.findAll(r, 'demote').find((a) => !next || a.node === next || true);
+  const nextRole = r.nextRole ?? 'Stopped';
+  const item = (change: string, origin: SNode | undefined, dest: SNode | undefined, action: Action, source?: Action) => {
+    out.push({ change, rsc: r, origin, destination: dest, action, source: source ?? action });
+  };
+  if (role === nextRole || (role === 'Started' && nextRole === 'Unpromoted') || (role === 'Unpromoted' && nextRole === 'Started')) {
+    if (!next) return;
+    if (!start || start.optional) {
+      if (demote && promote && !demote.optional && !promote.optional) item('Re-promote', current, next, promote, demote);
+      return;
+    }
+    if (!start.runnable) {
+      const src = stop && stop.reason ? stop : start;
+      if (stop) item('Stop', current, undefined, stop, src);
+      else if (current) item('Stop', current, undefined, start, src);
+      return;
+    }
+    if (moving && current) {
+      item(r.failed ? 'Recover' : 'Move', current, next, stop ?? start);
+    } else if (r.failed) {
+      item('Recover', current, next, stop ?? start);
+    } else {
+      item('Restart', current, next, start);
+    }
+    return;
+  }
+  if (stop && (nextRole === 'Stopped' || (start && !start.runnable))) {
+    for (const node of r.running) {
+      const stopOp = g.find(r, 'stop', node);
+      const src = stopOp && stopOp.reason ? stopOp : start ?? stopOp!;
+      if (stopOp) item('Stop', node, undefined, stopOp, src);
+    }
+    return;
+  }
+  if (stop && r.failed && r.stopIfFailed) {
+    item('Recover', current, next, stop, start);
+  } else if (moving) {
+    item('Move', current, next, stop ?? start!);
+  } else if (start && !start.optional) {
+    item('Start', current, next, start);
+    if (promote && !promote.optional && ROLE_RANK[nextRole] >= ROLE_RANK.Promoted) {
+      // Start + promote of a new instance is one line in Pacemaker ("Promote ... Stopped -> Promoted")
+    }
+  } else if (promote && !promote.optional) {
+    item('Promote', current, next, promote);
+  } else if (demote && !demote.optional) {
+    item(nextRole === 'Stopped' ? 'Stop' : 'Demote', current, next, demote);
+  }
+}
+
+export function formatSummary(lines: SummaryLine[]): string[] {
+  let rscWidth = 5;
+  let detailWidth = 5;
+  const out: string[] = [];
+  for (const l of lines) {
+    const r = l.rsc;
+    if (r.id.length > rscWidth) rscWidth = r.id.length + 2;
+    const needRole = ROLE_RANK[r.role === 'Stopped' && r.running.length ? 'Started' : r.role] > ROLE_RANK.Started || ROLE_RANK[r.nextRole ?? 'Stopped'] > ROLE_RANK.Unpromoted;
+    const role = r.running.length && r.role === 'Stopped' ? 'Started' : r.role;
+    const nextRole = r.nextRole ?? 'Stopped';
+    const sameHost = !!l.origin && l.origin === l.destination;
+    const sameRole = role === nextRole;
+    const o = l.origin?.name;
+    const d = l.destination?.name;
+    const rn = (x: Role) => (x === 'Started' && needRole ? 'Unpromoted' : x);
+    let details: string;
+    if (needRole && !o) details = `${rn(role)} -> ${rn(nextRole)} ${d}`;
+    else if (!o) details = `${d}`;
+    else if (needRole && !d) details = `${rn(role)} ${o}`;
+    else if (!d) details = `${o}`;
+    else if (needRole && sameRole && sameHost) details = `${rn(role)} ${o}`;
+    else if (sameRole && sameHost) details = `${o}`;
+    else if (needRole && sameRole) details = `${o} -> ${d} ${rn(role)}`;
+    else if (sameRole) details = `${o} -> ${d}`;
+    else if (sameHost) details = `${rn(role)} -> ${rn(nextRole)} ${o}`;
+    else details = `${rn(role)} ${o} -> ${rn(nextRole)} ${d}`;
+    if (details.length > detailWidth) detailWidth = details.length;
+    let reason = '';
+    const src = l.source;
+    if (src.reason !== undefined && !l.action.runnable) reason = `due to ${src.reason} (blocked)`;
+    else if (src.reason !== undefined) reason = `due to ${src.reason}`;
+    else if (!l.action.runnable) reason = 'blocked';
+    out.push(`  * ${l.change.padEnd(8)}   ${r.id.padEnd(rscWidth)}   ( ${details.padStart(detailWidth)} )${reason ? '  ' + reason : ''}`);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Entry point
+
+export interface GraphResult {
+  graph: Graph;
+  summary: SummaryLine[];
+}
+
+export function buildGraph(ws: WorkingSet): GraphResult {
+  const g = new Graph(ws);
+  for (const r of ws.resources) createActions(g, r);
+  createProbes(g);
+  for (const r of ws.resources) internal(g, r);
+  unpackOrders(g);
+  // Failure-timeout expiry: clear the fail count
+  for (const e of ws.expiredFailures) {
+    const a = g.action(e.rsc, 'clear_failcount', e.node, false);
+    a.cluster = true;
+  }
+  propagate(g);
+  const summary: SummaryLine[] = [];
+  for (const r of ws.resources) logActions(g, r, summary);
+  void INFINITY;
+  void nodeAvailable;
+  return { graph: g, summary };
+}
+
+/** Actions to execute, in an order consistent with the graph's orderings. */
+export function executableActions(g: Graph): Action[] {
+  const inGraph = (a: Action) => a.runnable && (!a.optional || (a.pseudo && a.printAlways));
+  const list = g.actions.filter(inGraph);
+  const set = new Set(list);
+  const indeg = new Map<Action, number>();
+  for (const a of list) indeg.set(a, 0);
+  for (const a of list) for (const o of a.after) if (set.has(o.then) && o.flags !== 0) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
+  const ready = list.filter((a) => indeg.get(a) === 0);
+  const out: Action[] = [];
+  const done = new Set<Action>();
+  while (ready.length) {
+    ready.sort((x, y) => x.id - y.id);
+    const a = ready.shift()!;
+    out.push(a);
+    done.add(a);
+    for (const o of a.after) {
+      if (!set.has(o.then) || o.flags === 0) continue;
+      const d = (indeg.get(o.then) ?? 0) - 1;
+      indeg.set(o.then, d);
+      if (d === 0) ready.push(o.then);
+    }
+  }
+  if (out.length < list.length) {
+    const cyc = list.filter((a) => !done.has(a));
+    g.ws.diagnostics.push({ level: 'error', message: `Ordering cycle among: ${cyc.slice(0, 5).map((a) => g.key(a.rsc, a.task, a.interval)).join(', ')}` });
+    out.push(...cyc);
+  }
+  return out;
+}

@@ -1,0 +1,886 @@
+/**
+ * Placement: constraints -> node scores -> assignment of every resource
+ * instance to a node, after Pacemaker's pcmk_sched_{location,colocation,
+ * primitive,group,clone,instances}.c.
+ */
+import type { ColocationConstraint, LocationConstraint } from '../cib/model.js';
+import { INFINITY, addScores, parseScore, formatScore } from '../cib/score.js';
+import { evalRule } from './rules.js';
+import type { Coloc, Rsc, SNode } from './types.js';
+import { ROLE_RANK } from './types.js';
+import { addAllowed, failCountFor, parseRole, type WorkingSet } from './unpack.js';
+
+export function nodeAvailable(n: SNode, score?: number): boolean {
+  if (!n.online || n.shutdown || n.unclean || n.standby || n.maintenance) return false;
+  if (score !== undefined && score < 0) return false;
+  return true;
+}
+
+const KIND_RANK = { primitive: 0, group: 1, clone: 2 } as const;
+
+export interface Assigner {
+  ws: WorkingSet;
+  scores: string[];
+  showScores: boolean;
+}
+
+function allResources(ws: WorkingSet): Rsc[] {
+  const out: Rsc[] = [];
+  const visit = (r: Rsc) => {
+    out.push(r);
+    r.children.forEach(visit);
+  };
+  ws.resources.forEach(visit);
+  return out;
+}
+
+/** Find a configured resource by id (top-level, group member, clone). */
+export function findConfigured(ws: WorkingSet, id: string): Rsc | undefined {
+  const r = ws.byId.get(id);
+  if (r && r.instance === undefined) return r;
+  return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Scores from locations, stickiness and failures
+
+function setAllowedDefault(ws: WorkingSet): void {
+  if (!ws.options.symmetric) return;
+  for (const r of allResources(ws)) for (const n of ws.nodes) if (!r.allowed.has(n)) r.allowed.set(n, 0);
+}
+
+/** rsc->cmds->apply_location: groups give the first member the scores and later members 0. */
+function applyLocation(r: Rsc, node: SNode, score: number, reset = false): void {
+  const s = reset ? 0 : score;
+  r.allowed.set(node, addScores(r.allowed.get(node) ?? 0, s));
+  if (r.kind === 'group') {
+    let first = true;
+    for (const c of r.children) {
+      applyLocation(c, node, s, !first && r.groupColocated ? true : reset);
+      first = false;
+    }
+  } else if (r.kind === 'clone') {
+    for (const c of r.children) applyLocation(c, node, s, reset);
+  }
+}
+
+function unpackLocations(ws: WorkingSet): void {
+  for (const c of ws.cib.configuration.constraints) {
+    if (c.tag !== 'rsc_location') continue;
+    const loc = c as LocationConstraint;
+    const ids: string[] = [];
+    if (loc.rsc) ids.push(loc.rsc);
+    for (const s of loc.sets) ids.push(...s.resources);
+    if (ids.length === 0 && loc.rscPattern) {
+      const re = new RegExp(loc.rscPattern);
+      for (const r of ws.resources) if (re.test(r.id)) ids.push(r.id);
+    }
+    for (const id of ids) {
+      const r = findConfigured(ws, id);
+      if (!r) {
+        ws.diagnostics.push({ level: 'error', message: `Constraint ${loc.id}: resource "${id}" does not exist; ignoring it` });
+        continue;
+      }
+      const role = parseRole(loc.role);
+      if (role === 'Promoted' || role === 'Unpromoted') {
+        // Role-specific locations apply to promotion scores (tier 2).
+        roleLocations.push({ rsc: r, loc });
+        continue;
+      }
+      if (loc.node !== undefined) {
+        const node = ws.nodeByName.get(loc.node);
+        const score = parseScore(loc.score);
+        if (Number.isNaN(score)) {
+          ws.diagnostics.push({ level: 'error', message: `Constraint ${loc.id}: invalid score "${loc.score}"; ignoring it` });
+          continue;
+        }
+        if (!node) continue;
+        applyLocation(r, node, score);
+      }
+      for (const rule of loc.rules) {
+        const scoreText = rule.attrs['score'];
+        const scoreAttr = rule.attrs['score-attribute'];
+        const rrole = parseRole(rule.attrs['role']);
+        if (rrole === 'Promoted' || rrole === 'Unpromoted') continue;
+        let score = scoreText !== undefined ? parseScore(scoreText) : 0;
+        if (Number.isNaN(score)) {
+          ws.diagnostics.push({ level: 'error', message: `Constraint ${loc.id}: rule ${rule.attrs['id'] ?? ''} has invalid score "${scoreText}"` });
+          continue;
+        }
+        for (const node of ws.nodes) {
+          if (!evalRule(rule, { node: node.attrs, now: ws.now })) continue;
+          if (scoreAttr !== undefined) {
+            score = parseScore(node.attrs.get(scoreAttr), 0);
+            if (Number.isNaN(score)) score = 0;
+          }
+          applyLocation(r, node, score);
+        }
+      }
+    }
+  }
+}
+
+const roleLocations: Array<{ rsc: Rsc; loc: LocationConstraint }> = [];
+
+function applyStickiness(ws: WorkingSet): void {
+  const visit = (r: Rsc) => {
+    if (r.children.length) {
+      r.children.forEach(visit);
+      return;
+    }
+    if (!r.managed || r.stickiness < 1 || r.running.length !== 1) return;
+    const node = r.running[0]!;
+    if (!ws.options.symmetric && !r.allowed.has(node)) return;
+    r.allowed.set(node, addScores(r.allowed.get(node) ?? 0, r.stickiness));
+  };
+  ws.resources.forEach(visit);
+}
+
+function applyFailureLimits(ws: WorkingSet): void {
+  for (const node of ws.nodes) {
+    const visit = (r: Rsc) => {
+      if (r.children.length) {
+        r.children.forEach(visit);
+        return;
+      }
+      if (r.migrationThreshold === 0 || r.failureIgnored) return;
+      let fc = failCountFor(ws, r, node).count;
+      if (fc > 0 && r.failureTimeoutMs > 0) {
+        const last = failCountFor(ws, r, node).lastFailure;
+        if (last > 0 && last + r.failureTimeoutMs / 1000 <= ws.now) fc = 0;
+      }
+      if (fc <= 0) return;
+      if (r.migrationThreshold - fc <= 0) {
+        let ban = r;
+        if (!r.unique) {
+          while (ban.parent) ban = ban.parent;
+        }
+        ws.diagnostics.push({ level: 'warning', message: `${ban.id} cannot run on ${node.name} due to reaching migration threshold (clean up resource to allow again)` });
+        addAllowed(ban, node, -INFINITY);
+      }
+    };
+    ws.resources.forEach(visit);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Colocations
+
+function cmpColocPriority(a: Rsc, b: Rsc): number {
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (KIND_RANK[a.kind] !== KIND_RANK[b.kind]) return KIND_RANK[b.kind] - KIND_RANK[a.kind];
+  if (a.kind === 'clone' && a.promotable !== b.promotable) return a.promotable ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+function addColoc(c: Coloc): void {
+  insertSorted(c.dependent.thisWith, c, (x) => x.primary);
+  insertSorted(c.primary.withThis, c, (x) => x.dependent);
+}
+
+function insertSorted(list: Coloc[], c: Coloc, key: (c: Coloc) => Rsc): void {
+  let i = list.length;
+  while (i > 0 && cmpColocPriority(key(list[i - 1]!), key(c)) > 0) i--;
+  list.splice(i, 0, c);
+}
+
+function unpackColocations(ws: WorkingSet): void {
+  for (const c of ws.cib.configuration.constraints) {
+    if (c.tag !== 'rsc_colocation') continue;
+    const col = c as ColocationConstraint;
+    const score = parseScore(col.score);
+    if (Number.isNaN(score)) {
+      ws.diagnostics.push({ level: 'error', message: `Constraint ${col.id}: invalid score "${col.score}"; ignoring it` });
+      continue;
+    }
+    if (col.sets.length > 0) {
+      unpackColocationSets(ws, col, score);
+      continue;
+    }
+    if (score === 0) continue;
+    const dep = col.rsc ? findConfigured(ws, col.rsc) : undefined;
+    const pri = col.withRsc ? findConfigured(ws, col.withRsc) : undefined;
+    if (!dep || !pri) {
+      ws.diagnostics.push({ level: 'error', message: `Constraint ${col.id}: resource "${!dep ? col.rsc : col.withRsc}" does not exist; ignoring it` });
+      continue;
+    }
+    newColoc(ws, col.id, dep, pri, score, col.rscRole, col.withRscRole, col.influence);
+  }
+}
+
+function newColoc(ws: WorkingSet, id: string, dep: Rsc, pri: Rsc, score: number, depRole?: string, priRole?: string, influence?: string): void {
+  const dr = parseRole(depRole);
+  const pr = parseRole(priRole);
+  addColoc({
+    id, dependent: dep, primary: pri, score,
+    dependentRole: dr === 'Started' ? undefined : dr,
+    primaryRole: pr === 'Started' ? undefined : pr,
+    influence: influence === undefined ? dep.critical : ['true', 'yes', '1', 'on'].includes(influence.toLowerCase()),
+    explicit: true,
+  });
+  void ws;
+}
+
+function unpackColocationSets(ws: WorkingSet, col: ColocationConstraint, score: number): void {
+  // Each set: sequential (default true) members are colocated in chain (each with the previous).
+  const setRscs: Rsc[][] = [];
+  for (const s of col.sets) {
+    const l: Rsc[] = [];
+    for (const id of s.resources) {
+      const r = findConfigured(ws, id);
+      if (!r) ws.diagnostics.push({ level: 'error', message: `Constraint ${col.id}: resource "${id}" does not exist; ignoring it` });
+      else l.push(r);
+    }
+    setRscs.push(l);
+    const sscore = s.score !== undefined ? parseScore(s.score) : score;
+    const sequential = s.sequential === undefined || ['true', 'yes', '1'].includes(s.sequential);
+    if (sequential && sscore !== 0) {
+      for (let i = 1; i < l.length; i++) newColoc(ws, col.id, l[i]!, l[i - 1]!, sscore, s.role, s.role, col.influence);
+    }
+  }
+  // Between sets: the first of each later set with the last of the earlier set.
+  for (let i = 1; i < setRscs.length; i++) {
+    const prev = setRscs[i - 1]!;
+    const cur = setRscs[i]!;
+    const last = prev[prev.length - 1];
+    const first = cur[0];
+    if (!last || !first || score === 0) continue;
+    for (const r of cur) {
+      newColoc(ws, col.id, r, last, score, col.sets[i]?.role, col.sets[i - 1]?.role, col.influence);
+      if (col.sets[i]?.sequential === undefined || ['true', 'yes', '1'].includes(col.sets[i]!.sequential!)) break;
+    }
+  }
+}
+
+function groupInternalColocations(ws: WorkingSet): void {
+  const visit = (r: Rsc) => {
+    r.children.forEach(visit);
+    if (r.kind === 'group' && r.groupColocated) {
+      for (let i = 1; i < r.children.length; i++) {
+        const m = r.children[i]!;
+        addColoc({ id: '#group-members', dependent: m, primary: r.children[i - 1]!, score: INFINITY, influence: m.critical, explicit: false });
+      }
+    }
+  };
+  ws.resources.forEach(visit);
+}
+
+/** Colocations where rsc is the dependent, as Pacemaker's this_with_colocations gathers them. */
+function thisWithList(r: Rsc): Coloc[] {
+  const list: Coloc[] = [...r.thisWith];
+  const p = r.parent;
+  if (p) {
+    if (p.kind === 'group') {
+      if (p.children[0] === r) {
+        addAll(list, p.thisWith);
+        if (p.parent) addAll(list, p.parent.thisWith.filter((c) => c.explicit));
+      } else {
+        // If an earlier member is unmanaged, the group's mandatory colocations apply directly.
+        for (const m of p.children) {
+          if (m === r) break;
+          if (!m.managed) {
+            addAll(list, p.thisWith.filter((c) => c.score >= INFINITY));
+            break;
+          }
+        }
+      }
+    } else if (p.kind === 'clone') {
+      addAll(list, p.thisWith.filter((c) => c.explicit));
+    }
+  }
+  return list;
+}
+
+function withThisList(r: Rsc): Coloc[] {
+  const list: Coloc[] = [...r.withThis];
+  const p = r.parent;
+  if (p) {
+    if (p.kind === 'group') {
+      if (p.children[0] === r) {
+        addAll(list, p.withThis);
+        if (p.parent) addAll(list, p.parent.withThis.filter((c) => c.explicit));
+      }
+    } else if (p.kind === 'clone') {
+      addAll(list, p.withThis.filter((c) => c.explicit));
+    }
+  }
+  return list;
+}
+
+function addAll(list: Coloc[], more: Coloc[]): void {
+  for (const c of more) if (!list.includes(c)) list.push(c);
+}
+
+function colocAttrValue(n: SNode): string {
+  return n.name;
+}
+
+function currentNode(r: Rsc): SNode | undefined {
+  if (r.kind === 'primitive') return r.running[0];
+  for (const c of r.children) {
+    const n = currentNode(c);
+    if (n) return n;
+  }
+  return undefined;
+}
+
+function anyAvailable(t: Map<SNode, number>): boolean {
+  for (const [n, s] of t) if (s >= 0 && nodeAvailable(n)) return true;
+  return false;
+}
+
+/** pcmk__colocation_affects: whether a colocation still matters for the dependent's location. */
+function colocAffectsLocation(dep: Rsc, pri: Rsc, c: Coloc): boolean {
+  if (pri.unassigned) return false;
+  if (!dep.unassigned) return false;
+  if (c.dependentRole !== undefined && c.dependentRole !== (dep.nextRole ?? 'Started')) return false;
+  if (c.primaryRole !== undefined && c.primaryRole !== (pri.nextRole ?? 'Started')) {
+    // Promoted/Unpromoted roles of clone primaries are decided per instance.
+    if (!(pri.kind === 'clone' && pri.promotable)) return false;
+  }
+  return true;
+}
+
+/** pcmk__apply_coloc_to_scores for a primitive dependent and an assigned primitive primary. */
+function applyColocToScores(dep: Rsc, pri: Rsc, c: Coloc): void {
+  const pnode = pri.assigned;
+  if (!pnode && c.score < 0) return;
+  const work = new Map(dep.allowed);
+  for (const [n, s] of work) {
+    if (!pnode) {
+      work.set(n, addScores(-c.score, s));
+      continue;
+    }
+    if (colocAttrValue(n) === colocAttrValue(pnode)) {
+      if (c.score < INFINITY) work.set(n, addScores(c.score, s));
+      continue;
+    }
+    if (c.score >= INFINITY) work.set(n, -INFINITY);
+  }
+  if (c.score <= -INFINITY || c.score >= INFINITY || anyAvailable(work)) dep.allowed = work;
+}
+
+/** The dependent applies a colocation with a (possibly collective) primary. */
+function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
+  if (pri.kind === 'primitive') {
+    if (!colocAffectsLocation(dep, pri, c)) return;
+    applyColocToScores(dep, pri, c);
+  } else if (pri.kind === 'group') {
+    if (pri.children.length === 0) return;
+    let member: Rsc;
+    if (pri.groupColocated) {
+      member = c.score >= INFINITY || c.primaryRole !== undefined ? pri.children[pri.children.length - 1]! : pri.children[0]!;
+      applyColocScore(A, dep, member, c);
+    } else {
+      if (c.score >= INFINITY) return;
+      for (const m of pri.children) applyColocScore(A, dep, m, c);
+    }
+  } else {
+    // Clone primary
+    if (pri.unassigned || !dep.unassigned) return;
+    const depClone = dep.parent?.kind === 'clone' ? dep.parent : dep.parent?.parent?.kind === 'clone' ? dep.parent.parent : undefined;
+    if (depClone && depClone !== pri && depClone.interleave) {
+      // Interleaved clones: colocate with the primary instance on the same node
+      const nodes = new Set<SNode>();
+      for (const inst of pri.children) {
+        const n = inst.kind === 'primitive' ? inst.assigned : inst.children[0]?.assigned;
+        if (n && (c.primaryRole === undefined || roleOf(inst) === c.primaryRole)) nodes.add(n);
+      }
+      intersect(dep, nodes, c);
+      return;
+    }
+    if (c.score >= INFINITY) {
+      const nodes = new Set<SNode>();
+      for (const inst of pri.children) {
+        const n = inst.kind === 'primitive' ? inst.assigned : inst.children.every((m) => m.assigned) ? inst.children[0]?.assigned : null;
+        if (n && !anyRecursive(inst, (x) => x.blocked) && (c.primaryRole === undefined || roleOf(inst) === c.primaryRole)) nodes.add(n);
+      }
+      intersect(dep, nodes, c);
+      return;
+    }
+    for (const inst of pri.children) {
+      if (c.primaryRole !== undefined && roleOf(inst) !== c.primaryRole) continue;
+      if (inst.kind === 'primitive') applyColocToScores(dep, inst, c);
+      else {
+        const m = inst.children[0];
+        if (m) applyColocToScores(dep, m, c);
+      }
+    }
+  }
+}
+
+function roleOf(inst: Rsc): string {
+  return inst.nextRole ?? (inst.assigned ? 'Started' : 'Stopped');
+}
+
+function anyRecursive(r: Rsc, f: (x: Rsc) => boolean): boolean {
+  return f(r) || r.children.some((c) => anyRecursive(c, f));
+}
+
+function intersect(dep: Rsc, nodes: Set<SNode>, c: Coloc): void {
+  for (const [n, s] of dep.allowed) {
+    if (c.score >= INFINITY) {
+      if (!nodes.has(n)) dep.allowed.set(n, -INFINITY);
+    } else if (c.score <= -INFINITY) {
+      if (nodes.has(n)) dep.allowed.set(n, -INFINITY);
+    } else if (nodes.has(n)) dep.allowed.set(n, addScores(s, c.score));
+  }
+}
+
+function bestScoreMatching(c: Coloc | undefined, rsc: Rsc, value: string): number {
+  let table = rsc.allowed;
+  if (c && rsc === c.dependent && c.explicit && rsc.parent?.kind === 'group' && rsc !== rsc.parent.children[0]) {
+    table = rsc.parent.allowed;
+  }
+  let best = -INFINITY;
+  for (const [n, s] of table) {
+    if (s > best && nodeAvailable(n) && colocAttrValue(n) === value) best = s;
+  }
+  return best;
+}
+
+const INFINITY_HACK = INFINITY * -100;
+
+function addNodeScoresMatchingAttr(work: Map<SNode, number>, source: Rsc, c: Coloc, factor: number, onlyPositive: boolean): void {
+  for (const [n, cur] of work) {
+    const score = bestScoreMatching(c, source, colocAttrValue(n));
+    if (factor < 0 && score < 0) continue;
+    if (cur === INFINITY_HACK) continue;
+    const f = factor * score;
+    let delta = Math.trunc(f < 0 ? f - 0.5 : f + 0.5);
+    if (delta === 0 && score !== 0) delta = factor > 0 ? 1 : factor < 0 ? -1 : 0;
+    if (score <= -INFINITY && factor > 0) delta = factor >= 1 ? -INFINITY : delta;
+    const ns = addScores(delta, cur);
+    if (onlyPositive && ns < 0 && cur > 0) {
+      work.set(n, INFINITY_HACK);
+      continue;
+    }
+    if (onlyPositive && ns < 0 && cur === 0) continue;
+    work.set(n, ns);
+  }
+}
+
+/** pcmk__add_colocated_node_scores: fold a resource's (and its dependents') preferences into nodes. */
+function addColocatedNodeScores(source: Rsc, target: Rsc, nodes: { t: Map<SNode, number> }, c: Coloc, factor: number, onlyPositive: boolean): void {
+  if (source.kind === 'group') {
+    const m = source.children[0];
+    if (m) addColocatedNodeScores(m, target, nodes, c, factor, onlyPositive);
+    return;
+  }
+  if (source.kind === 'clone') {
+    if (source.updatingNodes) return;
+    source.updatingNodes = true;
+    const work = new Map(nodes.t);
+    addNodeScoresMatchingAttr(work, source, c, factor, onlyPositive);
+    nodes.t = work;
+    source.updatingNodes = false;
+    return;
+  }
+  if (source.updatingNodes) return;
+  source.updatingNodes = true;
+  const work = new Map(nodes.t);
+  addNodeScoresMatchingAttr(work, source, c, factor, onlyPositive);
+  if (anyAvailable(work)) {
+    const holder = { t: work };
+    for (const cc of withThisList(source)) {
+      if (!colocHasInfluence(cc)) continue;
+      const other = cc.dependent;
+      addColocatedNodeScores(other, target, holder, cc, (factor * cc.score) / INFINITY, onlyPositive);
+    }
+    if (onlyPositive) for (const [n, s] of holder.t) if (s === INFINITY_HACK) holder.t.set(n, 1);
+    nodes.t = holder.t;
+  } else {
+    // Roll back optional scores that would leave nowhere to run.
+  }
+  source.updatingNodes = false;
+}
+
+function colocHasInfluence(c: Coloc): boolean {
+  return c.influence || c.primary.running.length === 0;
+}
+
+function addDependentScores(c: Coloc, primary: Rsc): void {
+  if (!colocHasInfluence(c)) return;
+  const factor = c.score / INFINITY;
+  const holder = { t: primary.allowed };
+  addColocatedNodeScores(c.dependent, primary, holder, c, factor, primary.kind === 'clone');
+  primary.allowed = holder.t;
+}
+
+// ---------------------------------------------------------------------------
+// Node sorting and assignment
+
+function sortNodes(A: Assigner, r: Rsc, preferred: SNode | undefined): Array<[SNode, number]> {
+  const entries = [...r.allowed.entries()];
+  const strategy = A.ws.options.placementStrategy;
+  entries.sort(([n1, s1], [n2, s2]) => {
+    const a = nodeAvailable(n1) ? s1 : -INFINITY;
+    const b = nodeAvailable(n2) ? s2 : -INFINITY;
+    if (a !== b) return b - a;
+    if (strategy !== 'minimal') {
+      if (n1.numResources !== n2.numResources) return n1.numResources - n2.numResources;
+    }
+    if (preferred) {
+      if (preferred === n1) return -1;
+      if (preferred === n2) return 1;
+    }
+    return n1.name < n2.name ? -1 : n1.name > n2.name ? 1 : 0;
+  });
+  return entries;
+}
+
+function unassign(r: Rsc): void {
+  if (r.kind !== 'primitive') {
+    r.children.forEach(unassign);
+    return;
+  }
+  if (r.assigned) {
+    r.assigned.numResources--;
+    r.assigned = null;
+  }
+}
+
+/** pcmk__assign_resource */
+function assignResource(r: Rsc, node: SNode | null, force: boolean, stopIfFail: boolean): void {
+  if (r.kind !== 'primitive') {
+    for (const c of r.children) assignResource(c, node, force, stopIfFail);
+    r.unassigned = false;
+    return;
+  }
+  if (!force && node && ((r.allowed.get(node) ?? -INFINITY) < 0 || !nodeAvailable(node))) {
+    if (stopIfFail) setNextRole(r, 'Stopped', 'node availability');
+    node = null;
+  }
+  unassign(r);
+  r.unassigned = false;
+  if (!node) {
+    if (stopIfFail) setNextRole(r, 'Stopped', 'unable to assign');
+    return;
+  }
+  r.assigned = node;
+  node.numResources++;
+  if (r.nextRole === undefined) r.nextRole = r.role === 'Stopped' ? 'Started' : r.role;
+}
+
+function setNextRole(r: Rsc, role: 'Stopped' | 'Started', why: string): void {
+  r.nextRole = role;
+  r.nextRoleReason = why;
+}
+
+function showScores(A: Assigner, fn: string, r: Rsc): void {
+  if (!A.showScores) return;
+  const walk = (x: Rsc) => {
+    for (const n of A.ws.nodes) {
+      const s = x.allowed.get(n);
+      if (s === undefined) continue;
+      A.scores.push(`${fn}: ${x.id} allocation score on ${n.name}: ${formatScore(s)}`);
+    }
+    if (fn !== 'pcmk__primitive_assign') x.children.forEach(walk);
+  };
+  walk(r);
+}
+
+function assignBestNode(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): boolean {
+  if (!r.unassigned) return r.assigned !== null;
+  const current = currentNode(r);
+  const nodes = sortNodes(A, r, current);
+  const best = nodes[0];
+  let chosen: SNode | undefined;
+  if (prefer && best) {
+    const ps = r.allowed.get(prefer);
+    if (ps === undefined) chosen = undefined;
+    else if (ps < best[1] && nodeAvailable(best[0])) chosen = undefined;
+    else if (!nodeAvailable(prefer, ps)) chosen = undefined;
+    else chosen = prefer;
+  }
+  if (!chosen && best) {
+    chosen = best[0];
+    const bestScore = nodeAvailable(best[0]) ? best[1] : -INFINITY;
+    const uniqueClone = r.parent?.kind === 'clone' && r.parent.unique;
+    if (!uniqueClone && bestScore > 0 && nodeAvailable(chosen)) {
+      const running = current;
+      if (running && nodeAvailable(running, r.allowed.get(running))) {
+        for (const [n, s] of nodes) {
+          const sc = nodeAvailable(n) ? s : -INFINITY;
+          if (sc !== bestScore) break;
+          if (n === running) {
+            chosen = n;
+            break;
+          }
+        }
+      }
+    }
+  }
+  assignResource(r, chosen ?? null, false, stopIfFail);
+  return r.assigned !== null;
+}
+
+function applyThisWith(A: Assigner, c: Coloc, r: Rsc): void {
+  let archive: Map<SNode, number> | undefined;
+  if ((c.dependentRole !== undefined && ROLE_RANK[c.dependentRole] >= ROLE_RANK.Promoted) || (c.score < 0 && c.score > -INFINITY)) {
+    archive = new Map(r.allowed);
+  }
+  const other = c.primary;
+  if (other.unassigned) assign(A, other, undefined, true);
+  applyColocScore(A, r, other, c);
+  if (archive && !anyAvailable(r.allowed)) r.allowed = archive;
+}
+
+export function primitiveAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
+  const parent = r.parent;
+  if (parent && !parent.assigning && parent.unassigned) assign(A, parent, prefer, stopIfFail);
+  if (!r.unassigned) return r.assigned;
+  if (r.assigning) return null;
+  r.assigning = true;
+  const thisWith = thisWithList(r);
+  const withThis = withThisList(r);
+  const mandatory = (c: Coloc) => c.score <= -INFINITY || c.score >= INFINITY;
+  for (const c of thisWith) if (mandatory(c)) applyThisWith(A, c, r);
+  for (const c of withThis) if (mandatory(c)) addDependentScores(c, r);
+  for (const c of thisWith) if (!mandatory(c)) applyThisWith(A, c, r);
+  for (const c of withThis) if (!mandatory(c)) addDependentScores(c, r);
+
+  if (r.nextRole === 'Stopped') {
+    for (const n of A.ws.nodes) r.allowed.set(n, -INFINITY);
+  } else if (r.nextRole !== undefined && ROLE_RANK[r.nextRole] > ROLE_RANK[r.role] && !A.ws.options.haveQuorum && A.ws.options.noQuorumPolicy === 'freeze') {
+    r.nextRole = r.role;
+    r.nextRoleReason = 'no-quorum-policy=freeze';
+  }
+  showScores(A, 'pcmk__primitive_assign', r);
+  if (!r.managed) {
+    if (r.nextRole === undefined || r.nextRole !== r.role) {
+      r.nextRole = r.role;
+      r.nextRoleReason = 'unmanaged';
+    }
+    const to = currentNode(r) ?? null;
+    assignResource(r, to, true, stopIfFail);
+    if (!to) r.nextRole = 'Stopped';
+  } else if (A.ws.options.stopAll) {
+    assignResource(r, null, true, stopIfFail);
+  } else {
+    assignBestNode(A, r, prefer, stopIfFail);
+  }
+  r.assigning = false;
+  return r.assigned;
+}
+
+function groupAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
+  const parent = r.parent;
+  if (parent && !parent.assigning && parent.unassigned) assign(A, parent, prefer, stopIfFail);
+  if (!r.unassigned) return r.assigned;
+  if (r.assigning) return null;
+  if (r.children.length === 0) {
+    r.unassigned = false;
+    return null;
+  }
+  r.assigning = true;
+  showScores(A, 'pcmk__group_assign', r);
+  let first: SNode | null = null;
+  let firstSet = false;
+  for (const m of r.children) {
+    const n = assign(A, m, prefer, stopIfFail);
+    if (!firstSet) {
+      first = n;
+      firstSet = true;
+    }
+  }
+  r.nextRole = r.children[0]!.nextRole;
+  r.assigning = false;
+  r.unassigned = false;
+  r.assigned = r.groupColocated ? first : null;
+  return r.assigned;
+}
+
+// ---------------------------------------------------------------------------
+// Clones
+
+function instanceActive(i: Rsc): boolean {
+  return i.kind === 'primitive' ? i.running.length > 0 : i.children.some(instanceActive);
+}
+
+function instanceCurrent(i: Rsc): SNode | undefined {
+  return currentNode(i);
+}
+
+function instanceFailed(i: Rsc): boolean {
+  return anyRecursive(i, (x) => x.failed);
+}
+
+/** pcmk__cmp_instance: order in which clone instances are assigned. */
+function cmpInstance(A: Assigner, clone: Rsc, a: Rsc, b: Rsc): number {
+  const aa = instanceActive(a);
+  const ba = instanceActive(b);
+  // Instances running on nodes that can still run resources come first.
+  const anode = instanceCurrent(a);
+  const bnode = instanceCurrent(b);
+  const aOk = aa && anode !== undefined && nodeAvailable(anode);
+  const bOk = ba && bnode !== undefined && nodeAvailable(bnode);
+  if (aOk !== bOk) return aOk ? -1 : 1;
+  if (aa !== ba) return aa ? -1 : 1;
+  // Prefer instances that are not failed
+  const af = instanceFailed(a);
+  const bf = instanceFailed(b);
+  if (af !== bf) return af ? 1 : -1;
+  // Prefer the higher score of the current node in the clone's table
+  if (anode && bnode) {
+    const as = clone.allowed.get(anode) ?? -INFINITY;
+    const bs = clone.allowed.get(bnode) ?? -INFINITY;
+    if (as !== bs) return bs - as;
+  }
+  void A;
+  return (a.instance ?? 0) - (b.instance ?? 0);
+}
+
+function topAllowedScore(clone: Rsc, n: SNode): number | undefined {
+  return clone.allowed.get(n);
+}
+
+function canRunInstance(inst: Rsc, clone: Rsc, n: SNode, counts: Map<SNode, number>, maxPerNode: number): boolean {
+  if (inst.orphan) return false;
+  if (!nodeAvailable(n)) return false;
+  const s = topAllowedScore(clone, n);
+  if (s === undefined || s < 0) return false;
+  if ((counts.get(n) ?? 0) >= maxPerNode) return false;
+  return true;
+}
+
+function banUnavailable(inst: Rsc, clone: Rsc, counts: Map<SNode, number>, maxPerNode: number): void {
+  const ban = (x: Rsc, n: SNode) => {
+    x.allowed.set(n, -INFINITY);
+    x.children.forEach((c) => ban(c, n));
+  };
+  for (const n of [...inst.allowed.keys()]) {
+    if (!canRunInstance(inst, clone, n, counts, maxPerNode)) ban(inst, n);
+  }
+}
+
+function assignInstance(A: Assigner, clone: Rsc, inst: Rsc, prefer: SNode | undefined, counts: Map<SNode, number>, maxPerNode: number): boolean {
+  if (inst.assigning) return false;
+  if (prefer) {
+    const s = inst.allowed.get(prefer);
+    if (s === undefined || s < 0) return false;
+  }
+  const saved = prefer ? snapshot(inst) : undefined;
+  banUnavailable(inst, clone, counts, maxPerNode);
+  const chosen = assign(A, inst, prefer, prefer === undefined);
+  const node = inst.kind === 'group' ? inst.children[0]?.assigned ?? null : chosen;
+  if (prefer && node !== prefer) {
+    unassignDeep(inst);
+    if (saved) restore(inst, saved);
+    return false;
+  }
+  if (!node) return false;
+  counts.set(node, (counts.get(node) ?? 0) + 1);
+  return true;
+}
+
+function snapshot(r: Rsc): Map<Rsc, { allowed: Map<SNode, number>; nextRole: Rsc['nextRole']; reason?: string }> {
+  const m = new Map<Rsc, { allowed: Map<SNode, number>; nextRole: Rsc['nextRole']; reason?: string }>();
+  const walk = (x: Rsc) => {
+    m.set(x, { allowed: new Map(x.allowed), nextRole: x.nextRole, reason: x.nextRoleReason });
+    x.children.forEach(walk);
+  };
+  walk(r);
+  return m;
+}
+
+function restore(r: Rsc, s: ReturnType<typeof snapshot>): void {
+  for (const [x, v] of s) {
+    x.allowed = v.allowed;
+    x.nextRole = v.nextRole;
+    x.nextRoleReason = v.reason;
+  }
+  void r;
+}
+
+function unassignDeep(r: Rsc): void {
+  unassign(r);
+  const walk = (x: Rsc) => {
+    x.unassigned = true;
+    if (x.kind !== 'primitive') x.assigned = null;
+    x.children.forEach(walk);
+  };
+  walk(r);
+}
+
+function cloneAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
+  if (!r.unassigned) return null;
+  if (r.assigning) return null;
+  r.assigning = true;
+  for (const c of thisWithList(r)) {
+    if (c.primary.unassigned) assign(A, c.primary, prefer, stopIfFail);
+  }
+  for (const c of withThisList(r)) addDependentScores(c, r);
+  showScores(A, 'pcmk__clone_assign', r);
+  const instances = [...r.children].sort((a, b) => cmpInstance(A, r, a, b));
+  assignInstances(A, r, instances, r.cloneMax, r.cloneNodeMax);
+  r.assigning = false;
+  r.unassigned = false;
+  return null;
+}
+
+function assignInstances(A: Assigner, clone: Rsc, instances: Rsc[], maxTotal: number, maxPerNode: number): void {
+  const counts = new Map<SNode, number>();
+  let available = 0;
+  for (const [n, s] of clone.allowed) {
+    counts.set(n, 0);
+    if (nodeAvailable(n) && s >= 0) available++;
+  }
+  let optimal = available > 0 ? Math.floor(maxTotal / available) : 0;
+  if (optimal < 1) optimal = 1;
+  let assigned = 0;
+  for (const inst of instances) {
+    if (assigned >= maxTotal) break;
+    if (!inst.unassigned) continue;
+    const cur = preferredNode(clone, inst, optimal, counts);
+    if (cur && assignInstance(A, clone, inst, cur, counts, maxPerNode)) assigned++;
+  }
+  for (const inst of instances) {
+    if (!inst.unassigned) continue;
+    if (assigned >= maxTotal) {
+      const ban = (x: Rsc) => {
+        for (const n of A.ws.nodes) x.allowed.set(n, -INFINITY);
+        x.children.forEach(ban);
+      };
+      ban(inst);
+      assign(A, inst, undefined, true);
+    } else if (assignInstance(A, clone, inst, undefined, counts, maxPerNode)) assigned++;
+  }
+}
+
+function preferredNode(clone: Rsc, inst: Rsc, optimal: number, counts: Map<SNode, number>): SNode | undefined {
+  if (!instanceActive(inst) || !inst.unassigned || instanceFailed(inst)) return undefined;
+  const node = instanceCurrent(inst);
+  if (!node || !nodeAvailable(node, inst.kind === 'primitive' ? inst.allowed.get(node) : inst.children[0]?.allowed.get(node))) return undefined;
+  if (!clone.allowed.has(node)) return undefined;
+  if ((counts.get(node) ?? 0) >= optimal) return undefined;
+  return node;
+}
+
+export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
+  switch (r.kind) {
+    case 'primitive': return primitiveAssign(A, r, prefer, stopIfFail);
+    case 'group': return groupAssign(A, r, prefer, stopIfFail);
+    case 'clone': return cloneAssign(A, r, prefer, stopIfFail);
+  }
+}
+
+/** Compute scores and assign every resource. Returns score lines when asked. */
+export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
+  roleLocations.length = 0;
+  setAllowedDefault(ws);
+  unpackLocations(ws);
+  applyFailureLimits(ws);
+  applyStickiness(ws);
+  groupInternalColocations(ws);
+  unpackColocations(ws);
+  const A: Assigner = { ws, scores: [], showScores: wantScores };
+  for (const r of ws.resources) assign(A, r, undefined, true);
+  // Stopped-role bookkeeping for unassigned primitives
+  const fin = (r: Rsc) => {
+    r.children.forEach(fin);
+    if (r.kind === 'primitive' && r.nextRole === undefined) r.nextRole = r.assigned ? 'Started' : 'Stopped';
+  };
+  ws.resources.forEach(fin);
+  return A.scores;
+}

@@ -1,0 +1,40 @@
+/**
+ * The policy engine: a pure function of the CIB and "now" giving allocation
+ * scores, the placement of every resource instance, the transition graph and
+ * the transition summary. No I/O, no clock of its own.
+ */
+import type { Cib } from '../cib/model.js';
+import { unpack, type WorkingSet } from './unpack.js';
+import { placeResources } from './assign.js';
+import { buildGraph, executableActions, formatSummary, type Action, type Graph, type SummaryLine } from './actions.js';
+import type { Diagnostic } from './types.js';
+
+export interface ScheduleResult {
+  ws: WorkingSet;
+  graph: Graph;
+  summary: SummaryLine[];
+  /** Transition Summary lines in Pacemaker's format. */
+  summaryLines: string[];
+  /** Actions to run, in a valid order. */
+  actions: Action[];
+  /** Allocation score lines (when asked), in the order computed. */
+  scores: string[];
+  diagnostics: Diagnostic[];
+}
+
+export interface ScheduleOptions {
+  scores?: boolean;
+}
+
+/** Unpack the CIB at `now` (seconds since the epoch) and compute the transition. */
+export function schedule(cib: Cib, now: number, opts: ScheduleOptions = {}): ScheduleResult {
+  const ws = unpack(cib, now);
+  const scores = placeResources(ws, !!opts.scores);
+  const { graph, summary } = buildGraph(ws);
+  const actions = executableActions(graph);
+  return { ws, graph, summary, summaryLines: formatSummary(summary), actions, scores, diagnostics: ws.diagnostics };
+}
+
+export { unpack } from './unpack.js';
+export type { WorkingSet } from './unpack.js';
+export { simulateTransition } from './simulate.js';

@@ -1,0 +1,58 @@
+/**
+ * Simulated execution of a transition: every runnable action is assumed to
+ * succeed and its result is recorded in a copy of the CIB status, as
+ * crm_simulate does; re-unpacking that CIB gives the revised cluster status.
+ */
+import type { Cib, LrmResource, NodeState } from '../cib/model.js';
+import type { Action } from './actions.js';
+
+function nodeState(cib: Cib, nodeId: string, uname: string): NodeState {
+  cib.status ??= [];
+  let st = cib.status.find((s) => s.id === nodeId) ?? cib.status.find((s) => s.uname === uname);
+  if (!st) {
+    st = { id: nodeId, uname, inCcm: 'true', crmd: 'online', join: 'member', expected: 'member', transientAttributes: [] };
+    cib.status.push(st);
+  }
+  st.lrm ??= { resources: [] };
+  return st;
+}
+
+function baseId(id: string): string {
+  return id.replace(/:\d+$/, '');
+}
+
+/** Apply the executed actions to a copy of the CIB and return it. */
+export function simulateTransition(cib: Cib, actions: Action[], now: number): Cib {
+  const out: Cib = structuredClone(cib);
+  for (const a of actions) {
+    if (a.pseudo || a.cluster || !a.rsc || a.rsc.kind !== 'primitive' || !a.node) continue;
+    const r = a.rsc;
+    const st = nodeState(out, a.node.id, a.node.name);
+    const lrm = st.lrm!;
+    const anonymous = r.instance !== undefined && !r.unique;
+    let entry: LrmResource | undefined = lrm.resources.find((e) => e.id === r.id);
+    if (!entry && anonymous) entry = lrm.resources.find((e) => baseId(e.id) === r.baseId);
+    if (!entry) {
+      entry = { id: r.id, class: r.cls, type: r.type, ops: [] };
+      if (r.provider) entry.provider = r.provider;
+      lrm.resources.push(entry);
+    }
+    let callId = 0;
+    for (const op of entry.ops) callId = Math.max(callId, Number.parseInt(op.callId ?? '0', 10) || 0);
+    const isProbe = a.task === 'monitor' && a.interval === 0;
+    const rc = isProbe ? (r.running.includes(a.node) ? 0 : 7) : a.task === 'promote' || (a.task === 'monitor' && r.nextRole === 'Promoted') ? 0 : 0;
+    const expected = isProbe ? 7 : 0;
+    entry.ops.push({
+      id: `${r.id}_${a.task}_${a.interval}`,
+      operation: a.task,
+      interval: String(a.interval),
+      callId: String(callId + 1),
+      rcCode: String(isProbe ? rc : 0),
+      opStatus: '0',
+      transitionKey: `0:0:${expected}:00000000-0000-0000-0000-000000000000`,
+      lastRcChange: String(now),
+      onNode: a.node.name,
+    });
+  }
+  return out;
+}

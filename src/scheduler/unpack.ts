@@ -1,0 +1,736 @@
+/**
+ * Unpacking: CIB -> working set (options, nodes, resource tree with clone
+ * instances, and each resource's state from the operation history), after
+ * Pacemaker's lib/pengine/unpack.c.
+ */
+import type { Cib, Clone, Group, LrmOp, LrmResource, Primitive, TopResource } from '../cib/model.js';
+import { INFINITY, parseScore, addScores } from '../cib/score.js';
+import { parseDurationMs } from '../cib/duration.js';
+import { unpackNvSets, type RuleContext } from './rules.js';
+import type { Diagnostic, OnFail, Options, Rsc, Role, SNode } from './types.js';
+import { ON_FAIL_RANK, ROLE_RANK } from './types.js';
+
+export interface WorkingSet {
+  cib: Cib;
+  now: number;
+  options: Options;
+  nodes: SNode[];
+  nodeByName: Map<string, SNode>;
+  /** Top-level resources in configuration order, orphans appended. */
+  resources: Rsc[];
+  /** Every resource by id (instances by instance id). */
+  byId: Map<string, Rsc>;
+  diagnostics: Diagnostic[];
+  /** Failures whose failure-timeout expired: clear_failcount actions. */
+  expiredFailures: Array<{ rsc: Rsc; node: SNode; op: LrmOp }>;
+  /** Counters for "N of M resource instances DISABLED and K BLOCKED". */
+  ninstances: number;
+  disabled: number;
+  blocked: number;
+  /** Fail counts: node -> (rsc base id -> count). */
+  failCounts: Map<SNode, Map<string, { count: number; lastFailure: number }>>;
+}
+
+function truthy(v: string | undefined, dflt = false): boolean {
+  if (v === undefined) return dflt;
+  return ['true', 'on', 'yes', 'y', '1'].includes(v.trim().toLowerCase());
+}
+
+export function parseRole(v: string | undefined): Role | undefined {
+  if (v === undefined) return undefined;
+  switch (v.trim().toLowerCase()) {
+    case 'stopped': return 'Stopped';
+    case 'started': return 'Started';
+    case 'slave':
+    case 'unpromoted': return 'Unpromoted';
+    case 'master':
+    case 'promoted': return 'Promoted';
+  }
+  return undefined;
+}
+
+function opt(m: Map<string, string>, ...names: string[]): string | undefined {
+  for (const n of names) {
+    const v = m.get(n);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+function unpackOptions(cib: Cib, ctx: RuleContext): Options {
+  const m = unpackNvSets(cib.configuration.crmConfig, ctx);
+  const haveFencing = cib.configuration.resources.some((r) => r.tag === 'primitive' && (r as Primitive).class === 'stonith');
+  return {
+    symmetric: truthy(opt(m, 'symmetric-cluster'), true),
+    fencingEnabled: truthy(opt(m, 'fencing-enabled', 'stonith-enabled'), true),
+    noQuorumPolicy: (opt(m, 'no-quorum-policy') ?? 'stop').toLowerCase(),
+    stopOrphans: truthy(opt(m, 'stop-removed-resources', 'stop-orphan-resources'), true),
+    stopOrphanActions: truthy(opt(m, 'cancel-removed-actions', 'stop-orphan-actions'), true),
+    maintenanceMode: truthy(opt(m, 'maintenance-mode'), false),
+    startFailureIsFatal: truthy(opt(m, 'start-failure-is-fatal'), true),
+    stopAll: truthy(opt(m, 'stop-all-resources'), false),
+    haveQuorum: truthy(cib.haveQuorum, false),
+    placementStrategy: (opt(m, 'placement-strategy') ?? 'default').toLowerCase(),
+    startupFencing: truthy(opt(m, 'startup-fencing'), true),
+    haveFencing,
+  };
+}
+
+/** A node_state's in_ccm / crmd: "true"/"online" or a timestamp > 0 mean up. */
+function upFlag(v: string | undefined, word: string): boolean {
+  if (v === undefined) return false;
+  const t = v.trim().toLowerCase();
+  if (t === word || t === 'true' || t === 'yes') return true;
+  const n = Number(t);
+  return !Number.isNaN(n) && n > 0;
+}
+
+function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
+  const cib = ws.cib;
+  const states = new Map<string, NonNullable<Cib['status']>[number]>();
+  for (const s of cib.status ?? []) {
+    states.set(s.id, s);
+    if (s.uname) states.set('uname:' + s.uname, s);
+  }
+  cib.configuration.nodes.forEach((n, index) => {
+    if (n.type === 'remote' || n.type === 'ping') return;
+    const attrs = new Map<string, string>();
+    attrs.set('#uname', n.uname);
+    attrs.set('#id', n.id);
+    attrs.set('#kind', 'cluster');
+    attrs.set('#is_dc', cib.dcUuid === n.id ? 'true' : 'false');
+    const cfg = unpackNvSets(n.instanceAttributes, ctx);
+    for (const [k, v] of cfg) attrs.set(k, v);
+    const st = states.get(n.id) ?? states.get('uname:' + n.uname);
+    if (st) {
+      const tr = unpackNvSets(st.transientAttributes, ctx);
+      for (const [k, v] of tr) attrs.set(k, v);
+    }
+    const node: SNode = {
+      id: n.id, name: n.uname, index, online: false, unclean: false, pending: false,
+      standby: truthy(attrs.get('standby')), standbyOnFail: false,
+      maintenance: truthy(attrs.get('maintenance')), shutdown: false, attrs, numResources: 0, runningCount: 0,
+    };
+    if (!st) {
+      // Never seen: unclean until fenced when fencing and startup-fencing are on.
+      node.unclean = ws.options.fencingEnabled && ws.options.startupFencing;
+    } else {
+      const member = upFlag(st.inCcm, 'true');
+      const online = upFlag(st.crmd, 'online');
+      const join = st.join ?? 'down';
+      const expectedUp = st.expected === 'member';
+      const shutdown = st.extra?.['shutdown'];
+      if (shutdown !== undefined && shutdown !== '0') node.shutdown = true;
+      if (ws.options.fencingEnabled) {
+        if (member && online && join === 'member') node.online = true;
+        else if (member && online && join === 'pending') node.pending = true;
+        else if (member && online) node.online = false;
+        else if (!member && !expectedUp) node.online = false;
+        else if (!member && expectedUp && !online) node.online = false;
+        else if (member && !online && expectedUp) node.unclean = true;
+        else if (join === 'banned') node.unclean = true;
+        if (!member && expectedUp && online) node.unclean = true;
+      } else {
+        if (!member) node.online = false;
+        else if (online) node.online = join === 'member';
+        else if (expectedUp) node.unclean = true;
+      }
+      if (node.shutdown && node.online) node.online = true;
+    }
+    ws.nodes.push(node);
+    ws.nodeByName.set(node.name, node);
+  });
+}
+
+function metaOf(sets: Primitive['metaAttributes'], ctx: RuleContext): Map<string, string> {
+  return unpackNvSets(sets, ctx);
+}
+
+function newRsc(ws: WorkingSet, id: string, kind: Rsc['kind'], meta: Map<string, string>, parent: Rsc | undefined): Rsc {
+  const r: Rsc = {
+    id, baseId: id.replace(/:\d+$/, ''), kind, parent, children: [], cls: '', type: '', meta,
+    managed: true, failed: false, orphan: false, blocked: false, maintenance: false, failureIgnored: false,
+    stopIfFailed: false, unique: true, promotable: false, critical: true, startPending: false, stopUnexpected: false,
+    priority: 0, stickiness: 0, migrationThreshold: INFINITY, failureTimeoutMs: 0, multipleActive: 'stop_start',
+    requires: 'quorum', cloneMax: 0, cloneNodeMax: 1, interleave: false, ordered: false,
+    groupOrdered: true, groupColocated: true,
+    role: 'Stopped', running: [], knownOn: new Set(), failedProbes: new Map(), activeMonitors: new Map(),
+    stopFailedOn: new Set(),
+    allowed: new Map(), assigned: null, unassigned: true, assigning: false, updatingNodes: false,
+    thisWith: [], withThis: [], actions: [], operations: [], index: ws.byId.size,
+  };
+  ws.byId.set(id, r);
+  return r;
+}
+
+/** Apply meta settings to a resource (after inheritance from its parent and rsc_defaults). */
+function applyMeta(ws: WorkingSet, r: Rsc): void {
+  const m = r.meta;
+  r.priority = parseScore(m.get('priority'), 0) || 0;
+  const st = parseScore(m.get('resource-stickiness') ?? m.get('resource_stickiness'), 0);
+  r.stickiness = Number.isNaN(st) ? 0 : st;
+  const mt = m.get('migration-threshold');
+  r.migrationThreshold = mt === undefined ? INFINITY : parseScore(mt, INFINITY);
+  if (Number.isNaN(r.migrationThreshold)) r.migrationThreshold = INFINITY;
+  const ft = m.get('failure-timeout');
+  r.failureTimeoutMs = ft === undefined ? 0 : parseDurationMs(ft, 0) || 0;
+  r.multipleActive = (m.get('multiple-active') ?? 'stop_start').toLowerCase();
+  r.targetRole = parseRole(m.get('target-role'));
+  if (m.get('target-role') !== undefined && r.targetRole === undefined && m.get('target-role')?.toLowerCase() !== 'default') {
+    ws.diagnostics.push({ level: 'error', message: `Resource ${r.id}: invalid target-role "${m.get('target-role')}"` });
+  }
+  r.managed = truthy(m.get('is-managed'), true);
+  if (truthy(m.get('maintenance'))) {
+    r.managed = false;
+    r.maintenance = true;
+  }
+  if (ws.options.maintenanceMode) {
+    r.managed = false;
+    r.maintenance = true;
+  }
+  r.critical = truthy(m.get('critical'), true);
+  r.requires = (m.get('requires') ?? (r.cls === 'stonith' ? 'nothing' : ws.options.fencingEnabled ? 'fencing' : 'quorum')).toLowerCase();
+}
+
+function inheritMeta(child: Map<string, string>, parent: Map<string, string> | undefined): Map<string, string> {
+  if (!parent) return child;
+  for (const [k, v] of parent) if (!child.has(k)) child.set(k, v);
+  return child;
+}
+
+function unpackPrimitive(ws: WorkingSet, p: Primitive, id: string, parent: Rsc | undefined, defaults: Map<string, string>, ctx: RuleContext): Rsc {
+  const meta = inheritMeta(metaOf(p.metaAttributes, ctx), parent?.meta);
+  for (const [k, v] of defaults) if (!meta.has(k)) meta.set(k, v);
+  const r = newRsc(ws, id, 'primitive', meta, parent);
+  r.prim = p;
+  r.cls = p.class;
+  r.provider = p.provider;
+  r.type = p.type;
+  r.operations = p.operations;
+  applyMeta(ws, r);
+  if (!['ocf', 'lsb', 'systemd', 'service', 'stonith', 'upstart', 'nagios', 'heartbeat'].includes(p.class)) {
+    ws.diagnostics.push({ level: 'error', message: `Resource ${p.id}: unknown resource class "${p.class}"` });
+  }
+  ws.ninstances++;
+  if (r.targetRole === 'Stopped') ws.disabled++;
+  return r;
+}
+
+function unpackGroup(ws: WorkingSet, g: Group, id: string, parent: Rsc | undefined, defaults: Map<string, string>, ctx: RuleContext, suffix: string): Rsc {
+  const meta = inheritMeta(metaOf(g.metaAttributes, ctx), parent?.meta);
+  for (const [k, v] of defaults) if (!meta.has(k)) meta.set(k, v);
+  const r = newRsc(ws, id, 'group', meta, parent);
+  applyMeta(ws, r);
+  r.groupOrdered = truthy(meta.get('ordered'), true);
+  r.groupColocated = truthy(meta.get('collocated'), true);
+  for (const c of g.children) r.children.push(unpackPrimitive(ws, c, c.id + suffix, r, new Map(), ctx));
+  return r;
+}
+
+function cloneChildId(c: Clone): string {
+  return c.child.id;
+}
+
+export function newCloneInstance(ws: WorkingSet, clone: Rsc, n: number, ctx: RuleContext): Rsc {
+  const c = clone.cloneCfg!;
+  const suffix = ':' + n;
+  let inst: Rsc;
+  if (c.child.tag === 'group') inst = unpackGroup(ws, c.child, c.child.id + suffix, clone, new Map(), ctx, suffix);
+  else inst = unpackPrimitive(ws, c.child, c.child.id + suffix, clone, new Map(), ctx);
+  const mark = (x: Rsc) => {
+    x.instance = n;
+    x.unique = clone.unique;
+    x.children.forEach(mark);
+  };
+  mark(inst);
+  clone.children.push(inst);
+  return inst;
+}
+
+function unpackClone(ws: WorkingSet, c: Clone, defaults: Map<string, string>, ctx: RuleContext): Rsc {
+  const meta = metaOf(c.metaAttributes, ctx);
+  for (const [k, v] of defaults) if (!meta.has(k)) meta.set(k, v);
+  // Clones are sticky by default (stickiness 1 when not set).
+  if (!meta.has('resource-stickiness')) meta.set('resource-stickiness', '1');
+  const r = newRsc(ws, c.id, 'clone', meta, undefined);
+  r.cloneCfg = c;
+  applyMeta(ws, r);
+  r.promotable = c.tag === 'master' || truthy(meta.get('promotable'));
+  r.unique = truthy(meta.get('globally-unique'), false);
+  const nodes = ws.nodes.length;
+  const cm = meta.get('clone-max');
+  r.cloneMax = cm === undefined ? nodes : Math.max(0, Number.parseInt(cm, 10) || 0);
+  const cnm = meta.get('clone-node-max');
+  r.cloneNodeMax = cnm === undefined ? 1 : Math.max(0, Number.parseInt(cnm, 10) || 0);
+  r.interleave = truthy(meta.get('interleave'));
+  r.ordered = truthy(meta.get('ordered'));
+  for (let i = 0; i < r.cloneMax; i++) newCloneInstance(ws, r, i, ctx);
+  void cloneChildId;
+  return r;
+}
+
+function unpackResources(ws: WorkingSet, ctx: RuleContext): void {
+  const defaults = unpackNvSets(ws.cib.configuration.rscDefaults, ctx);
+  for (const t of ws.cib.configuration.resources as TopResource[]) {
+    if (t.tag === 'primitive') ws.resources.push(unpackPrimitive(ws, t as Primitive, t.id, undefined, defaults, ctx));
+    else if (t.tag === 'group') ws.resources.push(unpackGroup(ws, t as Group, t.id, undefined, defaults, ctx, ''));
+    else if (t.tag === 'clone' || t.tag === 'master') ws.resources.push(unpackClone(ws, t as Clone, defaults, ctx));
+    else ws.diagnostics.push({ level: 'warning', message: `Resource ${t.id}: ${t.tag} resources are not supported; ignored` });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Operation history
+
+/** The rc the controller expected, from the transition key ("action:transition:target_rc:uuid"). */
+function expectedRc(op: LrmOp): number | undefined {
+  const k = op.transitionKey;
+  if (!k) return undefined;
+  const parts = k.split(':');
+  if (parts.length < 4) return undefined;
+  const n = Number.parseInt(parts[2]!, 10);
+  return Number.isNaN(n) ? undefined : n;
+}
+
+function opSortKey(op: LrmOp): number {
+  const c = Number.parseInt(op.callId ?? '-1', 10);
+  return Number.isNaN(c) ? -1 : c;
+}
+
+function configuredOnFail(ws: WorkingSet, rsc: Rsc, task: string, intervalMs: number): OnFail {
+  let v: string | undefined;
+  for (const o of rsc.operations) {
+    if (o.name === task && parseDurationMs(o.interval, 0) === intervalMs) {
+      v = o.onFail;
+      break;
+    }
+  }
+  if (v === undefined && task === 'monitor' && intervalMs === 0) {
+    // Probes use the on-fail of... nothing: default handling.
+  }
+  if (v === undefined) {
+    const od = unpackNvSets(ws.cib.configuration.opDefaults, { now: ws.now, opName: task, opInterval: intervalMs });
+    v = od.get('on-fail');
+  }
+  const t = (v ?? '').toLowerCase();
+  switch (t) {
+    case 'ignore': return 'ignore';
+    case 'block': return 'block';
+    case 'stop': return 'stop';
+    case 'standby': return 'standby';
+    case 'fence': return ws.options.fencingEnabled ? 'fence' : 'block';
+    case 'restart': return 'restart';
+    case 'demote': return 'demote';
+    case 'ban':
+    case 'migrate': return 'ban';
+  }
+  if (task === 'stop') return ws.options.fencingEnabled ? 'fence' : 'block';
+  return 'restart';
+}
+
+export function failCountFor(ws: WorkingSet, rsc: Rsc, node: SNode): { count: number; lastFailure: number } {
+  const id = rsc.unique ? rsc.id : rsc.baseId;
+  const m = ws.failCounts.get(node);
+  return m?.get(id) ?? { count: 0, lastFailure: 0 };
+}
+
+function unpackFailCounts(ws: WorkingSet): void {
+  for (const node of ws.nodes) {
+    const m = new Map<string, { count: number; lastFailure: number }>();
+    for (const [k, v] of node.attrs) {
+      let match = /^fail-count-(.+?)(#.*)?$/.exec(k);
+      if (match) {
+        const id = match[1]!;
+        const e = m.get(id) ?? { count: 0, lastFailure: 0 };
+        e.count = addScores(e.count, parseScore(v, 0) || 0);
+        m.set(id, e);
+        continue;
+      }
+      match = /^last-failure-(.+?)(#.*)?$/.exec(k);
+      if (match) {
+        const id = match[1]!;
+        const e = m.get(id) ?? { count: 0, lastFailure: 0 };
+        e.lastFailure = Math.max(e.lastFailure, Number.parseInt(v, 10) || 0);
+        m.set(id, e);
+      }
+    }
+    ws.failCounts.set(node, m);
+  }
+}
+
+function findRscForHistory(ws: WorkingSet, node: SNode, lrm: LrmResource, ctx: RuleContext): Rsc | undefined {
+  const id = lrm.id;
+  let rsc = ws.byId.get(id);
+  let top: Rsc | undefined;
+  if (rsc && rsc.kind !== 'primitive') return undefined;
+  if (!rsc) {
+    const base = id.replace(/:\d+$/, '');
+    const z = ws.byId.get(base + ':0');
+    if (z && !z.unique) rsc = z;
+  }
+  if (!rsc) {
+    // Anonymous clone histories may be recorded under the bare child id.
+    for (const r of ws.resources) {
+      if (r.kind === 'clone' && !r.unique) {
+        const child = r.cloneCfg!.child;
+        const base = id.replace(/:\d+$/, '');
+        if (child.id === base || (child.tag === 'group' && child.children.some((c) => c.id === base))) {
+          rsc = r.children[0]?.kind === 'group' ? r.children[0].children.find((c) => c.baseId === base) : r.children[0];
+          top = r;
+          if (!rsc) {
+            // clone-max=0: create an orphan instance.
+            const inst = newCloneInstance(ws, r, r.children.length, ctx);
+            inst.orphan = true;
+            rsc = inst.kind === 'group' ? inst.children.find((c) => c.baseId === base) : inst;
+          }
+          break;
+        }
+      }
+    }
+  }
+  if (!rsc) return undefined;
+  top = top ?? topOf(rsc);
+  if (top.kind === 'clone' && !top.unique) {
+    return findAnonymousClone(ws, node, top, id.replace(/:\d+$/, ''), ctx);
+  }
+  return rsc;
+}
+
+export function topOf(r: Rsc): Rsc {
+  let t = r;
+  while (t.parent) t = t.parent;
+  return t;
+}
+
+function instanceLocations(inst: Rsc): SNode[] {
+  if (inst.kind === 'primitive') {
+    const l = [...inst.running];
+    if (inst.pendingNode && !l.includes(inst.pendingNode)) l.push(inst.pendingNode);
+    return l;
+  }
+  const s: SNode[] = [];
+  for (const c of inst.children) for (const n of instanceLocations(c)) if (!s.includes(n)) s.push(n);
+  return s;
+}
+
+function findInInstance(inst: Rsc, base: string): Rsc | undefined {
+  if (inst.kind === 'primitive') return inst.baseId === base ? inst : undefined;
+  return inst.children.find((c) => c.baseId === base);
+}
+
+function findAnonymousClone(ws: WorkingSet, node: SNode, parent: Rsc, base: string, ctx: RuleContext): Rsc | undefined {
+  let rsc: Rsc | undefined;
+  let inactive: Rsc | undefined;
+  let skipInactive = false;
+  for (const child of parent.children) {
+    if (rsc) break;
+    const locs = instanceLocations(child);
+    if (locs.length > 0) {
+      if (locs[0] === node) {
+        const r = findInInstance(child, base);
+        if (r) {
+          if (r.running.length > 0) {
+            skipInactive = true;
+          } else rsc = r;
+        }
+      }
+    } else if (!skipInactive && !inactive && !child.blocked) {
+      inactive = findInInstance(child, base);
+      if (inactive?.pendingNode && inactive.pendingNode !== node) inactive = undefined;
+    }
+  }
+  if (!rsc && !skipInactive && inactive) rsc = inactive;
+  if (!rsc) {
+    const inst = newCloneInstance(ws, parent, parent.children.length, ctx);
+    const markOrphan = (x: Rsc) => {
+      x.orphan = true;
+      x.children.forEach(markOrphan);
+    };
+    markOrphan(inst);
+    rsc = findInInstance(inst, base);
+  }
+  return rsc;
+}
+
+function makeOrphan(ws: WorkingSet, lrm: LrmResource): Rsc {
+  const meta = new Map<string, string>();
+  const r = newRsc(ws, lrm.id, 'primitive', meta, undefined);
+  r.cls = lrm.class ?? 'ocf';
+  r.provider = lrm.provider;
+  r.type = lrm.type ?? '';
+  r.orphan = true;
+  applyMeta(ws, r);
+  if (!ws.options.stopOrphans) r.managed = false;
+  ws.resources.push(r);
+  return r;
+}
+
+interface HistoryResult {
+  role: Role;
+  onFail: OnFail;
+  known: boolean;
+}
+
+function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResource): void {
+  const ops = [...lrm.ops].sort((a, b) => opSortKey(a) - opSortKey(b));
+  let role: Role | 'Unknown' = 'Unknown';
+  let onFail: OnFail = 'ignore';
+  let nextRoleStop = false;
+  const monitors = new Set<number>();
+  for (const op of ops) {
+    const task = op.operation;
+    const interval = Number.parseInt(op.interval, 10) || 0;
+    const status = Number.parseInt(op.opStatus ?? '0', 10);
+    const rc = Number.parseInt(op.rcCode ?? '0', 10);
+    const isProbe = task === 'monitor' && interval === 0;
+    if (status === 1) continue; // cancelled
+    if (status === -1) {
+      // Pending operation
+      rsc.pendingNode = node;
+      if (task === 'start') {
+        rsc.startPending = true;
+        role = 'Started';
+      } else if (task === 'promote') role = 'Promoted';
+      else if (task === 'stop' || task === 'demote') {
+        if (role === 'Unknown' || role === 'Stopped') role = 'Started';
+      } else if (task === 'monitor' && interval > 0) {
+        monitors.add(interval);
+      }
+      continue;
+    }
+    const exp = expectedRc(op);
+    let ok: boolean;
+    let newRole: Role | undefined;
+    let failedProbe = false;
+    if (status === 0 || status === 4) {
+      if (rc === 0) {
+        if (exp === 7 && !isProbe) ok = false;
+        else ok = true;
+      } else if (rc === 7) {
+        ok = isProbe || exp === 7 || (task === 'stop');
+        if (task === 'monitor' && ok) newRole = 'Stopped';
+      } else if (rc === 8) {
+        ok = isProbe || exp === 8 || task === 'monitor' && exp === undefined;
+        newRole = 'Promoted';
+      } else if (rc === 9) {
+        ok = false;
+        newRole = 'Promoted';
+      } else if (rc === 5 && isProbe) {
+        ok = true;
+        failedProbe = true;
+        newRole = 'Stopped';
+      } else {
+        ok = false;
+      }
+      if (exp !== undefined && rc === exp) ok = true;
+    } else {
+      ok = false;
+    }
+    // failure-timeout: expired failures are ignored.
+    if (!ok && rsc.failureTimeoutMs > 0) {
+      const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
+      if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
+        const fc = failCountFor(ws, rsc, node);
+        ws.expiredFailures.push({ rsc, node, op });
+        if (fc.count === 0 || fc.lastFailure + rsc.failureTimeoutMs / 1000 <= ws.now) {
+          // The failure and its fail count have expired.
+          if (task === 'monitor' && interval > 0) monitors.add(interval);
+          continue;
+        }
+      }
+    }
+    if (ok) {
+      let clear = false;
+      if (failedProbe) {
+        rsc.failedProbes.set(node, rc);
+        role = 'Stopped';
+      } else if (isProbe && newRole === 'Stopped') {
+        role = 'Stopped';
+        clear = true;
+      } else if (task === 'start' || task === 'migrate_from') {
+        role = 'Started';
+        clear = true;
+      } else if (task === 'stop' || task === 'migrate_to') {
+        role = 'Stopped';
+        clear = true;
+        monitors.clear();
+      } else if (task === 'promote') {
+        role = 'Promoted';
+        clear = true;
+      } else if (task === 'demote') {
+        role = 'Unpromoted';
+        if (onFail === 'demote') clear = true;
+      } else if (newRole === 'Promoted') {
+        role = 'Promoted';
+      } else if (newRole === 'Stopped') {
+        role = 'Stopped';
+      } else if (task === 'monitor' || task === 'notify' || task === 'reload') {
+        if (role === 'Unknown' || role === 'Stopped') role = 'Started';
+      }
+      if (task === 'monitor' && interval > 0 && role !== 'Stopped') monitors.add(interval);
+      if (clear) {
+        if (['block', 'ignore', 'demote', 'restart'].includes(onFail)) {
+          onFail = 'ignore';
+          nextRoleStop = false;
+        }
+      }
+      continue;
+    }
+    // A failure
+    const cfg = configuredOnFail(ws, rsc, task, interval);
+    if (cfg === 'ignore') {
+      rsc.failureIgnored = true;
+      if (role === 'Unknown' || role === 'Stopped') role = 'Started';
+      if (task === 'monitor' && interval > 0) monitors.add(interval);
+      continue;
+    }
+    if (ON_FAIL_RANK[cfg] > ON_FAIL_RANK[onFail]) onFail = cfg;
+    if (cfg === 'stop') nextRoleStop = true;
+    if (task === 'stop') {
+      rsc.stopFailedOn.add(node);
+      addAllowed(rsc, node, -INFINITY);
+    }
+    if (task === 'promote' || newRole === 'Promoted') role = 'Promoted';
+    else if (task === 'demote') role = 'Promoted';
+    else if (role === 'Unknown' || ROLE_RANK[role] < ROLE_RANK.Started) role = 'Started';
+    if (task === 'monitor' && interval > 0) monitors.add(interval);
+  }
+  rsc.knownOn.add(node);
+  if (monitors.size > 0) rsc.activeMonitors.set(node, monitors);
+  const res: HistoryResult = { role: role === 'Unknown' ? 'Stopped' : role, onFail, known: true };
+  processRscState(ws, rsc, node, res, nextRoleStop);
+}
+
+export function addAllowed(rsc: Rsc, node: SNode, score: number): void {
+  for (const c of rsc.children) addAllowed(c, node, score);
+  rsc.allowed.set(node, addScores(rsc.allowed.get(node) ?? 0, score));
+}
+
+function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult, nextRoleStop: boolean): void {
+  let onFail = h.onFail;
+  const running = h.role !== 'Stopped';
+  if (running && !node.online && node.unclean) onFail = 'ignore';
+  switch (onFail) {
+    case 'block':
+      rsc.managed = false;
+      rsc.blocked = true;
+      break;
+    case 'ban':
+      addAllowed(rsc, node, -INFINITY);
+      break;
+    case 'stop':
+      if (nextRoleStop || true) {
+        rsc.nextRole = 'Stopped';
+        rsc.nextRoleReason = 'on-fail=stop';
+      }
+      break;
+    case 'standby':
+      node.standby = true;
+      node.standbyOnFail = true;
+      break;
+    default:
+      break;
+  }
+  if (running) {
+    if (!rsc.running.includes(node)) rsc.running.push(node);
+    node.runningCount++;
+    if (node.maintenance) {
+      rsc.managed = false;
+      rsc.maintenance = true;
+    }
+    switch (onFail) {
+      case 'ignore':
+        break;
+      case 'demote':
+      case 'block':
+        rsc.failed = true;
+        break;
+      default:
+        rsc.failed = true;
+        rsc.stopIfFailed = true;
+    }
+    if (ROLE_RANK[h.role] > ROLE_RANK[rsc.role]) rsc.role = h.role;
+    // Multiply active (non-clone) resources
+    if (rsc.running.length > 1 && !(rsc.parent && rsc.parent.kind === 'clone') && !(rsc.parent?.parent?.kind === 'clone')) {
+      if (rsc.multipleActive === 'block') {
+        rsc.managed = false;
+        rsc.blocked = true;
+        if (rsc.parent && rsc.parent.kind === 'group' && rsc.parent.multipleActive === 'block') {
+          for (const c of rsc.parent.children) {
+            c.managed = false;
+            c.blocked = true;
+          }
+        }
+      } else if (rsc.multipleActive === 'stop_only') {
+        for (const n of ws.nodes) addAllowed(rsc, n, -INFINITY);
+      }
+    }
+  }
+  // target-role caps the next role
+  if (rsc.targetRole !== undefined) {
+    if (rsc.nextRole === undefined || ROLE_RANK[rsc.targetRole] < ROLE_RANK[rsc.nextRole]) {
+      rsc.nextRole = rsc.targetRole;
+      rsc.nextRoleReason = 'target-role';
+    }
+  }
+}
+
+function unpackStatus(ws: WorkingSet, ctx: RuleContext): void {
+  const states = ws.cib.status ?? [];
+  const passes: Array<(n: SNode) => boolean> = [
+    (n) => n.online,
+    (n) => !n.online && n.unclean && ws.options.fencingEnabled,
+  ];
+  const done = new Set<SNode>();
+  for (const pass of passes) {
+    for (const st of states) {
+      const node = ws.nodes.find((n) => n.id === st.id) ?? (st.uname ? ws.nodeByName.get(st.uname) : undefined);
+      if (!node || done.has(node) || !pass(node)) continue;
+      done.add(node);
+      for (const lrm of st.lrm?.resources ?? []) {
+        if (lrm.ops.length === 0) continue;
+        let rsc = findRscForHistory(ws, node, lrm, ctx);
+        if (!rsc) {
+          // Only orphans that are (or may be) active matter.
+          rsc = ws.byId.get(lrm.id);
+          if (!rsc || rsc.kind !== 'primitive') rsc = makeOrphan(ws, lrm);
+        }
+        unpackLrmResource(ws, node, rsc, lrm);
+      }
+    }
+  }
+}
+
+/** Propagate flags upward/downward where Pacemaker's display and logic need them. */
+function finishResources(ws: WorkingSet): void {
+  const visit = (r: Rsc) => {
+    r.children.forEach(visit);
+    if (r.kind !== 'primitive') {
+      r.running = [];
+      for (const c of r.children) for (const n of c.running) if (!r.running.includes(n)) r.running.push(n);
+      const roles = r.children.map((c) => c.role);
+      r.role = roles.includes('Promoted') ? 'Promoted' : roles.includes('Started') ? 'Started' : roles.includes('Unpromoted') ? 'Unpromoted' : 'Stopped';
+    }
+  };
+  ws.resources.forEach(visit);
+  const count = (r: Rsc) => {
+    if (r.kind === 'primitive') {
+      if (r.blocked) ws.blocked++;
+    } else r.children.forEach(count);
+  };
+  ws.resources.forEach(count);
+}
+
+export function unpack(cib: Cib, now: number): WorkingSet {
+  const ctx: RuleContext = { now };
+  const ws: WorkingSet = {
+    cib, now, options: unpackOptions(cib, ctx), nodes: [], nodeByName: new Map(), resources: [], byId: new Map(),
+    diagnostics: [], expiredFailures: [], ninstances: 0, disabled: 0, blocked: 0, failCounts: new Map(),
+  };
+  unpackNodes(ws, ctx);
+  unpackFailCounts(ws);
+  unpackResources(ws, ctx);
+  unpackStatus(ws, ctx);
+  finishResources(ws);
+  return ws;
+}
