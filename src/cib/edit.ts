@@ -519,3 +519,49 @@ export function mergeConfiguration(cib: Cib, conf: Cib['configuration']): Cib {
   bumpEpoch(next);
   return next;
 }
+
+// ---------------------------------------------------------------------------
+// Is a resource running? (from the status section's operation history)
+
+/**
+ * Nodes where the last recorded operation of the resource (or of one of its
+ * clone instances, "rsc:0", ...) left it active. Pure reading of the lrm
+ * history, good enough for crmsh's "is it running?" guard on delete.
+ */
+export function activeOn(cib: Cib, id: string): string[] {
+  const found = findResource(cib, id);
+  if (!found) return [];
+  const ids = new Set<string>();
+  const collect = (r: TopResource) => {
+    ids.add(r.id);
+    if (r.tag === 'group') (r as Group).children.forEach(collect);
+    else if (r.tag === 'clone' || r.tag === 'master') collect((r as Clone).child);
+  };
+  collect(found.res);
+  const nodes: string[] = [];
+  for (const ns of cib.status ?? []) {
+    for (const r of ns.lrm?.resources ?? []) {
+      if (!ids.has(r.id.replace(/:\d+$/, ''))) continue;
+      const last = [...r.ops]
+        .filter((o) => o.opStatus === undefined || o.opStatus === '0')
+        .sort((a, b) => Number(a.callId ?? 0) - Number(b.callId ?? 0))
+        .filter((o) => !(o.operation === 'monitor' && o.interval !== '0'))
+        .pop();
+      if (!last) continue;
+      const rc = last.rcCode ?? '0';
+      const up =
+        (['start', 'promote', 'demote', 'migrate_from'].includes(last.operation) && rc === '0') ||
+        (last.operation === 'monitor' && (rc === '0' || rc === '8'));
+      if (up && !nodes.includes(ns.uname ?? ns.id)) nodes.push(ns.uname ?? ns.id);
+    }
+  }
+  return nodes;
+}
+
+/** target-role of a resource as configured (first meta set naming it), if any. */
+export function targetRole(cib: Cib, id: string): string | undefined {
+  const found = findResource(cib, id);
+  if (!found || !('metaAttributes' in found.res)) return undefined;
+  for (const s of found.res.metaAttributes) for (const p of s.nvpairs) if (p.name === 'target-role') return p.value;
+  return undefined;
+}

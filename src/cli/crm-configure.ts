@@ -6,7 +6,7 @@
  * the epoch bumped. On any error the file is left byte-for-byte untouched.
  */
 import { readFileSync } from 'node:fs';
-import { deleteIds, mergeConfiguration, replaceConfiguration } from '../cib/edit.js';
+import { activeOn, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
 import { emptyCib, type Cib } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
@@ -131,9 +131,19 @@ function findAnyResource(cib: Cib, id: string) {
 }
 
 function del(args: string[]): number {
-  const ids = args.filter((a) => a !== '--force' && a !== '-f');
+  const force = args.some((a) => a === '--force' || a === '-f' || a === '-F');
+  const ids = args.filter((a) => a !== '--force' && a !== '-f' && a !== '-F');
   if (ids.length === 0) throw new CibError('crm configure delete: name at least one id');
   const { path, cib } = loadCib();
+  // As crmsh: a resource the cluster runs must be stopped first (crm resource stop NAME).
+  for (const id of ids) {
+    if (force || !findResource(cib, id)) continue;
+    const on = activeOn(cib, id);
+    const role = targetRole(cib, id)?.toLowerCase();
+    if (on.length && role !== 'stopped') {
+      throw new CibError(`resource "${id}" is running (on ${on.join(', ')}), can't delete it: run "crm resource stop ${id}" first, or delete --force`);
+    }
+  }
   commitCib(path, cib, deleteIds(cib, ids));
   return 0;
 }

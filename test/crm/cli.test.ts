@@ -148,6 +148,42 @@ describe('crm on CIB_file: bad input changes nothing', () => {
   });
 });
 
+describe('crm configure delete of a running resource', () => {
+  it('is refused until the resource is stopped (as crmsh does), or with --force', () => {
+    const file = join(tmp.dir, 'running.xml');
+    expect(crm(file, 'configure', 'primitive', 'Nginx', 'ocf:heartbeat:nginx').code).toBe(0);
+    expect(crm(file, 'configure', 'primitive', 'Other', 'ocf:heartbeat:Dummy').code).toBe(0);
+    // Status as Pacemaker records it: Nginx started on n1 (call 3, rc 0).
+    const text = readFileSync(file, 'utf8').replace(
+      '<status/>',
+      `<status>
+    <node_state id="1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member">
+      <lrm id="1">
+        <lrm_resources>
+          <lrm_resource id="Nginx" class="ocf" provider="heartbeat" type="nginx">
+            <lrm_rsc_op id="Nginx_last_0" operation="start" interval="0" call-id="3" rc-code="0" op-status="0"/>
+            <lrm_rsc_op id="Nginx_monitor_15000" operation="monitor" interval="15000" call-id="4" rc-code="0" op-status="0"/>
+          </lrm_resource>
+          <lrm_resource id="Other" class="ocf" provider="heartbeat" type="Dummy">
+            <lrm_rsc_op id="Other_last_0" operation="stop" interval="0" call-id="5" rc-code="0" op-status="0"/>
+          </lrm_resource>
+        </lrm_resources>
+      </lrm>
+    </node_state>
+  </status>`,
+    );
+    writeFileSync(file, text);
+    const r = crm(file, 'configure', 'delete', 'Nginx');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('resource "Nginx" is running (on n1)');
+    expect(readFileSync(file, 'utf8')).toBe(text);
+    expect(crm(file, 'configure', 'delete', 'Other').code).toBe(0);
+    expect(crm(file, 'resource', 'stop', 'Nginx').code).toBe(0);
+    expect(crm(file, 'configure', 'delete', 'Nginx').code).toBe(0);
+    expect(crm(file, 'configure', 'show').stdout).toBe('');
+  });
+});
+
 describe('crm configure load', () => {
   it('loads each shipped configuration (YAML and crmsh) and update merges', () => {
     const file = join(tmp.dir, 'load.xml');
