@@ -1,8 +1,8 @@
 /** validate-all of belay's agents: bad parameters give the right OCF code (read-only checks, no namespace needed). */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { BELAY_OCF_ROOT } from '../../src/executor/resolve.js';
 
@@ -39,8 +39,10 @@ describe('FloatIP validate-all', () => {
   });
 });
 
-const garbage = join(mkdtempSync(join(tmpdir(), `belay-val-${process.pid}-`)), 'garbage.conf');
+const tmp = mkdtempSync(join(tmpdir(), `belay-val-${process.pid}-`));
+const garbage = join(tmp, 'garbage.conf');
 writeFileSync(garbage, 'this is { not a valid configuration\n');
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe('service agents validate-all', () => {
   it.each([
