@@ -360,7 +360,15 @@ export function replaceConstraint(cib: Cib, c: AnyConstraint): Cib {
  */
 export function deleteIds(cib: Cib, ids: string[]): Cib {
   let next = cloneCib(cib);
-  for (const id of ids) next = deleteOne(next, id);
+  // Every id must exist now; one that an earlier id's cascade removed is fine.
+  for (const id of ids) deleteOne(cloneCib(cib), id);
+  for (const id of ids) {
+    try {
+      next = deleteOne(next, id);
+    } catch (e) {
+      if (!(e instanceof CibError)) throw e;
+    }
+  }
   bumpEpoch(next);
   return next;
 }

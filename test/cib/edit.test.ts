@@ -37,6 +37,11 @@ describe('delete', () => {
     expect(cib.configuration.resources.map((r) => r.id)).toEqual(['ip', 'c-clone']);
     expect(cib.configuration.constraints.map((c) => c.id)).not.toContain('ip-with-g');
   });
+  it('several ids at once, one removed by the cascade of another', () => {
+    const cib = deleteIds(build(base), ['c', 'c-clone', 'ip-n1']);
+    expect(cib.configuration.resources.map((r) => r.id)).toEqual(['ip', 'g']);
+    expect(() => deleteIds(build(base), ['c', 'nope'])).toThrow('object "nope" does not exist');
+  });
   it('a constraint, a node, and an unknown id', () => {
     const cib = build(base + 'node 1: n1\n');
     expect(deleteIds(cib, ['ip-n1']).configuration.constraints.map((c) => c.id)).not.toContain('ip-n1');
