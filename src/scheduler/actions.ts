@@ -451,14 +451,20 @@ function orderRsc(g: Graph, r1: Rsc, t1: string, r2: Rsc, t2: string, flags: num
   const firsts = g.findAll(r1, t1);
   const thens = g.findAll(r2, t2);
   let firstList = firsts;
+  // rsc_order_first: a missing first action of the same resource means no ordering
+  if (firstList.length === 0 && r1 === r2) return;
   if (firstList.length === 0) firstList = [g.action(r1, t1, null, true, { pseudo: r1.kind !== 'primitive' })];
   for (const f of firstList) for (const t of thens) g.order(f, t, flags);
 }
 
 function primitiveInternal(g: Graph, r: Rsc): void {
   orderRsc(g, r, 'stop', r, 'start', F.ORDERED | F.FIRST_IMPLIES_THEN | F.INTERMEDIATE_STOP);
-  orderRsc(g, r, 'demote', r, 'stop', F.ORDERED | F.FIRST_IMPLIES_THEN | F.INTERMEDIATE_STOP);
-  orderRsc(g, r, 'start', r, 'promote', F.ORDERED | F.UNRUNNABLE_FIRST_BLOCKS);
+  let top = r;
+  while (top.parent) top = top.parent;
+  if (top.promotable || ROLE_RANK[r.role] > ROLE_RANK.Unpromoted) {
+    orderRsc(g, r, 'demote', r, 'stop', F.ORDERED);
+    orderRsc(g, r, 'start', r, 'promote', F.UNRUNNABLE_FIRST_BLOCKS);
+  }
 }
 
 function groupInternal(g: Graph, r: Rsc): void {
@@ -582,8 +588,7 @@ function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, then
   const ft = firstTaskFor(first, firstTask);
   let firsts = g.findAll(first, ft);
   if (firsts.length === 0) firsts = [g.action(first, ft, null, true, { pseudo: first.kind !== 'primitive' })];
-  let thens = g.findAll(then, thenTask);
-  if (thens.length === 0) thens = [g.action(then, thenTask, null, true, { pseudo: then.kind !== 'primitive' })];
+  const thens = g.findAll(then, thenTask);
   for (const f of firsts) for (const t of thens) g.order(f, t, flags);
 }
 
