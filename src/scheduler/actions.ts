@@ -152,14 +152,14 @@ function reasonText(change: string, cause: Action): string {
 function clearOptional(a: Action, cause: Action | undefined): boolean {
   if (!a.optional) return false;
   a.optional = false;
-  if (cause) setReason(a, reasonText('required', cause));
+  if (cause && cause.rsc !== a.rsc) setReason(a, reasonText('required', cause));
   return true;
 }
 
 function clearRunnable(a: Action, cause: Action | undefined): boolean {
   if (!a.runnable) return false;
   a.runnable = false;
-  if (cause) setReason(a, reasonText('unrunnable', cause));
+  if (cause && cause.rsc !== a.rsc) setReason(a, reasonText('unrunnable', cause));
   return true;
 }
 
@@ -184,7 +184,8 @@ function stopResource(g: Graph, r: Rsc, optional: boolean): void {
 function startResource(g: Graph, r: Rsc, node: SNode | null, optional: boolean): void {
   if (!node) return;
   const start = g.action(r, 'start', node, true);
-  if (start.runnable && !optional) start.optional = false;
+  // Quorum decides runnability only after the start is known to be required
+  if (!optional && (start.runnable || start.reason === 'no quorum' || start.reason === 'quorum freeze')) start.optional = false;
   if (r.stopUnexpected && r.running.includes(node) && r.running.length > 1) start.pseudo = true;
 }
 

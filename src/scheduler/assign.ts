@@ -874,6 +874,16 @@ export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
   applyStickiness(ws);
   groupInternalColocations(ws);
   unpackColocations(ws);
+  const applyTarget = (r: Rsc) => {
+    r.children.forEach(applyTarget);
+    if (r.kind === 'primitive' && r.targetRole !== undefined && r.knownOn.size === 0) {
+      if (r.nextRole === undefined || ROLE_RANK[r.targetRole] < ROLE_RANK[r.nextRole]) {
+        r.nextRole = r.targetRole;
+        r.nextRoleReason = 'target-role';
+      }
+    }
+  };
+  ws.resources.forEach(applyTarget);
   const A: Assigner = { ws, scores: [], showScores: wantScores };
   for (const r of ws.resources) assign(A, r, undefined, true);
   // Stopped-role bookkeeping for unassigned primitives
