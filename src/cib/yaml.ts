@@ -282,7 +282,11 @@ export function parseCibYaml(text: string, fileName?: string): Cib {
 
 type Y = Record<string, unknown>;
 
-function pairsOf(sets: NvSet[]): Y | undefined {
+/** name: value mapping of a set; refuses (rather than loses) what the YAML form cannot hold. */
+function pairsOf(sets: NvSet[], where = 'a set'): Y | undefined {
+  if (sets.length > 1 || sets.some((s) => s.rules.length || s.score !== undefined || s.idRef !== undefined || s.nvpairs.some((p) => p.idRef !== undefined))) {
+    throw new CibError(`${where}: several sets, rules, scores or id-refs cannot be written as belay YAML; keep this configuration as XML`);
+  }
   const ps = sets.flatMap((s) => s.nvpairs);
   if (!ps.length) return undefined;
   const o: Y = {};
@@ -295,13 +299,16 @@ function agentOf(p: Primitive): string {
 }
 
 function primitiveYaml(p: Primitive): Y {
+  if (p.extra || p.operations.some((o) => o.extra || o.metaAttributes.length)) {
+    throw new CibError(`primitive "${p.id}": attributes belay YAML has no words for; keep this configuration as XML`);
+  }
   const o: Y = { primitive: p.id, agent: agentOf(p) };
   if (p.description !== undefined) o.description = p.description;
-  const params = pairsOf(p.instanceAttributes);
+  const params = pairsOf(p.instanceAttributes, `${p.id} params`);
   if (params) o.params = params;
-  const meta = pairsOf(p.metaAttributes);
+  const meta = pairsOf(p.metaAttributes, `${p.id} meta`);
   if (meta) o.meta = meta;
-  const util = pairsOf(p.utilization);
+  const util = pairsOf(p.utilization, `${p.id} utilization`);
   if (util) o.utilization = util;
   if (p.operations.length) {
     o.ops = p.operations.map((op: Operation) => {
@@ -310,7 +317,8 @@ function primitiveYaml(p: Primitive): Y {
       for (const [f, n] of [['timeout', 'timeout'], ['role', 'role'], ['onFail', 'on-fail'], ['enabled', 'enabled'], ['startDelay', 'start-delay'], ['intervalOrigin', 'interval-origin'], ['recordPending', 'record-pending'], ['description', 'description']] as const) {
         if (op[f] !== undefined) a[n] = op[f];
       }
-      for (const s of op.instanceAttributes) for (const nv of s.nvpairs) a[nv.name] = nv.value ?? '';
+      const ia = pairsOf(op.instanceAttributes, `op ${op.id}`);
+      if (ia) Object.assign(a, ia);
       return { [op.name]: a };
     });
   }
@@ -319,8 +327,8 @@ function primitiveYaml(p: Primitive): Y {
 
 function resourceYaml(r: Primitive | Group | Clone): Y {
   if (r.tag === 'primitive') return primitiveYaml(r);
-  const meta = pairsOf(r.metaAttributes);
-  const params = pairsOf(r.instanceAttributes);
+  const meta = pairsOf(r.metaAttributes, `${r.id} meta`);
+  const params = pairsOf(r.instanceAttributes, `${r.id} params`);
   if (r.tag === 'group') {
     const o: Y = { group: r.id };
     if (r.description !== undefined) o.description = r.description;
@@ -343,12 +351,16 @@ function resourceYaml(r: Primitive | Group | Clone): Y {
  */
 export function cibToYaml(cib: Cib): string {
   const conf = cib.configuration;
+  const other = conf.otherSections.filter((x) => x.children.length > 0 || Object.keys(x.attrs).length > 0);
+  if (other.length) {
+    throw new CibError(`<${other[0]!.tag}> cannot be written as belay YAML; keep this configuration as XML`);
+  }
   const out: Y = {};
-  const props = pairsOf(conf.crmConfig);
+  const props = pairsOf(conf.crmConfig, 'properties');
   if (props) out.properties = props;
-  const rd = pairsOf(conf.rscDefaults);
+  const rd = pairsOf(conf.rscDefaults, 'rsc_defaults');
   if (rd) out.rsc_defaults = rd;
-  const od = pairsOf(conf.opDefaults);
+  const od = pairsOf(conf.opDefaults, 'op_defaults');
   if (od) out.op_defaults = od;
   if (conf.nodes.length) {
     out.nodes = conf.nodes.map((n: Node) => {
@@ -356,9 +368,9 @@ export function cibToYaml(cib: Cib): string {
       if (n.id !== n.uname) o.id = n.id;
       if (n.type !== undefined) o.type = n.type;
       if (n.description !== undefined) o.description = n.description;
-      const a = pairsOf(n.instanceAttributes);
+      const a = pairsOf(n.instanceAttributes, `node ${n.uname} attributes`);
       if (a) o.attributes = a;
-      const u = pairsOf(n.utilization);
+      const u = pairsOf(n.utilization, `node ${n.uname} utilization`);
       if (u) o.utilization = u;
       return o;
     });

@@ -147,3 +147,28 @@ describe('YAML errors name file, line and the problem', () => {
     expect(err('resources:\n  - primitive: a\n    agent: Dummy\n    parms: {x: y}\n').message).toContain('unknown resource key "parms"');
   });
 });
+
+describe('YAML export over the scheduler corpus', () => {
+  const root = join(import.meta.dirname, '../../../shared/scheduler-cases');
+  const files = ['tier1', 'tier2'].flatMap((t) =>
+    readdirSync(join(root, t))
+      .filter((f) => f.endsWith('.xml'))
+      .map((f) => join(t, f)),
+  );
+  // Either a clear refusal (rules in sets, several sets, acls/alerts/fencing: keep those as XML)
+  // or a YAML text that reads back and writes out identically.
+  it.each(files)('%s', (f) => {
+    const cib = parseCibXml(readFileSync(join(root, f), 'utf8'), f);
+    let y: string;
+    try {
+      y = cibToYaml(cib);
+    } catch (e) {
+      expect(e).toBeInstanceOf(CibError);
+      expect((e as CibError).message).toMatch(/cannot be written as belay YAML/);
+      return;
+    }
+    const back = parseCibYaml(y, f + '.yaml');
+    expect(cibToYaml(back)).toBe(y);
+    expect(back.configuration.resources.map((r) => r.id)).toEqual(cib.configuration.resources.map((r) => r.id));
+  });
+});
