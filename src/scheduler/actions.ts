@@ -448,13 +448,20 @@ function probePrimitive(g: Graph, r: Rsc, node: SNode): void {
 // ---------------------------------------------------------------------------
 // Internal orderings
 
+/** rsc_order_first: the "first" actions, creating a nodeless optional one when needed. */
+function firstActions(g: Graph, first: Rsc, task: string, then: Rsc, found: Action[]): Action[] {
+  if (found.length > 0) return found;
+  if (first === then) return [];
+  const role = first.kind === 'primitive' ? (first.running.length ? (first.role === 'Stopped' ? 'Started' : first.role) : 'Stopped') : first.role;
+  if (role === 'Stopped' && task === 'stop') return [];
+  if (role === 'Unpromoted' && task === 'demote') return [];
+  return [g.action(first, task, null, true, { pseudo: first.kind !== 'primitive' })];
+}
+
 function orderRsc(g: Graph, r1: Rsc, t1: string, r2: Rsc, t2: string, flags: number): void {
   const firsts = g.findAll(r1, t1);
   const thens = g.findAll(r2, t2);
-  let firstList = firsts;
-  // rsc_order_first: a missing first action of the same resource means no ordering
-  if (firstList.length === 0 && r1 === r2) return;
-  if (firstList.length === 0) firstList = [g.action(r1, t1, null, true, { pseudo: r1.kind !== 'primitive' })];
+  const firstList = firstActions(g, r1, t1, r2, firsts);
   for (const f of firstList) for (const t of thens) g.order(f, t, flags);
 }
 
@@ -587,9 +594,9 @@ function orderKind(ws: WorkingSet, o: OrderConstraint): string {
 
 function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
   const ft = firstTaskFor(first, firstTask);
-  let firsts = g.findAll(first, ft);
-  if (firsts.length === 0) firsts = [g.action(first, ft, null, true, { pseudo: first.kind !== 'primitive' })];
   const thens = g.findAll(then, thenTask);
+  if (thens.length === 0) return;
+  const firsts = firstActions(g, first, ft, then, g.findAll(first, ft));
   for (const f of firsts) for (const t of thens) g.order(f, t, flags);
 }
 

@@ -166,9 +166,8 @@ function newRsc(ws: WorkingSet, id: string, kind: Rsc['kind'], meta: Map<string,
 /** Apply meta settings to a resource (after inheritance from its parent and rsc_defaults). */
 function applyMeta(ws: WorkingSet, r: Rsc): void {
   const m = r.meta;
-  r.priority = parseScore(m.get('priority'), 0) || 0;
-  const st = parseScore(m.get('resource-stickiness') ?? m.get('resource_stickiness'), 0);
-  r.stickiness = Number.isNaN(st) ? 0 : st;
+  r.priority = lenientScore(m.get('priority'));
+  r.stickiness = lenientScore(m.get('resource-stickiness') ?? m.get('resource_stickiness'));
   const mt = m.get('migration-threshold');
   r.migrationThreshold = mt === undefined ? INFINITY : parseScore(mt, INFINITY);
   if (Number.isNaN(r.migrationThreshold)) r.migrationThreshold = INFINITY;
@@ -190,6 +189,15 @@ function applyMeta(ws: WorkingSet, r: Rsc): void {
   }
   r.critical = truthy(m.get('critical'), true);
   r.requires = (m.get('requires') ?? (r.cls === 'stonith' ? 'nothing' : ws.options.fencingEnabled ? 'fencing' : 'quorum')).toLowerCase();
+}
+
+/** char2score-like: "2.0" is 2, garbage is 0. */
+function lenientScore(v: string | undefined): number {
+  if (v === undefined) return 0;
+  const s = parseScore(v, 0);
+  if (!Number.isNaN(s)) return s;
+  const n = Number.parseInt(v, 10);
+  return Number.isNaN(n) ? 0 : n;
 }
 
 function inheritMeta(child: Map<string, string>, parent: Map<string, string> | undefined): Map<string, string> {
@@ -277,6 +285,8 @@ function unpackResources(ws: WorkingSet, ctx: RuleContext): void {
     else if (t.tag === 'clone' || t.tag === 'master') ws.resources.push(unpackClone(ws, t as Clone, defaults, ctx));
     else ws.diagnostics.push({ level: 'warning', message: `Resource ${t.id}: ${t.tag} resources are not supported; ignored` });
   }
+  // Pacemaker keeps top-level resources sorted by priority (stable).
+  ws.resources = ws.resources.map((r, i) => ({ r, i })).sort((a, b) => b.r.priority - a.r.priority || a.i - b.i).map((x) => x.r);
 }
 
 // ---------------------------------------------------------------------------
