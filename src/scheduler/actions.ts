@@ -497,7 +497,7 @@ function groupInternal(g: Graph, r: Rsc): void {
       orderRsc(g, prev, 'start', m, 'start', F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS);
       orderRsc(g, m, 'stop', prev, 'stop', F.ORDERED | F.INTERMEDIATE_STOP);
     } else {
-      orderRsc(g, r, 'start', m, 'start', F.FIRST_IMPLIES_THEN | F.UNRUNNABLE_FIRST_BLOCKS | F.THEN_IMPLIES_FIRST_GRAPHED);
+      orderRsc(g, r, 'start', m, 'start', F.THEN_IMPLIES_FIRST_GRAPHED);
     }
     prev = m;
   }
@@ -787,6 +787,11 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
         changed.add(t);
       }
     }
+  }
+  // cl#5155: the stop of an unmanaged (unrunnable) resource blocks the stops ordered after it
+  if (type & F.THEN_IMPLIES_FIRST && first.rsc && !first.rsc.managed && !first.runnable && first.task === 'stop' && then.runnable && then.task === 'stop') {
+    then.runnable = false;
+    changed.add(then);
   }
   const thenTargets: Action[] = [then];
   if (then.rsc && then.rsc.kind !== 'primitive' && then.pseudo) {

@@ -30,7 +30,8 @@ export function simulateTransition(cib: Cib, actions: Action[], now: number): Ci
     const st = nodeState(out, a.node.id, a.node.name);
     const lrm = st.lrm!;
     const anonymous = r.instance !== undefined && !r.unique;
-    let entry: LrmResource | undefined = lrm.resources.find((e) => e.id === r.id);
+    const hid = r.historyIds.get(a.node);
+    let entry: LrmResource | undefined = lrm.resources.find((e) => e.id === (hid ?? r.id));
     if (!entry && anonymous) entry = lrm.resources.find((e) => baseId(e.id) === r.baseId);
     if (!entry) {
       entry = { id: r.id, class: r.cls, type: r.type, ops: [] };

@@ -96,6 +96,8 @@ export interface Rsc {
   failedProbes: Map<SNode, number>;
   /** Active recurring monitors per node (interval ms). */
   activeMonitors: Map<SNode, Set<number>>;
+  /** The lrm_resource id of its history on each node (clone instances may differ). */
+  historyIds: Map<SNode, string>;
   /** Nodes where a stop failed. */
   stopFailedOn: Set<SNode>;
   /** The pending node of an in-flight op. */

@@ -155,7 +155,7 @@ function newRsc(ws: WorkingSet, id: string, kind: Rsc['kind'], meta: Map<string,
     requires: 'quorum', cloneMax: 0, cloneNodeMax: 1, interleave: false, ordered: false,
     groupOrdered: true, groupColocated: true,
     role: 'Stopped', running: [], knownOn: new Set(), failedProbes: new Map(), activeMonitors: new Map(),
-    stopFailedOn: new Set(),
+    stopFailedOn: new Set(), historyIds: new Map(),
     allowed: new Map(), assigned: null, unassigned: true, assigning: false, updatingNodes: false,
     thisWith: [], withThis: [], actions: [], operations: [], index: ws.byId.size,
   };
@@ -304,7 +304,8 @@ function expectedRc(op: LrmOp): number | undefined {
 
 function opSortKey(op: LrmOp): number {
   const c = Number.parseInt(op.callId ?? '-1', 10);
-  return Number.isNaN(c) ? -1 : c;
+  // Pending operations (call-id -1) are the newest
+  return Number.isNaN(c) || c < 0 ? Number.MAX_SAFE_INTEGER : c;
 }
 
 function configuredOnFail(ws: WorkingSet, rsc: Rsc, task: string, intervalMs: number): OnFail {
@@ -705,6 +706,7 @@ function unpackStatus(ws: WorkingSet, ctx: RuleContext): void {
           rsc = ws.byId.get(lrm.id);
           if (!rsc || rsc.kind !== 'primitive') rsc = makeOrphan(ws, lrm);
         }
+        rsc.historyIds.set(node, lrm.id);
         unpackLrmResource(ws, node, rsc, lrm);
       }
     }
