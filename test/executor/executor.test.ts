@@ -3,7 +3,7 @@
  * OCF root, plus belay's own Dummy for recurring monitors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Executor, type OperationResult } from '../../src/executor/executor.js';
@@ -334,7 +334,9 @@ describe('scheduling', () => {
     await until(1);
     await new Promise((r) => setTimeout(r, 600)); // several unchanged runs, none reported
     expect(seen.map((r) => r.rc)).toEqual([0]);
-    writeFileSync(failFile, '7\n');
+    // Atomically (a monitor reading a half-written file would see no rc, i.e. 1).
+    writeFileSync(`${failFile}.tmp`, '7\n');
+    renameSync(`${failFile}.tmp`, failFile);
     await until(2);
     await new Promise((r) => setTimeout(r, 400));
     rmSync(failFile);
