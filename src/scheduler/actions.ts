@@ -128,13 +128,22 @@ export class Graph {
     }
   }
 
+  private orderIndex = new Map<Action, Map<Action, Ordering>>();
+
   order(first: Action | undefined, then: Action | undefined, flags: number): void {
     if (!first || !then || first === then) return;
-    for (const o of first.after) if (o.then === then) {
-      o.flags |= flags;
+    let m = this.orderIndex.get(first);
+    if (!m) {
+      m = new Map();
+      this.orderIndex.set(first, m);
+    }
+    const existing = m.get(then);
+    if (existing) {
+      existing.flags |= flags;
       return;
     }
     const o: Ordering = { first, then, flags };
+    m.set(then, o);
     first.after.push(o);
     then.before.push(o);
   }
@@ -816,16 +825,41 @@ function memberActions(g: Graph, a: Action): Action[] {
 }
 
 function propagate(g: Graph): void {
-  // Iterate to a fixed point over all orderings, in action order
-  let changed = true;
-  let rounds = 0;
-  const orders: Ordering[] = [];
-  for (const a of g.actions) for (const o of a.before) orders.push(o);
-  while (changed && rounds++ < 50) {
-    changed = false;
-    const set = new Set<Action>();
-    for (const o of orders) applyOrdering(g, o, set);
-    if (set.size > 0) changed = true;
+  // Worklist over orderings: when an action's flags change, revisit the
+  // orderings it takes part in (Pacemaker's pcmk__update_action_for_orderings).
+  const queue: Ordering[] = [];
+  const queued = new Set<Ordering>();
+  const push = (o: Ordering) => {
+    if (!queued.has(o)) {
+      queued.add(o);
+      queue.push(o);
+    }
+  };
+  for (const a of g.actions) for (const o of a.before) push(o);
+  const changed = new Set<Action>();
+  let steps = 0;
+  const limit = 50 * (queue.length + 10);
+  for (let i = 0; i < queue.length && steps < limit; i++, steps++) {
+    const o = queue[i]!;
+    queued.delete(o);
+    changed.clear();
+    applyOrdering(g, o, changed);
+    for (const a of changed) {
+      for (const x of a.after) push(x);
+      for (const x of a.before) push(x);
+      // Collective flags depend on members: revisit the parents' orderings too
+      const parent = a.rsc?.parent;
+      if (parent) {
+        for (const pa of parent.actions) {
+          for (const x of pa.after) push(x);
+          for (const x of pa.before) push(x);
+        }
+      }
+    }
+    if (i > 1_000_000 && i > queue.length / 2) {
+      queue.splice(0, i + 1);
+      i = -1;
+    }
   }
 }
 
@@ -985,19 +1019,19 @@ export function executableActions(g: Graph): Action[] {
   const indeg = new Map<Action, number>();
   for (const a of list) indeg.set(a, 0);
   for (const a of list) for (const o of a.after) if (set.has(o.then) && o.flags !== 0) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
-  const ready = list.filter((a) => indeg.get(a) === 0);
+  const heap = new MinHeap<Action>((x, y) => x.id - y.id);
+  for (const a of list) if (indeg.get(a) === 0) heap.push(a);
   const out: Action[] = [];
   const done = new Set<Action>();
-  while (ready.length) {
-    ready.sort((x, y) => x.id - y.id);
-    const a = ready.shift()!;
+  while (heap.size > 0) {
+    const a = heap.pop()!;
     out.push(a);
     done.add(a);
     for (const o of a.after) {
       if (!set.has(o.then) || o.flags === 0) continue;
       const d = (indeg.get(o.then) ?? 0) - 1;
       indeg.set(o.then, d);
-      if (d === 0) ready.push(o.then);
+      if (d === 0) heap.push(o.then);
     }
   }
   if (out.length < list.length) {
@@ -1006,4 +1040,45 @@ export function executableActions(g: Graph): Action[] {
     out.push(...cyc);
   }
   return out;
+}
+
+/** A small binary heap (the ready set of the topological sort). */
+class MinHeap<T> {
+  private a: T[] = [];
+  constructor(private cmp: (x: T, y: T) => number) {}
+  get size(): number {
+    return this.a.length;
+  }
+  push(v: T): void {
+    const a = this.a;
+    a.push(v);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.cmp(a[i]!, a[p]!) >= 0) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): T | undefined {
+    const a = this.a;
+    if (a.length === 0) return undefined;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && this.cmp(a[l]!, a[m]!) < 0) m = l;
+        if (r < a.length && this.cmp(a[r]!, a[m]!) < 0) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
 }

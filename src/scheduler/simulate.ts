@@ -24,6 +24,23 @@ function baseId(id: string): string {
 /** Apply the executed actions to a copy of the CIB and return it. */
 export function simulateTransition(cib: Cib, actions: Action[], now: number): Cib {
   const out: Cib = structuredClone(cib);
+  const index = new Map<NodeState, Map<string, LrmResource>>();
+  const byBase = new Map<NodeState, Map<string, LrmResource>>();
+  const lookup = (st: NodeState) => {
+    let m = index.get(st);
+    let b = byBase.get(st);
+    if (!m || !b) {
+      m = new Map();
+      b = new Map();
+      for (const e of st.lrm!.resources) {
+        m.set(e.id, e);
+        if (!b.has(baseId(e.id))) b.set(baseId(e.id), e);
+      }
+      index.set(st, m);
+      byBase.set(st, b);
+    }
+    return { m, b };
+  };
   for (const a of actions) {
     if (a.pseudo || a.cluster || !a.rsc || a.rsc.kind !== 'primitive' || !a.node) continue;
     const r = a.rsc;
@@ -31,12 +48,15 @@ export function simulateTransition(cib: Cib, actions: Action[], now: number): Ci
     const lrm = st.lrm!;
     const anonymous = r.instance !== undefined && !r.unique;
     const hid = r.historyIds.get(a.node);
-    let entry: LrmResource | undefined = lrm.resources.find((e) => e.id === (hid ?? r.id));
-    if (!entry && anonymous) entry = lrm.resources.find((e) => baseId(e.id) === r.baseId);
+    const { m, b } = lookup(st);
+    let entry: LrmResource | undefined = m.get(hid ?? r.id);
+    if (!entry && anonymous) entry = b.get(r.baseId);
     if (!entry) {
       entry = { id: r.id, class: r.cls, type: r.type, ops: [] };
       if (r.provider) entry.provider = r.provider;
       lrm.resources.push(entry);
+      m.set(entry.id, entry);
+      if (!b.has(baseId(entry.id))) b.set(baseId(entry.id), entry);
     }
     let callId = 0;
     for (const op of entry.ops) callId = Math.max(callId, Number.parseInt(op.callId ?? '0', 10) || 0);

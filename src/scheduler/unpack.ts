@@ -381,21 +381,16 @@ function findRscForHistory(ws: WorkingSet, node: SNode, lrm: LrmResource, ctx: R
   }
   if (!rsc) {
     // Anonymous clone histories may be recorded under the bare child id.
-    for (const r of ws.resources) {
-      if (r.kind === 'clone' && !r.unique) {
-        const child = r.cloneCfg!.child;
-        const base = id.replace(/:\d+$/, '');
-        if (child.id === base || (child.tag === 'group' && child.children.some((c) => c.id === base))) {
-          rsc = r.children[0]?.kind === 'group' ? r.children[0].children.find((c) => c.baseId === base) : r.children[0];
-          top = r;
-          if (!rsc) {
-            // clone-max=0: create an orphan instance.
-            const inst = newCloneInstance(ws, r, r.children.length, ctx);
-            inst.orphan = true;
-            rsc = inst.kind === 'group' ? inst.children.find((c) => c.baseId === base) : inst;
-          }
-          break;
-        }
+    const base = id.replace(/:\d+$/, '');
+    const r = anonymousCloneFor(ws, base);
+    if (r) {
+      rsc = r.children[0]?.kind === 'group' ? r.children[0].children.find((c) => c.baseId === base) : r.children[0];
+      top = r;
+      if (!rsc) {
+        // clone-max=0: create an orphan instance.
+        const inst = newCloneInstance(ws, r, r.children.length, ctx);
+        inst.orphan = true;
+        rsc = inst.kind === 'group' ? inst.children.find((c) => c.baseId === base) : inst;
       }
     }
   }
@@ -405,6 +400,23 @@ function findRscForHistory(ws: WorkingSet, node: SNode, lrm: LrmResource, ctx: R
     return findAnonymousClone(ws, node, top, id.replace(/:\d+$/, ''), ctx);
   }
   return rsc;
+}
+
+const cloneByChild = new WeakMap<WorkingSet, Map<string, Rsc>>();
+
+function anonymousCloneFor(ws: WorkingSet, base: string): Rsc | undefined {
+  let m = cloneByChild.get(ws);
+  if (!m) {
+    m = new Map();
+    for (const r of ws.resources) {
+      if (r.kind !== 'clone' || r.unique) continue;
+      const child = r.cloneCfg!.child;
+      m.set(child.id, r);
+      if (child.tag === 'group') for (const c of child.children) m.set(c.id, r);
+    }
+    cloneByChild.set(ws, m);
+  }
+  return m.get(base);
 }
 
 export function topOf(r: Rsc): Rsc {
