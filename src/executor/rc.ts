@@ -137,8 +137,8 @@ export function defaultExpectedRc(action: string, intervalMs = 0): number | unde
 
 /**
  * Did the operation do what was expected, and if not, what recovery does it
- * call for? A probe (monitor with interval 0 and no expected rc) answers
- * with the state it found: 0, 7 and 8 are all fine.
+ * call for? A probe (monitor with interval 0) answers with the state it
+ * found: 0, 7 and 8 (and 190/191) are all fine, even with an expected rc.
  */
 export function classifyResult(input: ResultInput): ResultClass {
   const { action, rc, status } = input;
@@ -155,7 +155,10 @@ export function classifyResult(input: ResultInput): ResultClass {
   if (status === 'error' && rc === OCF_SUCCESS) {
     return { ok: false, recovery: 'soft', degraded: false, reason: `${action} could not be executed` };
   }
-  if (expected === undefined) {
+  // A probe answers with the state it found: 0, 7 and 8 are never failures,
+  // whatever the caller expected (Pacemaker records them as the state).
+  const probe = action === 'monitor' && (input.intervalMs ?? 0) === 0;
+  if (expected === undefined || probe) {
     if (rc === OCF_SUCCESS || rc === OCF_NOT_RUNNING || rc === OCF_RUNNING_PROMOTED) {
       return { ok: true, recovery: 'none', degraded: false, reason: rcText(rc) };
     }

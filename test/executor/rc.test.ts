@@ -62,6 +62,8 @@ describe('classifyResult', () => {
     ['monitor', 0, 7, 'done', undefined, true, 'none'],
     ['monitor', 0, 8, 'done', undefined, true, 'none'],
     ['monitor', 0, 5, 'done', undefined, false, 'hard'],
+    ['monitor', 0, 0, 'done', 7, true, 'none'], // probe found it running: a state, not a failure
+    ['monitor', 0, 1, 'done', 7, false, 'soft'],
     // recurring monitors expect running
     ['monitor', 10000, 0, 'done', undefined, true, 'none'],
     ['monitor', 10000, 7, 'done', undefined, false, 'soft'],
