@@ -573,3 +573,54 @@ export function targetRole(cib: Cib, id: string): string | undefined {
   for (const s of found.res.metaAttributes) for (const p of s.nvpairs) if (p.name === 'target-role') return p.value;
   return undefined;
 }
+
+// ---------------------------------------------------------------------------
+// Node attributes (crm node standby|online|maintenance|ready|attribute)
+
+/**
+ * Set (value undefined: remove) a node attribute the way crm_attribute does:
+ * lifetime "forever" in the node's <instance_attributes id="nodes-ID">,
+ * lifetime "reboot" in the status section's transient attributes
+ * (<instance_attributes id="status-ID">).
+ */
+export function setNodeAttribute(cib: Cib, nodeName: string, name: string, value: string | undefined, lifetime: 'forever' | 'reboot' = 'forever'): Cib {
+  const next = cloneCib(cib);
+  const node = next.configuration.nodes.find((n) => n.uname === nodeName || n.id === nodeName);
+  if (!node) throw new CibError(`node "${nodeName}" does not exist`);
+  let sets: NvSet[];
+  let setId: string;
+  if (lifetime === 'forever') {
+    sets = node.instanceAttributes;
+    setId = `nodes-${node.id}`;
+  } else {
+    next.status ??= [];
+    let ns = next.status.find((s) => s.id === node.id);
+    if (!ns) {
+      ns = { id: node.id, uname: node.uname, transientAttributes: [] };
+      next.status.push(ns);
+    }
+    ns.transientAttributesId ??= node.id;
+    sets = ns.transientAttributes;
+    setId = `status-${node.id}`;
+  }
+  let set = sets.find((s) => s.rules.length === 0 && s.idRef === undefined);
+  if (!set) {
+    if (value === undefined) return next;
+    set = { id: uniqueId(collectIds(next), setId), rules: [], nvpairs: [] };
+    sets.push(set);
+  }
+  setNvPair(next, set, name, value);
+  bumpEpoch(next);
+  return next;
+}
+
+/** A node attribute's value: transient (status) first, then permanent, as Pacemaker reads them. */
+export function nodeAttribute(cib: Cib, nodeName: string, name: string): string | undefined {
+  const node = cib.configuration.nodes.find((n) => n.uname === nodeName || n.id === nodeName);
+  if (!node) throw new CibError(`node "${nodeName}" does not exist`);
+  const ns = cib.status?.find((s) => s.id === node.id);
+  for (const sets of [ns?.transientAttributes ?? [], node.instanceAttributes]) {
+    for (const s of sets) for (const p of s.nvpairs) if (p.name === name) return p.value;
+  }
+  return undefined;
+}

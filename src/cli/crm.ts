@@ -11,6 +11,7 @@ levels:
               location, colocation, order, property, rsc_defaults, op_defaults,
               node, delete, show [xml], load replace|update FILE, verify)
   resource    stop|start NAME (sets the target-role meta attribute)
+  node        standby|online|maintenance|ready [NODE], attribute NODE set|delete|show NAME
   status      the cluster status (crm_mon -1)
   ra          resource agent information
 With CIB_file=PATH set, crm works on that CIB file instead of a live cluster.
@@ -34,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./crm-configure.js')).runConfigure(rest);
       case 'resource':
         return await (await import('./crm-resource.js')).runResource(rest);
+      case 'node':
+        return await (await import('./crm-node.js')).runNode(rest);
       case 'status':
         // `crm status` is crm_mon's one-shot view.
         return await (await import('./crm_mon.js')).main(['-1', ...rest]);
@@ -44,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(USAGE);
         return level === undefined ? 1 : 0;
       default:
-        process.stderr.write(`ERROR: crm: unknown level "${level}" (known: configure, resource, ra)\n`);
+        process.stderr.write(`ERROR: crm: unknown level "${level}" (known: configure, resource, node, status, ra)\n`);
         return 1;
     }
   } catch (e) {

@@ -184,6 +184,27 @@ describe('crm configure delete of a running resource', () => {
   });
 });
 
+describe('crm node', () => {
+  it('standby/online and maintenance/ready set node attributes as crm_attribute does', () => {
+    const file = join(tmp.dir, 'node.xml');
+    expect(crm(file, 'configure', 'node', '1:', 'n1').code).toBe(0);
+    expect(crm(file, 'node', 'standby', 'n1').code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('<instance_attributes id="nodes-1">\n          <nvpair id="nodes-1-standby" name="standby" value="on"/>');
+    expect(crm(file, 'configure', 'show').stdout).toBe('node 1: n1 \\\n\tattributes standby=on\n');
+    expect(crm(file, 'node', 'online', 'n1').code).toBe(0);
+    expect(crm(file, 'node', 'attribute', 'n1', 'show', 'standby').stdout).toBe('scope=nodes  name=standby value=off\n');
+    expect(crm(file, 'node', 'maintenance', 'n1', 'reboot').code).toBe(0);
+    expect(readFileSync(file, 'utf8')).toContain('<nvpair id="status-1-maintenance" name="maintenance" value="on"/>');
+    expect(crm(file, 'node', 'attribute', 'n1', 'set', 'site', 'east').code).toBe(0);
+    expect(crm(file, 'configure', 'show').stdout).toContain('attributes standby=off site=east');
+    const before = readFileSync(file);
+    const r = crm(file, 'node', 'standby', 'n9');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('node "n9" does not exist');
+    expect(readFileSync(file).equals(before)).toBe(true);
+  });
+});
+
 describe('crm configure load', () => {
   it('loads each shipped configuration (YAML and crmsh) and update merges', () => {
     const file = join(tmp.dir, 'load.xml');

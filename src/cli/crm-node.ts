@@ -1,0 +1,64 @@
+/**
+ * `crm node ...` on a CIB file: standby/online and maintenance/ready set the
+ * node attributes `standby` / `maintenance` (on/off), as crmsh does through
+ * crm_attribute; `attribute` sets any node attribute.
+ */
+import { hostname } from 'node:os';
+import { nodeAttribute, setNodeAttribute } from '../cib/edit.js';
+import { CibError } from '../cib/errors.js';
+import { commitCib, loadCib } from './crm-cibfile.js';
+
+const HELP = `usage: crm node COMMAND ...
+  standby [NODE] [reboot|forever]    put a node in standby (standby=on)
+  online [NODE]                      take it out of standby (standby=off)
+  maintenance [NODE]                 maintenance=on
+  ready [NODE]                       maintenance=off
+  attribute NODE set NAME VALUE | delete NAME | show NAME
+NODE defaults to this host's name. "reboot" keeps the attribute in the status
+section (gone when the node restarts); the default is "forever".
+`;
+
+export async function runNode(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  switch (cmd) {
+    case 'standby':
+    case 'online':
+    case 'maintenance':
+    case 'ready': {
+      const lifetimes = ['reboot', 'forever', 'lifetime=reboot', 'lifetime=forever'];
+      const life = rest.find((a) => lifetimes.includes(a))?.replace('lifetime=', '') as 'reboot' | 'forever' | undefined;
+      const names = rest.filter((a) => !lifetimes.includes(a));
+      if (names.length > 1) throw new CibError(`crm node ${cmd}: one node at a time (got ${names.join(', ')})`);
+      const node = names[0] ?? hostname();
+      const attr = cmd === 'standby' || cmd === 'online' ? 'standby' : 'maintenance';
+      const value = cmd === 'standby' || cmd === 'maintenance' ? 'on' : 'off';
+      const { path, cib } = loadCib();
+      let next = setNodeAttribute(cib, node, attr, value, life ?? 'forever');
+      // "online" after a "standby ... reboot" must clear the transient one too.
+      if (value === 'off' && life === undefined) next = setNodeAttribute(next, node, attr, undefined, 'reboot');
+      commitCib(path, cib, next);
+      return 0;
+    }
+    case 'attribute': {
+      const [node, op, name, value] = rest;
+      if (!node || !name || (op !== 'set' && op !== 'delete' && op !== 'show') || (op === 'set' && value === undefined)) {
+        throw new CibError('usage: crm node attribute NODE set NAME VALUE | delete NAME | show NAME');
+      }
+      const { path, cib } = loadCib();
+      if (op === 'show') {
+        const v = nodeAttribute(cib, node, name);
+        if (v === undefined) throw new CibError(`node "${node}" has no attribute "${name}"`);
+        process.stdout.write(`scope=nodes  name=${name} value=${v}\n`);
+        return 0;
+      }
+      commitCib(path, cib, setNodeAttribute(cib, node, name, op === 'set' ? value : undefined));
+      return 0;
+    }
+    case undefined:
+    case 'help':
+      process.stdout.write(HELP);
+      return cmd === undefined ? 1 : 0;
+    default:
+      throw new CibError(`crm node: unknown command "${cmd}" (known: standby, online, maintenance, ready, attribute)`);
+  }
+}
