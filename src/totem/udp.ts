@@ -238,18 +238,23 @@ export class TotemNode extends EventEmitter<TotemEvents> {
 
   private drop(reason: keyof DropCounters, rinfo: RemoteInfo): void {
     this.drops[reason]++;
+    this.rateLog(reason, `totem: dropped a packet from ${rinfo.address}:${rinfo.port}: ${reason}`);
+  }
+
+  /** Log at most once per `logEveryMs` per key, saying how many were held back. */
+  private rateLog(key: string, line: string): void {
     const log = this.config.log;
     if (!log) return;
     const every = this.config.logEveryMs ?? 5000;
     const now = Date.now();
-    const l = this.lastLog.get(reason);
+    const l = this.lastLog.get(key);
     if (l && now - l.at < every) {
       l.suppressed++;
       return;
     }
     const extra = l && l.suppressed > 0 ? ` (${l.suppressed} more since last report)` : '';
-    this.lastLog.set(reason, { at: now, suppressed: 0 });
-    log(`totem: dropped a packet from ${rinfo.address}:${rinfo.port}: ${reason}${extra}`);
+    this.lastLog.set(key, { at: now, suppressed: 0 });
+    log(`${line}${extra}`);
   }
 
   private onDatagram(msg: Buffer, rinfo: RemoteInfo): void {
@@ -376,7 +381,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     this.io.bytesOut += frame.length;
     sock.send(frame, port, address, (err) => {
       // Unreachable peers (ECONNREFUSED on loopback) are normal while a node is down.
-      if (err && this.config.log) this.config.log(`totem: send to ${address}:${port}: ${err.message}`);
+      if (err) this.rateLog(`send:${address}:${port}`, `totem: send to ${address}:${port}: ${err.message}`);
     });
   }
 }
