@@ -53,7 +53,6 @@ export interface Ordering {
 
 export class Graph {
   actions: Action[] = [];
-  private byKey = new Map<string, Action[]>();
   constructor(public ws: WorkingSet) {}
 
   key(rsc: Rsc | undefined, task: string, interval = 0): string {
@@ -61,22 +60,23 @@ export class Graph {
   }
 
   find(rsc: Rsc, task: string, node?: SNode | null, interval = 0): Action | undefined {
-    const l = this.byKey.get(this.key(rsc, task, interval));
-    if (!l) return undefined;
-    if (node === undefined) return l[0];
-    return l.find((a) => a.node === node || (a.node === null && node === null));
+    for (const a of rsc.actions) {
+      if (a.task !== task || a.interval !== interval) continue;
+      if (node === undefined || a.node === node || (a.node === null && node === null)) return a;
+    }
+    return undefined;
   }
 
   findAll(rsc: Rsc, task: string, interval = 0): Action[] {
-    return this.byKey.get(this.key(rsc, task, interval)) ?? [];
+    const out: Action[] = [];
+    for (const a of rsc.actions) if (a.task === task && a.interval === interval) out.push(a);
+    return out;
   }
 
   /** custom_action: find or create. */
   action(rsc: Rsc | undefined, task: string, node: SNode | null, optional: boolean, opts: { pseudo?: boolean; interval?: number } = {}): Action {
     const interval = opts.interval ?? 0;
-    const k = this.key(rsc, task, interval);
-    const l = this.byKey.get(k) ?? [];
-    const existing = l.find((a) => a.node === node);
+    const existing = rsc ? rsc.actions.find((a) => a.task === task && a.interval === interval && a.node === node) : undefined;
     if (existing) {
       if (!optional) existing.optional = false;
       return existing;
@@ -87,8 +87,6 @@ export class Graph {
     };
     this.setRunnable(a);
     this.actions.push(a);
-    l.push(a);
-    this.byKey.set(k, l);
     if (rsc) rsc.actions.push(a);
     return a;
   }

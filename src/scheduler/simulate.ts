@@ -23,15 +23,19 @@ function baseId(id: string): string {
 
 /** Apply the executed actions to a copy of the CIB and return it. */
 export function simulateTransition(cib: Cib, actions: Action[], now: number): Cib {
-  const out: Cib = structuredClone(cib);
+  // Copy on write: only the status entries that change are copied.
+  const out: Cib = { ...cib, status: (cib.status ?? []).map((st) => ({ ...st, lrm: st.lrm ? { ...st.lrm, resources: [...st.lrm.resources] } : undefined })) };
+  const copied = new Set<LrmResource>();
   const index = new Map<NodeState, Map<string, LrmResource>>();
   const byBase = new Map<NodeState, Map<string, LrmResource>>();
+  const pos = new Map<LrmResource, number>();
   const lookup = (st: NodeState) => {
     let m = index.get(st);
     let b = byBase.get(st);
     if (!m || !b) {
       m = new Map();
       b = new Map();
+      st.lrm!.resources.forEach((e, i) => pos.set(e, i));
       for (const e of st.lrm!.resources) {
         m.set(e.id, e);
         if (!b.has(baseId(e.id))) b.set(baseId(e.id), e);
@@ -55,8 +59,17 @@ export function simulateTransition(cib: Cib, actions: Action[], now: number): Ci
       entry = { id: r.id, class: r.cls, type: r.type, ops: [] };
       if (r.provider) entry.provider = r.provider;
       lrm.resources.push(entry);
+      copied.add(entry);
       m.set(entry.id, entry);
       if (!b.has(baseId(entry.id))) b.set(baseId(entry.id), entry);
+    } else if (!copied.has(entry)) {
+      const old = entry;
+      entry = { ...old, ops: [...old.ops] };
+      copied.add(entry);
+      lrm.resources[pos.get(old) ?? lrm.resources.indexOf(old)] = entry;
+      m.set(entry.id, entry);
+      if (b.get(baseId(entry.id)) === old) b.set(baseId(entry.id), entry);
+      if (m.get(old.id) === old) m.set(old.id, entry);
     }
     let callId = 0;
     for (const op of entry.ops) callId = Math.max(callId, Number.parseInt(op.callId ?? '0', 10) || 0);
