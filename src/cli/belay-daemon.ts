@@ -2,13 +2,42 @@
  * `belay init` (write a cluster file) and, with the cluster daemon, `belay
  * daemon`. Kept apart from the other pieces' subcommands.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_CLUSTER_FILE, parseClusterConfig, renderClusterConfig } from '../daemon/config.js';
+import { schedulerPort } from '../controller/schedule-port.js';
+import { Belayd } from '../daemon/belayd.js';
+import { DEFAULT_CLUSTER_FILE, localNode, parseClusterConfig, readClusterKey, renderClusterConfig } from '../daemon/config.js';
+import { TotemTransport } from '../daemon/totem-transport.js';
+import { Executor } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 
 export function registerDaemonCommands(program: Command): void {
+  program
+    .command('daemon')
+    .description('run belayd, the cluster daemon, in the foreground (logs to stderr)')
+    .option('-c, --config <file>', 'the cluster file', DEFAULT_CLUSTER_FILE)
+    .option('--node <name>', "this node's name in the cluster file (default: the host name)")
+    .action(async (opts: { config: string; node?: string }) => {
+      const config = parseClusterConfig(readFileSync(opts.config, 'utf8'), opts.config);
+      const self = localNode(config, opts.node, hostname());
+      const key = readClusterKey(config.key_file);
+      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const daemon = new Belayd(config, self, {
+        transport: new TotemTransport(config, self.id, key, log),
+        executor: new Executor(),
+        schedule: schedulerPort,
+        log,
+      });
+      await daemon.start();
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await daemon.stop();
+    });
+
   program
     .command('init')
     .description('write a cluster file (cluster.yaml) for the given nodes')
