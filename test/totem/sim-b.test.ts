@@ -36,6 +36,23 @@ describe('totem simulator', () => {
   });
 });
 
+describe('totem simulator with other timer settings', () => {
+  const sets = [
+    { token: 100, consensus: 120, join: 20, merge: 100 },
+    { token: 1000, consensus: 1200 },
+    { max_messages: 3, window_size: 8 },
+    { token_retransmits_before_loss_const: 1 },
+  ];
+  it.each(sets.map((t) => [JSON.stringify(t), t] as const))('%s: 40 seeds, no violations', (_n, timers) => {
+    const bad: string[] = [];
+    for (let s = 50_001; s <= 50_040; s++) {
+      const r = runSeed(s, { timers, convergeMs: 15_000 });
+      if (r.violations.length > 0) bad.push(`seed ${s}: ${r.violations[0]}`);
+    }
+    expect(bad).toEqual([]);
+  });
+});
+
 describe('the checker catches broken cores', () => {
   it('flags a node that delivers out of order', () => {
     let hits = 0;
