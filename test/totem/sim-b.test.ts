@@ -43,9 +43,9 @@ describe('totem simulator with other timer settings', () => {
     { max_messages: 3, window_size: 8 },
     { token_retransmits_before_loss_const: 1 },
   ];
-  it.each(sets.map((t) => [JSON.stringify(t), t] as const))('%s: 40 seeds, no violations', (_n, timers) => {
+  it.each(sets.map((t) => [JSON.stringify(t), t] as const))('%s: 20 seeds, no violations', (_n, timers) => {
     const bad: string[] = [];
-    for (let s = 50_001; s <= 50_040; s++) {
+    for (let s = 50_001; s <= 50_020; s++) {
       const r = runSeed(s, { timers, convergeMs: 15_000 });
       if (r.violations.length > 0) bad.push(`seed ${s}: ${r.violations[0]}`);
     }
