@@ -27,6 +27,8 @@ export interface Action {
   before: Ordering[];
   /** Orderings where this action is "first". */
   after: Ordering[];
+  /** A fencing action (task "stonith"). */
+  fence?: boolean;
   /** Probe result expected (rc 7 normally). */
   isProbe?: boolean;
   cluster?: boolean;
@@ -988,6 +990,7 @@ export function formatSummary(lines: SummaryLine[]): string[] {
 export interface GraphResult {
   graph: Graph;
   summary: SummaryLine[];
+  fences: Action[];
 }
 
 export function buildGraph(ws: WorkingSet): GraphResult {
@@ -1001,12 +1004,39 @@ export function buildGraph(ws: WorkingSet): GraphResult {
     const a = g.action(e.rsc, 'clear_failcount', e.node, false);
     a.cluster = true;
   }
+  const fences = scheduleFencing(g);
   propagate(g);
   const summary: SummaryLine[] = [];
   for (const r of ws.resources) logActions(g, r, summary);
   void INFINITY;
   void nodeAvailable;
-  return { graph: g, summary };
+  return { graph: g, summary, fences };
+}
+
+/** Fence unclean nodes that can be fenced; their resources' stops become implied (pseudo). */
+function scheduleFencing(g: Graph): Action[] {
+  const ws = g.ws;
+  const o = ws.options;
+  const out: Action[] = [];
+  for (const node of ws.nodes) {
+    if (!node.unclean) continue;
+    const can = o.fencingEnabled && o.haveFencing && (o.haveQuorum || o.noQuorumPolicy === 'ignore' || node.online);
+    if (!can) continue;
+    const f = g.action(undefined, 'stonith', node, false);
+    f.fence = true;
+    f.runnable = true;
+    f.reason = node.fenceReason ?? 'node is unclean';
+    out.push(f);
+    for (const a of g.actions) {
+      if (a.node !== node || !a.rsc) continue;
+      if (a.task === 'stop' || a.task === 'demote') {
+        a.pseudo = true;
+        a.runnable = true;
+        g.order(f, a, F.ORDERED | F.FIRST_IMPLIES_THEN);
+      } else if (a.task !== 'stonith') a.runnable = false;
+    }
+  }
+  return out;
 }
 
 /** Actions to execute, in an order consistent with the graph's orderings. */

@@ -30,9 +30,11 @@ export interface ScheduleOptions {
 export function schedule(cib: Cib, now: number, opts: ScheduleOptions = {}): ScheduleResult {
   const ws = unpack(cib, now);
   const scores = placeResources(ws, !!opts.scores);
-  const { graph, summary } = buildGraph(ws);
+  const { graph, summary, fences } = buildGraph(ws);
   const actions = executableActions(graph);
-  return { ws, graph, summary, summaryLines: formatSummary(summary), actions, scores, diagnostics: ws.diagnostics };
+  const fenceAction = (ws.cib.configuration.crmConfig.flatMap((s) => s.nvpairs).find((p) => p.name === 'fencing-action' || p.name === 'stonith-action')?.value) ?? 'reboot';
+  const fenceLines = [...fences].reverse().map((f) => `  * Fence (${fenceAction}) ${f.node!.name} '${f.reason}'`);
+  return { ws, graph, summary, summaryLines: [...fenceLines, ...formatSummary(summary)], actions, scores, diagnostics: ws.diagnostics };
 }
 
 export { unpack } from './unpack.js';

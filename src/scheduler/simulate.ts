@@ -46,6 +46,15 @@ export function simulateTransition(cib: Cib, actions: Action[], now: number): Ci
     return { m, b };
   };
   for (const a of actions) {
+    if (a.fence && a.node) {
+      // The fenced node is down and its history gone
+      const st = nodeState(out, a.node.id, a.node.name);
+      Object.assign(st, { inCcm: 'false', crmd: 'offline', join: 'down', expected: 'down', transientAttributes: [] });
+      st.lrm = { resources: [] };
+      index.delete(st);
+      byBase.delete(st);
+      continue;
+    }
     if (a.pseudo || a.cluster || !a.rsc || a.rsc.kind !== 'primitive' || !a.node) continue;
     const r = a.rsc;
     const st = nodeState(out, a.node.id, a.node.name);

@@ -25,6 +25,8 @@ export interface SNode {
   attrs: Map<string, string>;
   /** Resources assigned to it so far (Pacemaker's num_resources). */
   numResources: number;
+  /** Why the node must be fenced (set when it becomes unclean). */
+  fenceReason?: string;
   /** Primitives active on it (for "standby (with active resources)"). */
   runningCount: number;
 }

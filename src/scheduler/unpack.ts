@@ -114,6 +114,7 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
     if (!st) {
       // Never seen: unclean until fenced when fencing and startup-fencing are on.
       node.unclean = ws.options.fencingEnabled && ws.options.startupFencing;
+      if (node.unclean) node.fenceReason = 'node is unclean';
     } else {
       const member = upFlag(st.inCcm, 'true');
       const online = upFlag(st.crmd, 'online');
@@ -122,14 +123,29 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
       const shutdown = st.extra?.['shutdown'];
       if (shutdown !== undefined && shutdown !== '0') node.shutdown = true;
       if (ws.options.fencingEnabled) {
-        if (member && online && join === 'member') node.online = true;
-        else if (member && online && join === 'pending') node.pending = true;
-        else if (member && online) node.online = false;
-        else if (!member && !expectedUp) node.online = false;
-        else if (!member && expectedUp && !online) node.online = false;
-        else if (member && !online && expectedUp) node.unclean = true;
-        else if (join === 'banned') node.unclean = true;
-        if (!member && expectedUp && online) node.unclean = true;
+        // determine_online_status_fencing
+        const terminate = truthy(attrs.get('terminate'));
+        const exp = st.expected ?? 'down';
+        let on = member;
+        if (node.shutdown) on = online;
+        else if (st.inCcm === undefined) fenceNode(node, 'peer has not been seen by the cluster');
+        else if (join === 'nack') fenceNode(node, 'peer failed Pacemaker membership criteria');
+        else if (!terminate && exp === 'down') {
+          if (member || online) {
+            node.standby = true;
+            node.pending = true;
+          }
+        } else if (terminate && join === 'down' && !member && !online) on = false;
+        else if (!member) fenceNode(node, 'peer is no longer part of the cluster');
+        else if (!online) fenceNode(node, 'peer process is no longer available');
+        else if (terminate) fenceNode(node, 'termination was requested');
+        else if (join === 'member') {
+          // active
+        } else if (join === 'pending' || join === 'down') {
+          node.standby = true;
+          node.pending = true;
+        } else fenceNode(node, 'peer was in an unknown state');
+        node.online = on;
       } else {
         if (!member) node.online = false;
         else if (online) node.online = join === 'member';
@@ -140,6 +156,12 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
     ws.nodes.push(node);
     ws.nodeByName.set(node.name, node);
   });
+}
+
+export function fenceNode(node: SNode, reason: string): void {
+  if (node.unclean) return;
+  node.unclean = true;
+  node.fenceReason = reason;
 }
 
 function metaOf(sets: Primitive['metaAttributes'], ctx: RuleContext): Map<string, string> {
@@ -632,6 +654,9 @@ export function addAllowed(rsc: Rsc, node: SNode, score: number): void {
 function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult, nextRoleStop: boolean): void {
   let onFail = h.onFail;
   const running = h.role !== 'Stopped';
+  if (running && !node.online && !node.maintenance && rsc.managed && ws.options.fencingEnabled) {
+    fenceNode(node, `${rsc.id} is thought to be active there`);
+  }
   if (running && !node.online && node.unclean) onFail = 'ignore';
   switch (onFail) {
     case 'block':
@@ -650,6 +675,9 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
     case 'standby':
       node.standby = true;
       node.standbyOnFail = true;
+      break;
+    case 'fence':
+      if (ws.options.fencingEnabled) fenceNode(node, `${rsc.id} failed there`);
       break;
     default:
       break;
@@ -702,7 +730,7 @@ function unpackStatus(ws: WorkingSet, ctx: RuleContext): void {
   const states = ws.cib.status ?? [];
   const passes: Array<(n: SNode) => boolean> = [
     (n) => n.online,
-    (n) => !n.online && n.unclean && ws.options.fencingEnabled,
+    (n) => !n.online && ws.options.fencingEnabled,
   ];
   const done = new Set<SNode>();
   for (const pass of passes) {
