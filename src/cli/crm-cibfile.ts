@@ -1,36 +1,92 @@
 /**
- * Where crm's CIB comes from: CIB_file=PATH (a file, as with Pacemaker's
- * own tools). Without it crm would talk to belayd, which a later issue adds.
+ * Where crm's CIB comes from: CIB_file=PATH (a file, as with Pacemaker's own
+ * tools), or else the local belayd through its admin socket. Either way the
+ * edit is made here with the same code and checked the same way; the live
+ * cluster takes it by compare-and-set on the version, so two admins editing
+ * at once cannot overwrite each other unknowingly.
  */
 import { CibError } from '../cib/errors.js';
 import { readCibFile, writeCibFile } from '../cib/file.js';
-import type { Cib } from '../cib/model.js';
+import type { Cib, NvSet } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
 
-export function cibFilePath(): string {
-  const p = process.env.CIB_file;
-  if (p === undefined || p === '') {
-    throw new CibError('no cluster is reachable: belayd is not running on this host (set CIB_file=PATH to work on a CIB file)');
-  }
-  return p;
+/** belayd's admin socket; BELAY_ADMIN_SOCKET overrides it (labs, tests). */
+export function adminSocketPath(): string {
+  return process.env.BELAY_ADMIN_SOCKET || '/run/belay/admin.sock';
 }
 
-export function loadCib(): { path: string; cib: Cib } {
-  const path = cibFilePath();
-  return { path, cib: readCibFile(path).cib };
+export interface CibHandle {
+  cib: Cib;
+  /** The file, in CIB_file mode; undefined for the live cluster. */
+  path?: string;
+  /** The node belayd runs as, in live mode (the default NODE of crm node). */
+  localNode?: string;
+}
+
+export async function loadCib(): Promise<CibHandle> {
+  const path = process.env.CIB_file;
+  if (path !== undefined && path !== '') return { path, cib: readCibFile(path).cib };
+  const { adminCall } = await import('../admin/socket.js');
+  let reply: { cib: Cib; node: { name: string } };
+  try {
+    reply = (await adminCall(adminSocketPath(), 'status')) as typeof reply;
+  } catch (err) {
+    throw new CibError(`no cluster is reachable: ${(err as Error).message} (set CIB_file=PATH to work on a CIB file)`);
+  }
+  return { cib: reply.cib, localNode: reply.node.name };
 }
 
 /**
  * Store an edited CIB: refuse it when the edit brought new problems
- * (duplicate id, dangling reference, bad score, ...), bump the epoch once
- * for the whole command, and write the file atomically.
+ * (duplicate id, dangling reference, bad score, ...); a file gets its epoch
+ * bumped once for the whole command and is written atomically, the live
+ * cluster gets the new configuration (its epoch bumped there) and the
+ * transient attributes that changed.
  */
-export function commitCib(path: string, before: Cib, after: Cib): void {
+export async function commitCib(handle: CibHandle, after: Cib): Promise<void> {
+  const before = handle.cib;
   const old = new Set(validateCib(before).map((p) => p.message));
   const fresh = validateCib(after).filter((p) => !old.has(p.message));
   if (fresh.length) throw new CibError(fresh.map((p) => p.message).join('\n       '));
-  after.adminEpoch = before.adminEpoch;
-  after.epoch = before.epoch + 1;
-  after.numUpdates = 0;
-  writeCibFile(path, after);
+  if (handle.path !== undefined) {
+    after.adminEpoch = before.adminEpoch;
+    after.epoch = before.epoch + 1;
+    after.numUpdates = 0;
+    writeCibFile(handle.path, after);
+    return;
+  }
+  const { adminCall } = await import('../admin/socket.js');
+  const call = async (cmd: string, args: Record<string, unknown>) => {
+    try {
+      return await adminCall(adminSocketPath(), cmd, args);
+    } catch (err) {
+      throw new CibError((err as Error).message);
+    }
+  };
+  if (JSON.stringify(before.configuration) !== JSON.stringify(after.configuration)) {
+    await call('cib-replace', { base: [before.adminEpoch, before.epoch, before.numUpdates], configuration: after.configuration });
+  }
+  for (const change of transientChanges(before, after)) await call('attr', { ...change, lifetime: 'reboot' });
+}
+
+/** Transient node attributes (status section) that differ between two CIBs. */
+function transientChanges(before: Cib, after: Cib): Array<{ node: string; name: string; value: string | null }> {
+  const values = (cib: Cib) => {
+    const out = new Map<string, string>();
+    for (const ns of cib.status ?? []) {
+      for (const set of ns.transientAttributes as NvSet[]) {
+        for (const p of set.nvpairs) if (p.value !== undefined) out.set(`${ns.uname ?? ns.id}\u0000${p.name}`, p.value);
+      }
+    }
+    return out;
+  };
+  const a = values(before);
+  const b = values(after);
+  const changes: Array<{ node: string; name: string; value: string | null }> = [];
+  for (const key of new Set([...a.keys(), ...b.keys()])) {
+    if (a.get(key) === b.get(key)) continue;
+    const [node, name] = key.split('\u0000') as [string, string];
+    changes.push({ node, name, value: b.get(key) ?? null });
+  }
+  return changes;
 }

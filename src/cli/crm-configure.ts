@@ -77,15 +77,16 @@ export async function runConfigure(args: string[]): Promise<number> {
   }
 }
 
-function create(args: string[]): number {
+async function create(args: string[]): Promise<number> {
   const item = parseStatement({ tokens: argvTokens(args) });
-  const { path, cib } = loadCib();
-  commitCib(path, cib, applyItem(cib, item, 'create'));
+  const handle = await loadCib();
+  const cib = handle.cib;
+  await commitCib(handle, applyItem(cib, item, 'create'));
   return 0;
 }
 
-function show(args: string[]): number {
-  const { cib } = loadCib();
+async function show(args: string[]): Promise<number> {
+  const { cib } = await loadCib();
   if (args[0] === 'xml') {
     const ids = args.slice(1);
     if (ids.length === 0) {
@@ -130,11 +131,12 @@ function findAnyResource(cib: Cib, id: string) {
   return walk(cib.configuration.resources);
 }
 
-function del(args: string[]): number {
+async function del(args: string[]): Promise<number> {
   const force = args.some((a) => a === '--force' || a === '-f' || a === '-F');
   const ids = args.filter((a) => a !== '--force' && a !== '-f' && a !== '-F');
   if (ids.length === 0) throw new CibError('crm configure delete: name at least one id');
-  const { path, cib } = loadCib();
+  const handle = await loadCib();
+  const cib = handle.cib;
   // As crmsh: a resource the cluster runs must be stopped first (crm resource stop NAME).
   for (const id of ids) {
     if (force || !findResource(cib, id)) continue;
@@ -144,7 +146,7 @@ function del(args: string[]): number {
       throw new CibError(`resource "${id}" is running (on ${on.join(', ')}), can't delete it: run "crm resource stop ${id}" first, or delete --force`);
     }
   }
-  commitCib(path, cib, deleteIds(cib, ids));
+  await commitCib(handle, deleteIds(cib, ids));
   return 0;
 }
 
@@ -178,7 +180,8 @@ async function load(args: string[]): Promise<number> {
     throw new CibError('usage: crm configure load [xml] replace|update FILE');
   }
   const src = await readConfigFile(file, forceXml);
-  const { path, cib } = loadCib();
+  const handle = await loadCib();
+  const cib = handle.cib;
   let next: Cib;
   if (src.conf) {
     next = method === 'update' ? mergeConfiguration(cib, src.conf) : replaceConfiguration(cib, src.conf);
@@ -190,12 +193,12 @@ async function load(args: string[]): Promise<number> {
     const built = applyItems(base, src.items!, 'update');
     next = replaceConfiguration(cib, built.configuration);
   }
-  commitCib(path, cib, next);
+  await commitCib(handle, next);
   return 0;
 }
 
-function verify(): number {
-  const { cib } = loadCib();
+async function verify(): Promise<number> {
+  const { cib } = await loadCib();
   const problems = validateCib(cib);
   for (const p of problems) process.stderr.write(`ERROR: ${p.message}\n`);
   return problems.length ? 1 : 0;
@@ -207,7 +210,8 @@ async function edit(ids: string[]): Promise<number> {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  const { path, cib } = loadCib();
+  const handle = await loadCib();
+  const cib = handle.cib;
   const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
   const file = join(dir, 'configuration.crm');
   const before = showConfiguration(cib, ids.length ? ids : undefined);
@@ -233,7 +237,7 @@ async function edit(ids: string[]): Promise<number> {
       next = replaceConfiguration(cib, built.configuration);
       next.configuration.nodes = built.configuration.nodes;
     }
-    commitCib(path, cib, next);
+    await commitCib(handle, next);
     return 0;
   } finally {
     rmSync(dir, { recursive: true, force: true });

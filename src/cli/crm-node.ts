@@ -29,14 +29,16 @@ export async function runNode(args: string[]): Promise<number> {
       const life = rest.find((a) => lifetimes.includes(a))?.replace('lifetime=', '') as 'reboot' | 'forever' | undefined;
       const names = rest.filter((a) => !lifetimes.includes(a));
       if (names.length > 1) throw new CibError(`crm node ${cmd}: one node at a time (got ${names.join(', ')})`);
-      const node = names[0] ?? hostname();
       const attr = cmd === 'standby' || cmd === 'online' ? 'standby' : 'maintenance';
       const value = cmd === 'standby' || cmd === 'maintenance' ? 'on' : 'off';
-      const { path, cib } = loadCib();
+      const handle = await loadCib();
+      const cib = handle.cib;
+      // As crmsh: this node by default (belayd's own name on a live cluster).
+      const node = names[0] ?? handle.localNode ?? hostname();
       let next = setNodeAttribute(cib, node, attr, value, life ?? 'forever');
       // "online" after a "standby ... reboot" must clear the transient one too.
       if (value === 'off' && life === undefined) next = setNodeAttribute(next, node, attr, undefined, 'reboot');
-      commitCib(path, cib, next);
+      await commitCib(handle, next);
       return 0;
     }
     case 'attribute': {
@@ -44,14 +46,15 @@ export async function runNode(args: string[]): Promise<number> {
       if (!node || !name || (op !== 'set' && op !== 'delete' && op !== 'show') || (op === 'set' && value === undefined)) {
         throw new CibError('usage: crm node attribute NODE set NAME VALUE | delete NAME | show NAME');
       }
-      const { path, cib } = loadCib();
+      const handle = await loadCib();
+      const cib = handle.cib;
       if (op === 'show') {
         const v = nodeAttribute(cib, node, name);
         if (v === undefined) throw new CibError(`node "${node}" has no attribute "${name}"`);
         process.stdout.write(`scope=nodes  name=${name} value=${v}\n`);
         return 0;
       }
-      commitCib(path, cib, setNodeAttribute(cib, node, name, op === 'set' ? value : undefined));
+      await commitCib(handle, setNodeAttribute(cib, node, name, op === 'set' ? value : undefined));
       return 0;
     }
     case undefined:

@@ -18,10 +18,11 @@ export async function runResource(args: string[]): Promise<number> {
     case 'stop':
     case 'start': {
       if (rest.length === 0) throw new CibError(`crm resource ${cmd}: name a resource`);
-      const { path, cib } = loadCib();
+      const handle = await loadCib();
+      const cib = handle.cib;
       let next = cib;
       for (const id of rest) next = setResourceMeta(next, id, 'target-role', cmd === 'stop' ? 'Stopped' : 'Started');
-      commitCib(path, cib, next);
+      await commitCib(handle, next);
       return 0;
     }
     case 'meta': {
@@ -29,7 +30,8 @@ export async function runResource(args: string[]): Promise<number> {
       if (!id || (op !== 'set' && op !== 'delete' && op !== 'show') || !attr || (op === 'set' && value === undefined)) {
         throw new CibError('usage: crm resource meta NAME set ATTR VALUE | delete ATTR | show ATTR');
       }
-      const { path, cib } = loadCib();
+      const handle = await loadCib();
+      const cib = handle.cib;
       if (op === 'show') {
         const f = findResource(cib, id);
         if (!f) throw new CibError(`resource "${id}" does not exist`);
@@ -39,7 +41,7 @@ export async function runResource(args: string[]): Promise<number> {
         process.stdout.write(`${p.value ?? ''}\n`);
         return 0;
       }
-      commitCib(path, cib, setResourceMeta(cib, id, attr, op === 'set' ? value : undefined));
+      await commitCib(handle, setResourceMeta(cib, id, attr, op === 'set' ? value : undefined));
       return 0;
     }
     case undefined:
