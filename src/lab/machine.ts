@@ -1,6 +1,6 @@
 /**
  * A lab host that behaves like a machine, not just a network namespace:
- * its own /run (a tmpfs in a private mount namespace, so pid files and
+ * its own host name (UTS namespace), its own /run (a tmpfs in a private mount namespace, so pid files and
  * sockets of two hosts never meet and a reboot wipes them), and its own
  * files under /etc (ip netns exec binds /etc/netns/NS/X over /etc/X).
  *
@@ -33,8 +33,9 @@ export function removeHostEtc(netns: string): void {
 /** Power a host on: start its init, which holds a private mount namespace with a fresh /run. */
 export async function bootMachine(lab: Lab, hostName: string): Promise<number> {
   const host = lab.host(hostName);
-  const script = 'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/lock && echo ready && exec sleep infinity';
-  const init = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], {
+  // The host name arrives as $1, never inside the script text.
+  const script = 'hostname "$1" && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/lock && echo ready && exec sleep infinity';
+  const init = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', script, 'init', hostName], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,7 +59,7 @@ export async function bootMachine(lab: Lab, hostName: string): Promise<number> {
 }
 
 function enter(initPid: number): string[] {
-  return ['nsenter', `--target=${initPid}`, '--mount', '--net', '--'];
+  return ['nsenter', `--target=${initPid}`, '--mount', '--uts', '--net', '--'];
 }
 
 /** Run a command on a booted host and wait for it. */

@@ -21,7 +21,8 @@ describe('belay lab (hosts as machines)', () => {
     expect(await curl('client', '198.18.0.22')).toBe('Droplet: app-2, IP Address: 198.18.0.22');
   });
 
-  it('gives each node its own /etc/haproxy and its own /run, like separate machines', async () => {
+  it('gives each node its own host name, /etc/haproxy and /run, like separate machines', async () => {
+    expect((await labExec(state, 'n2', ['hostname'])).stdout).toBe('n2');
     const cfg = await labExec(state, 'n1', ['cat', '/etc/haproxy/haproxy.cfg']);
     expect(String(cfg.stdout)).toContain('server app2 198.18.0.22:80 check');
     await labExec(state, 'n1', ['sh', '-c', 'echo n1 > /run/marker']);
