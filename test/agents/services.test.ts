@@ -16,7 +16,7 @@ let ex: Executor;
 let dir: string;
 
 beforeAll(async () => {
-  requireCommands('service agent tests', { haproxy: 'haproxy', nginx: 'nginx', curl: 'curl', ps: 'procps' });
+  requireCommands('service agent tests', { haproxy: 'haproxy', nginx: 'nginx', curl: 'curl' });
   lab = await Lab.create();
   await lab.addHost('lb');
   await lab.addHost('client');
