@@ -24,11 +24,12 @@ export function defaultStatusFile(): string {
 }
 
 /** keepalived's console timestamp: "Sun Nov 22 02:21:02 2026: ". */
-export function consoleStamp(d = new Date()): string {
+export function consoleStamp(d = new Date(), ms = false): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getDay()]} ${months[d.getMonth()]} ${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${d.getFullYear()}`;
+  const sec = ms ? `${p(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}` : p(d.getSeconds());
+  return `${days[d.getDay()]} ${months[d.getMonth()]} ${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${sec} ${d.getFullYear()}`;
 }
 
 interface StatusFile {
@@ -72,8 +73,8 @@ function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; 
   return { cfg, resolved };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean }): Promise<number> {
-  const log = (line: string) => process.stdout.write(`${consoleStamp()}: ${line}\n`);
+export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
+  const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
   log(`Opening file '${opts.file}'.`);
@@ -223,9 +224,9 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('--port <n>', 'UDP port of the VRRP transport', String(VRRP_UDP_PORT))
     .option('-n, --dont-fork', 'accepted for keepalived compatibility (belay always runs in the foreground)')
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
-    .option('-D, --log-detail', 'accepted for keepalived compatibility')
+    .option('-D, --log-detail', 'timestamps with milliseconds')
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string }) => {
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string; logDetail?: boolean }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -246,6 +247,6 @@ export function registerKeepalivedCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest });
+      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest, logDetail: !!o.logDetail });
     });
 }

@@ -152,7 +152,7 @@ export function startDaemon(lab: Lab, host: string, kind: Daemon, confFile: stri
   const statusFile = path.join(workDir, `${kind}-${host}.status.json`);
   const argv =
     kind === 'belay'
-      ? [process.execPath, BELAY_BIN, 'keepalived', '-f', confFile, '--status-file', statusFile]
+      ? [process.execPath, BELAY_BIN, 'keepalived', '-D', '-f', confFile, '--status-file', statusFile]
       : [
           STOCK_KEEPALIVED,
           '--dont-fork',
@@ -322,8 +322,9 @@ export async function runKeepalivedDemo(opts: DemoOptions = {}): Promise<number>
     print('crash of lb1 (every process killed, link down)');
     const t = Date.now();
     await lab.crash('lb1');
-    const g = await waitFor(() => poller!.gap(t, 'lb1'), 15000, 'lb2 to answer on the VIP');
-    await sleep(500);
+    await waitFor(() => poller!.gap(t, 'lb1'), 15000, 'lb2 to answer on the VIP');
+    await sleep(500); // requests still in flight land before we count
+    const g = poller.gap(t, 'lb1')!;
     print(`client: lb2 answered after a gap of ${g.gapMs} ms (${g.failed} failed requests); VIP now on ${(await vipHolders(lab, ['lb2'], vip)).join(', ')}`);
     const who = new Map<string, number>();
     for (const r of poller.records) if (r.ok) who.set(r.who, (who.get(r.who) ?? 0) + 1);
