@@ -936,10 +936,8 @@ function logActions(g: Graph, r: Rsc, out: SummaryLine[]): void {
   } else if (moving) {
     item('Move', current, next, stop ?? start!);
   } else if (start && !start.optional) {
-    item('Start', current, next, start);
-    if (promote && !promote.optional && ROLE_RANK[nextRole] >= ROLE_RANK.Promoted) {
-      // Start + promote of a new instance is one line in Pacemaker ("Promote ... Stopped -> Promoted")
-    }
+    if (promote && nextRole === 'Promoted') item('Promote', current, next, promote);
+    else item('Start', current, next, start);
   } else if (promote && !promote.optional) {
     item('Promote', current, next, promote);
   } else if (demote && !demote.optional) {

@@ -101,7 +101,12 @@ function unpackLocations(ws: WorkingSet): void {
         const scoreText = rule.attrs['score'];
         const scoreAttr = rule.attrs['score-attribute'];
         const rrole = parseRole(rule.attrs['role']);
-        if (rrole === 'Promoted' || rrole === 'Unpromoted') continue;
+        if (rrole === 'Promoted') {
+          const sc = scoreText !== undefined ? parseScore(scoreText) : 0;
+          if (!Number.isNaN(sc)) promotedRuleLocations.push({ rsc: r, rule, score: sc });
+          continue;
+        }
+        if (rrole === 'Unpromoted') continue;
         let score = scoreText !== undefined ? parseScore(scoreText) : 0;
         if (Number.isNaN(score)) {
           ws.diagnostics.push({ level: 'error', message: `Constraint ${loc.id}: rule ${rule.attrs['id'] ?? ''} has invalid score "${scoreText}"` });
@@ -559,7 +564,7 @@ function assignResource(r: Rsc, node: SNode | null, force: boolean, stopIfFail: 
   }
   r.assigned = node;
   node.numResources++;
-  if (r.nextRole === undefined) r.nextRole = r.role === 'Stopped' ? 'Started' : r.role;
+  if (r.nextRole === undefined) r.nextRole = r.role === 'Stopped' || r.role === 'Promoted' || r.role === 'Unpromoted' ? 'Started' : r.role;
 }
 
 function setNextRole(r: Rsc, role: 'Stopped' | 'Started', why: string): void {
@@ -807,6 +812,7 @@ function cloneAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail:
   if (!r.unassigned) return null;
   if (r.assigning) return null;
   r.assigning = true;
+  if (r.promotable) addPromotionScores(A, r);
   for (const c of thisWithList(r)) {
     if (c.primary.unassigned) assign(A, c.primary, prefer, stopIfFail);
   }
@@ -814,6 +820,7 @@ function cloneAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail:
   showScores(A, 'pcmk__clone_assign', r);
   const instances = [...r.children].sort((a, b) => cmpInstance(A, r, a, b));
   assignInstances(A, r, instances, r.cloneMax, r.cloneNodeMax);
+  if (r.promotable) setInstanceRoles(A, r);
   r.assigning = false;
   r.unassigned = false;
   return null;
@@ -857,6 +864,149 @@ function preferredNode(clone: Rsc, inst: Rsc, optimal: number, counts: Map<SNode
   return node;
 }
 
+// ---------------------------------------------------------------------------
+// Promotable clones (pcmk_sched_promotable.c)
+
+function primitivesOf(r: Rsc): Rsc[] {
+  return r.kind === 'primitive' ? [r] : r.children.flatMap(primitivesOf);
+}
+
+/** Another instance is already active on the node: only that one gets the node's promotion score. */
+function filterAnonymousInstance(inst: Rsc, node: SNode): boolean {
+  const clone = inst.parent!;
+  for (const c of clone.children) {
+    if (primitivesOf(c).some((p) => p.running.includes(node))) return c !== inst;
+  }
+  const s = inst.allowed.get(node);
+  return s === undefined || s < 0;
+}
+
+/** The node attribute master-<id> (a "promotion score"); undefined when not set. */
+function promotionScore(A: Assigner, inst: Rsc, node: SNode): number | undefined {
+  if (inst.kind === 'group') {
+    let total: number | undefined;
+    for (const m of inst.children) {
+      const v = promotionScore(A, m, node);
+      if (v !== undefined) total = addScores(total ?? 0, v);
+    }
+    return total;
+  }
+  const clone = inst.parent?.kind === 'clone' ? inst.parent : inst.parent?.parent;
+  const top = clone?.kind === 'clone' ? clone : undefined;
+  if (top && !top.unique) {
+    const i = top.children.find((c) => c === inst || c.children.includes(inst));
+    if (i && filterAnonymousInstance(i, node)) return undefined;
+  }
+  const name = top && !top.unique ? inst.baseId : inst.id;
+  const v = node.attrs.get('master-' + name) ?? node.attrs.get('promotion-score-' + name);
+  if (v === undefined) return undefined;
+  const s = parseScore(v, 0);
+  return Number.isNaN(s) ? 0 : s;
+}
+
+function addPromotionScores(A: Assigner, clone: Rsc): void {
+  for (const inst of clone.children) {
+    for (const [node, cur] of inst.allowed) {
+      if (!nodeAvailable(node)) continue;
+      const s = promotionScore(A, inst, node) ?? 0;
+      if (s > 0) {
+        const ns = addScores(cur, s);
+        inst.allowed.set(node, ns);
+        for (const p of inst.children) p.allowed.set(node, addScores(p.allowed.get(node) ?? 0, s));
+      }
+    }
+  }
+}
+
+function instanceAssignedNode(inst: Rsc): SNode | null {
+  return inst.kind === 'primitive' ? inst.assigned : inst.children[0]?.assigned ?? null;
+}
+
+function setInstanceRoles(A: Assigner, clone: Rsc): void {
+  const promotedMax = Number.parseInt(clone.meta.get('promoted-max') ?? clone.meta.get('master-max') ?? '1', 10) || 0;
+  const promotedNodeMax = Number.parseInt(clone.meta.get('promoted-node-max') ?? clone.meta.get('master-node-max') ?? '1', 10) || 0;
+  const prio = new Map<Rsc, number>();
+  for (const inst of clone.children) {
+    const chosen = instanceAssignedNode(inst);
+    if (!chosen) {
+      prio.set(inst, -INFINITY);
+      continue;
+    }
+    const target = primitivesOf(inst)[0]?.targetRole;
+    let p: number;
+    if (target === 'Unpromoted' || target === 'Stopped' || target === 'Started' && false) p = -INFINITY;
+    else p = promotionScore(A, inst, chosen) ?? -1;
+    for (const { rsc, loc } of roleLocations) {
+      if (rsc !== clone && rsc !== inst) continue;
+      if (parseRole(loc.role) !== 'Promoted') continue;
+      if (loc.node === chosen.name) p = addScores(p, parseScore(loc.score, 0) || 0);
+      for (const rule of loc.rules) {
+        if (evalRule(rule, { node: chosen.attrs, now: A.ws.now })) p = addScores(p, parseScore(rule.attrs['score'], 0) || 0);
+      }
+    }
+    for (const rule of promotedRuleLocations) {
+      if (rule.rsc !== clone) continue;
+      if (evalRule(rule.rule, { node: chosen.attrs, now: A.ws.now })) p = addScores(p, rule.score);
+    }
+    // Colocations of this clone (as dependent, role Promoted) with other resources
+    for (const c of clone.thisWith) {
+      if (c.dependentRole !== 'Promoted') continue;
+      const pn = c.primary.kind === 'primitive' ? c.primary.assigned : c.primary.kind === 'group' ? c.primary.children[0]?.assigned : null;
+      if (c.primary.kind === 'clone') {
+        const hit = c.primary.children.some((i) => instanceAssignedNode(i) === chosen && (c.primaryRole === undefined || (i.nextRole ?? 'Started') === c.primaryRole));
+        if (hit) p = addScores(p, c.score);
+        else if (c.score >= INFINITY) p = -INFINITY;
+      } else if (pn === chosen) p = addScores(p, c.score);
+      else if (c.score >= INFINITY) p = -INFINITY;
+    }
+    // Colocations where others depend on this clone's promoted role
+    for (const c of clone.withThis) {
+      if (c.primaryRole !== 'Promoted') continue;
+      const dn = c.dependent.kind === 'primitive' ? c.dependent.assigned : c.dependent.kind === 'group' ? c.dependent.children[0]?.assigned : null;
+      if (dn === chosen && c.score > -INFINITY) p = addScores(p, Math.trunc(c.score));
+    }
+    prio.set(inst, p);
+  }
+  const order = [...clone.children].sort((a, b) => {
+    const pa = prio.get(a)!;
+    const pb = prio.get(b)!;
+    if (pa !== pb) return pb - pa;
+    const ar = primitivesOf(a).some((x) => x.role === 'Promoted');
+    const br = primitivesOf(b).some((x) => x.role === 'Promoted');
+    if (ar !== br) return ar ? -1 : 1;
+    const an = instanceAssignedNode(a);
+    const bn = instanceAssignedNode(b);
+    const as = an ? clone.allowed.get(an) ?? 0 : -INFINITY;
+    const bs = bn ? clone.allowed.get(bn) ?? 0 : -INFINITY;
+    if (as !== bs) return bs - as;
+    return (a.instance ?? 0) - (b.instance ?? 0);
+  });
+  let promoted = 0;
+  const perNode = new Map<SNode, number>();
+  for (const inst of order) {
+    const chosen = instanceAssignedNode(inst);
+    const p = prio.get(inst)!;
+    let promote = false;
+    if (chosen && p >= 0 && (promoted < promotedMax || !clone.managed)) {
+      if ((perNode.get(chosen) ?? 0) < promotedNodeMax && (clone.allowed.get(chosen) ?? 0) >= 0) promote = true;
+    }
+    const wasPromoted = primitivesOf(inst).some((x) => x.role === 'Promoted');
+    if (promote && !wasPromoted && !A.ws.options.haveQuorum && A.ws.options.noQuorumPolicy === 'freeze') promote = false;
+    for (const x of primitivesOf(inst)) {
+      if (!x.assigned) continue;
+      x.nextRole = promote ? 'Promoted' : 'Unpromoted';
+    }
+    if (inst.kind === 'group') inst.nextRole = promote ? 'Promoted' : 'Unpromoted';
+    if (promote && chosen) {
+      perNode.set(chosen, (perNode.get(chosen) ?? 0) + 1);
+      promoted++;
+    }
+    if (A.showScores) A.scores.push(`${inst.id} promotion score on ${chosen ? chosen.name : 'none'}: ${formatScore(p)}`);
+  }
+}
+
+const promotedRuleLocations: Array<{ rsc: Rsc; rule: import('../cib/model.js').RuleNode; score: number }> = [];
+
 export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
   switch (r.kind) {
     case 'primitive': return primitiveAssign(A, r, prefer, stopIfFail);
@@ -868,6 +1018,7 @@ export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFai
 /** Compute scores and assign every resource. Returns score lines when asked. */
 export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
   roleLocations.length = 0;
+  promotedRuleLocations.length = 0;
   setAllowedDefault(ws);
   unpackLocations(ws);
   applyFailureLimits(ws);
