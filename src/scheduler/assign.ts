@@ -897,8 +897,16 @@ function promotionScore(A: Assigner, inst: Rsc, node: SNode): number | undefined
     const i = top.children.find((c) => c === inst || c.children.includes(inst));
     if (i && filterAnonymousInstance(i, node)) return undefined;
   }
-  const name = top && !top.unique ? inst.baseId : inst.id;
-  const v = node.attrs.get('master-' + name) ?? node.attrs.get('promotion-score-' + name);
+  // The instance's history id first (e.g. "drbd0:1"), then for anonymous clones the base id
+  let hid: string | undefined;
+  for (const h of inst.historyIds.values()) hid = h;
+  const names = [hid ?? inst.id];
+  if (top && !top.unique && inst.baseId !== names[0]) names.push(inst.baseId);
+  let v: string | undefined;
+  for (const name of names) {
+    v = node.attrs.get('master-' + name);
+    if (v !== undefined) break;
+  }
   if (v === undefined) return undefined;
   const s = parseScore(v, 0);
   return Number.isNaN(s) ? 0 : s;

@@ -160,7 +160,7 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[]): voi
   if (c.maintenance) hf.push('maintenance');
   else if (!c.managed) hf.push('unmanaged');
   if (c.targetRole === 'Stopped') hf.push('disabled');
-  for (const f of hf) hdr += ` (${f})`;
+  if (hf.length) hdr += ` (${hf.join(', ')})`;
   out.push(hdr + ':');
   const inner = indent + '  ';
   const promoted: SNode[] = [];
