@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import {
-  heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState,
+  belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState,
 } from '../lab/cluster-lab.js';
 import { Lab } from '../lab/netns.js';
 
@@ -18,8 +18,10 @@ export function registerLabCommands(program: Command): void {
     .description('create the hosts: cluster nodes n1..nN, app servers app1..appM (nginx), a client')
     .option('--nodes <n>', 'cluster nodes', '2')
     .option('--apps <n>', 'app servers', '2')
-    .action(async (o: { name: string; nodes: string; apps: string }) => {
-      const state = await labUp({ name: o.name, nodes: Number(o.nodes), apps: Number(o.apps) });
+    .option('--no-cluster', 'hosts only: do not start belayd on the nodes')
+    .action(async (o: { name: string; nodes: string; apps: string; cluster: boolean }) => {
+      const spec = { name: o.name, nodes: Number(o.nodes), apps: Number(o.apps) };
+      const state = await labUp(o.cluster ? { ...spec, daemonArgv: belaydArgv() } : spec);
       print(state);
     });
 

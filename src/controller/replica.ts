@@ -111,7 +111,7 @@ export function applyMembership(state: ReplicaState, membership: Membership): Ap
       ns.transientAttributes = [];
     }
   }
-  const dc = chooseDc(state.dc, membership);
+  const dc = chooseDc(membership);
   if (dc !== undefined) cib.dcUuid = String(dc);
   else delete cib.dcUuid;
   return {
@@ -128,14 +128,14 @@ export function applyMembership(state: ReplicaState, membership: Membership): Ap
 }
 
 /**
- * The DC: the previous one while it stays a member, else the lowest node id.
- * Deterministic, so no election messages are needed. As in Pacemaker every
- * partition has a DC, quorate or not: without quorum the scheduler applies
- * no-quorum-policy (stop, freeze, ignore) to the partition's resources.
+ * The DC: the member with the lowest node id. It must be a function of the
+ * agreed membership alone: after a merge every node's previous DC differs
+ * (each singleton was its own), so stickiness would split the choice. As in
+ * Pacemaker every partition has a DC, quorate or not: without quorum the
+ * scheduler applies no-quorum-policy (stop, freeze, ignore).
  */
-export function chooseDc(previous: number | undefined, membership: Membership): number | undefined {
+export function chooseDc(membership: Membership): number | undefined {
   if (membership.members.length === 0) return undefined;
-  if (previous !== undefined && membership.members.includes(previous)) return previous;
   return Math.min(...membership.members);
 }
 

@@ -6,8 +6,11 @@
  * LAB_ROOT/NAME/lab.json so that later commands (reboot, crash, down) find
  * it again.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { renderClusterConfig } from '../daemon/config.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { bootMachine, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
 import { Lab, LAB_SUBNET, requireCommands, requireNetnsSupport, type LabDescription } from './netns.js';
@@ -21,8 +24,10 @@ export interface ClusterLabSpec {
   nodes: number;
   /** App servers behind haproxy: app1..appM. */
   apps: number;
-  /** The command that starts belayd on a node (argv; NODE and CONFIG are substituted). */
+  /** The command that starts belayd on a node; none: hosts only, no cluster. */
   daemonArgv?: string[];
+  /** Extra cluster-file lines for the totem section (timings), e.g. {token: 300}. */
+  totem?: Record<string, number>;
 }
 
 export interface ClusterLabState {
@@ -39,6 +44,14 @@ export interface ClusterLabState {
   daemonArgv?: string[];
   /** Hosts cut off by `partition`. */
   partitioned: string[];
+  /** Empty mount points the lab had to create on this machine (removed again by down). */
+  madeDirs: string[];
+}
+
+/** How a lab node starts belayd: this checkout's launcher, with the host's default paths. */
+export function belaydArgv(): string[] {
+  const belay = fileURLToPath(new URL('../../bin/belay', import.meta.url));
+  return [process.execPath, belay, 'daemon'];
 }
 
 export function labDir(name: string): string {
@@ -134,6 +147,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     vip: vipOf(),
     init: {},
     partitioned: [],
+    madeDirs: [],
   };
   if (spec.daemonArgv) state.daemonArgv = spec.daemonArgv;
   try {
@@ -142,7 +156,26 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     await lab.addHost(state.client, { address: CLIENT_ADDRESS });
     state.lab = lab.describe();
     const apps = state.apps.map((a) => ({ name: a, address: lab.host(a).address }));
-    for (const n of state.nodes) writeHostEtc(lab.host(n).netns, { 'haproxy/haproxy.cfg': haproxyConfig(apps) });
+    const clusterFile = renderClusterConfig({
+      clusterName: spec.name,
+      nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
+    }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
+    // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists.
+    for (const d of ['/etc/belay', '/etc/haproxy']) {
+      if (!existsSync(d)) {
+        mkdirSync(d, { mode: 0o755 });
+        state.madeDirs.push(d);
+      }
+    }
+    const key = randomBytes(128);
+    for (const n of state.nodes) {
+      // Each node's /etc as on a real host: the tutorial's haproxy.cfg, belay's cluster file and key.
+      writeHostEtc(lab.host(n).netns, {
+        'haproxy/haproxy.cfg': haproxyConfig(apps),
+        'belay/cluster.yaml': clusterFile,
+        'belay/authkey': { text: key, mode: 0o600 },
+      });
+    }
     saveLabState(state);
     for (const host of [...state.nodes, ...state.apps, state.client]) await powerOn(state, host);
     saveLabState(state);
@@ -157,7 +190,9 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
 export async function powerOn(state: ClusterLabState, host: string): Promise<void> {
   const lab = Lab.attach(state.lab);
   await lab.setLink(host, true);
-  const pid = await bootMachine(lab, host);
+  // Cluster nodes keep /var/lib/belay (the stored CIB) across reboots, as a disk does.
+  const disks: Record<string, string> = state.nodes.includes(host) ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay') } : {};
+  const pid = await bootMachine(lab, host, disks);
   state.init[host] = pid;
   if (state.apps.includes(host)) {
     const dir = join(state.dir, host);
@@ -169,8 +204,7 @@ export async function powerOn(state: ClusterLabState, host: string): Promise<voi
     machineSpawn(pid, ['nginx', '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], join(dir, 'nginx.out'));
   }
   if (state.nodes.includes(host) && state.daemonArgv) {
-    const argv = state.daemonArgv.map((a) => a.replaceAll('NODE', host).replaceAll('CONFIG', join(state.dir, 'cluster.yaml')));
-    machineSpawn(pid, argv, join(state.dir, host, 'belayd.log'));
+    machineSpawn(pid, state.daemonArgv, join(state.dir, host, 'belayd.log'));
   }
 }
 
@@ -216,5 +250,12 @@ export async function labDown(state: ClusterLabState): Promise<void> {
   const lab = Lab.attach(state.lab);
   await lab.destroy();
   for (const h of state.lab.hosts) removeHostEtc(h.netns);
+  for (const d of state.madeDirs ?? []) {
+    try {
+      rmdirSync(d); // only when still empty
+    } catch {
+      /* something else put files there: leave it */
+    }
+  }
   rmSync(state.dir, { recursive: true, force: true });
 }

@@ -17,12 +17,13 @@ import type { Lab } from './netns.js';
 export const NETNS_ETC = '/etc/netns';
 
 /** Files that appear under /etc on one host only, e.g. {'haproxy/haproxy.cfg': text}. */
-export function writeHostEtc(netns: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
+export function writeHostEtc(netns: string, files: Record<string, string | { text: string | Uint8Array; mode: number }>): void {
+  for (const [rel, content] of Object.entries(files)) {
     if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`bad /etc path for a lab host: ${rel}`);
     const path = join(NETNS_ETC, netns, rel);
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, text);
+    if (typeof content === 'string') writeFileSync(path, content);
+    else writeFileSync(path, content.text, { mode: content.mode });
   }
 }
 
@@ -30,12 +31,23 @@ export function removeHostEtc(netns: string): void {
   rmSync(join(NETNS_ETC, netns), { recursive: true, force: true });
 }
 
-/** Power a host on: start its init, which holds a private mount namespace with a fresh /run. */
-export async function bootMachine(lab: Lab, hostName: string): Promise<number> {
+/**
+ * Power a host on: start its init, which holds a private mount namespace
+ * with a fresh /run. `disks` maps a directory of the host (e.g.
+ * /var/lib/belay) to a directory that keeps its content across reboots.
+ */
+export async function bootMachine(lab: Lab, hostName: string, disks: Record<string, string> = {}): Promise<number> {
   const host = lab.host(hostName);
-  // The host name arrives as $1, never inside the script text.
-  const script = 'hostname "$1" && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/lock && echo ready && exec sleep infinity';
-  const init = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', script, 'init', hostName], {
+  // Names and paths arrive as arguments ($1, $2 $3 ...), never inside the script text.
+  const script = [
+    'hostname "$1" && shift',
+    'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -p /run/lock',
+    'while [ $# -ge 2 ]; do mkdir -p "$1" "$2" && mount --bind "$2" "$1" || exit 1; shift 2; done',
+    'echo ready',
+    'exec sleep infinity',
+  ].join('\n');
+  const diskArgs = Object.entries(disks).flat();
+  const init = spawn('ip', ['netns', 'exec', host.netns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', script, 'init', hostName, ...diskArgs], {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -23,12 +23,18 @@ function formRing(state: ReplicaState, members: number[], offers: Array<[number,
 }
 
 describe('CIB replica', () => {
-  it('chooses the DC deterministically and keeps it while it stays', () => {
-    expect(chooseDc(undefined, { ringId: 'a', members: [3, 2], quorate: true })).toBe(2);
-    expect(chooseDc(3, { ringId: 'b', members: [1, 2, 3], quorate: true })).toBe(3);
-    expect(chooseDc(3, { ringId: 'c', members: [1, 2], quorate: true })).toBe(1);
-    expect(chooseDc(1, { ringId: 'd', members: [1], quorate: false })).toBe(1);
-    expect(chooseDc(1, { ringId: 'e', members: [], quorate: false })).toBeUndefined();
+  it('chooses the DC from the membership alone, so every node agrees after a merge', () => {
+    expect(chooseDc({ ringId: 'a', members: [3, 2], quorate: true })).toBe(2);
+    expect(chooseDc({ ringId: 'b', members: [1, 2, 3], quorate: true })).toBe(1);
+    expect(chooseDc({ ringId: 'd', members: [3], quorate: false })).toBe(3);
+    expect(chooseDc({ ringId: 'e', members: [], quorate: false })).toBeUndefined();
+    // Three singletons (each its own DC) merge: all must pick the same one.
+    const merged = { ringId: 'm', members: [1, 2, 3], quorate: true };
+    const picks = [1, 2, 3].map((self) => {
+      const alone = applyMembership(initialReplica(emptyCib(), nodes), { ringId: `s${self}`, members: [self], quorate: false }).state;
+      return applyMembership(alone, merged).state.dc;
+    });
+    expect(picks).toEqual([1, 1, 1]);
   });
 
   it('applies a configuration edit by compare-and-set on the version', () => {
