@@ -1035,6 +1035,10 @@ export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
   unpackColocations(ws);
   const applyTarget = (r: Rsc) => {
     r.children.forEach(applyTarget);
+    let top = r;
+    while (top.parent) top = top.parent;
+    if (r.kind === 'primitive' && !top.promotable && (r.targetRole === 'Promoted' || r.targetRole === 'Unpromoted')) r.targetRole = 'Started';
+    if (r.kind === 'primitive' && !top.promotable && (r.nextRole === 'Promoted' || r.nextRole === 'Unpromoted')) r.nextRole = 'Started';
     if (r.kind === 'primitive' && r.targetRole !== undefined && r.knownOn.size === 0) {
       if (r.nextRole === undefined || ROLE_RANK[r.targetRole] < ROLE_RANK[r.nextRole]) {
         r.nextRole = r.targetRole;

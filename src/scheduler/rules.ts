@@ -18,6 +18,11 @@ export interface RuleContext {
 }
 
 function compareValues(a: string, b: string, type: string): number {
+  if (type === 'integer') {
+    const x = Number.parseInt(a, 10);
+    const y = Number.parseInt(b, 10);
+    if (!Number.isNaN(x) && !Number.isNaN(y)) return x < y ? -1 : x > y ? 1 : 0;
+  }
   if (type === 'integer' || type === 'number') {
     const x = Number(a);
     const y = Number(b);

@@ -228,8 +228,10 @@ function inheritMeta(child: Map<string, string>, parent: Map<string, string> | u
   return child;
 }
 
-function unpackPrimitive(ws: WorkingSet, p: Primitive, id: string, parent: Rsc | undefined, defaults: Map<string, string>, ctx: RuleContext): Rsc {
+function unpackPrimitive(ws: WorkingSet, p: Primitive, id: string, parent: Rsc | undefined, _defaults: Map<string, string>, ctx: RuleContext): Rsc {
   const meta = inheritMeta(metaOf(p.metaAttributes, ctx), parent?.meta);
+  // rsc_defaults may hold rules on the resource's agent (rsc_expression)
+  const defaults = unpackNvSets(ws.cib.configuration.rscDefaults, { ...ctx, rscClass: p.class, rscProvider: p.provider, rscType: p.type });
   for (const [k, v] of defaults) if (!meta.has(k)) meta.set(k, v);
   const r = newRsc(ws, id, 'primitive', meta, parent);
   r.prim = p;
@@ -572,7 +574,7 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
       ok = false;
     }
     // failure-timeout: expired failures are ignored.
-    if (!ok && rsc.failureTimeoutMs > 0) {
+    if (!ok && rsc.failureTimeoutMs > 0 && !(task !== 'stop' && configuredOnFail(ws, rsc, task, interval) === 'block')) {
       const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
       if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
         const fc = failCountFor(ws, rsc, node);
@@ -589,6 +591,8 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
       if (failedProbe) {
         rsc.failedProbes.set(node, rc);
         role = 'Stopped';
+        // A hard error: the resource cannot run on this node
+        addAllowed(rsc, node, -INFINITY);
       } else if (isProbe && newRole === 'Stopped') {
         role = 'Stopped';
         clear = true;

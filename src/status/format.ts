@@ -68,8 +68,8 @@ function agentOf(r: Rsc): string {
 }
 
 const OCF_EXIT: Record<number, string> = {
-  0: 'ok', 1: 'error', 2: 'invalid parameter', 3: 'unimplemented feature', 4: 'insufficient privileges',
-  5: 'not installed', 6: 'not configured', 7: 'not running', 8: 'promoted', 9: 'promoted (failed)',
+  0: 'OK', 1: 'Error', 2: 'Invalid parameter', 3: 'Unimplemented feature', 4: 'Insufficient privileges',
+  5: 'Not installed', 6: 'Not configured', 7: 'Not running', 8: 'Promoted', 9: 'Failed promoted',
 };
 
 function flagList(r: Rsc, node: SNode | undefined): string[] {
