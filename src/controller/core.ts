@@ -177,8 +177,8 @@ export class ControllerCore {
       this.needSchedule = true;
     }
     if (msg.kind === 'op-result') this.onOpResult(msg, out);
-    if (msg.kind === 'attr-update' && outcome.statusChanged) {
-      this.abortTransition(`attribute ${msg.name} changed on ${msg.node}`);
+    if ((msg.kind === 'attr-update' || msg.kind === 'cleanup') && outcome.statusChanged) {
+      this.abortTransition(msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : `attribute ${msg.name} changed on ${msg.node}`);
       this.needSchedule = true;
     }
     return out;
@@ -226,6 +226,13 @@ export class ControllerCore {
   proposeAttribute(node: string, name: string, value: string | undefined, lifetime: 'reboot' | 'forever'): CoreOutput {
     const out = emptyOutput();
     out.broadcast.push({ kind: 'attr-update', from: this.self.id, node, name, value, lifetime });
+    return out;
+  }
+
+  /** Forget a resource's history and failures (crm resource cleanup). */
+  proposeCleanup(rsc: string | undefined, node: string | undefined): CoreOutput {
+    const out = emptyOutput();
+    out.broadcast.push({ kind: 'cleanup', from: this.self.id, rsc, node });
     return out;
   }
 

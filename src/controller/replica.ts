@@ -48,6 +48,15 @@ export type ReplicaMessage =
       targetRc: number;
     }
   | {
+      /** crm resource cleanup: forget history and failures so the DC probes again. */
+      kind: 'cleanup';
+      from: number;
+      /** One resource (its history id), or every resource when undefined. */
+      rsc: string | undefined;
+      /** One node by name, or every node when undefined. */
+      node: string | undefined;
+    }
+  | {
       kind: 'attr-update';
       from: number;
       node: string;
@@ -151,6 +160,8 @@ export function applyMessage(state: ReplicaState, msg: ReplicaMessage): ApplyOut
       return applyOpResult(state, msg);
     case 'attr-update':
       return applyAttrUpdate(state, msg);
+    case 'cleanup':
+      return applyCleanup(state, msg);
   }
 }
 
@@ -274,6 +285,37 @@ function applyAttrUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kin
   cib.epoch += 1;
   cib.numUpdates = 0;
   return { state: { ...state, cib }, configChanged: true, statusChanged: false };
+}
+
+function applyCleanup(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'cleanup' }>): ApplyOutcome {
+  const cib = structuredClone(state.cib);
+  let changed = false;
+  // Failure attributes are keyed RSC#OP_INTERVAL; clone instances share the base id.
+  const matches = (attr: string) => {
+    const m = /^(?:fail-count|last-failure)-(.+?)(?:#.*)?$/.exec(attr);
+    return m !== null && (msg.rsc === undefined || m[1] === msg.rsc || m[1]!.split(':')[0] === msg.rsc);
+  };
+  for (const ns of cib.status ?? []) {
+    if (msg.node !== undefined && ns.uname !== msg.node) continue;
+    if (ns.lrm) {
+      const kept = ns.lrm.resources.filter((r) => msg.rsc !== undefined && r.id !== msg.rsc && r.id.split(':')[0] !== msg.rsc);
+      if (kept.length !== ns.lrm.resources.length) {
+        ns.lrm.resources = kept;
+        changed = true;
+      }
+    }
+    for (const set of ns.transientAttributes) {
+      const kept = set.nvpairs.filter((p) => !matches(p.name));
+      if (kept.length !== set.nvpairs.length) {
+        set.nvpairs = kept;
+        changed = true;
+      }
+    }
+    ns.transientAttributes = ns.transientAttributes.filter((set) => set.nvpairs.length > 0);
+  }
+  if (!changed) return unchanged(state);
+  cib.numUpdates += 1;
+  return { state: { ...state, cib }, configChanged: false, statusChanged: true };
 }
 
 /**

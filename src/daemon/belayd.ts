@@ -240,6 +240,13 @@ export class Belayd {
         return this.replaceConfiguration(args);
       case 'attr':
         return this.setAttribute(args);
+      case 'cleanup': {
+        const rsc = typeof args['rsc'] === 'string' ? args['rsc'] : undefined;
+        const node = typeof args['node'] === 'string' ? args['node'] : undefined;
+        if (node !== undefined && !this.config.nodes.some((n) => n.name === node)) throw new AdminError(`no node named '${node}'`);
+        this.handle(this.core.proposeCleanup(rsc, node));
+        return { rsc: rsc ?? null, node: node ?? null };
+      }
       case 'ring-status':
         return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
       case 'quorum-status':
@@ -342,7 +349,7 @@ export function decodeMessage(payload: Uint8Array): ClusterMessage {
   if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
     throw new Error('not a cluster message');
   }
-  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'exec'];
+  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec'];
   if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
   return msg;
 }

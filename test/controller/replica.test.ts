@@ -93,6 +93,20 @@ describe('CIB replica', () => {
     expect(ops).toEqual(['web_last_0', 'web_last_failure_0', 'web_monitor_15000']);
   });
 
+  it('forgets history and failures on cleanup, for one resource or all', () => {
+    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
+    const op = (rsc: string, rc: string) => ({ kind: 'op-result' as const, from: 2, resource: { id: rsc, class: 'ocf', provider: 'belay', type: 'Dummy' }, op: { id: '', operation: 'start', interval: '0', rcCode: rc, opStatus: '0' }, targetRc: 0 });
+    s = applyMessage(s, op('web', '1')).state;
+    s = applyMessage(s, op('db', '1')).state;
+    s = applyMessage(s, { kind: 'cleanup', from: 1, rsc: 'web', node: undefined }).state;
+    const n2 = () => s.cib.status!.find((n) => n.uname === 'n2')!;
+    expect(n2().lrm!.resources.map((r) => r.id)).toEqual(['db']);
+    expect(n2().transientAttributes.flatMap((x) => x.nvpairs.map((p) => p.name))).toEqual(['fail-count-db#start_0', 'last-failure-db#start_0']);
+    s = applyMessage(s, { kind: 'cleanup', from: 1, rsc: undefined, node: 'n2' }).state;
+    expect(n2().lrm!.resources).toEqual([]);
+    expect(n2().transientAttributes).toEqual([]);
+  });
+
   it('converges replicas that started apart, given the same stream (property, 300 random streams)', () => {
     let seed = 12345;
     const rand = (n: number) => {
