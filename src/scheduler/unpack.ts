@@ -108,7 +108,8 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
     }
     const node: SNode = {
       id: n.id, name: n.uname, index, online: false, unclean: false, pending: false,
-      standby: truthy(attrs.get('standby')), standbyOnFail: false,
+      // Node attributes (standby, maintenance) are read only for nodes with a status entry
+      standby: st !== undefined && truthy(attrs.get('standby')), standbyOnFail: false,
       maintenance: truthy(attrs.get('maintenance')), shutdown: false, attrs, numResources: 0, runningCount: 0,
     };
     if (!st) {
@@ -181,7 +182,8 @@ function newRsc(ws: WorkingSet, id: string, kind: Rsc['kind'], meta: Map<string,
     allowed: new Map(), assigned: null, unassigned: true, assigning: false, updatingNodes: false,
     thisWith: [], withThis: [], actions: [], operations: [], index: ws.byId.size,
   };
-  ws.byId.set(id, r);
+  // An orphan history may carry the id of a (non-primitive) configured resource
+  if (!ws.byId.has(id)) ws.byId.set(id, r);
   return r;
 }
 
@@ -585,6 +587,12 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
           continue;
         }
       }
+    }
+    // on-fail=ignore: pretend the failed operation succeeded
+    if (!ok && configuredOnFail(ws, rsc, task, interval) === 'ignore') {
+      rsc.failureIgnored = true;
+      ok = true;
+      if (newRole === 'Stopped' && task === 'monitor') newRole = undefined;
     }
     if (ok) {
       let clear = false;
