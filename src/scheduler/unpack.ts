@@ -510,6 +510,11 @@ function makeOrphan(ws: WorkingSet, lrm: LrmResource): Rsc {
   r.orphan = true;
   applyMeta(ws, r);
   if (!ws.options.stopOrphans) r.managed = false;
+  else {
+    // A removed resource never runs anywhere
+    r.nextRole = 'Stopped';
+    r.nextRoleReason = 'removed';
+  }
   ws.resources.push(r);
   return r;
 }
