@@ -759,23 +759,45 @@ function banUnavailable(inst: Rsc, clone: Rsc, counts: Map<SNode, number>, maxPe
   }
 }
 
-function assignInstance(A: Assigner, clone: Rsc, inst: Rsc, prefer: SNode | undefined, counts: Map<SNode, number>, maxPerNode: number): boolean {
-  if (inst.assigning) return false;
-  if (prefer) {
-    const s = inst.allowed.get(prefer);
-    if (s === undefined || s < 0) return false;
-  }
-  const saved = prefer ? snapshot(inst) : undefined;
+/** assign_instance: ban nodes the instance can't use, then assign it (early when prefer is set). */
+function assignInstance(A: Assigner, clone: Rsc, inst: Rsc, prefer: SNode | undefined, counts: Map<SNode, number>, maxPerNode: number): SNode | null {
+  if (inst.assigning) return null;
   banUnavailable(inst, clone, counts, maxPerNode);
   const chosen = assign(A, inst, prefer, prefer === undefined);
   const node = inst.kind === 'group' ? inst.children[0]?.assigned ?? null : chosen;
-  if (prefer && node !== prefer) {
+  if (node) counts.set(node, (counts.get(node) ?? 0) + 1);
+  return node;
+}
+
+/**
+ * assign_instance_early: keep an instance on its current node unless better
+ * nodes need it; each time it would go elsewhere, reserve one instance for
+ * that node and retry, so instances shuffle as little as possible.
+ */
+function assignInstanceEarly(A: Assigner, clone: Rsc, inst: Rsc, current: SNode, maxPerNode: number, available: number, counts: Map<SNode, number>): boolean {
+  const s = inst.kind === 'primitive' ? inst.allowed.get(current) : inst.allowed.get(current);
+  if (s === undefined || s < 0 || !nodeAvailable(current)) return false;
+  const saved = snapshot(inst);
+  const scratch = new Map(counts);
+  let reserved = 0;
+  let chosen: SNode | null = null;
+  while (reserved < available) {
+    chosen = assignInstance(A, clone, inst, current, scratch, maxPerNode);
+    if (chosen === current) break;
+    restore(inst, saved);
+    if (!chosen) {
+      unassignDeep(inst);
+      break;
+    }
+    reserved++;
     unassignDeep(inst);
-    if (saved) restore(inst, saved);
+    chosen = null;
+  }
+  if (!chosen) {
+    restore(inst, saved);
     return false;
   }
-  if (!node) return false;
-  counts.set(node, (counts.get(node) ?? 0) + 1);
+  counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
   return true;
 }
 
@@ -840,7 +862,7 @@ function assignInstances(A: Assigner, clone: Rsc, instances: Rsc[], maxTotal: nu
     if (assigned >= maxTotal) break;
     if (!inst.unassigned) continue;
     const cur = preferredNode(clone, inst, optimal, counts);
-    if (cur && assignInstance(A, clone, inst, cur, counts, maxPerNode)) assigned++;
+    if (cur && assignInstanceEarly(A, clone, inst, cur, maxPerNode, maxTotal - assigned, counts)) assigned++;
   }
   for (const inst of instances) {
     if (!inst.unassigned) continue;
