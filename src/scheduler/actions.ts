@@ -601,7 +601,46 @@ function orderKind(ws: WorkingSet, o: OrderConstraint): string {
   return 'mandatory';
 }
 
-function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
+function instanceNodeOf(i: Rsc, current: boolean): SNode | undefined {
+  const prims = i.kind === 'primitive' ? [i] : i.children;
+  for (const p of prims) {
+    const n = current ? p.running[0] : p.assigned ?? undefined;
+    if (n) return n;
+  }
+  return undefined;
+}
+
+/** Interleaved clones: order each "then" instance after the "first" instance on the same node. */
+function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
+  const current = firstTask === 'stop' || firstTask === 'demote';
+  for (const ti of then.children) {
+    const node = instanceNodeOf(ti, current);
+    const fi = node ? first.children.find((x) => instanceNodeOf(x, current) === node) : undefined;
+    if (!fi) {
+      // Pacemaker unassigns a "then" instance that has no "first" instance to
+      // interleave with when the ordering is mandatory: block its start.
+      if (!current && flags & (F.UNRUNNABLE_FIRST_BLOCKS | F.FIRST_IMPLIES_THEN)) {
+        for (const p of ti.kind === 'primitive' ? [ti] : ti.children) {
+          for (const a of p.actions) if (a.task === 'start' && !a.optional && p.running.length === 0) a.runnable = false;
+        }
+      }
+      continue;
+    }
+    const fa = g.find(fi, firstTaskFor(fi, firstTask));
+    const ta = g.find(ti, thenTask);
+    if (fa && ta) g.order(fa, ta, flags);
+  }
+}
+
+function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number, noInterleave = false): void {
+  if (first.kind === 'clone' && then.kind === 'clone' && first !== then) {
+    const decider = thenTask === 'stop' || thenTask === 'demote' ? first : then;
+    // require-all=false and clone-min order through a counting pseudo action, never interleaved
+    if (decider.interleave && !noInterleave && first.meta.get('clone-min') === undefined) {
+      orderInterleaved(g, first, firstTask, then, thenTask, flags);
+      return;
+    }
+  }
   const ft = firstTaskFor(first, firstTask);
   const thens = g.findAll(then, thenTask);
   if (thens.length === 0) return;
@@ -629,9 +668,10 @@ function unpackOrders(g: Graph): void {
     const ta = (o.thenAction ?? fa).toLowerCase();
     const symDefault = kind !== 'serialize';
     const sym = o.symmetrical === undefined ? symDefault : ['true', 'yes', '1', 'on'].includes(o.symmetrical.toLowerCase());
-    orderResources(g, first, fa, then, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'));
+    const requireAll = o.requireAll === undefined || ['true', 'yes', '1', 'on'].includes(o.requireAll.toLowerCase());
+    orderResources(g, first, fa, then, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'), !requireAll);
     if (sym && INVERSE[fa] && INVERSE[ta]) {
-      orderResources(g, then, INVERSE[ta]!, first, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'));
+      orderResources(g, then, INVERSE[ta]!, first, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'), !requireAll);
     }
   }
 }
