@@ -261,7 +261,16 @@ export class Belayd {
     }
   }
 
-  private replaceConfiguration(args: Record<string, unknown>): Promise<unknown> {
+  /** Resolves once the ring's offers and node states are in (or after timeoutMs). */
+  private async waitSynced(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.core.synced && Date.now() < until && !this.stopped) await new Promise((r) => setTimeout(r, 20));
+  }
+
+  private async replaceConfiguration(args: Record<string, unknown>): Promise<unknown> {
+    // Right after a membership change the ring agrees on one configuration
+    // first; an edit made meanwhile would be refused.
+    await this.waitSynced(5_000);
     const configuration = args['configuration'] as Configuration | undefined;
     const base = args['base'] as CibVersion | undefined;
     if (!configuration || typeof configuration !== 'object' || !Array.isArray((configuration as Configuration).resources)) {

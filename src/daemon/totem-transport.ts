@@ -20,12 +20,28 @@ export class TotemTransport implements ClusterTransport {
   async start(handlers: Parameters<ClusterTransport['start']>[0]): Promise<void> {
     const node = await startTotem(totemConfigFromCluster(this.config, this.nodeId, this.log), this.key);
     this.node = node;
-    node.on('deliver', (d) => handlers.deliver(d.origin, d.payload));
+    // Agreed order across membership changes: a message of a new ring must
+    // reach the controller after that ring's membership does. The node can
+    // hand over new-ring messages in the same step as the change (a slower
+    // node installing a ring already in use), so they wait here.
+    let ring: string | undefined;
+    let held: Array<{ origin: number; payload: Uint8Array; ring: string }> = [];
+    node.on('deliver', (d) => {
+      const key = ringKey(d.ring);
+      if (d.transitional || key === ring) handlers.deliver(d.origin, d.payload);
+      else held.push({ origin: d.origin, payload: d.payload, ring: key });
+    });
     node.on('confchg', (c) => {
       if (c.kind !== 'regular') return;
       // The node steps votequorum right after emitting the change; read the
       // outcome once that has happened, before any later packet is handled.
-      queueMicrotask(() => handlers.membership(ringKey(c.ring), c.members, node.status().quorum.quorate));
+      queueMicrotask(() => {
+        ring = ringKey(c.ring);
+        handlers.membership(ring, c.members, node.status().quorum.quorate);
+        const ready = held.filter((h) => h.ring === ring);
+        held = held.filter((h) => h.ring !== ring);
+        for (const h of ready) handlers.deliver(h.origin, h.payload);
+      });
     });
     node.on('error', (err) => this.log(`totem: ${err.message}`));
   }
