@@ -27,6 +27,8 @@ export interface Action {
   before: Ordering[];
   /** Orderings where this action is "first". */
   after: Ordering[];
+  /** Made required by an action of its own resource (no reason recorded). */
+  sameRscRequired?: boolean;
   /** A fencing action (task "stonith"). */
   fence?: boolean;
   /** Probe result expected (rc 7 normally). */
@@ -159,9 +161,15 @@ function reasonText(change: string, cause: Action): string {
 }
 
 function clearOptional(a: Action, cause: Action | undefined): boolean {
-  if (!a.optional) return false;
+  if (!a.optional) {
+    // Pacemaker updates depth-first, so a cause from another resource usually
+    // reaches the action before its own stop does: credit that cause.
+    if (cause && cause.rsc !== a.rsc && a.reason === undefined && a.task === 'start' && a.sameRscRequired) setReason(a, reasonText('required', cause));
+    return false;
+  }
   a.optional = false;
   if (cause && cause.rsc !== a.rsc) setReason(a, reasonText('required', cause));
+  else if (cause) a.sameRscRequired = true;
   return true;
 }
 
@@ -793,7 +801,7 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
   if (type & F.UNRUNNABLE_FIRST_BLOCKS && then.runnable && !firstFlags.runnable) {
     clearRunnable(then, first);
   }
-  if (type & F.FIRST_IMPLIES_THEN && then.optional && !firstFlags.optional) {
+  if (type & F.FIRST_IMPLIES_THEN && !firstFlags.optional) {
     clearOptional(then, first);
   }
   if (type & F.INTERMEDIATE_STOP && isPrimitiveAction(first) && isPrimitiveAction(then)) {
