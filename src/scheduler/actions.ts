@@ -27,6 +27,8 @@ export interface Action {
   before: Ordering[];
   /** Orderings where this action is "first". */
   after: Ordering[];
+  /** One-or-more pseudo actions: runnable when at least this many "first" actions are. */
+  minRunnable?: number;
   /** Made required by an action of its own resource (no reason recorded). */
   sameRscRequired?: boolean;
   /** A fencing action (task "stonith"). */
@@ -47,6 +49,7 @@ export const F = {
   THEN_IMPLIES_FIRST_GRAPHED: 128,
   SERIALIZE: 256,
   SAME_NODE: 512,
+  MIN_RUNNABLE: 1024,
 } as const;
 
 export interface Ordering {
@@ -677,6 +680,19 @@ function unpackOrders(g: Graph): void {
     const symDefault = kind !== 'serialize';
     const sym = o.symmetrical === undefined ? symDefault : ['true', 'yes', '1', 'on'].includes(o.symmetrical.toLowerCase());
     const requireAll = o.requireAll === undefined || ['true', 'yes', '1', 'on'].includes(o.requireAll.toLowerCase());
+    const cloneMin = first.kind === 'clone' ? Number.parseInt(first.meta.get('clone-min') ?? '0', 10) || 0 : 0;
+    if (kind === 'mandatory' && first.kind === 'clone' && (!requireAll || cloneMin > 0)) {
+      // Order "then" after a pseudo action runnable once enough instances are
+      const pseudo = g.action(undefined, `clone-one-or-more:${o.id}`, null, true, { pseudo: true });
+      pseudo.minRunnable = cloneMin > 0 ? cloneMin : 1;
+      pseudo.runnable = false;
+      for (const inst of first.children) {
+        const ia = g.find(inst, fa);
+        if (ia) g.order(ia, pseudo, F.MIN_RUNNABLE | F.FIRST_IMPLIES_THEN_GRAPHED);
+      }
+      for (const t of g.findAll(then, ta)) g.order(pseudo, t, kindFlags(kind, fa, sym ? 'sym' : 'asym') | F.UNRUNNABLE_FIRST_BLOCKS);
+      continue;
+    }
     orderResources(g, first, fa, then, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'), !requireAll);
     if (sym && INVERSE[fa] && INVERSE[ta]) {
       orderResources(g, then, INVERSE[ta]!, first, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'), !requireAll);
@@ -832,6 +848,15 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   if (type & F.FIRST_IMPLIES_THEN_GRAPHED && !ff.optional && !then.printAlways) {
     then.printAlways = true;
     changed.add(then);
+  }
+  if (type & F.MIN_RUNNABLE && then.minRunnable !== undefined) {
+    let count = 0;
+    for (const b of then.before) if (b.flags & F.MIN_RUNNABLE && flagsOf(g, b.first).runnable) count++;
+    const run = count >= then.minRunnable;
+    if (run !== then.runnable) {
+      then.runnable = run;
+      changed.add(then);
+    }
   }
   const relevant = type & (F.FIRST_IMPLIES_THEN | F.THEN_IMPLIES_FIRST | F.UNRUNNABLE_FIRST_BLOCKS | F.INTERMEDIATE_STOP | F.ASYMMETRIC);
   if (!relevant) return;
@@ -1051,6 +1076,13 @@ export function buildGraph(ws: WorkingSet): GraphResult {
     a.cluster = true;
   }
   const fences = scheduleFencing(g);
+  // One-or-more pseudo actions start from the instances' initial runnability
+  for (const a of g.actions) {
+    if (a.minRunnable === undefined) continue;
+    let count = 0;
+    for (const b of a.before) if (b.flags & F.MIN_RUNNABLE && flagsOf(g, b.first).runnable) count++;
+    a.runnable = count >= a.minRunnable;
+  }
   propagate(g);
   const summary: SummaryLine[] = [];
   for (const r of ws.resources) logActions(g, r, summary);
