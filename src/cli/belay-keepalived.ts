@@ -157,6 +157,11 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
       }
     };
+    // A bug must not leave VIPs behind: release, then exit non-zero.
+    process.once('uncaughtException', (err) => {
+      log(`internal error: ${err.stack ?? err.message}`);
+      void stop('internal error').finally(() => process.exit(1));
+    });
     process.once('SIGTERM', () => void stop('SIGTERM'));
     process.once('SIGINT', () => void stop('SIGINT'));
     process.on('SIGHUP', onHup);
