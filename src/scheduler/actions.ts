@@ -871,7 +871,7 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
     }
   }
   // cl#5155: the stop of an unmanaged (unrunnable) resource blocks the stops ordered after it
-  if (type & F.THEN_IMPLIES_FIRST && first.rsc && !first.rsc.managed && !first.runnable && first.task === 'stop' && then.runnable && then.task === 'stop') {
+  if (type & (F.THEN_IMPLIES_FIRST | F.FIRST_IMPLIES_THEN) && first.rsc && !first.rsc.managed && !first.runnable && first.task === 'stop' && then.runnable && then.task === 'stop') {
     then.runnable = false;
     changed.add(then);
   }
