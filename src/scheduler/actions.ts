@@ -743,8 +743,9 @@ function unpackOrderSets(g: Graph, o: OrderConstraint, kind: string): void {
 /** Flags of a collective action summarised from its members. */
 function collectiveFlags(g: Graph, a: Action): { optional: boolean; runnable: boolean } {
   const r = a.rsc!;
-  let optional = a.optional;
-  let runnable = a.runnable;
+  // Pacemaker summarises from the members, starting from optional+runnable
+  let optional = true;
+  let runnable = true;
   const primitiveTask = (task: string) => (task === 'running' ? 'start' : task === 'stopped' ? 'stop' : task === 'promoted' ? 'promote' : task === 'demoted' ? 'demote' : task);
   if (r.kind === 'group') {
     for (const m of r.children) {
