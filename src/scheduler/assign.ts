@@ -290,7 +290,8 @@ function thisWithList(r: Rsc): Coloc[] {
         }
       }
     } else if (p.kind === 'clone') {
-      addAll(list, p.thisWith.filter((c) => c.explicit));
+      // Role-specific colocations decide promotion, not instance placement
+      addAll(list, p.thisWith.filter((c) => c.explicit && !(p.promotable && c.dependentRole !== undefined)));
     }
   }
   return list;
@@ -306,7 +307,7 @@ function withThisList(r: Rsc): Coloc[] {
         if (p.parent) addAll(list, p.parent.withThis.filter((c) => c.explicit));
       }
     } else if (p.kind === 'clone') {
-      addAll(list, p.withThis.filter((c) => c.explicit));
+      addAll(list, p.withThis.filter((c) => c.explicit && !(p.promotable && c.primaryRole !== undefined)));
     }
   }
   return list;
@@ -956,6 +957,8 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
   const promotedMax = Number.parseInt(clone.meta.get('promoted-max') ?? clone.meta.get('master-max') ?? '1', 10) || 0;
   const promotedNodeMax = Number.parseInt(clone.meta.get('promoted-node-max') ?? clone.meta.get('master-node-max') ?? '1', 10) || 0;
   const prio = new Map<Rsc, number>();
+  // Started instances of a promotable clone are Unpromoted
+  for (const x of clone.children.flatMap(primitivesOf)) if (x.role === 'Started') x.role = 'Unpromoted';
   for (const inst of clone.children) {
     const chosen = instanceAssignedNode(inst);
     if (!chosen) {

@@ -290,12 +290,13 @@ function unpackClone(ws: WorkingSet, c: Clone, defaults: Map<string, string>, ct
   r.cloneCfg = c;
   applyMeta(ws, r);
   r.promotable = c.tag === 'master' || truthy(meta.get('promotable'));
-  r.unique = truthy(meta.get('globally-unique'), false);
   const nodes = ws.nodes.length;
   const cm = meta.get('clone-max');
   r.cloneMax = cm === undefined ? nodes : Math.max(0, Number.parseInt(cm, 10) || 0);
   const cnm = meta.get('clone-node-max');
   r.cloneNodeMax = cnm === undefined ? 1 : Math.max(0, Number.parseInt(cnm, 10) || 0);
+  // More than one instance per node implies globally unique instances
+  r.unique = truthy(meta.get('globally-unique'), r.cloneNodeMax > 1);
   r.interleave = truthy(meta.get('interleave'));
   r.ordered = truthy(meta.get('ordered'));
   for (let i = 0; i < r.cloneMax; i++) newCloneInstance(ws, r, i, ctx);
