@@ -280,6 +280,19 @@ export class Belayd {
     if (base && compareVersions([base[0], base[1], 0], [this.core.cib.adminEpoch, this.core.cib.epoch, 0]) !== 0) {
       throw new AdminError(`the configuration changed meanwhile (now ${versionTriple(this.core.cib).join('.')}); try again`);
     }
+    // A membership round that starts between our check and the agreed
+    // delivery refuses the edit; the base is still good, so try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.proposeOnce(configuration);
+      } catch (err) {
+        if (!(err instanceof AdminError) || !/synchronising/.test(err.message) || attempt >= 5) throw err;
+        await this.waitSynced(5_000);
+      }
+    }
+  }
+
+  private proposeOnce(configuration: Configuration): Promise<unknown> {
     const requestId = `${this.self.id}-${++this.requestSeq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

@@ -70,8 +70,11 @@ function appAddress(i: number): string {
 }
 const CLIENT_ADDRESS = `${LAB_SUBNET}.100`;
 
-/** haproxy.cfg of a load balancer, as the seed tutorial writes it. */
-export function haproxyConfig(apps: Array<{ name: string; address: string }>): string {
+/**
+ * haproxy.cfg of a load balancer, as the seed tutorial writes it, plus one
+ * response header naming the balancer so a client can tell who served it.
+ */
+export function haproxyConfig(apps: Array<{ name: string; address: string }>, balancer: string): string {
   return [
     'global',
     '    maxconn 4096',
@@ -87,6 +90,7 @@ export function haproxyConfig(apps: Array<{ name: string; address: string }>): s
     'frontend http',
     '    bind *:80',
     '    default_backend app_pool',
+    `    http-response set-header X-Served-By ${balancer}`,
     '',
     'backend app_pool',
     ...apps.map((a) => `    server ${a.name} ${a.address}:80 check inter 500 fall 2 rise 1`),
@@ -171,7 +175,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     for (const n of state.nodes) {
       // Each node's /etc as on a real host: the tutorial's haproxy.cfg, belay's cluster file and key.
       writeHostEtc(lab.host(n).netns, {
-        'haproxy/haproxy.cfg': haproxyConfig(apps),
+        'haproxy/haproxy.cfg': haproxyConfig(apps, n),
         'belay/cluster.yaml': clusterFile,
         'belay/authkey': { text: key, mode: 0o600 },
       });
