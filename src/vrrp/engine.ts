@@ -177,7 +177,7 @@ export class VrrpEngine {
         case 'send': {
           const inst = this.spec.instances.find((i) => i.name === a.instance);
           const local = inst?.primaryAddress ?? '0.0.0.0';
-          const p = this.transport.send(a.bytes, a.dst, a.family, local).catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
           this.track(p);
           break;
         }
@@ -196,10 +196,13 @@ export class VrrpEngine {
         case 'garp':
           this.queueNet(async () => {
             for (const v of a.vips) {
-              if (this.held.has(vipKey(v))) {
-                this.log(`Sending gratuitous ARP on ${v.dev} for ${v.address}`);
-                this.netops.garp(v, a.repeat);
+              if (!this.held.has(vipKey(v))) continue;
+              if (v.family === 6) {
+                this.log(`(${a.instance}) unsolicited neighbour advertisement for ${v.address} not sent (not supported yet)`);
+                continue;
               }
+              this.log(`Sending gratuitous ARP on ${v.dev} for ${v.address}`);
+              this.netops.garp(v, a.repeat);
             }
           });
           break;

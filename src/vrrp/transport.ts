@@ -34,7 +34,8 @@ export interface VrrpTransport {
   open(memberships: Membership[], onPacket: (p: ReceivedPacket) => void): Promise<void>;
   /** Rejoin after a reload (groups added or removed). */
   update(memberships: Membership[]): void;
-  send(bytes: Uint8Array, dst: string, family: Family, localAddress: string): Promise<void>;
+  /** `ifname` scopes IPv6 link-local multicast and picks the multicast interface. */
+  send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -102,11 +103,13 @@ export class UdpTransport implements VrrpTransport {
     }
   }
 
-  async send(bytes: Uint8Array, dst: string, family: Family, localAddress: string): Promise<void> {
+  async send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string): Promise<void> {
     const sock = await this.socketFor(family);
     const multicast = family === 4 ? /^2(2[4-9]|3\d)\./.test(dst) : /^ff/i.test(dst);
-    if (multicast) sock.setMulticastInterface(localAddress);
-    await new Promise<void>((resolve, reject) => sock.send(bytes, this.port, dst, (err) => (err ? reject(err) : resolve())));
+    if (multicast) sock.setMulticastInterface(family === 4 ? localAddress : `::%${ifname}`);
+    // IPv6 link-local destinations need their scope (the interface).
+    const to = family === 6 && (/^fe80:/i.test(dst) || /^ff02:/i.test(dst)) && !dst.includes('%') ? `${dst}%${ifname}` : dst;
+    await new Promise<void>((resolve, reject) => sock.send(bytes, this.port, to, (err) => (err ? reject(err) : resolve())));
   }
 
   async close(): Promise<void> {

@@ -254,3 +254,26 @@ virtual_server ${vip} 80 {
     void db;
   }, 60_000);
 });
+
+describe('IPv6', () => {
+  it('a VRRPv3 instance with an IPv6 VIP elects over ff02::12 and hands over on SIGTERM', async () => {
+    const l = await setup(['a', 'b']);
+    // Link-local addresses need their duplicate address detection to finish.
+    await waitFor(async () => {
+      const out = await Promise.all(['a', 'b'].map((h) => l.exec(h, ['ip', '-6', 'addr', 'show', 'dev', 'eth0', 'scope', 'link'])));
+      return out.every((r) => /inet6 fe80::/.test(String(r.stdout)) && !/tentative/.test(String(r.stdout)));
+    }, 10000, 'IPv6 link-local addresses');
+    const vip = 'fd00:198:18::100';
+    const conf = (prio: number) => `vrrp_instance V6 {\n  interface eth0\n  virtual_router_id 60\n  priority ${prio}\n  advert_int 0.5\n  virtual_ipaddress {\n    ${vip}/64\n  }\n}\n`;
+    const has6 = async (h: string) => String((await l.exec(h, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout).includes(` ${vip}/64`);
+    const da = start(l, 'a', conf(150));
+    start(l, 'b', conf(100));
+    await waitFor(() => has6('a'), 10000, 'a to hold the IPv6 VIP');
+    await sleep(1200);
+    expect(await has6('b')).toBe(false);
+    expect(readFileSync(da.logFile, 'utf8')).toContain('IPv6 needs VRRPv3; using version 3');
+    await stopDaemon(da);
+    await waitFor(() => has6('b'), 2000, 'b to take the IPv6 VIP');
+    expect(await has6('a')).toBe(false);
+  }, 40_000);
+});
