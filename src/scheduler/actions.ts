@@ -5,12 +5,12 @@
  * after pcmk_sched_{primitive,group,clone,ordering,actions}.c.
  */
 import type { OrderConstraint } from '../cib/model.js';
-import { parseDurationMs } from '../cib/duration.js';
 import { parseScore, INFINITY } from '../cib/score.js';
 import type { Rsc, Role, SNode } from './types.js';
 import { ROLE_RANK } from './types.js';
 import type { WorkingSet } from './unpack.js';
 import { findConfigured, nodeAvailable } from './assign.js';
+import { intervalMs } from './unpack.js';
 
 export interface Action {
   id: number;
@@ -328,7 +328,7 @@ function createRecurring(g: Graph, r: Rsc): void {
   const moving = r.running.length > 0 && !r.running.includes(node);
   for (const op of r.operations) {
     if (op.name !== 'monitor') continue;
-    const interval = parseDurationMs(op.interval, 0);
+    const interval = intervalMs(op.interval);
     if (!interval) continue;
     if (op.enabled !== undefined && ['false', 'no', '0', 'off'].includes(op.enabled.toLowerCase())) continue;
     const role = op.role ? op.role.toLowerCase() : undefined;

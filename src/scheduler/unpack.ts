@@ -212,7 +212,7 @@ function applyMeta(ws: WorkingSet, r: Rsc): void {
     r.maintenance = true;
   }
   r.critical = truthy(m.get('critical'), true);
-  r.requires = (m.get('requires') ?? (r.cls === 'stonith' ? 'nothing' : ws.options.fencingEnabled ? 'fencing' : 'quorum')).toLowerCase();
+  r.requires = (m.get('requires') ?? (r.cls === 'stonith' ? 'quorum' : ws.options.fencingEnabled ? 'fencing' : 'quorum')).toLowerCase();
 }
 
 /** char2score-like: "2.0" is 2, garbage is 0. */
@@ -335,19 +335,16 @@ function opSortKey(op: LrmOp): number {
   return Number.isNaN(c) || c < 0 ? Number.MAX_SAFE_INTEGER : c;
 }
 
-function configuredOnFail(ws: WorkingSet, rsc: Rsc, task: string, intervalMs: number): OnFail {
+function configuredOnFail(ws: WorkingSet, rsc: Rsc, task: string, opInterval: number): OnFail {
   let v: string | undefined;
   for (const o of rsc.operations) {
-    if (o.name === task && parseDurationMs(o.interval, 0) === intervalMs) {
+    if (o.name === task && intervalMs(o.interval) === opInterval) {
       v = o.onFail;
       break;
     }
   }
-  if (v === undefined && task === 'monitor' && intervalMs === 0) {
-    // Probes use the on-fail of... nothing: default handling.
-  }
   if (v === undefined) {
-    const od = unpackNvSets(ws.cib.configuration.opDefaults, { now: ws.now, opName: task, opInterval: intervalMs });
+    const od = unpackNvSets(ws.cib.configuration.opDefaults, { now: ws.now, opName: task, opInterval });
     v = od.get('on-fail');
   }
   const t = (v ?? '').toLowerCase();
@@ -364,6 +361,15 @@ function configuredOnFail(ws: WorkingSet, rsc: Rsc, task: string, intervalMs: nu
   }
   if (task === 'stop') return ws.options.fencingEnabled ? 'fence' : 'block';
   return 'restart';
+}
+
+/** An operation interval in ms; also accepts ISO 8601 forms without "T" ("P30S"), as Pacemaker does. */
+export function intervalMs(text: string | undefined): number {
+  const v = parseDurationMs(text, 0);
+  if (!Number.isNaN(v)) return v;
+  const t = (text ?? '').trim();
+  if (/^P\d+(\.\d+)?[HMS]$/i.test(t)) return parseDurationMs('PT' + t.slice(1), 0);
+  return Number.NaN;
 }
 
 export function failCountFor(ws: WorkingSet, rsc: Rsc, node: SNode): { count: number; lastFailure: number } {
