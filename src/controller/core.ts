@@ -283,6 +283,9 @@ export class ControllerCore {
         t.complete(action.id, action.targetRc);
         continue;
       }
+      // Pacemaker's wording, so its users can read our logs.
+      const opName = `${action.rsc}_${action.task === 'monitor' && action.intervalMs === 0 ? 'monitor' : action.task}_${action.intervalMs}`;
+      out.log.push(`Initiating ${action.task} operation ${opName} on ${action.node} (transition ${t.id}, action ${action.id})`);
       out.broadcast.push({
         kind: 'exec',
         from: this.self.id,

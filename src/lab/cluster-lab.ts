@@ -217,6 +217,11 @@ export async function powerOff(state: ClusterLabState, host: string): Promise<vo
   const lab = Lab.attach(state.lab);
   await lab.crash(host);
   delete state.init[host];
+  // A machine that loses power loses its network configuration too: it boots
+  // with its own address only, not the floating IPs it held.
+  const h = lab.host(host);
+  await lab.exec(host, ['ip', 'addr', 'flush', 'dev', h.ifname]);
+  await lab.exec(host, ['ip', 'addr', 'add', `${h.address}/24`, 'dev', h.ifname]);
 }
 
 /** iptables rules that cut a host's traffic on its lab interface, both ways. */

@@ -42,11 +42,15 @@ describe('belay lab (hosts as machines)', () => {
     expect([...seen].sort()).toEqual(['Droplet: app-1, IP Address: 198.18.0.21', 'Droplet: app-2, IP Address: 198.18.0.22']);
   });
 
-  it('power-cycles a host: everything on it dies, /run is fresh, the network comes back', async () => {
+  it('power-cycles a host: everything on it dies, /run is fresh, addresses are reset, the network comes back', async () => {
+    await labExec(state, 'n1', ['ip', 'addr', 'add', '198.18.0.50/24', 'dev', 'eth0']);
     await powerOff(state, 'n1');
     expect(await curl('client', '198.18.0.11')).toMatch(/^FAIL/);
     await powerOn(state, 'n1');
     expect((await labExec(state, 'n1', ['ls', '/run'])).stdout).not.toContain('haproxy.pid');
+    const addrs = String((await labExec(state, 'n1', ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout);
+    expect(addrs).toContain('198.18.0.11/24');
+    expect(addrs).not.toContain('198.18.0.50');
     const ping = await labExec(state, 'client', ['ping', '-c', '1', '-W', '2', '198.18.0.11']);
     expect(ping.exitCode).toBe(0);
   });
