@@ -33,7 +33,7 @@ export class ConfigError extends Error {
     readonly line: number,
     message: string,
   ) {
-    super(`${file}:${line}: ${message}`);
+    super(line > 0 ? `${file}:${line}: ${message}` : `${file}: ${message}`);
     this.name = 'ConfigError';
   }
 }
