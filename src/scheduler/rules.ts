@@ -74,10 +74,30 @@ function evalExpression(e: RuleNode, ctx: RuleContext): boolean {
 /** Parse an ISO 8601 date ("2014-05-07 00:28:00", "2017-08-21T17:12:54Z") to epoch seconds. */
 export function parseIsoDate(text: string): number {
   let t = text.trim().replace(' ', 'T');
+  // Ordinal (2005-020) and week (2005-W03-4) dates
+  const ord = /^(\d{4})-(\d{3})(T.*)?$/.exec(t);
+  if (ord) {
+    const base = Date.UTC(Number(ord[1]), 0, 1) / 1000 + (Number(ord[2]) - 1) * 86400;
+    return base + (ord[3] ? timeOfDay(ord[3].slice(1)) : 0);
+  }
+  const wk = /^(\d{4})-?W(\d{2})-?(\d)?(T.*)?$/.exec(t);
+  if (wk) {
+    const y = Number(wk[1]);
+    const jan4 = new Date(Date.UTC(y, 0, 4));
+    const mondayWeek1 = Date.UTC(y, 0, 4) / 1000 - ((jan4.getUTCDay() + 6) % 7) * 86400;
+    const base = mondayWeek1 + ((Number(wk[2]) - 1) * 7 + (Number(wk[3] ?? '1') - 1)) * 86400;
+    return base + (wk[4] ? timeOfDay(wk[4].slice(1)) : 0);
+  }
   if (/^\d{4}-\d{2}-\d{2}$/.test(t)) t += 'T00:00:00';
   if (!/[zZ]|[+-]\d{2}:?\d{2}$/.test(t)) t += 'Z';
   const ms = Date.parse(t);
   return Number.isNaN(ms) ? Number.NaN : Math.floor(ms / 1000);
+}
+
+function timeOfDay(t: string): number {
+  const m = /^(\d{2}):?(\d{2})?:?(\d{2})?/.exec(t);
+  if (!m) return 0;
+  return Number(m[1]) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0);
 }
 
 function durationSeconds(d: RuleNode): number {
