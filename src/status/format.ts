@@ -151,7 +151,7 @@ function anyRecursive(r: Rsc, f: (x: Rsc) => boolean): boolean {
   return f(r) || r.children.some((c) => anyRecursive(c, f));
 }
 
-function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[]): void {
+function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inactive = true): void {
   const child = c.cloneCfg!.child;
   let hdr = `${indent}* Clone Set: ${c.id} [${child.id}]`;
   const hf: string[] = [];
@@ -171,7 +171,7 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[]): voi
     if (partially) activeInstances++;
     let full = false;
     if (c.unique) {
-      if (partially || !inst.orphan) full = true;
+      if (partially || (inactive && !inst.orphan)) full = true;
     } else if (!partially) {
       // listed in Stopped below
     } else if (anyRecursive(inst, (x) => x.orphan) || anyRecursive(inst, (x) => !x.managed) || anyRecursive(inst, (x) => x.failed)) {
@@ -197,7 +197,7 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[]): voi
       out.push(c.targetRole === 'Unpromoted' ? `${inner}* Unpromoted (target-role): [ ${names} ]` : `${inner}* Unpromoted: [ ${names} ]`);
     } else out.push(`${inner}* Started: [ ${names} ]`);
   }
-  if (!c.unique && c.cloneMax > activeInstances) {
+  if (inactive && !c.unique && c.cloneMax > activeInstances) {
     // Every allowed node (all nodes in a symmetric cluster; probed ones otherwise) without an instance.
     let list: SNode[];
     if (ws.options.symmetric) list = ws.nodes;
@@ -239,21 +239,28 @@ function probeFailure(r: Rsc, n: SNode): number | undefined {
   return undefined;
 }
 
-export function formatResources(ws: WorkingSet): string[] {
-  const out: string[] = ['  * Full List of Resources:'];
+/**
+ * The resource list. crm_mon without -r passes inactive=false: resources
+ * not even partially active, and clones' "Stopped: [ ... ]" lines, are left
+ * out ("Active Resources").
+ */
+export function formatResources(ws: WorkingSet, opts: { inactive?: boolean } = {}): string[] {
+  const inactive = opts.inactive ?? true;
+  const out: string[] = [inactive ? '  * Full List of Resources:' : '  * Active Resources:'];
   let any = false;
   for (const r of ws.resources) {
     const before = out.length;
+    if (!inactive && !isActive(r)) continue;
     if (r.kind === 'primitive') {
       if (r.orphan && r.running.length === 0) continue;
       out.push(primitiveLine(r, '    '));
     } else if (r.kind === 'group') {
       if (r.children.every((c) => c.orphan) && !isActive(r)) continue;
       formatGroup(r, '    ', out);
-    } else formatClone(ws, r, '    ', out);
+    } else formatClone(ws, r, '    ', out, inactive);
     if (out.length > before) any = true;
   }
-  if (!any) out.push('    * No resources');
+  if (!any) out.push(inactive ? '    * No resources' : '    * No active resources');
   return out;
 }
 
