@@ -277,3 +277,41 @@ describe('IPv6', () => {
     expect(await has6('a')).toBe(false);
   }, 40_000);
 });
+
+describe('unicast peers and track_interface', () => {
+  it('elects over unicast_peer, and a tracked interface going down moves the VIP (FAULT) and back', async () => {
+    const l = await setup(['a', 'b']);
+    const vip = `${l.subnet}.70`;
+    const [A, B] = [l.host('a').address, l.host('b').address];
+    // A second link on a, tracked with no weight: down means FAULT.
+    await l.exec('a', ['ip', 'link', 'add', 'uplink0', 'type', 'veth', 'peer', 'name', 'uplink0p']);
+    await l.exec('a', ['ip', 'link', 'set', 'uplink0', 'up']);
+    await l.exec('a', ['ip', 'link', 'set', 'uplink0p', 'up']);
+    const conf = (prio: number, self: string, peer: string, track: boolean) => `vrrp_instance VI_U {
+  state BACKUP
+  interface eth0
+  virtual_router_id 71
+  priority ${prio}
+  advert_int 1
+  unicast_src_ip ${self}
+  unicast_peer {
+    ${peer}
+  }
+  virtual_ipaddress {
+    ${vip}/24
+  }
+${track ? '  track_interface {\n    uplink0\n  }\n' : ''}}
+`;
+    const da = start(l, 'a', conf(150, A, B, true));
+    start(l, 'b', conf(100, B, A, false));
+    await waitFor(() => hasVip(l, 'a', vip), 10000, 'a to take the VIP over unicast');
+    await sleep(1500);
+    expect(await vipHolders(l, ['a', 'b'], vip)).toEqual(['a']);
+    await l.exec('a', ['ip', 'link', 'set', 'uplink0p', 'down']); // the far end: carrier lost
+    await waitFor(() => hasVip(l, 'b', vip), 3000, 'b to take the VIP when a tracked link goes down');
+    expect(await hasVip(l, 'a', vip)).toBe(false);
+    await waitFor(() => statusOf(da).state === 'FAULT', 2000, 'a in FAULT');
+    await l.exec('a', ['ip', 'link', 'set', 'uplink0p', 'up']);
+    await waitFor(async () => (await vipHolders(l, ['a', 'b'], vip)).join() === 'a', 6000, 'a to take the VIP back');
+  }, 40_000);
+});
