@@ -587,7 +587,14 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     } else {
       ok = false;
     }
-    // failure-timeout: expired failures are ignored.
+    // failure-timeout: expired failures (including failed probes) are ignored.
+    if (failedProbe && rsc.failureTimeoutMs > 0) {
+      const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
+      if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
+        ws.expiredFailures.push({ rsc, node, op });
+        continue;
+      }
+    }
     if (!ok && rsc.failureTimeoutMs > 0 && !(task !== 'stop' && configuredOnFail(ws, rsc, task, interval) === 'block')) {
       const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
       if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
@@ -681,7 +688,7 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
   if (running && !node.online && !node.maintenance && rsc.managed && ws.options.fencingEnabled) {
     fenceNode(node, `${rsc.id} is thought to be active there`);
   }
-  if (running && !node.online && node.unclean) onFail = 'ignore';
+  if (running && !node.online && node.unclean && ws.options.fencingEnabled) onFail = 'ignore';
   switch (onFail) {
     case 'block':
       rsc.managed = false;
