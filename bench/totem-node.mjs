@@ -15,14 +15,17 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 let delivered = 0;
 let bytes = 0;
 let lat = [];
+let latOthers = [];
+// Absolute time (ms, sub-ms precision) so other processes on this machine can compare.
+const absNow = () => performance.timeOrigin + performance.now();
 const me = job.config.nodeId;
 node.on('confchg', (c) => c.kind === 'regular' && out({ ev: 'ring', members: c.members }));
 node.on('deliver', (d) => {
   delivered++;
   bytes += d.payload.length;
-  if (d.origin === me && d.payload.length >= 8) {
+  if (d.payload.length >= 8) {
     const sentAt = new DataView(d.payload.buffer, d.payload.byteOffset, 8).getFloat64(0);
-    lat.push(performance.now() - sentAt);
+    (d.origin === me ? lat : latOthers).push(absNow() - sentAt);
   }
 });
 
@@ -40,7 +43,7 @@ process.stdin.on('data', (chunk) => {
 
 function payload(size) {
   const p = new Uint8Array(size);
-  new DataView(p.buffer).setFloat64(0, performance.now());
+  new DataView(p.buffer).setFloat64(0, absNow());
   return p;
 }
 
@@ -49,9 +52,10 @@ async function run(cmd) {
     delivered = 0;
     bytes = 0;
     lat = [];
+    latOthers = [];
     out({ ev: 'reset' });
   } else if (cmd.op === 'stats') {
-    out({ ev: 'stats', delivered, bytes, lat: summarize(lat), backlog: node.backlog(), counters: node.status().counters });
+    out({ ev: 'stats', delivered, bytes, lat: summarize(lat), latOthers: summarize(latOthers), backlog: node.backlog(), counters: node.status().counters });
   } else if (cmd.op === 'flood') {
     // As fast as the ring takes them: keep a bounded backlog.
     const end = performance.now() + cmd.ms;

@@ -55,10 +55,15 @@ try {
     for (const p of procs) await ask(p, 'reset', 'reset');
     await ask(procs[idx], 'rate', 'rate-done', secs * 1000 + 30_000, { ms: secs * 1000, size, rate });
     await sleep(300);
-    const st = await ask(procs[idx], 'stats', 'stats');
-    const l = st.lat;
+    const stats = await Promise.all(procs.map((p) => ask(p, 'stats', 'stats')));
     const us = (x) => (x * 1000).toFixed(0);
-    console.log(`latency at ${rate} msgs/s (50% load) from n${idx + 1}${idx === 0 ? ' (representative)' : ''}: send -> delivery p50 ${us(l.p50)} µs, p90 ${us(l.p90)} µs, p99 ${us(l.p99)} µs (${l.n} msgs)`);
+    const l = stats[idx].lat;
+    const others = stats.filter((_, i) => i !== idx).map((s) => s.latOthers);
+    const worst = (k) => Math.max(...others.map((o) => o[k]));
+    console.log(
+      `latency at ${rate} msgs/s (50% load) from n${idx + 1}${idx === 0 ? ' (representative)' : ''}: ` +
+        `at the sender p50 ${us(l.p50)} µs, p99 ${us(l.p99)} µs; at the other members p50 ${us(worst('p50'))} µs, p99 ${us(worst('p99'))} µs (${l.n} msgs)`,
+    );
   }
 } catch (err) {
   console.error(err.message);

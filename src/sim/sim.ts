@@ -469,11 +469,13 @@ function describe(p: Packet): string {
     case PacketType.Mcast:
       return `mcast ${ringKey(p.body.ring)}#${p.body.seq}${p.body.encap ? ' encap' : ''}`;
     case PacketType.Token:
-      return `token ${ringKey(p.body.ring)} ts=${p.body.tokenSeq} seq=${p.body.seq} aru=${p.body.aru} st=${p.body.stable} q=${p.body.quiet}${p.body.done ? ' done' : ''} rtr=${p.body.rtr.length}`;
+      return `token ${ringKey(p.body.ring)} ts=${p.body.tokenSeq} seq=${p.body.seq} aru=${p.body.aru} st=${p.body.stable} q=${p.body.quiet}${p.body.done ? ' done' : ''} bl=${p.body.backlog} rtr=${p.body.rtr.length}`;
     case PacketType.Join:
       return `join rs=${p.body.ringSeq} p=[${p.body.proc}] f=[${p.body.fail}]`;
     case PacketType.Commit:
       return `commit ${ringKey(p.body.ring)} ${p.body.members.map((e) => `${e.id}${e.filled ? '+' : '-'}`).join(',')}`;
+    case PacketType.HoldCancel:
+      return `hold-cancel ${ringKey(p.body.ring)}`;
     default:
       return `merge-detect ${ringKey(p.body.ring)}`;
   }

@@ -201,6 +201,12 @@ export class TotemCore {
   private lastTokenOut: SendOut | null = null;
   private lastTokenOutSeq = 0;
   private heldToken: SendOut | null = null;
+  /** What this node last added to the token's backlog (Corosync's scheme). */
+  private lastBacklog = 0;
+  /** The last token seen here was idle, so the representative may be holding it. */
+  private ringIdle = false;
+  /** A member asked us (the representative) not to hold the next token. */
+  private holdCancelled = false;
   private armed = new Set<TimerName>();
 
   // Gather.
@@ -290,10 +296,14 @@ export class TotemCore {
         break;
       case 'send':
         this.queue.push({ payload: input.payload, safe: input.safe === true });
-        // An idle representative holding the token lets it go at once.
+        // An idle representative holding the token lets it go at once;
+        // another member asks it to (Corosync's token hold cancel).
         if (this.heldToken) {
           this.cancel('hold');
           this.onTimer('hold');
+        } else if (this.ringIdle && this.state === 'operational' && this.members[0] !== this.id) {
+          this.ringIdle = false;
+          this.send([this.members[0]!], { type: PacketType.HoldCancel, sender: this.id, body: { ring: this.ring } });
         }
         break;
       case 'timer':
@@ -391,6 +401,19 @@ export class TotemCore {
         break;
       case PacketType.Commit:
         this.onCommit(p.body);
+        break;
+      case PacketType.HoldCancel:
+        if (this.state === 'operational' && sameRing(p.body.ring, this.ring)) {
+          if (this.heldToken) {
+            this.cancel('hold');
+            this.onTimer('hold');
+          } else {
+            // The token is still on its way here: do not hold it when it comes.
+            this.holdCancelled = true;
+          }
+        } else {
+          this.counters.droppedOldRing++;
+        }
         break;
       case PacketType.MergeDetect:
         if (this.state === 'operational' && !this.members.includes(p.sender) && !sameRing(p.body.ring, this.ring)) {
@@ -555,12 +578,19 @@ export class TotemCore {
     }
 
     tok.tokenSeq = t.tokenSeq + 1;
+    const mine = this.state === 'operational' ? this.queue.length : this.recoveryQueue.length;
+    tok.backlog = Math.max(0, tok.backlog - this.lastBacklog + mine);
+    this.lastBacklog = mine;
     const ms = this.state === 'recovery' ? this.newMembers : this.members;
     const idx = ms.indexOf(this.id);
     const next = ms[(idx + 1) % ms.length]!;
     const out: SendOut = { to: [next], packet: { type: PacketType.Token, sender: this.id, body: tok } };
-    const idle = sent === 0 && tok.rtr.length === 0 && this.queue.length === 0 && tok.aru === tok.seq;
-    if (this.state === 'operational' && ms[0] === this.id && idle) {
+    const idle = sent === 0 && tok.rtr.length === 0 && this.queue.length === 0 && tok.aru === tok.seq && tok.backlog === 0;
+    // The representative may hold this token once it comes round: a send here then asks it to let go.
+    this.ringIdle = this.state === 'operational' && tok.backlog === 0;
+    const cancelled = this.holdCancelled;
+    this.holdCancelled = false;
+    if (this.state === 'operational' && ms[0] === this.id && idle && !cancelled) {
       this.heldToken = out;
       this.arm('hold', this.holdMs);
     } else {
@@ -837,7 +867,7 @@ export class TotemCore {
       this.cancelTokenRetransmit();
       this.tokenStarted = true;
       this.lastTokenSeq = -1;
-      this.onToken({ ring: this.newRing, tokenSeq: 0, seq: 0, aru: 0, stable: 0, quiet: 0, done: false, rtr: [] });
+      this.onToken({ ring: this.newRing, tokenSeq: 0, seq: 0, aru: 0, stable: 0, quiet: 0, done: false, backlog: 0, rtr: [] });
       return;
     }
     this.counters.droppedDuplicate++;
@@ -859,6 +889,8 @@ export class TotemCore {
     this.newAru = 0;
     this.newHigh = 0;
     this.lastTokenSeq = -1;
+    this.lastBacklog = 0;
+    this.ringIdle = false;
     this.tokenStarted = false;
     this.arm('token', this.t.token);
   }

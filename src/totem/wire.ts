@@ -25,6 +25,7 @@ export const enum PacketType {
   Join = 3,
   Commit = 4,
   MergeDetect = 5,
+  HoldCancel = 6,
 }
 
 export interface RingId {
@@ -59,6 +60,8 @@ export interface TokenBody {
   quiet: number;
   /** Recovery is finished; members take the new ring into operation. */
   done: boolean;
+  /** Messages queued on all members (Corosync's token backlog; capped at 65535): the representative holds an idle token only at 0. */
+  backlog: number;
   /** Retransmission requests (sequence numbers). */
   rtr: number[];
 }
@@ -95,7 +98,9 @@ export type Packet =
   | { type: PacketType.Token; sender: number; body: TokenBody }
   | { type: PacketType.Join; sender: number; body: JoinBody }
   | { type: PacketType.Commit; sender: number; body: CommitBody }
-  | { type: PacketType.MergeDetect; sender: number; body: MergeDetectBody };
+  | { type: PacketType.MergeDetect; sender: number; body: MergeDetectBody }
+  /** A member has something to send: the representative lets a held token go. */
+  | { type: PacketType.HoldCancel; sender: number; body: MergeDetectBody };
 
 export type DecodeError = 'truncated' | 'oversized' | 'bad-version' | 'wrong-cluster' | 'bad-type' | 'malformed';
 export type DecodeResult = { ok: true; packet: Packet } | { ok: false; error: DecodeError };
@@ -182,6 +187,7 @@ export function encodePacket(p: Packet, cluster: number): Uint8Array {
       size += 8 + 2 + p.body.members.length * ENTRY;
       break;
     case PacketType.MergeDetect:
+    case PacketType.HoldCancel:
       size += 8;
       break;
   }
@@ -216,7 +222,7 @@ export function encodePacket(p: Packet, cluster: number): Uint8Array {
       w.u32(b.stable);
       w.u32(b.quiet);
       w.u8(b.done ? 1 : 0);
-      w.u16(0); // reserved
+      w.u16(Math.min(0xffff, Math.max(0, b.backlog)));
       w.u16(b.rtr.length);
       for (const s of b.rtr) w.u32(s);
       break;
@@ -239,6 +245,7 @@ export function encodePacket(p: Packet, cluster: number): Uint8Array {
       }
       break;
     case PacketType.MergeDetect:
+    case PacketType.HoldCancel:
       w.ring(p.body.ring);
       break;
   }
@@ -340,14 +347,14 @@ export function decodePacket(buf: Uint8Array, cluster: number): DecodeResult {
         const quiet = r.u32();
         const done = r.u8();
         if (done > 1) throw new Malformed();
-        r.u16();
+        const backlog = r.u16();
         const n = r.u16();
         if (n > MAX_RTR) throw new Malformed();
         r.need(4 * n);
         const rtr: number[] = [];
         for (let i = 0; i < n; i++) rtr.push(r.u32());
         if (aru > seq || stable > seq) throw new Malformed();
-        packet = { type, sender, body: { ring, tokenSeq, seq, aru, stable, quiet, done: done === 1, rtr } };
+        packet = { type, sender, body: { ring, tokenSeq, seq, aru, stable, quiet, done: done === 1, backlog, rtr } };
         break;
       }
       case PacketType.Join: {
@@ -377,6 +384,7 @@ export function decodePacket(buf: Uint8Array, cluster: number): DecodeResult {
         break;
       }
       case PacketType.MergeDetect:
+      case PacketType.HoldCancel:
         packet = { type, sender, body: { ring: r.ring() } };
         break;
       default:

@@ -113,7 +113,7 @@ describe('UDP shell: bad packets are dropped and counted', () => {
     const old = { rep: Number(rep), seq: parseInt(seqHex!, 16) - 4 };
     const before = st.counters.droppedOldRing;
     const mcast: Packet = { type: PacketType.Mcast, sender: 2, body: { ring: old, seq: 1, origin: 2, safe: false, payload: new Uint8Array([1]) } };
-    const token: Packet = { type: PacketType.Token, sender: 2, body: { ring: old, tokenSeq: 99, seq: 1, aru: 1, stable: 1, quiet: 0, done: false, rtr: [] } };
+    const token: Packet = { type: PacketType.Token, sender: 2, body: { ring: old, tokenSeq: 99, seq: 1, aru: 1, stable: 1, quiet: 0, done: false, backlog: 0, rtr: [] } };
     const delivered: unknown[] = [];
     node.on('deliver', (d) => delivered.push(d));
     await send(peer, auth.seal(encodePacket(mcast, clusterHash(CLUSTER))));

@@ -16,8 +16,8 @@ const ring = { rep: 1, seq: 8 };
 const samples: Packet[] = [
   { type: PacketType.Mcast, sender: 2, body: { ring, seq: 5, origin: 2, safe: false, payload: new Uint8Array([1, 2, 3]) } },
   { type: PacketType.Mcast, sender: 3, body: { ring, seq: 6, origin: 2, safe: true, payload: new Uint8Array(0), encap: { ring: { rep: 2, seq: 4 }, seq: 9, origin: 7, safe: true, noop: false } } },
-  { type: PacketType.Token, sender: 1, body: { ring, tokenSeq: 77, seq: 10, aru: 8, stable: 7, quiet: 0, done: false, rtr: [9, 10] } },
-  { type: PacketType.Token, sender: 1, body: { ring, tokenSeq: 1, seq: 0, aru: 0, stable: 0, quiet: 3, done: true, rtr: [] } },
+  { type: PacketType.Token, sender: 1, body: { ring, tokenSeq: 77, seq: 10, aru: 8, stable: 7, quiet: 0, done: false, backlog: 3, rtr: [9, 10] } },
+  { type: PacketType.Token, sender: 1, body: { ring, tokenSeq: 1, seq: 0, aru: 0, stable: 0, quiet: 3, done: true, backlog: 0, rtr: [] } },
   { type: PacketType.Join, sender: 4, body: { ringSeq: 12, proc: [1, 2, 4], fail: [3] } },
   {
     type: PacketType.Commit,
@@ -31,10 +31,11 @@ const samples: Packet[] = [
     },
   },
   { type: PacketType.MergeDetect, sender: 5, body: { ring } },
+  { type: PacketType.HoldCancel, sender: 2, body: { ring } },
 ];
 
 describe('wire format', () => {
-  it.each(samples.map((p) => [['', 'mcast', 'token', 'join', 'commit', 'merge-detect'][p.type]!, p] as const))('round-trips a %s packet', (_n, p) => {
+  it.each(samples.map((p) => [['', 'mcast', 'token', 'join', 'commit', 'merge-detect', 'hold-cancel'][p.type]!, p] as const))('round-trips a %s packet', (_n, p) => {
     const bytes = encodePacket(p, C);
     const d = decodePacket(bytes, C);
     expect(d).toEqual({ ok: true, packet: p });
