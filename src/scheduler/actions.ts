@@ -121,7 +121,7 @@ export class Graph {
     const needsQuorum = (a.task === 'start' || a.task === 'promote') && rsc.requires !== 'nothing';
     if (!needsQuorum) return;
     if (!ws.options.haveQuorum) {
-      if (ws.options.noQuorumPolicy === 'stop') {
+      if (ws.options.noQuorumPolicy === 'stop' || ws.options.noQuorumPolicy === 'suicide' || ws.options.noQuorumPolicy === 'fence' || ws.options.noQuorumPolicy === 'demote') {
         a.runnable = false;
         setReason(a, 'no quorum');
       } else if (ws.options.noQuorumPolicy === 'freeze') {

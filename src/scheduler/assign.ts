@@ -239,8 +239,11 @@ function unpackColocationSets(ws: WorkingSet, col: ColocationConstraint, score: 
     setRscs.push(l);
     const sscore = s.score !== undefined ? parseScore(s.score) : score;
     const sequential = s.sequential === undefined || ['true', 'yes', '1'].includes(s.sequential);
-    if (sequential && sscore !== 0) {
+    if (sequential && sscore > 0) {
       for (let i = 1; i < l.length; i++) newColoc(ws, col.id, l[i]!, l[i - 1]!, sscore, s.role, s.role, col.influence);
+    } else if (sequential && sscore < 0) {
+      // Anti-colocate each member with every earlier one, so no two share a node
+      for (let i = 1; i < l.length; i++) for (let j = 0; j < i; j++) newColoc(ws, col.id, l[i]!, l[j]!, sscore, s.role, s.role, col.influence);
     }
   }
   // Between sets: the first of each later set with the last of the earlier set.
