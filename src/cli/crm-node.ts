@@ -14,6 +14,8 @@ const HELP = `usage: crm node COMMAND ...
   maintenance [NODE]                 maintenance=on
   ready [NODE]                       maintenance=off
   attribute NODE set NAME VALUE | delete NAME | show NAME
+  list                               nodes as crm_node -l: ID NAME member|lost
+  show [NODE]                        nodes, their state and attributes (crmsh)
 NODE defaults to this host's name. "reboot" keeps the attribute in the status
 section (gone when the node restarts); the default is "forever".
 `;
@@ -57,11 +59,31 @@ export async function runNode(args: string[]): Promise<number> {
       await commitCib(handle, setNodeAttribute(cib, node, name, op === 'set' ? value : undefined));
       return 0;
     }
+    case 'list':
+    case 'show': {
+      const handle = await loadCib();
+      const cib = handle.cib;
+      const nodes = cmd === 'show' && rest[0] !== undefined ? cib.configuration.nodes.filter((n) => n.uname === rest[0]) : cib.configuration.nodes;
+      if (nodes.length === 0 && rest[0] !== undefined) throw new CibError(`node "${rest[0]}" does not exist`);
+      const lines: string[] = [];
+      for (const n of nodes) {
+        const ns = (cib.status ?? []).find((s) => s.id === n.id || s.uname === n.uname);
+        const member = ns?.inCcm === 'true' || (ns?.inCcm !== undefined && Number(ns.inCcm) > 0);
+        if (cmd === 'list') {
+          lines.push(`${n.id} ${n.uname} ${member ? 'member' : 'lost'}`);
+          continue;
+        }
+        lines.push(`${n.uname}(${n.id}): ${n.type ?? 'member'}${member ? '' : ' (offline)'}`);
+        for (const set of n.instanceAttributes) for (const p of set.nvpairs) lines.push(`\t${p.name}=${p.value ?? ''}`);
+      }
+      if (lines.length) process.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }
     case undefined:
     case 'help':
       process.stdout.write(HELP);
       return cmd === undefined ? 1 : 0;
     default:
-      throw new CibError(`crm node: unknown command "${cmd}" (known: standby, online, maintenance, ready, attribute)`);
+      throw new CibError(`crm node: unknown command "${cmd}" (known: standby, online, maintenance, ready, attribute, list, show)`);
   }
 }
