@@ -730,6 +730,16 @@ function unpackOrderSets(g: Graph, o: OrderConstraint, kind: string): void {
     const bSeq = b.s.sequential === undefined || ['true', 'yes', '1'].includes(b.s.sequential.toLowerCase());
     const firsts = aSeq ? a.rscs.slice(-1) : a.rscs;
     const thens = bSeq ? b.rscs.slice(0, 1) : b.rscs;
+    const aRequireAll = a.s.requireAll === undefined || ['true', 'yes', '1'].includes(a.s.requireAll.toLowerCase());
+    if (!aRequireAll && !aSeq) {
+      // "one-or-more": the next set needs just one member of this set
+      const pseudo = g.action(undefined, `one-or-more:${a.s.id ?? o.id}`, null, true, { pseudo: true });
+      pseudo.minRunnable = 1;
+      pseudo.runnable = false;
+      for (const f of a.rscs) for (const fa1 of g.findAll(f, firstTaskFor(f, fa))) g.order(fa1, pseudo, F.MIN_RUNNABLE | F.FIRST_IMPLIES_THEN_GRAPHED);
+      for (const t of thens) for (const ta1 of g.findAll(t, ta)) g.order(pseudo, ta1, kindFlags(kind, fa, sym ? 'sym' : 'asym') | F.UNRUNNABLE_FIRST_BLOCKS);
+      continue;
+    }
     for (const f of firsts) for (const t of thens) {
       orderResources(g, f, fa, t, ta, kindFlags(kind, fa, sym ? 'sym' : 'asym'));
       if (sym && INVERSE[fa] && INVERSE[ta]) orderResources(g, t, INVERSE[ta]!, f, INVERSE[fa]!, kindFlags(kind, INVERSE[ta]!, 'inverse'));
