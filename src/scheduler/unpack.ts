@@ -59,7 +59,14 @@ function opt(m: Map<string, string>, ...names: string[]): string | undefined {
 
 function unpackOptions(cib: Cib, ctx: RuleContext): Options {
   const m = unpackNvSets(cib.configuration.crmConfig, ctx);
-  const haveFencing = cib.configuration.resources.some((r) => r.tag === 'primitive' && (r as Primitive).class === 'stonith');
+  // Any fencing device, also inside groups and clones
+  const isStonith = (r: TopResource | Primitive | Group): boolean => {
+    if (r.tag === 'primitive') return (r as Primitive).class === 'stonith';
+    if (r.tag === 'group') return (r as Group).children.some(isStonith);
+    if (r.tag === 'clone' || r.tag === 'master') return isStonith((r as Clone).child);
+    return false;
+  };
+  const haveFencing = cib.configuration.resources.some(isStonith);
   return {
     symmetric: truthy(opt(m, 'symmetric-cluster'), true),
     fencingEnabled: truthy(opt(m, 'fencing-enabled', 'stonith-enabled'), true),
