@@ -128,8 +128,9 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
       const online = upFlag(st.crmd, 'online');
       const join = st.join ?? 'down';
       const expectedUp = st.expected === 'member';
-      const shutdown = st.extra?.['shutdown'];
-      if (shutdown !== undefined && shutdown !== '0') node.shutdown = true;
+      // A shutdown request: the transient attribute (or the old node_state attribute)
+      const shutdown = attrs.get('shutdown') ?? st.extra?.['shutdown'];
+      if (shutdown !== undefined && shutdown !== '0' && shutdown !== '') node.shutdown = true;
       if (ws.options.fencingEnabled) {
         // determine_online_status_fencing
         const terminate = truthy(attrs.get('terminate'));
