@@ -98,6 +98,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
   private core: TotemCore;
   private quorum: VoteQuorum;
   private socket: Socket | null = null;
+  private mcastSocket: Socket | null = null;
   private readonly auth: PacketAuth;
   private readonly cluster: number;
   private readonly byId: Map<number, TotemNodeAddr>;
@@ -157,31 +158,44 @@ export class TotemNode extends EventEmitter<TotemEvents> {
   /** Bind the socket and start the first membership round. */
   async start(): Promise<void> {
     const me = this.byId.get(this.config.nodeId)!;
-    const ipv6 = me.address.includes(':');
-    const sock = createSocket({ type: ipv6 ? 'udp6' : 'udp4', reuseAddr: this.config.transport === 'udp' });
+    const type = me.address.includes(':') ? 'udp6' : 'udp4';
+    // The unicast socket, bound to this node's own address: tokens, commit
+    // tokens and (udpu) everything else; multicast is sent from it too, so a
+    // receiver can check every packet's source address and port.
+    const sock = createSocket({ type });
     this.socket = sock;
+    await this.bindSocket(sock, me.port, me.address);
+    if (this.config.transport === 'udp') {
+      // As Corosync's udp transport: a second socket bound to the group receives multicast.
+      if (!this.config.mcastAddr) throw new Error('totem: transport udp needs a multicast address');
+      const msock = createSocket({ type, reuseAddr: true });
+      this.mcastSocket = msock;
+      await this.bindSocket(msock, me.port, this.config.mcastAddr);
+      msock.addMembership(this.config.mcastAddr, me.address);
+      sock.setMulticastInterface(me.address);
+      sock.setMulticastLoopback(true);
+    }
+    for (const so of [this.socket, this.mcastSocket]) {
+      try {
+        so?.setRecvBufferSize(4 * 1024 * 1024);
+        so?.setSendBufferSize(4 * 1024 * 1024);
+      } catch {
+        // the kernel's limit applies
+      }
+    }
+    this.step({ type: 'start' });
+  }
+
+  private async bindSocket(sock: Socket, port: number, address: string): Promise<void> {
     sock.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
     sock.on('error', (err) => this.emit('error', err));
     await new Promise<void>((resolve, reject) => {
       sock.once('error', reject);
-      const addr = this.config.transport === 'udp' ? undefined : me.address;
-      sock.bind({ port: me.port, ...(addr ? { address: addr } : {}) }, () => {
+      sock.bind({ port, address }, () => {
         sock.off('error', reject);
         resolve();
       });
     });
-    if (this.config.transport === 'udp') {
-      if (!this.config.mcastAddr) throw new Error('totem: transport udp needs a multicast address');
-      sock.addMembership(this.config.mcastAddr, me.address);
-      sock.setMulticastLoopback(true);
-    }
-    try {
-      sock.setRecvBufferSize(4 * 1024 * 1024);
-      sock.setSendBufferSize(4 * 1024 * 1024);
-    } catch {
-      // the kernel's limit applies
-    }
-    this.step({ type: 'start' });
   }
 
   /** Queue a message for ordered delivery to every member (safe: only once all hold it). */
@@ -229,9 +243,11 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     this.stopped = true;
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
-    const sock = this.socket;
+    for (const sock of [this.socket, this.mcastSocket]) {
+      if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
+    }
     this.socket = null;
-    if (sock) await new Promise<void>((resolve) => sock.close(() => resolve()));
+    this.mcastSocket = null;
   }
 
   // ------------------------------------------------------------------ internals
@@ -286,7 +302,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       return;
     }
     // The key is shared, so also insist the datagram comes from the sender's own address.
-    if (this.config.transport !== 'udp' && (normalize(rinfo.address) !== normalize(sender.address) || rinfo.port !== sender.port)) {
+    if (normalize(rinfo.address) !== normalize(sender.address) || rinfo.port !== sender.port) {
       this.drop('badSource', rinfo);
       return;
     }

@@ -4,81 +4,11 @@
  * kill -9'd member and take it back when it restarts. Needs `npm run build`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const BELAY = join(ROOT, 'bin/belay');
-
-interface Ev {
-  event: string;
-  [k: string]: unknown;
-}
-
-class Proc {
-  child: ChildProcessWithoutNullStreams;
-  events: Ev[] = [];
-  stderr = '';
-  private buf = '';
-  private waiters: Array<() => void> = [];
-  constructor(
-    readonly name: string,
-    args: string[],
-  ) {
-    this.child = spawn(process.execPath, [BELAY, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stdout.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        try {
-          this.events.push(JSON.parse(line) as Ev);
-        } catch {
-          this.stderr += `bad line: ${line}\n`;
-        }
-        for (const w of this.waiters.splice(0)) w();
-      }
-    });
-    this.child.stderr.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-  send(line: string): void {
-    this.child.stdin.write(`${line}\n`);
-  }
-  async waitFor(pred: (evs: Ev[]) => boolean, ms: number, what: string): Promise<void> {
-    const end = Date.now() + ms;
-    while (!pred(this.events)) {
-      const left = end - Date.now();
-      if (left <= 0 || this.child.exitCode !== null) {
-        throw new Error(`${this.name}: timed out waiting for ${what}; exit ${this.child.exitCode}; stderr: ${this.stderr.slice(-2000)}`);
-      }
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, Math.min(left, 50));
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
-  }
-  lastRing(): Ev | undefined {
-    return [...this.events].reverse().find((e) => e.event === 'confchg' && e.kind === 'regular');
-  }
-  delivered(): string[] {
-    return this.events.filter((e) => e.event === 'deliver').map((e) => String(e.payload));
-  }
-  kill(sig: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.child.exitCode === null && this.child.pid) process.kill(this.child.pid, sig);
-  }
-}
-
-const ringOf = (p: Proc, members: number[]) => (evs: Ev[]) => {
-  void evs;
-  const r = p.lastRing();
-  return r !== undefined && JSON.stringify(r.members) === JSON.stringify(members);
-};
+import { join } from 'node:path';
+import { BELAY, Proc, ROOT, ringOf } from './proc.js';
 
 describe('three belay totem processes on loopback', () => {
   let dir = '';
