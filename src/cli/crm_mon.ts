@@ -282,7 +282,8 @@ async function live(a: Args, request: string): Promise<number> {
     clearTimeout(reconnect);
     clearInterval(ticker);
     if (process.stdin.isTTY) process.stdin.setRawMode(false);
-    process.stdin.pause();
+    // A paused pipe still holds the event loop: let go of stdin altogether.
+    process.stdin.destroy();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     finish(code);
