@@ -29,7 +29,7 @@ import {
   type TotemCounters,
   type TotemTimers,
 } from './core.js';
-import { MAX_PAYLOAD, clusterHash, decodePacket, encodePacket, ringKey, type RingId } from './wire.js';
+import { MAX_PAYLOAD, PacketType, clusterHash, decodePacket, encodePacket, ringKey, type RingId } from './wire.js';
 
 export interface TotemNodeAddr {
   id: number;
@@ -340,7 +340,9 @@ export class TotemNode extends EventEmitter<TotemEvents> {
         this.emit('error', err instanceof Error ? err : new Error(String(err)));
         continue;
       }
-      if (s.to === 'all' && this.config.transport === 'udp') {
+      // Multicast: one datagram to the group for joins and ring messages (non-members drop
+      // another ring's messages); tokens and commit tokens stay unicast.
+      if (this.config.transport === 'udp' && (s.to === 'all' || s.packet.type === PacketType.Mcast)) {
         this.sendTo(frame, this.config.mcastAddr!, this.byId.get(this.config.nodeId)!.port);
         continue;
       }
