@@ -5,6 +5,7 @@
  */
 import type { Cib, LrmResource, NodeState } from '../cib/model.js';
 import type { Action } from './actions.js';
+import { stripInstance } from './unpack.js';
 
 function nodeState(cib: Cib, nodeId: string, uname: string): NodeState {
   cib.status ??= [];
@@ -18,7 +19,7 @@ function nodeState(cib: Cib, nodeId: string, uname: string): NodeState {
 }
 
 function baseId(id: string): string {
-  return id.replace(/:\d+$/, '');
+  return stripInstance(id);
 }
 
 /** Apply the executed actions to a copy of the CIB and return it. */

@@ -179,7 +179,7 @@ function metaOf(sets: Primitive['metaAttributes'], ctx: RuleContext): Map<string
 
 function newRsc(ws: WorkingSet, id: string, kind: Rsc['kind'], meta: Map<string, string>, parent: Rsc | undefined): Rsc {
   const r: Rsc = {
-    id, baseId: id.replace(/:\d+$/, ''), kind, parent, children: [], cls: '', type: '', meta,
+    id, baseId: stripInstance(id), kind, parent, children: [], cls: '', type: '', meta,
     managed: true, failed: false, orphan: false, blocked: false, maintenance: false, failureIgnored: false,
     stopIfFailed: false, unique: true, promotable: false, critical: true, startPending: false, stopUnexpected: false,
     priority: 0, stickiness: 0, migrationThreshold: INFINITY, failureTimeoutMs: 0, multipleActive: 'stop_start',
@@ -331,10 +331,24 @@ function unpackResources(ws: WorkingSet, ctx: RuleContext): void {
 function expectedRc(op: LrmOp): number | undefined {
   const k = op.transitionKey;
   if (!k) return undefined;
-  const parts = k.split(':');
-  if (parts.length < 4) return undefined;
-  const n = Number.parseInt(parts[2]!, 10);
+  // "action:transition:target_rc:uuid", without allocating the split
+  const a = k.indexOf(':');
+  const b = a < 0 ? -1 : k.indexOf(':', a + 1);
+  const c = b < 0 ? -1 : k.indexOf(':', b + 1);
+  if (c < 0) return undefined;
+  const n = Number.parseInt(k.slice(b + 1, c), 10);
   return Number.isNaN(n) ? undefined : n;
+}
+
+/** The id without a clone instance suffix (":N"). */
+export function stripInstance(id: string): string {
+  const i = id.lastIndexOf(':');
+  if (i < 0 || i === id.length - 1) return id;
+  for (let j = i + 1; j < id.length; j++) {
+    const c = id.charCodeAt(j);
+    if (c < 48 || c > 57) return id;
+  }
+  return id.slice(0, i);
 }
 
 function opSortKey(op: LrmOp): number {
@@ -416,13 +430,13 @@ function findRscForHistory(ws: WorkingSet, node: SNode, lrm: LrmResource, ctx: R
   let top: Rsc | undefined;
   if (rsc && rsc.kind !== 'primitive') return undefined;
   if (!rsc) {
-    const base = id.replace(/:\d+$/, '');
+    const base = stripInstance(id);
     const z = ws.byId.get(base + ':0');
     if (z && !z.unique) rsc = z;
   }
   if (!rsc) {
     // Anonymous clone histories may be recorded under the bare child id.
-    const base = id.replace(/:\d+$/, '');
+    const base = stripInstance(id);
     const r = anonymousCloneFor(ws, base);
     if (r) {
       rsc = r.children[0]?.kind === 'group' ? r.children[0].children.find((c) => c.baseId === base) : r.children[0];
@@ -438,7 +452,7 @@ function findRscForHistory(ws: WorkingSet, node: SNode, lrm: LrmResource, ctx: R
   if (!rsc) return undefined;
   top = top ?? topOf(rsc);
   if (top.kind === 'clone' && !top.unique) {
-    return findAnonymousClone(ws, node, top, id.replace(/:\d+$/, ''), ctx);
+    return findAnonymousClone(ws, node, top, stripInstance(id), ctx);
   }
   return rsc;
 }
@@ -541,7 +555,7 @@ interface HistoryResult {
 }
 
 function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResource): void {
-  const ops = [...lrm.ops].sort((a, b) => opSortKey(a) - opSortKey(b));
+  const ops = lrm.ops.length < 2 ? lrm.ops : lrm.ops.map((op) => ({ op, k: opSortKey(op) })).sort((a, b) => a.k - b.k).map((x) => x.op);
   let role: Role | 'Unknown' = 'Unknown';
   let onFail: OnFail = 'ignore';
   let nextRoleStop = false;
