@@ -750,8 +750,8 @@ function unpackOrderSets(g: Graph, o: OrderConstraint, kind: string): void {
 // ---------------------------------------------------------------------------
 // Flag propagation
 
-/** Flags of a collective action summarised from its members. */
-function collectiveFlags(g: Graph, a: Action): { optional: boolean; runnable: boolean } {
+/** Flags of a collective action summarised from its members (clone instances on `node` only, when given). */
+function collectiveFlags(g: Graph, a: Action, node?: SNode | null): { optional: boolean; runnable: boolean } {
   const r = a.rsc!;
   // Pacemaker summarises from the members, starting from optional+runnable
   let optional = true;
@@ -786,7 +786,9 @@ function collectiveFlags(g: Graph, a: Action): { optional: boolean; runnable: bo
     const ia = g.find(inst, t);
     if (!ia) continue;
     const f = flagsOf(g, ia);
-    if (optional && !f.optional) optional = false;
+    // For orderings, whether the clone action is required depends only on
+    // the instances on the other action's node; runnable is cluster-wide
+    if (optional && !f.optional && (!node || inst.kind !== 'primitive' || ia.node === node)) optional = false;
     if (f.runnable) anyRunnable = true;
   }
   if (!anyRunnable) {
@@ -796,9 +798,9 @@ function collectiveFlags(g: Graph, a: Action): { optional: boolean; runnable: bo
   return { optional, runnable };
 }
 
-function flagsOf(g: Graph, a: Action): { optional: boolean; runnable: boolean } {
+function flagsOf(g: Graph, a: Action, node?: SNode | null): { optional: boolean; runnable: boolean } {
   if (!a.rsc || a.rsc.kind === 'primitive' || !a.pseudo) return { optional: a.optional, runnable: a.runnable };
-  return collectiveFlags(g, a);
+  return collectiveFlags(g, a, a.rsc.kind === 'clone' ? node : undefined);
 }
 
 function isPrimitiveAction(a: Action): boolean {
@@ -848,8 +850,8 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
 function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   const { first, then } = o;
   const type = o.flags;
-  const ff = flagsOf(g, first);
-  const tf = flagsOf(g, then);
+  const ff = flagsOf(g, first, then.node);
+  const tf = flagsOf(g, then, first.node);
   if (type & F.SAME_NODE && first.node && then.node && first.node !== then.node) return;
   // graphed (printed) flags
   if (type & F.THEN_IMPLIES_FIRST_GRAPHED && !tf.optional && !first.printAlways) {

@@ -518,6 +518,9 @@ function findAnonymousClone(ws: WorkingSet, node: SNode, parent: Rsc, base: stri
     }
   }
   if (!rsc && !skipInactive && inactive) rsc = inactive;
+  // An instance on a lost node that does not need fencing to recover is
+  // treated as an orphan, so its instance number can run elsewhere
+  if (rsc && rsc.requires !== 'fencing' && (!node.online || node.unclean) && parent.cloneMax !== ws.nodes.length) rsc = undefined;
   if (!rsc) {
     const inst = newCloneInstance(ws, parent, parent.children.length, ctx);
     const markOrphan = (x: Rsc) => {
