@@ -552,9 +552,15 @@ export class VrrpRouter {
     return Number.isFinite(t) ? t : null;
   }
 
-  /** Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time (scaled, see TimingOptions). */
+  /**
+   * Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time. With no
+   * master heard yet (start-up, after a fault) it is the RFC's, so routers
+   * starting together elect by priority with the RFC's margin; once a master
+   * is known, its loss is a failover and the skew is scaled (TimingOptions).
+   */
   private masterDownMs(inst: Instance): number {
-    return 3 * inst.masterAdverIntCs * 10 + this.skewMs(inst) * this.timing.downSkewScale;
+    const scale = inst.masterAddress === null ? 1 : this.timing.downSkewScale;
+    return 3 * inst.masterAdverIntCs * 10 + this.skewMs(inst) * scale;
   }
 
   /** Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256. */

@@ -80,9 +80,10 @@ export interface SyncGroupSpec {
 export interface TimingOptions {
   /**
    * Fraction of the RFC Skew_Time added to 3 × Master_Adver_Interval for the
-   * master-down timer. 1 is the RFC; belay defaults to 0.25: the skew only
-   * orders backups by priority, and a quarter keeps that order while cutting
-   * the crash failover.
+   * master-down timer once a master has been heard (a failover). 1 is the
+   * RFC; belay defaults to 0.25: the skew only orders backups by priority,
+   * and a quarter keeps that order while cutting the crash failover. The
+   * first election (nothing heard yet) always uses the RFC's full skew.
    */
   downSkewScale: number;
   /**

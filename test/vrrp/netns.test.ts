@@ -68,9 +68,9 @@ function start(l: Lab, host: string, conf: string): DaemonHandle {
   return d;
 }
 
-function statusOf(d: DaemonHandle): { state: string; effectivePriority: number; scripts: { ok: boolean }[] } {
+function statusOf(d: DaemonHandle): { state: string; effectivePriority: number; masterAddress: string | null; scripts: { ok: boolean }[] } {
   const s = JSON.parse(readFileSync(d.statusFile, 'utf8')) as {
-    status: { instances: { state: string; effectivePriority: number }[]; scripts: { ok: boolean }[] };
+    status: { instances: { state: string; effectivePriority: number; masterAddress: string | null }[]; scripts: { ok: boolean }[] };
   };
   return { ...s.status.instances[0]!, scripts: s.status.scripts };
 }
@@ -150,8 +150,12 @@ describe('seed 002: web1/web2 (PASS auth, the post\'s // annotations left in)', 
     startNginx(l, 'web1', work);
     startNginx(l, 'web2', work);
     let d1 = start(l, 'web1', confFor(l, 'web1', nopreempt));
-    start(l, 'web2', confFor(l, 'web2', nopreempt));
+    // With nopreempt whoever is master first keeps it, so web1 comes up first, as the post does it.
+    if (nopreempt) await waitFor(() => hasVip(l, 'web1', vip), 10000, 'web1 to take the VIP');
+    const d2 = start(l, 'web2', confFor(l, 'web2', nopreempt));
     await waitFor(() => hasVip(l, 'web1', vip), 10000, 'web1 to take the VIP');
+    // web2 up and following web1's adverts before web1 is stopped.
+    await waitFor(() => existsSync(d2.statusFile) && statusOf(d2).state === 'BACKUP' && statusOf(d2).masterAddress === l.host('web1').address, 10000, 'web2 to hear web1');
     poller = new VipPoller(l, 'client', vip, work);
     await waitFor(() => poller!.lastOk()?.who === 'web1', 5000, 'web1 to answer');
     const t = Date.now();
