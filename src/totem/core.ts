@@ -20,7 +20,6 @@ import {
   ringKey,
   sameRing,
   type CommitBody,
-  type CommitEntry,
   type JoinBody,
   type McastBody,
   type Packet,
@@ -219,7 +218,6 @@ export class TotemCore {
   // Commit and recovery.
   private newRing: RingId | null = null;
   private newMembers: number[] = [];
-  private commitInfo: CommitEntry[] = [];
   private newStore = new Map<number, StoredMsg>();
   private newAru = 0;
   private newHigh = 0;
@@ -875,7 +873,6 @@ export class TotemCore {
 
   private enterRecovery(c: CommitBody): void {
     this.state = 'recovery';
-    this.commitInfo = c.members;
     const groupEntries = c.members.filter((e) => sameRing(e.oldRing, this.ring));
     this.group = groupEntries.map((e) => e.id);
     // Stability is a fact about the old ring: what one member knew, all may use.
@@ -943,7 +940,6 @@ export class TotemCore {
     this.stable = 0;
     this.freed = 0;
     this.recoveryQueue = [];
-    this.commitInfo = [];
     this.deliverReady();
     if (this.members[0] === this.id) this.arm('merge', this.t.merge);
   }
