@@ -763,9 +763,11 @@ function collectiveFlags(g: Graph, a: Action, node?: SNode | null): { optional: 
       const ma = g.find(m, t);
       if (ma) {
         const mf = flagsOf(g, ma);
-        if (optional && !mf.optional) {
+        // Limited to a node (for an ordering with a cloned group), only that node's member action counts
+        const onNode = !node || g.find(m, t, node) !== undefined;
+        if (optional && !mf.optional && onNode) {
           optional = false;
-          a.optional = false;
+          if (!node) a.optional = false;
         }
         if (t !== a.task && runnable && !mf.runnable) {
           runnable = false;
@@ -785,7 +787,7 @@ function collectiveFlags(g: Graph, a: Action, node?: SNode | null): { optional: 
   for (const inst of children) {
     const ia = g.find(inst, t);
     if (!ia) continue;
-    const f = flagsOf(g, ia);
+    const f = node && inst.kind === 'group' && ia.pseudo ? collectiveFlags(g, ia, node) : flagsOf(g, ia);
     // For orderings, whether the clone action is required depends only on
     // the instances on the other action's node; runnable is cluster-wide
     if (optional && !f.optional && (!node || inst.kind !== 'primitive' || ia.node === node)) optional = false;
@@ -850,8 +852,14 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
 function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   const { first, then } = o;
   const type = o.flags;
-  const ff = flagsOf(g, first, then.node);
-  const tf = flagsOf(g, then, first.node);
+  // A group's start stands for its assigned node in node-limited checks
+  const nodeOf = (a: Action): SNode | null => {
+    if (a.node) return a.node;
+    if (a.rsc?.kind === 'group' && a.task === 'start') return a.rsc.children[0]?.assigned ?? null;
+    return null;
+  };
+  const ff = flagsOf(g, first, nodeOf(then));
+  const tf = flagsOf(g, then, nodeOf(first));
   if (type & F.SAME_NODE && first.node && then.node && first.node !== then.node) return;
   // graphed (printed) flags
   if (type & F.THEN_IMPLIES_FIRST_GRAPHED && !tf.optional && !first.printAlways) {
