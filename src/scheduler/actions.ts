@@ -632,7 +632,15 @@ function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, th
       // interleave with when the ordering is mandatory: block its start.
       if (!current && flags & (F.UNRUNNABLE_FIRST_BLOCKS | F.FIRST_IMPLIES_THEN)) {
         for (const p of ti.kind === 'primitive' ? [ti] : ti.children) {
-          for (const a of p.actions) if (a.task === 'start' && !a.optional && p.running.length === 0) a.runnable = false;
+          if (p.assigned) {
+            p.assigned.numResources--;
+            p.assigned = null;
+          }
+          p.nextRole = 'Stopped';
+          for (const a of p.actions) {
+            if (a.task === 'stop') a.optional = false;
+            else if (a.task === 'start') a.runnable = false;
+          }
         }
       }
       continue;
