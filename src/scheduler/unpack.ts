@@ -558,7 +558,11 @@ interface HistoryResult {
 }
 
 function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResource): void {
-  const ops = lrm.ops.length < 2 ? lrm.ops : lrm.ops.map((op) => ({ op, k: opSortKey(op) })).sort((a, b) => a.k - b.k).map((x) => x.op);
+  // By call-id; equal call-ids (a result and its last failure) by last-rc-change
+  const ops = lrm.ops.length < 2 ? lrm.ops : lrm.ops
+    .map((op) => ({ op, k: opSortKey(op), t: Number.parseInt(op.lastRcChange ?? '0', 10) || 0 }))
+    .sort((a, b) => a.k - b.k || a.t - b.t)
+    .map((x) => x.op);
   let role: Role | 'Unknown' = 'Unknown';
   let onFail: OnFail = 'ignore';
   let nextRoleStop = false;
