@@ -150,7 +150,9 @@ function applyFailureLimits(ws: WorkingSet): void {
       }
       if (r.migrationThreshold === 0 || r.failureIgnored) return;
       let fc = failCountFor(ws, r, node).count;
-      if (fc > 0 && r.failureTimeoutMs > 0) {
+      // failure-timeout never expires failures of an operation with on-fail=block
+      const blocks = r.operations.some((o) => (o.onFail ?? '').toLowerCase() === 'block');
+      if (fc > 0 && r.failureTimeoutMs > 0 && !blocks) {
         const last = failCountFor(ws, r, node).lastFailure;
         if (last > 0 && last + r.failureTimeoutMs / 1000 <= ws.now) fc = 0;
       }

@@ -563,11 +563,19 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     .map((op) => ({ op, k: opSortKey(op), t: Number.parseInt(op.lastRcChange ?? '0', 10) || 0 }))
     .sort((a, b) => a.k - b.k || a.t - b.t)
     .map((x) => x.op);
+  // A recorded failure superseded by a later result of the same call is history
+  const superseded = new Set<LrmOp>();
+  for (let i = 1; i < ops.length; i++) {
+    const a = ops[i - 1]!;
+    const b = ops[i]!;
+    if (a.callId !== undefined && a.callId === b.callId && a.operation === b.operation && a.interval === b.interval && a.rcCode !== b.rcCode) superseded.add(a);
+  }
   let role: Role | 'Unknown' = 'Unknown';
   let onFail: OnFail = 'ignore';
   let nextRoleStop = false;
   const monitors = new Set<number>();
   for (const op of ops) {
+    if (superseded.has(op)) continue;
     const task = op.operation;
     const interval = Number.parseInt(op.interval, 10) || 0;
     const status = Number.parseInt(op.opStatus ?? '0', 10);
