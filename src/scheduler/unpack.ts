@@ -703,8 +703,11 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
       rsc.stopFailedOn.add(node);
       addAllowed(rsc, node, -INFINITY);
     }
-    if (task === 'promote' || newRole === 'Promoted') role = 'Promoted';
-    else if (task === 'demote') role = 'Promoted';
+    if (task === 'demote') {
+      // A failed demote leaves it Unpromoted (it is recovered by a stop), unless blocked
+      role = cfg === 'block' ? 'Promoted' : 'Unpromoted';
+      if (cfg === 'block') nextRoleStop = true;
+    } else if (task === 'promote' || newRole === 'Promoted') role = 'Promoted';
     else if (role === 'Unknown' || ROLE_RANK[role] < ROLE_RANK.Started) role = 'Started';
     if (task === 'monitor' && interval > 0) monitors.add(interval);
   }
