@@ -253,4 +253,33 @@ describe('crm_mon live view', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   });
+
+  it('says so when belayd goes away, resubscribes when it is back, and quits on Ctrl-C (SIGINT)', async () => {
+    const child = spawn(process.execPath, [CRM_MON], {
+      env: { ...process.env, TZ: 'UTC', CIB_file: '', BELAY_ADMIN_SOCKET: join(dir, 'admin.sock') },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const waitFor = async (ok: () => boolean, ms: number) => {
+      const t0 = Date.now();
+      while (!ok()) {
+        if (Date.now() - t0 > ms) throw new Error(`timed out; output so far:\n${out}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    try {
+      await waitFor(() => out.includes('Node List:'), 5000);
+      await server.close();
+      await waitFor(() => out.includes('Connection to belayd lost'), 3000);
+      const mark = out.length;
+      await server.listen();
+      await waitFor(() => out.slice(mark).includes('Node List:'), 5000);
+      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
 });
