@@ -167,4 +167,16 @@ describe('crm_mon on a live 3-node cluster', () => {
     // After the cleanup the cluster probes again and finds haproxy still running.
     await waitFor('haproxy re-probed', () => mon(a), (t) => t.includes(`    * Started: [ ${[a, b].sort().join(' ')} ]\n`));
   });
+
+  it('shows a node put in standby as "Node NAME: standby", its resources elsewhere, and online again', async () => {
+    const [a, b] = ['n1', 'n2', 'n3'].filter((n) => n !== home) as [string, string];
+    await crm(a, 'node', 'standby', b);
+    const text = await waitFor(`${b} in standby`, () => mon(a), (t) => t.includes(`  * Node ${b}: standby\n`) && t.includes(`Started ${a}\n`));
+    expect(text).toContain(`  * Node ${b}: standby\n  * Online: [ ${a} ]\n  * OFFLINE: [ ${home} ]\n`);
+    expect(text).toContain(`* FloatIP\t(ocf:belay:FloatIP):\t Started ${a}\n`);
+    const xml = await mon(a, '--output-as=xml');
+    expect(xml).toMatch(new RegExp(`<node name="${b}" id="\\d+" online="true" standby="true" [^>]* resources_running="0" type="member"/>`));
+    await crm(a, 'node', 'online', b);
+    await waitFor(`${b} online`, () => mon(a), (t) => t.includes(`  * Online: [ ${[a, b].sort().join(' ')} ]\n`));
+  });
 });
