@@ -275,6 +275,24 @@ export class VipPoller {
   }
 }
 
+/** One character per bucket: the host that answered most (its last digit), '.' when none did. */
+export function timeline(records: PollRecord[], from: number, to: number, bucketMs: number, markAt = from + 1000): string {
+  let out = '';
+  for (let b = from; b < to; b += bucketMs) {
+    if (markAt >= b && markAt < b + bucketMs) out += '|';
+    const inBucket = records.filter((r) => r.t >= b && r.t < b + bucketMs && r.ok);
+    if (inBucket.length === 0) {
+      out += '.';
+      continue;
+    }
+    const counts = new Map<string, number>();
+    for (const r of inBucket) counts.set(r.who, (counts.get(r.who) ?? 0) + 1);
+    const top = [...counts].sort((x, y) => y[1] - x[1])[0]![0];
+    out += top.slice(-1);
+  }
+  return out;
+}
+
 // ------------------------------------------------------------- the demo
 
 export interface DemoOptions {
@@ -326,6 +344,8 @@ export async function runKeepalivedDemo(opts: DemoOptions = {}): Promise<number>
     await sleep(500); // requests still in flight land before we count
     const g = poller.gap(t, 'lb1')!;
     print(`client: lb2 answered after a gap of ${g.gapMs} ms (${g.failed} failed requests); VIP now on ${(await vipHolders(lab, ['lb2'], vip)).join(', ')}`);
+    print(`timeline (one mark per 100 ms, from 1 s before the crash): ${timeline(poller.records, t - 1000, t + g.gapMs + 400, 100)}`);
+    print('  1 = lb1 answered, 2 = lb2 answered, . = no answer, | = crash');
     const who = new Map<string, number>();
     for (const r of poller.records) if (r.ok) who.set(r.who, (who.get(r.who) ?? 0) + 1);
     print(`answers by host: ${[...who].map(([h, n]) => `${h} ${n}`).join(', ')}; failed ${poller.records.filter((r) => !r.ok).length}`);
@@ -337,14 +357,3 @@ export async function runKeepalivedDemo(opts: DemoOptions = {}): Promise<number>
     rmSync(work, { recursive: true, force: true });
   }
 }
-
-/** Spawned children of the lab's helpers that must not outlive a test: convenience for teardown. */
-export function killQuietly(child: ChildProcess | undefined): void {
-  if (!child || child.exitCode !== null) return;
-  try {
-    child.kill('SIGKILL');
-  } catch {
-    /* gone */
-  }
-}
-
