@@ -404,20 +404,25 @@ function unpackFailCounts(ws: WorkingSet): void {
   for (const node of ws.nodes) {
     const m = new Map<string, { count: number; lastFailure: number }>();
     for (const [k, v] of node.attrs) {
+      // Keyed by the resource id; anonymous clone instances ("rsc:0") also count for "rsc"
       let match = /^fail-count-(.+?)(#.*)?$/.exec(k);
       if (match) {
-        const id = match[1]!;
-        const e = m.get(id) ?? { count: 0, lastFailure: 0 };
-        e.count = addScores(e.count, parseScore(v, 0) || 0);
-        m.set(id, e);
+        const ids = new Set([match[1]!, stripInstance(match[1]!)]);
+        for (const id of ids) {
+          const e = m.get(id) ?? { count: 0, lastFailure: 0 };
+          e.count = addScores(e.count, parseScore(v, 0) || 0);
+          m.set(id, e);
+        }
         continue;
       }
       match = /^last-failure-(.+?)(#.*)?$/.exec(k);
       if (match) {
-        const id = match[1]!;
-        const e = m.get(id) ?? { count: 0, lastFailure: 0 };
-        e.lastFailure = Math.max(e.lastFailure, Number.parseInt(v, 10) || 0);
-        m.set(id, e);
+        const ids = new Set([match[1]!, stripInstance(match[1]!)]);
+        for (const id of ids) {
+          const e = m.get(id) ?? { count: 0, lastFailure: 0 };
+          e.lastFailure = Math.max(e.lastFailure, Number.parseInt(v, 10) || 0);
+          m.set(id, e);
+        }
       }
     }
     ws.failCounts.set(node, m);
