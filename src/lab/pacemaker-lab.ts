@@ -194,8 +194,11 @@ export async function pacemakerLabUp(spec: PacemakerLabSpec): Promise<ClusterLab
     }
     const conf = corosyncConf(spec.name, state.nodes.map((n) => ({ name: n, address: lab.host(n).address })));
     const key = randomBytes(256);
+    // Node names resolve on every node, as in a real cluster (crmsh's `node standby NODE` pings NODE first
+    // and does nothing, with exit code 0, when it cannot resolve it).
+    const hosts = ['127.0.0.1 localhost', ...state.lab.hosts.map((h) => `${h.address} ${h.name}`), ''].join('\n');
     for (const n of state.nodes) {
-      writeHostEtc(lab.host(n).netns, { 'corosync/corosync.conf': conf, 'corosync/authkey': { text: key, mode: 0o400 } });
+      writeHostEtc(lab.host(n).netns, { 'corosync/corosync.conf': conf, 'corosync/authkey': { text: key, mode: 0o400 }, hosts });
     }
     saveLabState(state);
     // /etc/netns files are bound when a machine boots: power-cycle the nodes to get them.
