@@ -22,6 +22,7 @@ const USAGE = `usage: crm_mon [OPTIONS]
   -f, --failcounts            show resource fail counts ("Migration Summary")
   -A, --show-node-attributes  show node attributes
   -o, --operations            show the operation history of every node
+  -L, --neg-locations         show negative location constraints (bans)
   -s, --simple-status         one line (CLUSTER OK / WARN / CRIT) with a Nagios exit code
   --output-as=text|xml|json   output format (xml/json imply --one-shot)
   -X, --as-xml                same as --output-as=xml
@@ -69,6 +70,7 @@ function parseArgs(argv: string[]): Args {
         case '--failcounts': a.failcounts = true; break;
         case '--show-node-attributes': a.attributes = true; break;
         case '--operations': a.operations = true; break;
+        case '--neg-locations': a.bans = true; break;
         case '--simple-status': a.simple = true; break;
         case '--as-xml': a.format = 'xml'; break;
         case '--help': a.help = true; break;
@@ -89,6 +91,7 @@ function parseArgs(argv: string[]): Args {
         case 'f': a.failcounts = true; break;
         case 'A': a.attributes = true; break;
         case 'o': a.operations = true; break;
+        case 'L': a.bans = true; break;
         case 's': a.simple = true; break;
         case 'X': a.format = 'xml'; break;
         case 'h': case '?': a.help = true; break;

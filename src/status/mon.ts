@@ -8,7 +8,7 @@
  * the scheduler's unpack, the node and resource lines from format.ts.
  */
 import type { Cib, LrmOp, NodeState } from '../cib/model.js';
-import { INFINITY } from '../cib/score.js';
+import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
 import { unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
@@ -42,6 +42,8 @@ export interface MonOptions {
   attributes?: boolean;
   /** -o: "Operations" (the operation history per node). */
   operations?: boolean;
+  /** -L: "Negative Location Constraints" (bans, e.g. crm resource ban). */
+  bans?: boolean;
   /** The command line, for the XML's request attribute. */
   request?: string;
 }
@@ -238,6 +240,28 @@ function shownOps(lrmOps: LrmOp[]): LrmOp[] {
     .sort((a, b) => (Number(a.callId ?? 0) || 0) - (Number(b.callId ?? 0) || 0));
 }
 
+interface Ban {
+  id: string;
+  rsc: string;
+  node: string;
+  score: number;
+  promotedOnly: boolean;
+}
+
+/** Simple location constraints (rsc + node) with a negative score: what -L lists. */
+function bans(cib: Cib): Ban[] {
+  const out: Ban[] = [];
+  for (const c of cib.configuration.constraints) {
+    if (c.tag !== 'rsc_location') continue;
+    const l = c as import('../cib/model.js').LocationConstraint;
+    if (!l.rsc || !l.node || l.score === undefined) continue;
+    const score = parseScore(l.score, 0);
+    if (Number.isNaN(score) || score >= 0) continue;
+    out.push({ id: l.id, rsc: l.rsc, node: l.node, score, promotedOnly: /^(promoted|master)$/i.test(l.role ?? '') });
+  }
+  return out;
+}
+
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 // ---------------------------------------------------------------------------
@@ -330,6 +354,12 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   if (m.failed.length) {
     out.push('', 'Failed Resource Actions:');
     for (const f of m.failed) out.push(`  * ${failedActionText(f)}`);
+  }
+
+  const negative = opts.bans ? bans(input.cib) : [];
+  if (negative.length) {
+    out.push('', 'Negative Location Constraints:');
+    for (const b of negative) out.push(`  * ${b.id}\tprevents ${b.rsc} from running ${b.promotedOnly ? 'promoted ' : ''}on ${b.node}`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -589,6 +619,16 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
+  const negative = bans(input.cib);
+  if (negative.length) {
+    top.push(
+      el(
+        'bans',
+        {},
+        negative.map((b) => el('ban', { id: b.id, resource: b.rsc, node: b.node, weight: scoreText(b.score), 'promoted-only': b.promotedOnly, master_only: b.promotedOnly })),
+      ),
+    );
+  }
   top.push(el('status', { code: 0, message: 'OK' }));
   void opts;
   return el('pacemaker-result', { 'api-version': '2.25', request: opts.request ?? 'crm_mon --output-as=xml' }, top);
@@ -607,7 +647,7 @@ export function treeToXml(e: El, indent = ''): string {
 /** Elements that occur at most once under their parent: JSON objects; every other element is a list. */
 const SINGLE = new Set([
   'pacemakerd', 'summary', 'stack', 'current_dc', 'last_update', 'last_change', 'nodes_configured', 'resources_configured',
-  'cluster_options', 'nodes', 'resources', 'node_attributes', 'node_history', 'failures', 'status',
+  'cluster_options', 'nodes', 'resources', 'node_attributes', 'node_history', 'failures', 'bans', 'status',
 ]);
 
 /**

@@ -139,6 +139,17 @@ describe('crm_mon sections beyond the reference captures', () => {
     expect(full).toContain('\nFull List of Resources:\n  * FloatIP\t(ocf:heartbeat:IPaddr2):\t Stopped\n  * Clone Set: nginx-clone [nginx]:\n    * Stopped: [ n1 n2 n3 ]\n');
   });
 
+  it('lists bans (negative location constraints) with -L and in the XML', () => {
+    const cib = healthyCib();
+    cib.configuration.constraints.push({ tag: 'rsc_location', id: 'cli-ban-FloatIP-on-n1', rsc: 'FloatIP', role: 'Started', node: 'n1', score: '-INFINITY', rules: [], sets: [] });
+    cib.configuration.constraints.push({ tag: 'rsc_location', id: 'prefer', rsc: 'FloatIP', node: 'n2', score: '100', rules: [], sets: [] });
+    expect(monText(input(cib))).not.toContain('Negative Location Constraints');
+    expect(monText(input(cib), { bans: true })).toMatch(/\nNegative Location Constraints:\n {2}\* cli-ban-FloatIP-on-n1\tprevents FloatIP from running on n1\n$/);
+    expect(monXml(input(cib))).toContain(
+      '  <bans>\n    <ban id="cli-ban-FloatIP-on-n1" resource="FloatIP" node="n1" weight="-1000000" promoted-only="false" master_only="false"/>\n  </bans>\n  <status code="0" message="OK"/>',
+    );
+  });
+
   it('reports no DC, no quorum, disabled resources and maintenance mode', () => {
     const cib = healthyCib();
     delete cib.dcUuid;
