@@ -719,25 +719,41 @@ function instanceFailed(i: Rsc): boolean {
 
 /** pcmk__cmp_instance: order in which clone instances are assigned. */
 function cmpInstance(A: Assigner, clone: Rsc, a: Rsc, b: Rsc): number {
-  const aa = instanceActive(a);
-  const ba = instanceActive(b);
-  // Instances running on nodes that can still run resources come first.
-  const anode = instanceCurrent(a);
-  const bnode = instanceCurrent(b);
-  const aOk = aa && anode !== undefined && nodeAvailable(anode);
-  const bOk = ba && bnode !== undefined && nodeAvailable(bnode);
-  if (aOk !== bOk) return aOk ? -1 : 1;
-  if (aa !== ba) return aa ? -1 : 1;
-  // Prefer instances that are not failed
-  const af = instanceFailed(a);
-  const bf = instanceFailed(b);
-  if (af !== bf) return af ? 1 : -1;
-  // Prefer the higher score of the current node in the clone's table
-  if (anode && bnode) {
-    const as = clone.allowed.get(anode) ?? -INFINITY;
-    const bs = clone.allowed.get(bnode) ?? -INFINITY;
-    if (as !== bs) return bs - as;
-  }
+  const nodesOf = (i: Rsc): SNode[] => {
+    const s = new Set<SNode>();
+    for (const p of i.kind === 'primitive' ? [i] : i.children) for (const n of p.running) s.add(n);
+    return [...s];
+  };
+  const na = nodesOf(a);
+  const nb = nodesOf(b);
+  // Less multiply active first
+  if (na.length > 0 && nb.length > 0 && na.length !== nb.length) return na.length - nb.length;
+  // Not active on a node it is no longer allowed on
+  const allowedOn = (i: Rsc, n: SNode | undefined) => {
+    if (!n) return true;
+    const sc = i.allowed.get(n);
+    return sc !== undefined && sc >= 0;
+  };
+  let n1: SNode | undefined = na[0];
+  let n2: SNode | undefined = nb[0];
+  const can1 = allowedOn(a, n1);
+  const can2 = allowedOn(b, n2);
+  if (!can1) n1 = undefined;
+  if (!can2) n2 = undefined;
+  if (can1 !== can2) return can1 ? -1 : 1;
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (!n1 && !n2) return (a.instance ?? 0) - (b.instance ?? 0);
+  if (!n1) return 1;
+  if (!n2) return -1;
+  const av1 = nodeAvailable(n1);
+  const av2 = nodeAvailable(n2);
+  if (av1 !== av2) return av1 ? -1 : 1;
+  const p1 = clone.allowed.has(n1);
+  const p2 = clone.allowed.has(n2);
+  if (p1 !== p2) return p1 ? -1 : 1;
+  const f1 = instanceFailed(a);
+  const f2 = instanceFailed(b);
+  if (f1 !== f2) return f1 ? 1 : -1;
   void A;
   return (a.instance ?? 0) - (b.instance ?? 0);
 }
