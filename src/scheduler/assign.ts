@@ -1002,24 +1002,31 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
       if (rule.rsc !== clone) continue;
       if (evalRule(rule.rule, { node: chosen.attrs, now: A.ws.now })) p = addScores(p, rule.score);
     }
-    // Colocations of this clone (as dependent, role Promoted) with other resources
+    // The instance's own role colocations (this clone as dependent with a primary)
     for (const c of clone.thisWith) {
-      if (c.dependentRole !== 'Promoted') continue;
+      if (c.dependentRole !== 'Promoted' || c.primary.kind === 'clone') continue;
       const pn = c.primary.kind === 'primitive' ? c.primary.assigned : c.primary.kind === 'group' ? c.primary.children[0]?.assigned : null;
-      if (c.primary.kind === 'clone') {
-        const hit = c.primary.children.some((i) => instanceAssignedNode(i) === chosen && (c.primaryRole === undefined || (i.nextRole ?? 'Started') === c.primaryRole));
-        if (hit) p = addScores(p, c.score);
-        else if (c.score >= INFINITY) p = -INFINITY;
-      } else if (pn === chosen) p = addScores(p, c.score);
+      if (pn === chosen) p = addScores(p, c.score);
       else if (c.score >= INFINITY) p = -INFINITY;
     }
-    // Colocations where others depend on this clone's promoted role
-    for (const c of clone.withThis) {
-      if (c.primaryRole !== 'Promoted') continue;
-      const dn = c.dependent.kind === 'primitive' ? c.dependent.assigned : c.dependent.kind === 'group' ? c.dependent.children[0]?.assigned : null;
-      if (dn === chosen && c.score > -INFINITY) p = addScores(p, Math.trunc(c.score));
-    }
     prio.set(inst, p);
+  }
+  // sort_promotable_instances: add the priorities to the clone's node scores,
+  // fold in the preferences of role colocations, and read the priorities back
+  // (each instance adds only its own priority, so instances sharing a node stay apart)
+  const table = { t: new Map(clone.allowed) };
+  for (const c of clone.thisWith) {
+    if (c.dependentRole !== 'Promoted' || c.primary.kind !== 'clone') continue;
+    addColocatedNodeScores(c.primary, clone, table, c, c.score / INFINITY, false);
+  }
+  for (const c of clone.withThis) {
+    if (c.primaryRole !== 'Promoted' || !colocHasInfluence(c)) continue;
+    addColocatedNodeScores(c.dependent, clone, table, c, c.score / INFINITY, false);
+  }
+  for (const inst of clone.children) {
+    const chosen = instanceAssignedNode(inst);
+    const p = prio.get(inst)!;
+    if (chosen && p >= 0 && table.t.has(chosen)) prio.set(inst, addScores(p, table.t.get(chosen)!));
   }
   const order = [...clone.children].sort((a, b) => {
     const pa = prio.get(a)!;
