@@ -64,7 +64,8 @@ export async function commitCib(handle: CibHandle, after: Cib): Promise<void> {
     }
   };
   if (JSON.stringify(before.configuration) !== JSON.stringify(after.configuration)) {
-    await call('cib-replace', { base: [before.adminEpoch, before.epoch, before.numUpdates], configuration: after.configuration });
+    const user = process.env.SUDO_USER || process.env.USER || (process.getuid?.() === 0 ? 'root' : 'unknown');
+    await call('cib-replace', { base: [before.adminEpoch, before.epoch, before.numUpdates], configuration: after.configuration, client: 'crm', user });
   }
   for (const change of transientChanges(before, after)) await call('attr', { ...change, lifetime: 'reboot' });
 }

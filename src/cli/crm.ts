@@ -10,8 +10,8 @@ levels:
   configure   show, edit and load the configuration (primitive, clone, group, ms,
               location, colocation, order, property, rsc_defaults, op_defaults,
               node, delete, show [xml], load replace|update FILE, verify)
-  resource    stop|start NAME (sets the target-role meta attribute)
-  node        standby|online|maintenance|ready [NODE], attribute NODE set|delete|show NAME
+  resource    status|start|stop|restart|move|ban|clear|cleanup|failcount|meta ...
+  node        standby|online|maintenance|ready [NODE], attribute NODE set|delete|show NAME, list, show
   status      the cluster status (crm_mon -1)
   ra          resource agent information
 With CIB_file=PATH set, crm works on that CIB file instead of a live cluster.

@@ -215,10 +215,16 @@ export class ControllerCore {
     return out;
   }
 
-  /** Propose a new configuration (from an admin client on this node). */
-  propose(requestId: string, configuration: Configuration): CoreOutput {
+  /**
+   * Propose a new configuration (from an admin client on this node). `by`
+   * says who, for the CIB's update-* attributes; `at` is the caller's clock
+   * in Pacemaker's cib-last-written format.
+   */
+  propose(requestId: string, configuration: Configuration, by?: { client: string; user: string; at: string }): CoreOutput {
     const out = emptyOutput();
-    out.broadcast.push({ kind: 'cib-update', from: this.self.id, requestId, base: versionOf(this.state.cib), configuration });
+    const msg: ReplicaMessage = { kind: 'cib-update', from: this.self.id, requestId, base: versionOf(this.state.cib), configuration };
+    if (by) msg.origin = { node: this.self.name, ...by };
+    out.broadcast.push(msg);
     return out;
   }
 

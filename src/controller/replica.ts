@@ -36,6 +36,8 @@ export type ReplicaMessage =
       configuration: Configuration;
       /** Bump admin_epoch instead of epoch (cibadmin --replace semantics). */
       adminEpoch?: number;
+      /** Who made the change, as Pacemaker records it (update-origin/client/user, cib-last-written). */
+      origin?: { node: string; client: string; user: string; at: string };
     }
   | { kind: 'cib-offer'; from: number; version: CibVersion; configuration: Configuration }
   | { kind: 'node-state'; from: number; lrm: LrmResource[]; transient: Record<string, string> }
@@ -190,6 +192,15 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
     cib.epoch += 1;
   }
   cib.numUpdates = 0;
+  if (msg.origin) {
+    cib.extra = {
+      ...cib.extra,
+      'cib-last-written': msg.origin.at,
+      'update-origin': msg.origin.node,
+      'update-client': msg.origin.client,
+      'update-user': msg.origin.user,
+    };
+  }
   return { state: { ...state, cib }, configChanged: true, statusChanged: false, updateResult: { ...result, ok: true } };
 }
 
@@ -330,7 +341,8 @@ function recordOp(rsc: LrmResource, op: LrmOp, failed: boolean): void {
   rsc.ops = rsc.ops.filter((o) => {
     if (o.id === id) return false;
     // A start or stop ends the recurring operations of the old instance.
-    return !(endsInstance && Number(o.interval) > 0);
+    // (The last failure stays until a cleanup, whatever its interval.)
+    return !(endsInstance && Number(o.interval) > 0 && o.id !== `${rsc.id}_last_failure_0`);
   });
   rsc.ops.push({ ...structuredClone(op), id });
   if (failed) {

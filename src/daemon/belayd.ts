@@ -15,6 +15,7 @@ import type { Executor, OperationRequest, OperationResult } from '../executor/ex
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
+import { VipManager, type VipOpResult } from './vip-manager.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -61,6 +62,9 @@ export class Belayd {
   private lastChange = { at: 0, by: '' };
   private stopped = false;
   readonly counters = { delivered: 0, sent: 0, badMessages: 0, executed: 0 };
+  /** FloatIPs with a vrid: run here on the VRRP engine (src/daemon/vip-manager.ts). */
+  private readonly vips: VipManager;
+  private builtinCallId = 0;
 
   constructor(
     readonly config: ClusterConfig,
@@ -68,6 +72,11 @@ export class Belayd {
     private readonly deps: BelaydDeps,
   ) {
     const nodes = config.nodes.map((n) => ({ id: n.id, name: n.name }));
+    this.vips = new VipManager(
+      { name: self.name, address: self.address },
+      config.nodes.filter((n) => n.id !== self.id).map((n) => n.address),
+      (line) => this.log(line),
+    );
     this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
   }
 
@@ -102,6 +111,7 @@ export class Belayd {
     }
     this.pending.clear();
     this.deps.executor.close();
+    await this.vips.close();
     await this.deps.transport.stop();
     await this.admin?.close();
     this.log('stopped');
@@ -187,6 +197,10 @@ export class Belayd {
       this.handle(this.core.onLocalResult(exec, { rc: 6, opStatus: 0, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: `${exec.rscId} is not configured` }));
       return;
     }
+    if (VipManager.handles(r.agent, r.params)) {
+      this.runVip(exec, r.params);
+      return;
+    }
     const req: OperationRequest = {
       rscId: exec.rscId,
       agent: r.agent,
@@ -209,6 +223,22 @@ export class Belayd {
     this.deps.executor.execute(req).then(report, (err: Error) => {
       this.handle(this.core.onLocalResult(exec, { rc: 1, opStatus: 4, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: err.message }));
     });
+  }
+
+  /** A FloatIP with a vrid: no agent process, the VRRP engine does it. */
+  private runVip(exec: LocalExec, params: Record<string, string>): void {
+    const started = Date.now();
+    const report = (r: VipOpResult) => {
+      if (this.stopped) return;
+      const result: LocalResult = { rc: r.rc, opStatus: 0, callId: ++this.builtinCallId, finishedAt: this.now(), execTimeMs: Date.now() - started };
+      if (r.reason) result.exitReason = r.reason;
+      this.handle(this.core.onLocalResult(exec, result));
+    };
+    if (exec.task === 'monitor' && exec.intervalMs > 0) {
+      this.vips.startMonitor(exec.rscId, exec.intervalMs, report);
+      return;
+    }
+    this.vips.operate(exec.rscId, exec.task, params).then(report, (err: Error) => report({ rc: 1, reason: err.message }));
   }
 
   private persist(): void {
@@ -247,6 +277,8 @@ export class Belayd {
         this.handle(this.core.proposeCleanup(rsc, node));
         return { rsc: rsc ?? null, node: node ?? null };
       }
+      case 'vip-status':
+        return { node: this.self, vrrp: this.vips.status() };
       case 'ring-status':
         return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
       case 'quorum-status':
@@ -284,7 +316,7 @@ export class Belayd {
     // delivery refuses the edit; the base is still good, so try again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.proposeOnce(configuration);
+        return await this.proposeOnce(configuration, args);
       } catch (err) {
         if (!(err instanceof AdminError) || !/synchronising/.test(err.message) || attempt >= 5) throw err;
         await this.waitSynced(5_000);
@@ -292,7 +324,10 @@ export class Belayd {
     }
   }
 
-  private proposeOnce(configuration: Configuration): Promise<unknown> {
+  private proposeOnce(configuration: Configuration, args: Record<string, unknown>): Promise<unknown> {
+    // Pacemaker's cib-last-written format: "Sun Nov 22 02:24:57 2026".
+    const at = new Date(this.now() * 1000).toString().replace(/^(\w+ \w+ \d+) (\d+) (\S+).*$/, '$1 $3 $2');
+    const by = { client: typeof args['client'] === 'string' ? args['client'] : 'crm', user: typeof args['user'] === 'string' ? args['user'] : 'root', at };
     const requestId = `${this.self.id}-${++this.requestSeq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -300,7 +335,7 @@ export class Belayd {
         reject(new AdminError('the cluster did not apply the change within 10 s (no quorum or no ring?)'));
       }, 10_000);
       this.pending.set(requestId, { resolve, reject, timer });
-      this.handle(this.core.propose(requestId, configuration));
+      this.handle(this.core.propose(requestId, configuration, by));
     });
   }
 

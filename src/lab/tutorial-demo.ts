@@ -30,11 +30,14 @@ export interface TutorialDemoOptions {
   offMs?: number;
 }
 
-/** The tutorial's commands, verbatim but for the floating IP agent and address. */
+/**
+ * The tutorial's commands, verbatim but for the floating IP: belay's FloatIP
+ * with a VRRP router id, so belayd holds the address on the wire with VRRP.
+ */
 export function tutorialCommands(vip: string): string[][] {
   return [
     ['configure', 'property', 'stonith-enabled=false'],
-    ['configure', 'primitive', 'FloatIP', 'ocf:belay:FloatIP', 'params', `ip=${vip}`, 'cidr_netmask=24', 'op', 'monitor', 'interval=15s'],
+    ['configure', 'primitive', 'FloatIP', 'ocf:belay:FloatIP', 'params', `ip=${vip}`, 'cidr_netmask=24', 'vrid=50', 'op', 'monitor', 'interval=15s'],
     ['configure', 'primitive', 'haproxy', 'ocf:heartbeat:haproxy', 'op', 'monitor', 'interval=15s'],
     ['configure', 'clone', 'haproxy-clone', 'haproxy'],
     ['configure', 'colocation', 'FloatIP-haproxy', 'inf:', 'FloatIP', 'haproxy-clone'],

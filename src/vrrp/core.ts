@@ -30,6 +30,14 @@ export type VrrpEvent =
   | { type: 'link'; interface: string; up: boolean }
   /** Embedders (FloatIP) drive the base priority directly. */
   | { type: 'set-priority'; instance: string; priority: number }
+  /** The cluster placed this address here: become MASTER now, no election wait. */
+  | { type: 'claim'; instance: string }
+  /**
+   * The cluster moves the address away: priority-0 advert, keep the VIPs
+   * until another master is heard (or lingerMs passes), and never take over
+   * again on our own until claimed (make-before-break handover).
+   */
+  | { type: 'release'; instance: string; lingerMs: number }
   | { type: 'shutdown' };
 
 export type VrrpAction =
@@ -117,6 +125,10 @@ interface Instance {
   /** Last time we re-asserted against a lower-priority master (rate limit). */
   reassertAt: number;
   mismatchLogged: Set<string>;
+  /** Released by the cluster: a backup that never promotes itself. */
+  passive: boolean;
+  /** Released while MASTER: the VIPs stay until this time (or soon after a new master is heard). */
+  lingerUntil: number | null;
 }
 
 interface ScriptRt {
@@ -182,6 +194,34 @@ export class VrrpRouter {
         }
         break;
       }
+      case 'claim': {
+        const inst = this.instances.get(event.instance);
+        if (inst && this.started && !this.stopped) {
+          inst.passive = false;
+          inst.lingerUntil = null;
+          if (inst.state === 'BACKUP' || inst.state === 'INIT') {
+            this.enter(inst, 'MASTER', now, 'claimed by the cluster');
+          } else if (inst.state === 'MASTER') {
+            this.sendAdvert(inst, inst.effPriority);
+            inst.adverAt = now + inst.spec.advertIntCs * 10;
+          }
+        }
+        break;
+      }
+      case 'release': {
+        const inst = this.instances.get(event.instance);
+        if (inst && this.started && !this.stopped) {
+          inst.passive = true;
+          if (inst.state === 'MASTER') {
+            this.sendAdvert(inst, 0);
+            this.log(`(${inst.spec.name}) sent 0 priority (released by the cluster; keeping VIPs for the handover)`);
+            inst.lingerUntil = now + Math.max(0, event.lingerMs);
+            this.enter(inst, 'BACKUP', now, 'released', false, true);
+          }
+          inst.downAt = null;
+        }
+        break;
+      }
       case 'shutdown':
         this.shutdown(now);
         break;
@@ -226,6 +266,8 @@ export class VrrpRouter {
       inst.startedAt = prev.startedAt;
       inst.faultReasons = prev.faultReasons;
       inst.effPriority = prev.effPriority;
+      inst.passive = prev.passive;
+      inst.lingerUntil = prev.lingerUntil;
       if (prev.state === 'MASTER') {
         const key = (v: VipSpec) => `${v.address}/${v.prefix}@${v.dev}`;
         const newKeys = new Set(inst.spec.vips.map(key));
@@ -303,6 +345,8 @@ export class VrrpRouter {
         stats: emptyStats(),
         reassertAt: -Infinity,
         mismatchLogged: new Set(),
+        passive: false,
+        lingerUntil: null,
       });
     }
     // Only scripts some instance tracks are run, as keepalived does.
@@ -443,6 +487,15 @@ export class VrrpRouter {
 
   private backupReceive(inst: Instance, pkt: Advertisement, src: string, now: number): void {
     const name = inst.spec.name;
+    if (inst.passive) {
+      // Released: never take over. A new master heard ends the handover soon
+      // (a moment for the client's ARP cache and requests in flight).
+      if (pkt.priority !== 0) {
+        inst.masterAddress = src;
+        if (inst.lingerUntil !== null) inst.lingerUntil = Math.min(inst.lingerUntil, now + HANDOVER_TAIL_MS);
+      }
+      return;
+    }
     if (pkt.priority === 0) {
       // The master let go: take over after a short priority-ordered wait (RFC: Skew_Time).
       this.log(`(${name}) Backup received priority 0 advertisement`);
@@ -515,7 +568,12 @@ export class VrrpRouter {
       }
     }
     for (const inst of this.instances.values()) {
-      if (inst.state === 'BACKUP' && inst.downAt !== null && inst.downAt <= now) {
+      if (inst.state === 'BACKUP' && inst.lingerUntil !== null && inst.lingerUntil <= now) {
+        inst.lingerUntil = null;
+        this.log(`(${inst.spec.name}) handover over, removing VIPs.`);
+        this.out.push({ type: 'remove-vips', instance: inst.spec.name, vips: inst.spec.vips });
+      }
+      if (inst.state === 'BACKUP' && !inst.passive && inst.downAt !== null && inst.downAt <= now) {
         inst.downAt = null;
         this.log(`(${inst.spec.name}) Receive advertisement timeout`);
         this.enter(inst, 'MASTER', now, '');
@@ -542,7 +600,8 @@ export class VrrpRouter {
     let t = Infinity;
     for (const s of this.scripts.values()) if (!s.status.running) t = Math.min(t, s.nextRunAt);
     for (const inst of this.instances.values()) {
-      if (inst.state === 'BACKUP' && inst.downAt !== null) t = Math.min(t, inst.downAt);
+      if (inst.state === 'BACKUP' && !inst.passive && inst.downAt !== null) t = Math.min(t, inst.downAt);
+      if (inst.state === 'BACKUP' && inst.lingerUntil !== null) t = Math.min(t, inst.lingerUntil);
       if (inst.state === 'MASTER') {
         if (inst.adverAt !== null) t = Math.min(t, inst.adverAt);
         if (inst.garpAt.length) t = Math.min(t, inst.garpAt[0]!);
@@ -662,7 +721,7 @@ export class VrrpRouter {
 
   // -------------------------------------------------------- transitions
 
-  private enter(inst: Instance, to: VrrpState, now: number, reason: string, noSync = false): void {
+  private enter(inst: Instance, to: VrrpState, now: number, reason: string, noSync = false, keepVips = false): void {
     const from = inst.state;
     if (from === to) return;
     const name = inst.spec.name;
@@ -673,15 +732,23 @@ export class VrrpRouter {
         this.log(`(${name}) sent 0 priority`);
       }
       inst.stats.releaseMaster++;
-      this.log(`(${name}) removing VIPs.`);
-      this.out.push({ type: 'remove-vips', instance: name, vips: inst.spec.vips });
+      if (!keepVips) {
+        this.log(`(${name}) removing VIPs.`);
+        this.out.push({ type: 'remove-vips', instance: name, vips: inst.spec.vips });
+      }
       inst.garpAt = [];
       inst.garpRefreshAt = null;
       inst.adverAt = null;
     }
+    if (from === 'BACKUP' && inst.lingerUntil !== null && to !== 'MASTER') {
+      this.log(`(${name}) removing VIPs.`);
+      this.out.push({ type: 'remove-vips', instance: name, vips: inst.spec.vips });
+      inst.lingerUntil = null;
+    }
     inst.state = to;
     switch (to) {
       case 'MASTER': {
+        inst.lingerUntil = null;
         inst.downAt = null;
         inst.masterAddress = null;
         inst.stats.becomeMaster++;
@@ -779,6 +846,9 @@ export class VrrpRouter {
     this.out.push({ type: 'log', message });
   }
 }
+
+/** After a released master hears the new one, it keeps the VIPs this long more. */
+const HANDOVER_TAIL_MS = 100;
 
 function sameAddressSet(a: string[], b: string[]): boolean {
   if (a.length !== b.length) return false;

@@ -114,6 +114,16 @@ export class VrrpEngine {
     this.pollLinks(true);
   }
 
+  /** The cluster placed this instance's address here: MASTER now. */
+  claim(instance: string): void {
+    this.apply(this.router.step({ type: 'claim', instance }, this.now()));
+  }
+
+  /** The cluster moves the address away: priority-0 advert, VIPs kept until the next holder is heard (≤ lingerMs). */
+  release(instance: string, lingerMs: number): void {
+    this.apply(this.router.step({ type: 'release', instance, lingerMs }, this.now()));
+  }
+
   setPriority(instance: string, priority: number): void {
     this.apply(this.router.step({ type: 'set-priority', instance, priority }, this.now()));
   }

@@ -91,6 +91,12 @@ describe('CIB replica', () => {
     expect(attrs['last-failure-web#monitor_15000']).toBe('1001');
     const ops = n2.lrm!.resources[0]!.ops.map((o) => o.id).sort();
     expect(ops).toEqual(['web_last_0', 'web_last_failure_0', 'web_monitor_15000']);
+    // Recovery (stop, start) ends the old monitor but the last failure stays until a cleanup.
+    for (const task of ['stop', 'start']) {
+      s = applyMessage(s, { kind: 'op-result', from: 2, resource: rsc, op: { id: '', operation: task, interval: '0', rcCode: '0', opStatus: '0' }, targetRc: 0 }).state;
+    }
+    const after = s.cib.status!.find((n) => n.uname === 'n2')!.lrm!.resources[0]!.ops.map((o) => o.id).sort();
+    expect(after).toEqual(['web_last_0', 'web_last_failure_0']);
   });
 
   it('forgets history and failures on cleanup, for one resource or all', () => {

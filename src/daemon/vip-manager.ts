@@ -1,0 +1,203 @@
+/**
+ * FloatIP backed by VRRP: when the cluster starts a FloatIP that has a
+ * `vrid`, this node's VRRP instance for it claims mastership at once
+ * (advert + gratuitous ARP); stop hands the address over with a priority-0
+ * advert and keeps it until the new master is heard (make-before-break,
+ * bounded). Nodes the cluster did not place it on run no instance, so an
+ * address never comes up without the cluster's decision; if two nodes ever
+ * claim it (a membership split while the wire still connects), VRRP's
+ * election on the wire leaves it with one.
+ *
+ * belayd runs these operations itself (no agent process on the failover
+ * path); the shell agent agents/resource.d/belay/FloatIP covers FloatIPs
+ * without a vrid and clusters that are not belay.
+ */
+import { execFileSync } from 'node:child_process';
+import { isIPv4, isIPv6 } from 'node:net';
+import { floatIpInstance, VrrpEngine, type InstanceSpec, type RouterSpec } from '../vrrp/index.js';
+
+export interface VipOpResult {
+  rc: number;
+  reason?: string;
+}
+
+interface Claim {
+  spec: InstanceSpec;
+  /** Set while the address is being handed over after a stop. */
+  releasedAt?: number;
+}
+
+/** How long a stopped FloatIP keeps its address waiting for the next holder. */
+const HANDOVER_MS = 1_500;
+
+export class VipManager {
+  private engine: VrrpEngine | undefined;
+  private readonly claims = new Map<string, Claim>();
+  private readonly monitors = new Map<string, NodeJS.Timeout>();
+
+  constructor(
+    private readonly self: { name: string; address: string },
+    private readonly peers: string[],
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** True when belayd runs this FloatIP itself (it has a vrid). */
+  static handles(agent: string, params: Record<string, string>): boolean {
+    return agent === 'ocf:belay:FloatIP' && params['vrid'] !== undefined && params['vrid'] !== '';
+  }
+
+  async operate(rsc: string, task: string, params: Record<string, string>): Promise<VipOpResult> {
+    switch (task) {
+      case 'start':
+        return this.start(rsc, params);
+      case 'stop':
+        return this.stop(rsc);
+      case 'monitor':
+        return this.monitor(rsc);
+      case 'validate-all': {
+        const bad = checkParams(params);
+        return bad ? { rc: 6, reason: bad } : { rc: 0 };
+      }
+      default:
+        return { rc: 3, reason: `FloatIP (VRRP) does not implement ${task}` };
+    }
+  }
+
+  /** Recurring monitor: report the first result and every change. */
+  startMonitor(rsc: string, intervalMs: number, report: (r: VipOpResult) => void): void {
+    this.cancelMonitor(rsc);
+    let last: number | undefined;
+    const tick = () => {
+      const r = this.monitor(rsc);
+      if (r.rc !== last) {
+        last = r.rc;
+        report(r);
+      }
+    };
+    tick();
+    this.monitors.set(rsc, setInterval(tick, intervalMs));
+  }
+
+  cancelMonitor(rsc: string): void {
+    clearInterval(this.monitors.get(rsc));
+    this.monitors.delete(rsc);
+  }
+
+  status(): unknown {
+    return this.engine?.status() ?? null;
+  }
+
+  async close(): Promise<void> {
+    for (const rsc of [...this.monitors.keys()]) this.cancelMonitor(rsc);
+    await this.engine?.stop();
+    this.engine = undefined;
+  }
+
+  private async start(rsc: string, params: Record<string, string>): Promise<VipOpResult> {
+    const bad = checkParams(params);
+    if (bad) return { rc: 6, reason: bad };
+    const nic = params['nic'] || interfaceOf(this.self.address);
+    if (!nic) return { rc: 6, reason: `no nic given and no interface holds ${this.self.address}` };
+    const family = isIPv6(params['ip']!) ? 6 : 4;
+    const spec = floatIpInstance({
+      name: rsc,
+      vrid: Number(params['vrid']),
+      interface: nic,
+      primaryAddress: this.self.address,
+      vip: params['ip']!,
+      prefix: params['cidr_netmask'] ? Number(params['cidr_netmask']) : family === 4 ? 32 : 128,
+      priority: 254,
+      advertIntMs: Math.round(Number(params['advert_int'] || '1') * 1000),
+      peers: this.peers,
+    });
+    this.claims.set(rsc, { spec });
+    await this.apply();
+    this.engine!.claim(rsc);
+    // The claim is immediate; give the address a moment to be set.
+    for (let i = 0; i < 100; i++) {
+      const st = this.instanceState(rsc);
+      if (st === 'MASTER') {
+        this.log(`FloatIP ${rsc}: holding ${params['ip']} on ${nic} (VRRP vrid ${params['vrid']}, MASTER)`);
+        return { rc: 0 };
+      }
+      if (st === 'FAULT') return { rc: 1, reason: `VRRP instance for ${rsc} is in FAULT (is ${nic} up?)` };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { rc: 1, reason: `VRRP instance for ${rsc} did not become MASTER` };
+  }
+
+  private async stop(rsc: string): Promise<VipOpResult> {
+    this.cancelMonitor(rsc);
+    const claim = this.claims.get(rsc);
+    if (!claim || claim.releasedAt !== undefined) return { rc: 0 };
+    claim.releasedAt = Date.now();
+    this.engine?.release(rsc, HANDOVER_MS);
+    // The instance goes once the handover is over; the stop itself is done.
+    setTimeout(() => {
+      const c = this.claims.get(rsc);
+      if (c && c.releasedAt !== undefined) {
+        this.claims.delete(rsc);
+        void this.apply();
+      }
+    }, HANDOVER_MS + 200).unref();
+    return { rc: 0 };
+  }
+
+  private monitor(rsc: string): VipOpResult {
+    const claim = this.claims.get(rsc);
+    if (!claim || claim.releasedAt !== undefined) return { rc: 7 };
+    const st = this.instanceState(rsc);
+    if (st === 'MASTER') return { rc: 0 };
+    // Claimed but another node won the election on the wire: the address is
+    // held (by it), which is what the cluster wants from a FloatIP.
+    if (st === 'BACKUP') return { rc: 0, reason: 'another node holds the address (VRRP)' };
+    return { rc: 7, reason: `VRRP instance is ${st ?? 'gone'}` };
+  }
+
+  private instanceState(rsc: string): string | undefined {
+    return this.engine?.status().instances.find((i) => i.name === rsc)?.state;
+  }
+
+  /** Make the engine run exactly the claimed instances. */
+  private async apply(): Promise<void> {
+    const spec: RouterSpec = { routerId: this.self.name, instances: [...this.claims.values()].map((c) => c.spec), scripts: [], syncGroups: [] };
+    if (!this.engine) {
+      if (spec.instances.length === 0) return;
+      this.engine = new VrrpEngine({ spec, log: (line) => this.log(`vrrp: ${line}`) });
+      await this.engine.start();
+      return;
+    }
+    this.engine.reload(spec);
+  }
+}
+
+function checkParams(params: Record<string, string>): string | undefined {
+  const ip = params['ip'];
+  if (!ip || (!isIPv4(ip) && !isIPv6(ip))) return `FloatIP needs ip= an IPv4 or IPv6 address (got '${ip ?? ''}')`;
+  const vrid = Number(params['vrid']);
+  if (!Number.isInteger(vrid) || vrid < 1 || vrid > 255) return `vrid must be 1..255 (got '${params['vrid']}')`;
+  const max = isIPv4(ip) ? 32 : 128;
+  if (params['cidr_netmask'] !== undefined && params['cidr_netmask'] !== '') {
+    const p = Number(params['cidr_netmask']);
+    if (!Number.isInteger(p) || p < 1 || p > max) return `cidr_netmask must be 1..${max} (got '${params['cidr_netmask']}')`;
+  }
+  if (params['advert_int'] !== undefined && params['advert_int'] !== '') {
+    const a = Number(params['advert_int']);
+    if (!(a >= 0.01 && a <= 40.95)) return `advert_int must be 0.01..40.95 seconds (got '${params['advert_int']}')`;
+  }
+  return undefined;
+}
+
+/** The interface that holds an address (the node's cluster address, by default). */
+function interfaceOf(address: string): string | undefined {
+  try {
+    const out = execFileSync('ip', ['-o', 'addr', 'show'], { encoding: 'utf8' });
+    for (const line of out.split('\n')) {
+      const m = /^\d+:\s+(\S+)\s+inet6?\s+([^/\s]+)/.exec(line);
+      if (m && m[2] === address) return m[1]!.replace(/@.*$/, '');
+    }
+  } catch {
+    /* no ip command: the caller reports it */
+  }
+  return undefined;
+}
