@@ -26,7 +26,7 @@ export function actionLine(a: Action): string {
   const key = (task: string, interval: number) => `${a.rsc ? a.rsc.id : ''}_${task}_${interval}`;
   if (a.fence) return `  * Fencing ${a.node?.name ?? ''} (reboot)`;
   if (a.cluster) return `  * Cluster action:  ${a.task} for ${a.rsc?.id ?? ''} on ${a.node?.name ?? ''}`;
-  if (a.pseudo) return `  * Pseudo action:   ${key(a.task, a.interval)}`;
+  if (a.pseudo) return `  * Pseudo action:   ${a.rsc ? key(a.task, a.interval) : a.task}`;
   const task = a.task === 'monitor' && a.interval > 0 ? `monitor=${a.interval}` : a.task;
   return `  * Resource action: ${(a.rsc?.id ?? '').padEnd(15)} ${task} on ${a.node?.name ?? ''}`;
 }
