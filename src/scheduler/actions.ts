@@ -414,7 +414,7 @@ function createActions(g: Graph, r: Rsc): void {
 function createProbes(g: Graph): void {
   const ws = g.ws;
   for (const node of ws.nodes) {
-    if (!node.online || node.unclean || node.shutdown || node.pending) continue;
+    if (!node.online || node.unclean || node.shutdown) continue;
     for (const top of ws.resources) probeResource(g, top, node);
   }
 }
@@ -457,10 +457,20 @@ function probePrimitive(g: Graph, r: Rsc, node: SNode): void {
   if (r.allowed.get(node) === undefined && !g.ws.options.symmetric) return;
   const probe = g.action(r, 'monitor', node, false);
   probe.isProbe = true;
-  if (!r.managed) probe.runnable = true;
-  // Probe before any start of the resource
+  if (!r.managed && !node.pending) probe.runnable = true;
+  // Probe before any start of the resource; a probe that cannot run on a
+  // pending node blocks the starts (of every instance of an anonymous clone)
+  const pendingFlags = node.pending ? F.ORDERED | F.UNRUNNABLE_FIRST_BLOCKS : F.ORDERED;
+  const clone = r.parent?.kind === 'clone' ? r.parent : r.parent?.parent?.kind === 'clone' ? r.parent.parent : undefined;
+  if (node.pending && clone && !clone.unique) {
+    const visit = (x: Rsc) => {
+      if (x.kind === 'primitive' && x.baseId === r.baseId) for (const st of g.findAll(x, 'start')) g.order(probe, st, pendingFlags);
+      x.children.forEach(visit);
+    };
+    visit(clone);
+  }
   const start = g.find(r, 'start', r.assigned ?? undefined);
-  if (start) g.order(probe, start, F.ORDERED);
+  if (start) g.order(probe, start, pendingFlags);
   const stops = g.findAll(r, 'stop');
   for (const s of stops) g.order(probe, s, F.ORDERED);
 }
