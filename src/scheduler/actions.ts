@@ -464,13 +464,14 @@ function probePrimitive(g: Graph, r: Rsc, node: SNode): void {
   const clone = r.parent?.kind === 'clone' ? r.parent : r.parent?.parent?.kind === 'clone' ? r.parent.parent : undefined;
   if (node.pending && clone && !clone.unique) {
     const visit = (x: Rsc) => {
-      if (x.kind === 'primitive' && x.baseId === r.baseId) for (const st of g.findAll(x, 'start')) g.order(probe, st, pendingFlags);
+      if (x.kind === 'primitive' && x.baseId === r.baseId) for (const st of g.findAll(x, 'start')) if (!st.optional) g.order(probe, st, pendingFlags);
       x.children.forEach(visit);
     };
     visit(clone);
   }
   const start = g.find(r, 'start', r.assigned ?? undefined);
-  if (start) g.order(probe, start, pendingFlags);
+  // (an already running resource keeps running: only new starts wait)
+  if (start) g.order(probe, start, start.optional ? F.ORDERED : pendingFlags);
   const stops = g.findAll(r, 'stop');
   for (const s of stops) g.order(probe, s, F.ORDERED);
 }
