@@ -9,6 +9,9 @@ import { readFileSync } from 'node:fs';
 import type { Family } from './addr.js';
 import type { VipSpec } from './types.js';
 
+/** Time between the gratuitous ARPs of one announcement. */
+export const GARP_SPACING_MS = 250;
+
 export interface NetOps {
   addVip(vip: VipSpec): Promise<void>;
   delVip(vip: VipSpec): Promise<void>;
@@ -156,6 +159,7 @@ export class IpBatch {
 
 export class IpNetOps implements NetOps {
   private helpers = new Set<ChildProcess>();
+  private garpTimers = new Set<NodeJS.Timeout>();
   private readonly batch = new IpBatch();
 
   constructor(private readonly log: (line: string) => void = () => {}) {}
@@ -182,13 +186,27 @@ export class IpNetOps implements NetOps {
       // Unsolicited NA needs a tool we do not have yet (ndisc6); the kernel's own NA on nodad covers most cases.
       return;
     }
-    const child = spawn('arping', ['-q', '-U', '-c', String(Math.max(1, repeat)), '-I', vip.dev, vip.address], { stdio: 'ignore' });
-    this.helpers.add(child);
-    child.once('error', (err) => {
-      this.helpers.delete(child);
-      this.log(`arping failed: ${err.message} (install iputils-arping)`);
-    });
-    child.once('exit', () => this.helpers.delete(child));
+    // One packet per arping, GARP_SPACING_MS apart (arping's own interval is
+    // whole seconds): a Linux client ignores a new MAC for an address within
+    // `locktime` (1 s) of its last update, so spaced announcements make sure
+    // one lands after that window instead of a second later.
+    const send = () => {
+      const child = spawn('arping', ['-q', '-U', '-c', '1', '-I', vip.dev, vip.address], { stdio: 'ignore' });
+      this.helpers.add(child);
+      child.once('error', (err) => {
+        this.helpers.delete(child);
+        this.log(`arping failed: ${err.message} (install iputils-arping)`);
+      });
+      child.once('exit', () => this.helpers.delete(child));
+    };
+    send();
+    for (let i = 1; i < Math.max(1, repeat); i++) {
+      const t = setTimeout(() => {
+        this.garpTimers.delete(t);
+        send();
+      }, i * GARP_SPACING_MS);
+      this.garpTimers.add(t);
+    }
   }
 
   linkUp(ifname: string): boolean | undefined {
@@ -219,6 +237,8 @@ export class IpNetOps implements NetOps {
   }
 
   close(): void {
+    for (const t of this.garpTimers) clearTimeout(t);
+    this.garpTimers.clear();
     for (const c of this.helpers) c.kill('SIGKILL');
     this.helpers.clear();
     this.batch.close();
