@@ -20,6 +20,10 @@ export interface TutorialDemoResult {
   from: string;
   to: string;
   byApp: Record<string, number>;
+  /** `crm_mon -1` on the surviving node after the reboot. */
+  crmMonAfter: string;
+  /** Nodes holding the floating IP at the end (one, unless split-brained). */
+  holdersAfter: string[];
 }
 
 export interface TutorialDemoOptions {
@@ -71,15 +75,18 @@ export async function runTutorialDemo(options: TutorialDemoOptions = {}): Promis
     print(`${node}$ crm_mon -1`);
     const r = await labExec(state!, node, [process.execPath, BIN('crm_mon'), '-1']);
     print(String(r.all).replace(/^/gm, '    '));
+    return String(r.all);
   };
-  /** The node whose eth0 holds the floating IP. */
-  const vipHolder = async (): Promise<string | undefined> => {
+  /** The nodes whose eth0 holds the floating IP. */
+  const vipHolders = async (): Promise<string[]> => {
+    const out: string[] = [];
     for (const n of state!.nodes) {
       const r = await labExec(state!, n, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
-      if (r.exitCode === 0 && String(r.stdout).includes(` ${state!.vip}/`)) return n;
+      if (r.exitCode === 0 && String(r.stdout).includes(` ${state!.vip}/`)) out.push(n);
     }
-    return undefined;
+    return out;
   };
+  const vipHolder = async () => (await vipHolders())[0];
   try {
     print('== The tutorial: two load balancers with haproxy and a floating IP, two nginx app servers');
     state = await labUp({ name: options.name ?? 'demo', nodes: 2, apps: 2, daemonArgv: belaydArgv() });
@@ -121,8 +128,9 @@ export async function runTutorialDemo(options: TutorialDemoOptions = {}): Promis
     print(`   failed requests: ${tally.failed}`);
     print(`   failover gap: ${gap.gapMs} ms (from ${gap.before.lb} to ${gap.after.lb})`);
     print('');
-    await crmMon(other);
-    return { gapMs: gap.gapMs, failed: gap.failed, from: gap.before.lb, to: gap.after.lb, byApp: Object.fromEntries(tally.byApp) };
+    const crmMonAfter = await crmMon(other);
+    const holdersAfter = await vipHolders();
+    return { gapMs: gap.gapMs, failed: gap.failed, from: gap.before.lb, to: gap.after.lb, byApp: Object.fromEntries(tally.byApp), crmMonAfter, holdersAfter };
   } finally {
     await poller?.stop();
     if (state) await labDown(state);
