@@ -143,6 +143,7 @@ function applyStickiness(ws: WorkingSet): void {
 
 function applyFailureLimits(ws: WorkingSet): void {
   for (const node of ws.nodes) {
+    if ((ws.failCounts.get(node)?.size ?? 0) === 0) continue;
     const visit = (r: Rsc) => {
       if (r.children.length) {
         r.children.forEach(visit);
@@ -443,14 +444,40 @@ function bestScoreMatching(c: Coloc | undefined, rsc: Rsc, value: string): numbe
   if (c && rsc === c.dependent && c.explicit && rsc.parent?.kind === 'group' && rsc !== rsc.parent.children[0]) {
     table = rsc.parent.allowed;
   }
-  let best = -INFINITY;
-  for (const [n, s] of table) {
-    if (s > best && nodeAvailable(n) && colocAttrValue(n) === value) best = s;
-  }
-  return best;
+  // Colocations match on the node name, which is unique: look it up directly
+  const n = nodeByName(table, value);
+  if (!n) return -INFINITY;
+  const sc = table.get(n)!;
+  return nodeAvailable(n) ? Math.max(sc, -INFINITY) : -INFINITY;
 }
 
 const INFINITY_HACK = INFINITY * -100;
+
+/** The node of a score table with the given name (tables are keyed by node objects). */
+function nodeByName(table: Map<SNode, number>, name: string): SNode | undefined {
+  for (const n of table.keys()) return n.name === name ? n : lookupNode(n, name, table);
+  return undefined;
+}
+
+const nodeIndex = new WeakMap<SNode, Map<string, SNode>>();
+function lookupNode(any: SNode, name: string, table: Map<SNode, number>): SNode | undefined {
+  // All nodes of one working set share an index, built once from the first table seen
+  let idx = nodeIndex.get(any);
+  if (!idx) {
+    idx = new Map();
+    for (const n of table.keys()) idx.set(n.name, n);
+    for (const n of table.keys()) nodeIndex.set(n, idx);
+  }
+  if (!idx.has(name)) {
+    // Asymmetric tables may hold nodes the first one lacked
+    for (const n of table.keys()) {
+      idx.set(n.name, n);
+      nodeIndex.set(n, idx);
+    }
+  }
+  const n = idx.get(name);
+  return n && table.has(n) ? n : undefined;
+}
 
 function addNodeScoresMatchingAttr(work: Map<SNode, number>, source: Rsc, c: Coloc, factor: number, onlyPositive: boolean): void {
   for (const [n, cur] of work) {

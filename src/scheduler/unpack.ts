@@ -485,11 +485,12 @@ export function topOf(r: Rsc): Rsc {
   return t;
 }
 
+const NO_NODES: SNode[] = [];
+
 function instanceLocations(inst: Rsc): SNode[] {
   if (inst.kind === 'primitive') {
-    const l = [...inst.running];
-    if (inst.pendingNode && !l.includes(inst.pendingNode)) l.push(inst.pendingNode);
-    return l;
+    if (!inst.pendingNode || inst.running.includes(inst.pendingNode)) return inst.running.length ? inst.running : NO_NODES;
+    return [...inst.running, inst.pendingNode];
   }
   const s: SNode[] = [];
   for (const c of inst.children) for (const n of instanceLocations(c)) if (!s.includes(n)) s.push(n);
