@@ -199,7 +199,12 @@ export function keepalivedStack(name, log, workDir, advertInt = 1) {
     const master = n === 'n1';
     writeFileSync(conf, keepalivedConf({ state: master ? 'MASTER' : 'BACKUP', priority: master ? 101 : 100, advertInt, vip: state.vip, mcastSrcIp: lab.host(n).address }));
     daemons[n] = startDaemon(lab, n, 'keepalived', conf, dir);
+    startedAt[n] = Date.now();
   };
+  // A (re)started keepalived waits master_down_interval (3 × advert_int + skew) before it preempts:
+  // the pair is settled only once that has passed, else the preemption would fall inside a run.
+  const startedAt = {};
+  const settleMs = (3 * advertInt + 2) * 1000;
   return {
     name: 'keepalived',
     get state() {
@@ -213,7 +218,7 @@ export function keepalivedStack(name, log, workDir, advertInt = 1) {
     holders: () => vipHolders(state),
     clientAnswers: () => clientAnswers(state),
     async settled() {
-      return state.nodes.every((n) => daemons[n] && daemons[n].child.exitCode === null && daemons[n].child.signalCode === null);
+      return state.nodes.every((n) => daemons[n] && daemons[n].child.exitCode === null && daemons[n].child.signalCode === null && Date.now() - startedAt[n] > settleMs);
     },
     crash: (n) => powerOff(state, n),
     async recoverCrash(n) {
@@ -225,6 +230,7 @@ export function keepalivedStack(name, log, workDir, advertInt = 1) {
       const lab = Lab.attach(state.lab);
       const dir = path.join(workDir, `keepalived-${n}`);
       daemons[n] = startDaemon(lab, n, 'keepalived', path.join(dir, 'keepalived.conf'), dir);
+      startedAt[n] = Date.now();
     },
     memory() {
       return state.nodes.map((n) => ({ node: n, keepalived: treeRssMb(state, n, (p) => p.comm === 'keepalived') }));
