@@ -427,6 +427,7 @@ function probeResource(g: Graph, r: Rsc, node: SNode): void {
   if (r.kind === 'clone') {
     if (!r.unique) {
       // One probe per node, on the instance running or assigned there, else the first
+      if (cloneKnownOn(r).has(node) && r.children[0]?.kind === 'primitive') return;
       const known = (x: Rsc): boolean => x.knownOn.has(node) || x.children.some(known);
       let inst = r.children.find((c) => instanceNode(c) === node || c.running.includes(node));
       if (!inst) inst = r.children.find((c) => !c.orphan && !(c.kind === 'primitive' ? c.running.length : 0));
@@ -444,6 +445,23 @@ function probeResource(g: Graph, r: Rsc, node: SNode): void {
   }
   if (r.knownOn.has(node)) return;
   probePrimitive(g, r, node);
+}
+
+const knownCache = new WeakMap<Rsc, Set<SNode>>();
+
+/** Nodes where any instance of a clone has history (computed once per clone). */
+function cloneKnownOn(clone: Rsc): Set<SNode> {
+  let s = knownCache.get(clone);
+  if (!s) {
+    s = new Set();
+    const visit = (x: Rsc) => {
+      for (const n of x.knownOn) s!.add(n);
+      x.children.forEach(visit);
+    };
+    visit(clone);
+    knownCache.set(clone, s);
+  }
+  return s;
 }
 
 function instanceNode(i: Rsc): SNode | null {
