@@ -1,16 +1,17 @@
 /**
  * Pacemaker CIB XML <-> the CIB model (model.ts).
  *
- * Import: saxes (a strict, streaming, non-validating parser that reports
- * line and column) builds a small element tree, which is then mapped onto
- * the model. Every attribute the model does not name lands in `extra`, and
+ * Import: a strict single-pass scanner (xml-parse.ts) builds a small element
+ * tree, which is then mapped onto the model; each <node_state> is mapped as
+ * soon as it closes and its subtree dropped, so the big status never exists
+ * twice in memory. Every attribute the model does not name lands in `extra`, and
  * sections the model does not type are kept as RawElement, so that
  * import -> export -> import gives a deep-equal model.
  *
  * Export: 2-space indented XML in the layout of `cibadmin --query`.
  */
-import { SaxesParser } from 'saxes';
 import { CibError } from './errors.js';
+import { parseXmlElements, positionOf, type XEl } from './xml-parse.js';
 import type {
   AnyConstraint,
   Cib,
@@ -36,65 +37,6 @@ import type {
 } from './model.js';
 
 export { CibError } from './errors.js';
-
-// ---------------------------------------------------------------------------
-// The element tree
-
-interface XEl {
-  tag: string;
-  attrs: Record<string, string>;
-  children: XEl[];
-  text: string;
-  line: number;
-  column: number;
-}
-
-/** Parse XML text into an element tree; throws CibError with the position. */
-function parseTree(text: string, file: string | undefined): XEl {
-  const parser = new SaxesParser({ xmlns: false, position: true });
-  const stack: XEl[] = [];
-  let root: XEl | undefined;
-  let failure: CibError | undefined;
-  parser.on('error', (err: Error) => {
-    if (failure) return;
-    // saxes prefixes messages with "line:column: "; keep the position apart.
-    const m = /^(?:[^:]*:)?(\d+):(\d+): (.*)$/s.exec(err.message);
-    failure = m
-      ? new CibError(`malformed XML: ${m[3]}`, { file, line: Number(m[1]), column: Number(m[2]) })
-      : new CibError(`malformed XML: ${err.message}`, { file, line: parser.line, column: parser.column });
-  });
-  parser.on('opentag', (node) => {
-    const el: XEl = {
-      tag: node.name,
-      attrs: { ...(node.attributes as Record<string, string>) },
-      children: [],
-      text: '',
-      line: parser.line,
-      column: parser.column,
-    };
-    const parent = stack[stack.length - 1];
-    if (parent) parent.children.push(el);
-    else root = el;
-    stack.push(el);
-  });
-  parser.on('closetag', () => {
-    stack.pop();
-  });
-  const onText = (t: string) => {
-    const top = stack[stack.length - 1];
-    if (top) top.text += t;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
-  try {
-    parser.write(text).close();
-  } catch (e) {
-    if (!failure) throw e;
-  }
-  if (failure) throw failure;
-  if (!root) throw new CibError('malformed XML: no root element', { file, line: 1 });
-  return root;
-}
 
 // ---------------------------------------------------------------------------
 // Attribute tables: XML attribute name -> model field name.
@@ -145,6 +87,8 @@ const CIB_STRING_ATTRS: AttrMap = [
   ['dc-uuid', 'dcUuid'], ['execution-date', 'executionDate'],
 ];
 
+const CIB_ROOT_ATTRS: AttrMap = [['admin_epoch', '_a'], ['epoch', '_e'], ['num_updates', '_n'], ...CIB_STRING_ATTRS];
+
 const RULE_TAGS = new Set([
   'rule', 'expression', 'date_expression', 'date_spec', 'duration', 'rsc_expression', 'op_expression',
 ]);
@@ -153,36 +97,30 @@ const RULE_TAGS = new Set([
 // Import
 
 class Importer {
-  constructor(private readonly file: string | undefined) {}
+  constructor(
+    private readonly file: string | undefined,
+    private readonly text: string,
+  ) {}
 
   fail(el: XEl, msg: string): never {
-    throw new CibError(msg, { file: this.file, line: el.line, column: el.column });
+    throw new CibError(msg, { file: this.file, ...positionOf(this.text, el.pos) });
   }
 
   describe(el: XEl): string {
     return el.attrs.id !== undefined ? `<${el.tag} id="${el.attrs.id}">` : `<${el.tag}>`;
   }
 
-  /** Copy mapped attributes into target; return the rest as extra (undefined when none). */
+  /** Copy mapped attributes into target; the rest go to target.extra (left out when none). */
   attrs(el: XEl, map: AttrMap, target: Record<string, unknown>, required: string[] = []): void {
-    const seen = new Set<string>();
-    for (const [xml, field] of map) {
-      const v = el.attrs[xml];
-      seen.add(xml);
-      if (v !== undefined) target[field] = v;
-    }
+    const m = compiled(map);
+    const extra = m.copy(el.a, target);
     for (const r of required) {
-      if (el.attrs[r] === undefined) this.fail(el, `${this.describe(el)} lacks the required attribute "${r}"`);
-    }
-    const extra: Extra = {};
-    let any = false;
-    for (const [k, v] of Object.entries(el.attrs)) {
-      if (!seen.has(k)) {
-        extra[k] = v;
-        any = true;
+      const field = m.fieldOf.get(r);
+      if (field === undefined ? !el.a.includes(r) : target[field] === undefined) {
+        this.fail(el, `${this.describe(el)} lacks the required attribute "${r}"`);
       }
     }
-    if (any) target.extra = extra;
+    if (extra !== undefined) target.extra = extra;
   }
 
   unexpected(parent: XEl, child: XEl): never {
@@ -198,7 +136,7 @@ class Importer {
       configuration: emptyConfiguration(),
     };
     const strings: Record<string, unknown> = {};
-    this.attrs(root, [['admin_epoch', '_a'], ['epoch', '_e'], ['num_updates', '_n'], ...CIB_STRING_ATTRS], strings);
+    this.attrs(root, CIB_ROOT_ATTRS, strings);
     delete strings._a;
     delete strings._e;
     delete strings._n;
@@ -210,11 +148,40 @@ class Importer {
         sawConfiguration = true;
         cib.configuration = this.configuration(c);
       } else if (c.tag === 'status') {
-        cib.status = c.children.map((s) => (s.tag === 'node_state' ? this.nodeState(s) : this.unexpected(c, s)));
+        cib.status = c.children.map((s) => (s.tag === 'node_state' ? this.imported(s, () => this.nodeState(s)) : this.unexpected(c, s)));
       } else this.unexpected(root, c);
     }
     if (!sawConfiguration) this.fail(root, '<cib> has no <configuration> element');
     return cib;
+  }
+
+  /** What the close hook already made of el (rethrowing its error, in document order), or make it now. */
+  imported<T>(el: XEl, make: () => T): T {
+    if (el.done === undefined) return make();
+    if (el.done instanceof CibError) throw el.done;
+    return el.done as T;
+  }
+
+  /**
+   * The parser's close hook: a <node_state> directly in <cib><status> is
+   * imported as soon as it closes and its subtree dropped. An error is kept
+   * and thrown when the importer reaches the element, so that a malformed
+   * document still reports the XML error, and errors come in document order.
+   */
+  onClose(el: XEl, stack: readonly XEl[]): void {
+    let make: (() => unknown) | undefined;
+    // <cib><status><node_state><lrm><lrm_resources><lrm_resource>: done each
+    // resource too, so that its operations' element objects die young.
+    if (el.tag === 'lrm_resource' && stack.length === 5 && stack[4]!.tag === 'lrm_resources' && stack[3]!.tag === 'lrm') make = () => this.lrmResource(el);
+    else if (el.tag === 'node_state' && stack.length === 2) make = () => this.nodeState(el);
+    if (make === undefined || stack[1]!.tag !== 'status' || stack[0]!.tag !== 'cib') return;
+    try {
+      el.done = make();
+    } catch (e) {
+      if (!(e instanceof CibError)) throw e;
+      el.done = e;
+    }
+    el.children = [];
   }
 
   int(el: XEl, name: string): number {
@@ -451,7 +418,7 @@ class Importer {
         for (const rs of c.children) {
           if (rs.tag !== 'lrm_resources') this.unexpected(c, rs);
           if (rs.attrs.id !== undefined) lrm.resourcesId = rs.attrs.id;
-          for (const r of rs.children) lrm.resources.push(r.tag === 'lrm_resource' ? this.lrmResource(r) : this.unexpected(rs, r));
+          for (const r of rs.children) lrm.resources.push(r.tag === 'lrm_resource' ? this.imported(r, () => this.lrmResource(r)) : this.unexpected(rs, r));
         }
         ns.lrm = lrm;
       } else this.unexpected(el, c);
@@ -484,10 +451,57 @@ function toRaw(el: XEl): RawElement {
   return raw;
 }
 
+interface CompiledMap {
+  /** Copies the mapped attributes of a flat name/value list into target, in the table's order; returns the others. */
+  copy: (a: readonly string[], target: Record<string, unknown>) => Extra | undefined;
+  fieldOf: Map<string, string>;
+}
+const compiledMaps = new WeakMap<AttrMap, CompiledMap>();
+
+/**
+ * A copy function made for one attribute table. It is generated code (from
+ * the constant tables above, quoted with JSON.stringify) because literal
+ * names give V8 monomorphic property stores and pointer comparisons: the
+ * generic loop over a table cost most of the import time of a large status.
+ */
+function compiled(map: AttrMap): CompiledMap {
+  let c = compiledMaps.get(map);
+  if (c) return c;
+  const q = JSON.stringify;
+  const body = [
+    `let extra;${map.map((_, i) => ` let v${i};`).join('')}`,
+    'for (let i = 0; i < a.length; i += 2) {',
+    '  const v = a[i + 1];',
+    '  switch (a[i]) {',
+    ...map.map(([xml], i) => `    case ${q(xml)}: v${i} = v; break;`),
+    '    default: (extra ??= {})[a[i]] = v;',
+    '  }',
+    '}',
+    ...map.map(([, field], i) => `if (v${i} !== undefined) t[${q(field)}] = v${i};`),
+    'return extra;',
+  ].join('\n');
+  c = { copy: new Function('a', 't', body) as CompiledMap['copy'], fieldOf: new Map(map.map(([x, f]) => [x, f])) };
+  compiledMaps.set(map, c);
+  return c;
+}
+
+/** Every name the importer compares against, for the scanner's name table. */
+const KNOWN_NAMES = [
+  ...new Set([
+    ...[NVSET_ATTRS, NVPAIR_ATTRS, OP_ATTRS, PRIMITIVE_ATTRS, CONTAINER_ATTRS, SET_ATTRS, LOCATION_ATTRS, COLOCATION_ATTRS,
+      ORDER_ATTRS, NODE_ATTRS, NODE_STATE_ATTRS, LRM_RESOURCE_ATTRS, LRM_OP_ATTRS, CIB_ROOT_ATTRS].flatMap((m) => m.map(([x]) => x)),
+    'cib', 'configuration', 'crm_config', 'cluster_property_set', 'nodes', 'node', 'resources', 'primitive', 'group',
+    'clone', 'master', 'operations', 'op', 'instance_attributes', 'meta_attributes', 'utilization', 'nvpair',
+    'constraints', 'rsc_location', 'rsc_colocation', 'rsc_order', 'resource_set', 'resource_ref', 'rule', 'expression',
+    'status', 'node_state', 'transient_attributes', 'lrm', 'lrm_resources', 'lrm_resource', 'lrm_rsc_op',
+    'crm-debug-origin', 'rsc_defaults', 'op_defaults',
+  ]),
+];
+
 /** Parse a whole CIB (`<cib>...</cib>`). Throws CibError naming file, line and the element. */
 export function parseCibXml(text: string, fileName?: string): Cib {
-  const im = new Importer(fileName);
-  return im.cib(parseTree(text, fileName));
+  const im = new Importer(fileName, text);
+  return im.cib(parseXmlElements(text, fileName, (el, stack) => im.onClose(el, stack), KNOWN_NAMES));
 }
 
 /**
@@ -496,7 +510,7 @@ export function parseCibXml(text: string, fileName?: string): Cib {
  * Returns the pieces it found, for `crm configure load`.
  */
 export function parseXmlTree(text: string, fileName?: string): RawElement {
-  return toRaw(parseTree(text, fileName));
+  return toRaw(parseXmlElements(text, fileName, undefined, KNOWN_NAMES));
 }
 
 // ---------------------------------------------------------------------------
