@@ -75,3 +75,13 @@ export const ringOf = (p: Proc, members: number[]) => () => {
   const r = p.lastRing();
   return r !== undefined && JSON.stringify(r.members) === JSON.stringify(members);
 };
+
+/** A UDP port free on 127.0.0.1 just now (the kernel picks it), for a test cluster. */
+export async function freeUdpPort(): Promise<number> {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}

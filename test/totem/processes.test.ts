@@ -8,13 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BELAY, Proc, ROOT, ringOf } from './proc.js';
+import { BELAY, Proc, ROOT, freeUdpPort, ringOf } from './proc.js';
 
 describe('three belay totem processes on loopback', () => {
   let dir = '';
   let cfg = '';
   const procs = new Map<number, Proc>();
-  const port = 20000 + (process.pid % 20000);
+  let port = 0;
 
   const start = (i: number) => {
     const p = new Proc(`n${i}`, ['totem', 'run', '-c', cfg, '-n', `n${i}`, '-s', join(dir, `status-${i}.json`)]);
@@ -22,7 +22,8 @@ describe('three belay totem processes on loopback', () => {
     return p;
   };
 
-  beforeAll(() => {
+  beforeAll(async () => {
+    port = await freeUdpPort();
     if (!existsSync(join(ROOT, 'dist/cli/belay.js'))) throw new Error('belay is not built: run `npm run build` first');
     dir = mkdtempSync(join(tmpdir(), `belay-totem-${process.pid}-`));
     const kg = spawnSync(process.execPath, [BELAY, 'keygen', '-o', join(dir, 'authkey')], { encoding: 'utf8' });

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { startTotem, type TotemNode } from '../../src/totem/udp.js';
+import { freeUdpPort } from './proc.js';
 import { PacketAuth } from '../../src/totem/auth.js';
 import { PacketType, WIRE_VERSION, clusterHash, encodePacket, type Packet } from '../../src/totem/wire.js';
 
-const port = 21000 + (process.pid % 20000);
+let port = 0;
 const key = randomBytes(64);
 const CLUSTER = 'badinput';
 
@@ -27,6 +28,7 @@ describe('UDP shell: bad packets are dropped and counted', () => {
   const settle = () => new Promise((r) => setTimeout(r, 150));
 
   beforeAll(async () => {
+    port = await freeUdpPort();
     node = await startTotem(
       {
         clusterName: CLUSTER,
