@@ -28,6 +28,13 @@ export class PacketAuth {
   private readonly macKey: Buffer;
   private readonly encKey: Buffer;
   readonly cipher: CipherName;
+  /**
+   * GCM nonces as NIST SP 800-38D §8.2.1 builds them: a random fixed field
+   * (8 bytes, drawn per process and again whenever the counter wraps) and a
+   * 32-bit invocation counter; cheaper than 12 fresh random bytes per packet.
+   */
+  private nonceFixed = randomBytes(8);
+  private nonceCounter = 0;
 
   constructor(key: Uint8Array, cipher: CipherName) {
     if (key.length < MIN_KEY_BYTES) throw new Error(`totem: the cluster key has ${key.length} bytes; at least ${MIN_KEY_BYTES} are needed (belay keygen)`);
@@ -39,7 +46,11 @@ export class PacketAuth {
   seal(plain: Uint8Array): Buffer {
     let body: Buffer;
     if (this.cipher === 'aes256') {
-      const nonce = randomBytes(NONCE);
+      const nonce = Buffer.allocUnsafe(NONCE);
+      this.nonceFixed.copy(nonce, 0);
+      nonce.writeUInt32BE(this.nonceCounter, 8);
+      this.nonceCounter = (this.nonceCounter + 1) >>> 0;
+      if (this.nonceCounter === 0) this.nonceFixed = randomBytes(8);
       const c = createCipheriv('aes-256-gcm', this.encKey, nonce);
       const ct = Buffer.concat([c.update(plain), c.final()]);
       body = Buffer.concat([nonce, ct, c.getAuthTag()]);

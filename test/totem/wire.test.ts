@@ -93,6 +93,16 @@ describe('packet protection', () => {
       expect(a.open(frame.subarray(0, frame.length - 1)).ok).toBe(false);
     });
   }
+  it('aes256: never reuses a nonce (same packet twice seals differently)', () => {
+    const a = new PacketAuth(key, 'aes256');
+    const plain = encodePacket(samples[0]!, C);
+    const nonces = new Set<string>();
+    for (let i = 0; i < 1000; i++) nonces.add(a.seal(plain).subarray(4, 16).toString('hex'));
+    expect(nonces.size).toBe(1000);
+    // Another process (another PacketAuth) draws its own fixed field.
+    expect(new PacketAuth(key, 'aes256').seal(plain).subarray(4, 12).equals(a.seal(plain).subarray(4, 12))).toBe(false);
+  });
+
   it('refuses a frame of the other cipher and a short key', () => {
     const frame = new PacketAuth(key, 'none').seal(encodePacket(samples[0]!, C));
     expect(new PacketAuth(key, 'aes256').open(frame)).toEqual({ ok: false, error: 'bad-cipher' });
