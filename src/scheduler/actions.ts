@@ -5,11 +5,11 @@
  * after pcmk_sched_{primitive,group,clone,ordering,actions}.c.
  */
 import type { OrderConstraint } from '../cib/model.js';
-import { parseScore, INFINITY } from '../cib/score.js';
+import { parseScore } from '../cib/score.js';
 import type { Rsc, Role, SNode } from './types.js';
 import { ROLE_RANK } from './types.js';
 import type { WorkingSet } from './unpack.js';
-import { findConfigured, nodeAvailable } from './assign.js';
+import { findConfigured } from './assign.js';
 import { intervalMs } from './unpack.js';
 
 export interface Action {
@@ -247,7 +247,7 @@ function walkRoles(g: Graph, r: Rsc, from: Role, to: Role, node: SNode | null, o
   let role = from;
   let guard = 0;
   while (role !== to && guard++ < 6) {
-    let nxt = nextStep(role, to);
+    const nxt = nextStep(role, to);
     if (role === 'Started' && (nxt === 'Unpromoted')) {
       role = 'Unpromoted';
       continue;
@@ -255,8 +255,6 @@ function walkRoles(g: Graph, r: Rsc, from: Role, to: Role, node: SNode | null, o
     transition(g, r, role, nxt, node, optional);
     role = nxt;
     if (stopAtOrig && role === stopAtOrig) break;
-    void nxt;
-    nxt = role;
   }
   return role;
 }
@@ -938,7 +936,6 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
     for (const ma of memberActions(g, then)) if (then.rsc.kind === 'group' || ma.runnable) thenTargets.push(ma);
   }
   for (const t of thenTargets) updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
-  void tf;
 }
 
 /** The members' (group) or instances' (clone) actions matching a collective action's task. */
@@ -1144,8 +1141,6 @@ export function buildGraph(ws: WorkingSet): GraphResult {
   propagate(g);
   const summary: SummaryLine[] = [];
   for (const r of ws.resources) logActions(g, r, summary);
-  void INFINITY;
-  void nodeAvailable;
   return { graph: g, summary, fences };
 }
 

@@ -216,7 +216,7 @@ function unpackColocations(ws: WorkingSet): void {
   }
 }
 
-function newColoc(ws: WorkingSet, id: string, dep: Rsc, pri: Rsc, score: number, depRole?: string, priRole?: string, influence?: string): void {
+function newColoc(_ws: WorkingSet, id: string, dep: Rsc, pri: Rsc, score: number, depRole?: string, priRole?: string, influence?: string): void {
   const dr = parseRole(depRole);
   const pr = parseRole(priRole);
   addColoc({
@@ -226,7 +226,6 @@ function newColoc(ws: WorkingSet, id: string, dep: Rsc, pri: Rsc, score: number,
     influence: influence === undefined ? dep.critical : ['true', 'yes', '1', 'on'].includes(influence.toLowerCase()),
     explicit: true,
   });
-  void ws;
 }
 
 function unpackColocationSets(ws: WorkingSet, col: ColocationConstraint, score: number): void {
@@ -745,7 +744,7 @@ function instanceFailed(i: Rsc): boolean {
 }
 
 /** pcmk__cmp_instance: order in which clone instances are assigned. */
-function cmpInstance(A: Assigner, clone: Rsc, a: Rsc, b: Rsc): number {
+function cmpInstance(clone: Rsc, a: Rsc, b: Rsc): number {
   const nodesOf = (i: Rsc): SNode[] => {
     const s = new Set<SNode>();
     for (const p of i.kind === 'primitive' ? [i] : i.children) for (const n of p.running) s.add(n);
@@ -781,7 +780,6 @@ function cmpInstance(A: Assigner, clone: Rsc, a: Rsc, b: Rsc): number {
   const f1 = instanceFailed(a);
   const f2 = instanceFailed(b);
   if (f1 !== f2) return f1 ? 1 : -1;
-  void A;
   return (a.instance ?? 0) - (b.instance ?? 0);
 }
 
@@ -833,7 +831,7 @@ function assignInstanceEarly(A: Assigner, clone: Rsc, inst: Rsc, current: SNode,
   while (reserved < available) {
     chosen = assignInstance(A, clone, inst, current, scratch, maxPerNode);
     if (chosen === current) break;
-    restore(inst, saved);
+    restore(saved);
     if (!chosen) {
       unassignDeep(inst);
       break;
@@ -843,7 +841,7 @@ function assignInstanceEarly(A: Assigner, clone: Rsc, inst: Rsc, current: SNode,
     chosen = null;
   }
   if (!chosen) {
-    restore(inst, saved);
+    restore(saved);
     return false;
   }
   counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
@@ -860,13 +858,12 @@ function snapshot(r: Rsc): Map<Rsc, { allowed: Map<SNode, number>; nextRole: Rsc
   return m;
 }
 
-function restore(r: Rsc, s: ReturnType<typeof snapshot>): void {
+function restore(s: ReturnType<typeof snapshot>): void {
   for (const [x, v] of s) {
     x.allowed = v.allowed;
     x.nextRole = v.nextRole;
     x.nextRoleReason = v.reason;
   }
-  void r;
 }
 
 function unassignDeep(r: Rsc): void {
@@ -889,7 +886,7 @@ function cloneAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail:
   }
   for (const c of withThisList(r)) addDependentScores(c, r);
   showScores(A, 'pcmk__clone_assign', r);
-  const instances = [...r.children].sort((a, b) => cmpInstance(A, r, a, b));
+  const instances = [...r.children].sort((a, b) => cmpInstance(r, a, b));
   assignInstances(A, r, instances, r.cloneMax, r.cloneNodeMax);
   if (r.promotable) setInstanceRoles(A, r);
   r.assigning = false;

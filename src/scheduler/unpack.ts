@@ -269,10 +269,6 @@ function unpackGroup(ws: WorkingSet, g: Group, id: string, parent: Rsc | undefin
   return r;
 }
 
-function cloneChildId(c: Clone): string {
-  return c.child.id;
-}
-
 export function newCloneInstance(ws: WorkingSet, clone: Rsc, n: number, ctx: RuleContext): Rsc {
   const c = clone.cloneCfg!;
   const suffix = ':' + n;
@@ -308,7 +304,6 @@ function unpackClone(ws: WorkingSet, c: Clone, defaults: Map<string, string>, ct
   r.interleave = truthy(meta.get('interleave'));
   r.ordered = truthy(meta.get('ordered'));
   for (let i = 0; i < r.cloneMax; i++) newCloneInstance(ws, r, i, ctx);
-  void cloneChildId;
   return r;
 }
 
