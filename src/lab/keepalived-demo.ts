@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab, requireCommands } from './netns.js';
+import { HttpPoller } from './poller.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** bin/belay of this checkout (dist/lab -> ../../bin). */
@@ -196,66 +197,33 @@ export async function vipHolders(lab: Lab, hosts: string[], vip: string): Promis
 
 // ------------------------------------------------------------ the client
 
-const POLLER = `
-import http from 'node:http';
-const [url, everyMs, timeoutMs] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
-let stop = false;
-process.on('SIGTERM', () => { stop = true; setTimeout(() => process.exit(0), timeoutMs + 50); });
-function once() {
-  const t = Date.now();
-  let done = false;
-  const fin = (s) => { if (done) return; done = true; process.stdout.write(t + ' ' + s + '\\n'); };
-  const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
-    let body = '';
-    res.on('data', (d) => (body += d));
-    res.on('end', () => fin(res.statusCode === 200 ? 'ok ' + body.trim() : 'err http' + res.statusCode));
-    res.on('error', () => fin('err body'));
-  });
-  req.on('timeout', () => { req.destroy(); fin('err timeout'); });
-  req.on('error', (e) => fin('err ' + (e.code || 'error')));
-}
-const timer = setInterval(() => { if (stop) { clearInterval(timer); return; } once(); }, everyMs);
-once();
-`;
-
 export interface PollRecord {
   t: number;
   ok: boolean;
+  /** The host that answered: its page is its own name. */
   who: string;
 }
 
+/** The client of src/lab/poller.ts, read as "which LB host answered" (each nginx LB serves its own name). */
 export class VipPoller {
-  readonly records: PollRecord[] = [];
-  private child: ChildProcess;
-  private buf = '';
+  private readonly client: HttpPoller;
 
   constructor(lab: Lab, clientHost: string, vip: string, workDir: string, everyMs = 10, timeoutMs = 100) {
-    const file = path.join(workDir, 'poller.mjs');
-    writeFileSync(file, POLLER);
-    this.child = lab.spawn(clientHost, [process.execPath, file, `http://${vip}/`, String(everyMs), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.child.stdout!.on('data', (d: Buffer) => {
-      this.buf += d.toString();
-      let i: number;
-      while ((i = this.buf.indexOf('\n')) >= 0) {
-        const line = this.buf.slice(0, i);
-        this.buf = this.buf.slice(i + 1);
-        const [t, status, who] = line.split(' ');
-        this.records.push({ t: Number(t), ok: status === 'ok', who: status === 'ok' ? who ?? '' : '' });
-      }
-    });
+    this.client = new HttpPoller(lab, clientHost, `http://${vip}/`, workDir, everyMs, timeoutMs);
+  }
+
+  get records(): PollRecord[] {
+    return this.client.answers.map((a) => ({ t: a.t, ok: a.ok, who: a.ok ? (a.page.split(' ')[0] ?? '') : '' }));
   }
 
   lastOk(): PollRecord | undefined {
-    for (let i = this.records.length - 1; i >= 0; i--) if (this.records[i]!.ok) return this.records[i];
+    const records = this.records;
+    for (let i = records.length - 1; i >= 0; i--) if (records[i]!.ok) return records[i];
     return undefined;
   }
 
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(1000)]);
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
+  stop(): Promise<void> {
+    return this.client.stop();
   }
 
   /**
@@ -264,7 +232,7 @@ export class VipPoller {
    * requests failed in between.
    */
   gap(eventAt: number, oldOwner: string): { gapMs: number; failed: number; newOwner: string } | null {
-    const recs = [...this.records].sort((a, b) => a.t - b.t);
+    const recs = this.records.sort((a, b) => a.t - b.t);
     const firstNew = recs.find((r) => r.t >= eventAt && r.ok && r.who !== oldOwner);
     if (!firstNew) return null;
     let lastOld: PollRecord | undefined;
