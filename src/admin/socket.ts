@@ -49,6 +49,28 @@ export interface AdminServerOptions {
   onBadRequest?: (reason: string) => void;
 }
 
+/** Newline framing: feed chunks, get whole lines; what is left waits for more. */
+class LineReader {
+  private buffered = '';
+
+  /** The whole lines in this chunk (and before it), without their newline. */
+  push(chunk: string): string[] {
+    this.buffered += chunk;
+    const lines = this.buffered.split('\n');
+    this.buffered = lines.pop()!;
+    return lines;
+  }
+
+  /** Bytes waiting for a newline. */
+  get pendingBytes(): number {
+    return Buffer.byteLength(this.buffered);
+  }
+
+  clear(): void {
+    this.buffered = '';
+  }
+}
+
 export class AdminServer {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
@@ -97,7 +119,7 @@ export class AdminServer {
     const max = this.options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const closeCallbacks: Array<() => void> = [];
     let closed = false;
-    let buffered = '';
+    const reader = new LineReader();
     const connection: AdminConnection = {
       push: (event, data) => {
         if (!closed) socket.write(`${JSON.stringify({ event, data })}\n`);
@@ -116,11 +138,7 @@ export class AdminServer {
     };
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
-      buffered += chunk;
-      let nl: number;
-      while ((nl = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, nl);
-        buffered = buffered.slice(nl + 1);
+      for (const line of reader.push(chunk)) {
         if (Buffer.byteLength(line) > max) {
           refuse(`message too large (over ${max} bytes)`);
           socket.end();
@@ -128,8 +146,8 @@ export class AdminServer {
         }
         if (line.trim() !== '') void this.dispatch(line, connection, reply, refuse);
       }
-      if (Buffer.byteLength(buffered) > max) {
-        buffered = '';
+      if (reader.pendingBytes > max) {
+        reader.clear();
         refuse(`message too large (over ${max} bytes)`);
         socket.end();
       }
@@ -209,16 +227,15 @@ export async function adminCall(
   const socket = await connectAdmin(path);
   try {
     const reply = await new Promise<AdminReply>((resolve, reject) => {
-      let buffered = '';
+      const reader = new LineReader();
       const timer = setTimeout(() => reject(new Error(`no reply from ${path} within ${options.timeoutMs ?? 30_000} ms`)), options.timeoutMs ?? 30_000);
       socket.setEncoding('utf8');
       socket.on('data', (chunk: string) => {
-        buffered += chunk;
-        const nl = buffered.indexOf('\n');
-        if (nl < 0) return;
+        const [line] = reader.push(chunk);
+        if (line === undefined) return;
         clearTimeout(timer);
         try {
-          resolve(JSON.parse(buffered.slice(0, nl)) as AdminReply);
+          resolve(JSON.parse(line) as AdminReply);
         } catch (err) {
           reject(new Error(`bad reply from daemon: ${(err as Error).message}`));
         }
@@ -248,14 +265,10 @@ export async function adminWatch(
   onEnd: (reason: string) => void,
 ): Promise<() => void> {
   const socket = await connectAdmin(path);
-  let buffered = '';
+  const reader = new LineReader();
   socket.setEncoding('utf8');
   socket.on('data', (chunk: string) => {
-    buffered += chunk;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
+    for (const line of reader.push(chunk)) {
       try {
         const msg = JSON.parse(line) as { event?: string; data?: unknown; ok?: boolean; error?: string };
         if (typeof msg.event === 'string') onEvent(msg.event, msg.data);
