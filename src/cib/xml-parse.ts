@@ -285,7 +285,7 @@ class Scanner {
     if (ne === lt + 1) this.fail(lt + 1, lt + 1 >= this.n ? 'unexpected end of the document after "<"' : `"<" not followed by an element name`);
     const tag = this.intern(this.names, lt + 1, ne);
     const attrs = this.scratch;
-    attrs.length = 0;
+    let na = 0;
     let k = ne;
     let c = s.charCodeAt(k);
     let selfClosing = false;
@@ -333,12 +333,13 @@ class Scanner {
         v++;
       }
       const value = special ? this.decode(vStart, v, true) : v - vStart <= 12 ? (v === vStart ? '' : this.intern(this.values, vStart, v)) : s.slice(vStart, v);
-      for (let j = 0; j < attrs.length; j += 2) if (attrs[j] === name) this.fail(k, `duplicate attribute "${name}" in <${tag}>`);
-      attrs.push(name, value);
+      for (let j = 0; j < na; j += 2) if (attrs[j] === name) this.fail(k, `duplicate attribute "${name}" in <${tag}>`);
+      attrs[na++] = name;
+      attrs[na++] = value;
       k = v + 1;
       c = s.charCodeAt(k);
     }
-    const el = new XEl(tag, attrs.length === 0 ? NO_ATTRS : attrs.slice(), NO_CHILDREN, '', lt);
+    const el = new XEl(tag, na === 0 ? NO_ATTRS : attrs.slice(0, na), NO_CHILDREN, '', lt);
     const parent = stack[stack.length - 1];
     if (parent) {
       if (parent.children === NO_CHILDREN) parent.children = [el];

@@ -427,15 +427,18 @@ class Importer {
   }
 
   lrmResource(el: XEl): LrmResource {
-    const r = { ops: [] } as unknown as LrmResource;
-    this.attrs(el, LRM_RESOURCE_ATTRS, r as unknown as Record<string, unknown>, ['id']);
-    for (const c of el.children) {
+    const r = buildObject(LRM_RESOURCE_ATTRS, el, true) as unknown as LrmResource;
+    if (r.id === undefined) this.fail(el, `${this.describe(el)} lacks the required attribute "id"`);
+    // map() makes an array of the exact length: push() would reserve 17 slots
+    // for each of the hundreds of thousands of one- or two-operation lists.
+    r.ops = el.children.map((c) => {
       if (c.tag !== 'lrm_rsc_op') this.unexpected(el, c);
-      const op = {} as LrmOp;
-      this.attrs(c, LRM_OP_ATTRS, op as unknown as Record<string, unknown>, ['id', 'operation']);
+      const op = buildObject(LRM_OP_ATTRS, c, false) as unknown as LrmOp;
+      if (op.id === undefined) this.fail(c, `${this.describe(c)} lacks the required attribute "id"`);
+      if (op.operation === undefined) this.fail(c, `${this.describe(c)} lacks the required attribute "operation"`);
       if (op.interval === undefined) op.interval = '0';
-      r.ops.push(op);
-    }
+      return op;
+    });
     return r;
   }
 }
@@ -454,35 +457,78 @@ function toRaw(el: XEl): RawElement {
 interface CompiledMap {
   /** Copies the mapped attributes of a flat name/value list into target, in the table's order; returns the others. */
   copy: (a: readonly string[], target: Record<string, unknown>) => Extra | undefined;
+  /** Puts the mapped attributes' values into v by table index; returns the others. */
+  collect: (a: readonly string[], v: Array<string | undefined>) => Extra | undefined;
+  /** Object-literal makers by which fields are present (bit i: table entry i; bit 31: a leading "ops"). */
+  makers: Map<number, (v: ReadonlyArray<string | undefined>) => Record<string, unknown>>;
   fieldOf: Map<string, string>;
+  /** collect's output, reused (one entry per table entry). */
+  values: Array<string | undefined>;
 }
 const compiledMaps = new WeakMap<AttrMap, CompiledMap>();
 
 /**
- * A copy function made for one attribute table. It is generated code (from
+ * Functions made for one attribute table. They are generated code (from
  * the constant tables above, quoted with JSON.stringify) because literal
- * names give V8 monomorphic property stores and pointer comparisons: the
- * generic loop over a table cost most of the import time of a large status.
+ * names give V8 monomorphic property stores and pointer comparisons, and an
+ * object literal of the exact fields takes half the memory of properties
+ * added one by one: the generic loop over a table cost most of the import
+ * time of a large status.
  */
 function compiled(map: AttrMap): CompiledMap {
   let c = compiledMaps.get(map);
   if (c) return c;
   const q = JSON.stringify;
-  const body = [
-    `let extra;${map.map((_, i) => ` let v${i};`).join('')}`,
+  const scan = (store: (i: number) => string) => [
+    'let extra;',
     'for (let i = 0; i < a.length; i += 2) {',
     '  const v = a[i + 1];',
     '  switch (a[i]) {',
-    ...map.map(([xml], i) => `    case ${q(xml)}: v${i} = v; break;`),
+    ...map.map(([xml], i) => `    case ${q(xml)}: ${store(i)} = v; break;`),
     '    default: (extra ??= {})[a[i]] = v;',
     '  }',
     '}',
+  ];
+  const copy = [
+    map.map((_, i) => `let v${i};`).join(' '),
+    ...scan((i) => `v${i}`),
     ...map.map(([, field], i) => `if (v${i} !== undefined) t[${q(field)}] = v${i};`),
     'return extra;',
   ].join('\n');
-  c = { copy: new Function('a', 't', body) as CompiledMap['copy'], fieldOf: new Map(map.map(([x, f]) => [x, f])) };
+  const collect = [map.map((_, i) => `w[${i}] = undefined;`).join(' '), ...scan((i) => `w[${i}]`), 'return extra;'].join('\n');
+  c = {
+    copy: new Function('a', 't', copy) as CompiledMap['copy'],
+    collect: new Function('a', 'w', collect) as CompiledMap['collect'],
+    makers: new Map(),
+    values: map.map(() => undefined),
+    fieldOf: new Map(map.map(([x, f]) => [x, f])),
+  };
   compiledMaps.set(map, c);
   return c;
+}
+
+const OPS_FIRST = 1 << 31;
+
+/**
+ * A new object with the mapped attributes of el in the table's order (after
+ * an "ops" field when withOps, left for the caller to set), then extra.
+ */
+function buildObject(map: AttrMap, el: XEl, withOps: boolean): Record<string, unknown> {
+  const c = compiled(map);
+  const v = c.values;
+  const extra = c.collect(el.a, v);
+  let mask = withOps ? OPS_FIRST : 0;
+  for (let i = 0; i < map.length; i++) if (v[i] !== undefined) mask |= 1 << i;
+  let make = c.makers.get(mask);
+  if (make === undefined) {
+    const fields = map.flatMap(([, f], i) => (mask & (1 << i) ? [`${JSON.stringify(f)}: v[${i}]`] : []));
+    if (withOps) fields.unshift('ops: undefined');
+    make = new Function('v', `return { ${fields.join(', ')} };`) as (v: ReadonlyArray<string | undefined>) => Record<string, unknown>;
+    c.makers.set(mask, make);
+  }
+  const o = make(v);
+  if (extra !== undefined) o.extra = extra;
+  return o;
 }
 
 /** Every name the importer compares against, for the scanner's name table. */
