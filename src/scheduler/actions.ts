@@ -548,6 +548,15 @@ function groupInternal(g: Graph, r: Rsc): void {
     }
     prev = m;
   }
+  // Partially active ordered groups restart in order: an inactive member
+  // starts only after the next active member has stopped
+  if (r.groupOrdered) {
+    r.children.forEach((m, i) => {
+      if (m.running.length > 0) return;
+      const next = r.children.slice(i + 1).find((x) => x.running.length > 0);
+      if (next) orderRsc(g, next, 'stop', m, 'start', F.ORDERED | F.UNRUNNABLE_FIRST_BLOCKS);
+    });
+  }
 }
 
 function cloneInternal(g: Graph, r: Rsc): void {
