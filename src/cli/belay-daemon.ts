@@ -35,7 +35,11 @@ export function registerDaemonCommands(program: Command): void {
         process.once('SIGTERM', resolve);
         process.once('SIGINT', resolve);
       });
-      await daemon.stop();
+      // A second signal while resources are being moved away: stop now.
+      const now = () => void daemon.stop().then(() => process.exit(0));
+      process.once('SIGTERM', now);
+      process.once('SIGINT', now);
+      await daemon.shutdown();
     });
 
   program

@@ -13,6 +13,7 @@ import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
@@ -99,6 +100,32 @@ export class Belayd {
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
     this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
+  }
+
+  /**
+   * A clean leave, as Pacemaker's: ask the cluster to move this node's
+   * resources away (the `shutdown` node attribute, which the scheduler
+   * honours), wait until nothing runs here or `timeoutMs` passes, then stop.
+   * Alone, or without quorum, there is nowhere to move to: stop at once.
+   */
+  async shutdown(timeoutMs = 60_000): Promise<void> {
+    if (this.stopped) return;
+    const others = this.core.membership.members.filter((id) => id !== this.self.id);
+    if (others.length > 0 && this.core.membership.quorate) {
+      this.log('shutting down: moving resources away first');
+      this.handle(this.core.proposeAttribute(this.self.name, 'shutdown', String(this.now()), 'reboot'));
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until && !this.stopped && this.localResources().length > 0) await new Promise((r) => setTimeout(r, 100));
+      const left = this.localResources();
+      if (left.length > 0) this.log(`shutting down with resources still here after ${timeoutMs} ms: ${left.join(', ')}`);
+    }
+    await this.stop();
+  }
+
+  /** Resources the replica says run on this node. */
+  private localResources(): string[] {
+    const ws = unpack(this.core.cib, this.now());
+    return ws.resources.filter((r) => r.running.some((n) => n.name === this.self.name)).map((r) => r.id);
   }
 
   async stop(): Promise<void> {

@@ -3,7 +3,9 @@
  * namespaces, own /run and /etc), driven with crm as a user would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { Lab } from '../../src/lab/netns.js';
 import type { Cib } from '../../src/cib/model.js';
 import { belaydArgv, labDown, labExec, labUp, partition, heal, powerOff, powerOn, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { unpack } from '../../src/scheduler/index.js';
@@ -136,6 +138,30 @@ describe('belayd: a 3-node cluster in the lab', () => {
     await heal(lab);
     await waitFor('ring healed', () => status(isolated), (s) => s.membership.members.length === 3 && s.synced);
     home = on[0]!;
+  });
+
+  it('on SIGTERM moves its resources away and stops them before leaving (a clean stop)', async () => {
+    const on = await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1);
+    const leaving = on[0]!;
+    const lab2 = Lab.attach(lab.lab);
+    const daemonPid = lab2.pids(leaving).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    expect(daemonPid).toBeDefined();
+    process.kill(daemonPid!, 'SIGTERM');
+    const survivor = lab.nodes.find((n) => n !== leaving)!;
+    const moved = await waitFor('web moved off the leaving node', () => runningOn(survivor, 'web'), (nodes) => nodes.length === 1 && nodes[0] !== leaving);
+    // Stopped there by the cluster, not left behind as an orphan.
+    expect((await labExec(lab, leaving, ['test', '-e', '/run/web.state'])).exitCode).not.toBe(0);
+    await waitFor('belayd exited', async () => lab2.pids(leaving).includes(daemonPid!), (alive) => !alive);
+    log.push(`clean stop of ${leaving}: web moved to ${moved[0]}`);
+    await powerOff(lab, leaving);
+    await powerOn(lab, leaving);
+    await waitFor(`${leaving} back`, () => status(leaving), (s) => s.membership.members.length === 3 && s.synced);
   });
 
   it('keeps the configuration across a full cluster restart', async () => {
