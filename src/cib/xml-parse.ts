@@ -310,6 +310,7 @@ class Scanner {
       const ae = this.nameEnd(k);
       if (ae === k) this.fail(k, `disallowed character "${s[k]}" in <${tag}>`);
       if (!spaced) this.fail(k, `no whitespace before the attribute "${s.slice(k, ae)}" in <${tag}>`);
+      const nameAt = k;
       const name = this.intern(this.names, k, ae);
       k = this.skipSpace(ae);
       if (s.charCodeAt(k) !== 0x3d) this.fail(k, `the attribute "${name}" in <${tag}> has no value`);
@@ -333,7 +334,7 @@ class Scanner {
         v++;
       }
       const value = special ? this.decode(vStart, v, true) : v - vStart <= 12 ? (v === vStart ? '' : this.intern(this.values, vStart, v)) : s.slice(vStart, v);
-      for (let j = 0; j < na; j += 2) if (attrs[j] === name) this.fail(k, `duplicate attribute "${name}" in <${tag}>`);
+      for (let j = 0; j < na; j += 2) if (attrs[j] === name) this.fail(nameAt, `duplicate attribute "${name}" in <${tag}>`);
       attrs[na++] = name;
       attrs[na++] = value;
       k = v + 1;
