@@ -873,9 +873,9 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
   if (type & F.THEN_IMPLIES_FIRST && !then.optional) {
     if (!firstFlags.optional === false && first.optional) clearOptional(first, then);
   }
-  if (type & F.UNRUNNABLE_FIRST_BLOCKS && then.runnable && !firstFlags.runnable) {
-    clearRunnable(then, first);
-  }
+  // Pacemaker's order (update_action_for_ordering_flags): first-implies-then,
+  // the restart handling, then unrunnable-first-blocks; it decides which
+  // cause becomes the "due to" reason when several apply
   if (type & F.FIRST_IMPLIES_THEN && !firstFlags.optional) {
     clearOptional(then, first);
   }
@@ -888,6 +888,9 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
       if (!then.optional) clearOptional(first, then);
       if (!first.optional && !first.runnable) clearRunnable(then, first);
     }
+  }
+  if (type & F.UNRUNNABLE_FIRST_BLOCKS && then.runnable && !firstFlags.runnable) {
+    clearRunnable(then, first);
   }
   if (then.optional !== before.to || then.runnable !== before.tr) changedSet.add(then);
   if (first.optional !== before.fo || first.runnable !== before.fr) changedSet.add(first);
@@ -930,7 +933,8 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
     const targets = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? [first, ...memberActions(g, first)] : [first];
     for (const t of targets) {
       if (t.optional && (t === first || t.runnable)) {
-        clearOptional(t, then);
+        // (no "due to" reason: Pacemaker records reasons in the "then" direction)
+        clearOptional(t, undefined);
         changed.add(t);
       }
     }
