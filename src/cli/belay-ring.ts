@@ -14,12 +14,12 @@ import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { parseClusterConfig, localNode, DEFAULT_CLUSTER_FILE, ConfigError } from '../daemon/config.js';
-import { startTotem, totemConfigFromCluster, type RingStatus } from '../totem/udp.js';
+import { RING_STATUS_FILE, startTotem, totemConfigFromCluster, type RingStatus } from '../totem/udp.js';
 import { ringKey } from '../totem/wire.js';
 import { MIN_KEY_BYTES } from '../totem/auth.js';
 
 export const DEFAULT_KEY_FILE = '/etc/belay/authkey';
-export const DEFAULT_STATUS_FILE = '/run/belay/ring-status.json';
+export const DEFAULT_STATUS_FILE = RING_STATUS_FILE;
 const KEY_BYTES = 128; // as corosync-keygen
 
 export function registerRingCommands(program: Command): void {

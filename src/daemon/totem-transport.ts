@@ -1,6 +1,9 @@
 /** belayd's cluster transport: a totem node (src/totem/udp.ts) behind the ClusterTransport port. */
 import { FRAME_OVERHEAD } from '../totem/auth.js';
-import { ringKey, startTotem, totemConfigFromCluster, type TotemNode } from '../totem/udp.js';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { RING_STATUS_FILE, ringKey, startTotem, totemConfigFromCluster, type TotemNode } from '../totem/udp.js';
 import { MAX_PAYLOAD } from '../totem/wire.js';
 import type { ClusterTransport } from './belayd.js';
 import type { ClusterConfig } from './config.js';
@@ -9,12 +12,14 @@ export class TotemTransport implements ClusterTransport {
   /** Room left in one totem message once our own framing is counted. */
   readonly maxPayload = MAX_PAYLOAD - FRAME_OVERHEAD - 64;
   private node: TotemNode | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: ClusterConfig,
     private readonly nodeId: number,
     private readonly key: Uint8Array,
     private readonly log: (line: string) => void,
+    private readonly statusFile = RING_STATUS_FILE,
   ) {}
 
   async start(handlers: Parameters<ClusterTransport['start']>[0]): Promise<void> {
@@ -44,6 +49,20 @@ export class TotemTransport implements ClusterTransport {
       });
     });
     node.on('error', (err) => this.log(`totem: ${err.message}`));
+    // `belay ring status` and `belay quorum status` read this file, as with `belay totem run`.
+    node.on('confchg', () => this.writeStatus());
+    this.statusTimer = setInterval(() => this.writeStatus(), 1000);
+    this.writeStatus();
+  }
+
+  private writeStatus(): void {
+    if (!this.node) return;
+    try {
+      mkdirSync(dirname(this.statusFile), { recursive: true, mode: 0o755 });
+      atomicWriteFileSync(this.statusFile, JSON.stringify(this.node.status()));
+    } catch (err) {
+      this.log(`cannot write ${this.statusFile}: ${(err as Error).message}`);
+    }
   }
 
   send(payload: Uint8Array): void {
@@ -55,6 +74,7 @@ export class TotemTransport implements ClusterTransport {
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.statusTimer);
     await this.node?.stop();
   }
 }

@@ -408,6 +408,9 @@ function normalize(a: string): string {
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
+/** Where a running node writes its status for `belay ring status` / `belay quorum status`. */
+export const RING_STATUS_FILE = '/run/belay/ring-status.json';
+
 /** Start a totem node: bind, then form or join a ring. */
 export async function startTotem(config: TotemConfig, key: Uint8Array): Promise<TotemNode> {
   const node = new TotemNode(config, key);

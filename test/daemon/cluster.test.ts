@@ -11,6 +11,7 @@ import { belaydArgv, labDown, labExec, labUp, partition, heal, powerOff, powerOn
 import { unpack } from '../../src/scheduler/index.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
+const BELAY = fileURLToPath(new URL('../../bin/belay', import.meta.url));
 const SOCKET_JS = fileURLToPath(new URL('../../dist/admin/socket.js', import.meta.url));
 
 interface Status {
@@ -81,6 +82,11 @@ describe('belayd: a 3-node cluster in the lab', () => {
     }
     const dcs = await Promise.all(lab.nodes.map(async (n) => (await status(n)).dc?.name));
     expect(new Set(dcs).size).toBe(1);
+    // corosync-cfgtool -s / corosync-quorumtool -s, from belayd's own totem.
+    const ring = await labExec(lab, 'n3', [process.execPath, BELAY, 'ring', 'status']);
+    expect(String(ring.stdout)).toMatch(/state operational, 3 members/);
+    const quorum = await labExec(lab, 'n3', [process.execPath, BELAY, 'quorum', 'status']);
+    expect(String(quorum.stdout)).toMatch(/Quorate:\s+Yes/);
   });
 
   it('shows a configuration made on one node on every node', async () => {
