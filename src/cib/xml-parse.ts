@@ -102,6 +102,8 @@ class Scanner {
   private readonly stack: XEl[] = [];
   /** Attributes of the tag being scanned; copied to an exact-size array at its end. */
   private readonly scratch: string[] = [];
+  /** The hash of the name nameEnd() scanned last. */
+  private nameHash = 0;
   // Recently seen names and short values, so that the thousands of equal
   // ones (lrm_rsc_op, operation="monitor", rc-code="7") are one string each
   // instead of a fresh copy: less garbage while scanning, less memory after.
@@ -119,11 +121,11 @@ class Scanner {
     this.n = text.length;
     // Seeding the table with the caller's (internalised) literals makes
     // its comparisons against those literals pointer comparisons.
-    for (const k of knownNames) this.names[this.hash(this.names, k, 0, k.length)] = k;
-  }
-
-  private hash(table: Array<string | undefined>, s: string, a: number, b: number): number {
-    return (s.charCodeAt(a) * 31 + s.charCodeAt(b - 1) * 7 + s.charCodeAt(a + ((b - a) >> 1)) * 3 + b - a) & (table.length - 1);
+    for (const k of knownNames) {
+      let h = 0;
+      for (let j = 0; j < k.length; j++) h = (h * 31 + k.charCodeAt(j)) | 0;
+      this.names[(h ^ (h >>> 11)) & (this.names.length - 1)] = k;
+    }
   }
 
   fail(offset: number, msg: string): never {
@@ -243,32 +245,40 @@ class Scanner {
     return out + s.slice(from, b);
   }
 
-  /** s.slice(a, b), reusing an equal string from the table when there is one. */
-  private intern(table: Array<string | undefined>, a: number, b: number): string {
+  /**
+   * s.slice(a, b), reusing an equal string from the table when there is one.
+   * h is the hash (h * 31 + c) of the characters, computed by the caller's scan.
+   */
+  private intern(table: Array<string | undefined>, a: number, b: number, h: number): string {
     const s = this.s;
     const len = b - a;
-    const h = this.hash(table, s, a, b);
-    const c = table[h];
+    const slot = (h ^ (h >>> 11)) & (table.length - 1);
+    const c = table[slot];
     if (c !== undefined && c.length === len) {
       let j = 0;
       while (j < len && c.charCodeAt(j) === s.charCodeAt(a + j)) j++;
       if (j === len) return c;
     }
     const v = s.slice(a, b);
-    table[h] = v;
+    table[slot] = v;
     return v;
   }
 
   /** Scan a name starting at k; returns its end (k when there is none). */
   private nameEnd(k: number): number {
     const s = this.s;
-    if (!isNameStart(s.charCodeAt(k))) return k;
+    let c = s.charCodeAt(k);
+    if (!isNameStart(c)) return k;
+    let h = c;
     k++;
     for (;;) {
-      const c = s.charCodeAt(k);
-      if (c < 128 ? NAME[c] === 0 : !isNameChar(c)) return k;
+      c = s.charCodeAt(k);
+      if (c < 128 ? NAME[c] === 0 : !isNameChar(c)) break;
+      h = (h * 31 + c) | 0;
       k++;
     }
+    this.nameHash = h;
+    return k;
   }
 
   private skipSpace(k: number): number {
@@ -283,7 +293,7 @@ class Scanner {
     if (stack.length === 0 && this.root) this.fail(lt, 'a second root element (a document has exactly one)');
     const ne = this.nameEnd(lt + 1);
     if (ne === lt + 1) this.fail(lt + 1, lt + 1 >= this.n ? 'unexpected end of the document after "<"' : `"<" not followed by an element name`);
-    const tag = this.intern(this.names, lt + 1, ne);
+    const tag = this.intern(this.names, lt + 1, ne, this.nameHash);
     const attrs = this.scratch;
     let na = 0;
     let k = ne;
@@ -311,7 +321,7 @@ class Scanner {
       if (ae === k) this.fail(k, `disallowed character "${s[k]}" in <${tag}>`);
       if (!spaced) this.fail(k, `no whitespace before the attribute "${s.slice(k, ae)}" in <${tag}>`);
       const nameAt = k;
-      const name = this.intern(this.names, k, ae);
+      const name = this.intern(this.names, k, ae, this.nameHash);
       k = this.skipSpace(ae);
       if (s.charCodeAt(k) !== 0x3d) this.fail(k, `the attribute "${name}" in <${tag}> has no value`);
       k = this.skipSpace(k + 1);
@@ -320,9 +330,11 @@ class Scanner {
       const vStart = k + 1;
       let special = false;
       let v = vStart;
+      let h = 0;
       for (;;) {
         const d = s.charCodeAt(v);
         if (d === q) break;
+        h = (h * 31 + d) | 0;
         if (d < 128) {
           const sp = ATTR_SPECIAL[d]!;
           if (sp !== 0) {
@@ -333,7 +345,7 @@ class Scanner {
         else if (d >= 0xfffe) this.checkChars(v, v + 1);
         v++;
       }
-      const value = special ? this.decode(vStart, v, true) : v - vStart <= 12 ? (v === vStart ? '' : this.intern(this.values, vStart, v)) : s.slice(vStart, v);
+      const value = special ? this.decode(vStart, v, true) : v - vStart <= 12 ? (v === vStart ? '' : this.intern(this.values, vStart, v, h)) : s.slice(vStart, v);
       for (let j = 0; j < na; j += 2) if (attrs[j] === name) this.fail(nameAt, `duplicate attribute "${name}" in <${tag}>`);
       attrs[na++] = name;
       attrs[na++] = value;
