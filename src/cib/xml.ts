@@ -562,33 +562,93 @@ export function parseXmlTree(text: string, fileName?: string): RawElement {
 // ---------------------------------------------------------------------------
 // Export
 
-class Writer {
-  readonly lines: string[] = [];
+const INDENT: string[] = [];
+function indent(depth: number): string {
+  return (INDENT[depth] ??= '  '.repeat(depth));
+}
 
-  open(depth: number, tag: string, attrs: Array<[string, string]>, empty: boolean): void {
-    const a = attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
-    this.lines.push(`${'  '.repeat(depth)}<${tag}${a}${empty ? '/' : ''}>`);
+/** Attributes as text: ` k="v"` each, escaped; pre-formatted text passes through. */
+function attrText(attrs: string | Array<[string, string]>): string {
+  if (typeof attrs === 'string') return attrs;
+  let a = '';
+  for (const [k, v] of attrs) a += ` ${k}="${escapeAttr(v)}"`;
+  return a;
+}
+
+class Writer {
+  /** Finished lines, joined a few thousand at a time so that the many small strings die young. */
+  private readonly chunks: string[] = [];
+  private lines: string[] = [];
+  /** Lines pushed so far. */
+  private count = 0;
+
+  push(line: string): void {
+    // Flush before adding, never after: el() may still turn the last line into a self-closing tag.
+    if (this.lines.length >= 4096) {
+      this.chunks.push(this.lines.join('\n'));
+      this.lines = [];
+    }
+    this.lines.push(line);
+    this.count++;
+  }
+
+  /** Everything written, one line each, ending with a newline. */
+  text(): string {
+    this.chunks.push(this.lines.join('\n'));
+    this.lines = [];
+    return this.chunks.join('\n') + '\n';
+  }
+
+  open(depth: number, tag: string, attrs: string | Array<[string, string]>, empty: boolean): void {
+    this.push(`${indent(depth)}<${tag}${attrText(attrs)}${empty ? '/' : ''}>`);
   }
 
   close(depth: number, tag: string): void {
-    this.lines.push(`${'  '.repeat(depth)}</${tag}>`);
+    this.push(`${indent(depth)}</${tag}>`);
   }
 
   /** An element whose children are written by body(); self-closing when body writes nothing. */
-  el(depth: number, tag: string, attrs: Array<[string, string]>, body?: () => void): void {
-    const at = this.lines.length;
+  el(depth: number, tag: string, attrs: string | Array<[string, string]>, body?: () => void): void {
     this.open(depth, tag, attrs, false);
-    const before = this.lines.length;
+    const before = this.count;
     body?.();
-    if (this.lines.length === before) this.lines[at] = this.lines[at]!.replace(/>$/, '/>');
+    // Nothing written since open() (so no flush either): the open tag is still the last line.
+    if (this.count === before) this.lines[this.lines.length - 1] = this.lines[this.lines.length - 1]!.slice(0, -1) + '/>';
     else this.close(depth, tag);
   }
 }
 
+const ATTR_ESCAPED = /[&<>"\n\r\t]/;
+
 function escapeAttr(v: string): string {
+  if (!ATTR_ESCAPED.test(v)) return v;
   return v.replace(/[&<>"\n\r\t]/g, (c) =>
     c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : `&#${c.charCodeAt(0)};`,
   );
+}
+
+const attrWriters = new WeakMap<AttrMap, (o: object, esc: (v: string) => string) => string>();
+
+/**
+ * The attributes of a model object as text, like attrText(pairs(obj, map)):
+ * generated per table (as compiled() for import) for the status, whose
+ * hundreds of thousands of operations dominate the export time.
+ */
+function attrsOf(obj: object, map: AttrMap): string {
+  let w = attrWriters.get(map);
+  if (w === undefined) {
+    const q = JSON.stringify;
+    const body = [
+      "let r = '';",
+      ...map.map(([xml, field]) => `if (typeof o[${q(field)}] === 'string') r += ${q(` ${xml}="`)} + esc(o[${q(field)}]) + '"';`),
+      'const extra = o.extra;',
+      'if (extra) for (const k of Object.keys(extra)) r += ` ${k}="${esc(extra[k])}"`;',
+      'return r;',
+    ].join('\n');
+    w = new Function('o', 'esc', body) as (o: object, esc: (v: string) => string) => string;
+    attrWriters.set(map, w);
+  }
+  return w(obj, escapeAttr);
 }
 
 function escapeText(v: string): string {
@@ -610,12 +670,11 @@ function pairs(obj: object, map: AttrMap): Array<[string, string]> {
 function writeRaw(w: Writer, d: number, r: RawElement): void {
   const attrs = Object.entries(r.attrs);
   if (r.text !== undefined && r.children.length === 0) {
-    const a = attrs.map(([k, v]) => ` ${k}="${escapeAttr(v)}"`).join('');
-    w.lines.push(`${'  '.repeat(d)}<${r.tag}${a}>${escapeText(r.text)}</${r.tag}>`);
+    w.push(`${indent(d)}<${r.tag}${attrText(attrs)}>${escapeText(r.text)}</${r.tag}>`);
     return;
   }
   w.el(d, r.tag, attrs, () => {
-    if (r.text !== undefined) w.lines.push(`${'  '.repeat(d + 1)}${escapeText(r.text)}`);
+    if (r.text !== undefined) w.push(`${indent(d + 1)}${escapeText(r.text)}`);
     for (const c of r.children) writeRaw(w, d + 1, c);
   });
 }
@@ -740,7 +799,7 @@ function writeConfiguration(w: Writer, d: number, conf: Configuration): void {
 }
 
 function writeNodeState(w: Writer, d: number, ns: NodeState): void {
-  w.el(d, 'node_state', pairs(ns, NODE_STATE_ATTRS), () => {
+  w.el(d, 'node_state', attrsOf(ns, NODE_STATE_ATTRS), () => {
     if (ns.transientAttributes.length || ns.transientAttributesId !== undefined) {
       const ta: Array<[string, string]> = ns.transientAttributesId !== undefined ? [['id', ns.transientAttributesId]] : [];
       w.el(d + 1, 'transient_attributes', ta, () => writeNvSets(w, d + 2, 'instance_attributes', ns.transientAttributes));
@@ -750,9 +809,14 @@ function writeNodeState(w: Writer, d: number, ns: NodeState): void {
       w.el(d + 1, 'lrm', lrm.id !== undefined ? [['id', lrm.id]] : [], () => {
         w.el(d + 2, 'lrm_resources', lrm.resourcesId !== undefined ? [['id', lrm.resourcesId]] : [], () => {
           for (const r of lrm.resources) {
-            w.el(d + 3, 'lrm_resource', pairs(r, LRM_RESOURCE_ATTRS), () => {
-              for (const op of r.ops) w.open(d + 4, 'lrm_rsc_op', pairs(op, LRM_OP_ATTRS), true);
-            });
+            if (r.ops.length === 0) {
+              w.open(d + 3, 'lrm_resource', attrsOf(r, LRM_RESOURCE_ATTRS), true);
+              continue;
+            }
+            w.open(d + 3, 'lrm_resource', attrsOf(r, LRM_RESOURCE_ATTRS), false);
+            const opIndent = `${indent(d + 4)}<lrm_rsc_op`;
+            for (const op of r.ops) w.push(`${opIndent}${attrsOf(op, LRM_OP_ATTRS)}/>`);
+            w.close(d + 3, 'lrm_resource');
           }
         });
       });
@@ -770,7 +834,7 @@ export interface CibToXmlOptions {
 /** Export the model as 2-space indented CIB XML, ending with a newline. */
 export function cibToXml(cib: Cib, opts: CibToXmlOptions = {}): string {
   const w = new Writer();
-  if (opts.declaration) w.lines.push('<?xml version="1.0" ?>');
+  if (opts.declaration) w.push('<?xml version="1.0" ?>');
   const attrs: Array<[string, string]> = [];
   if (cib.crmFeatureSet !== undefined) attrs.push(['crm_feature_set', cib.crmFeatureSet]);
   if (cib.validateWith !== undefined) attrs.push(['validate-with', cib.validateWith]);
@@ -785,25 +849,25 @@ export function cibToXml(cib: Cib, opts: CibToXmlOptions = {}): string {
     w.el(1, 'status', [], () => cib.status!.forEach((ns) => writeNodeState(w, 2, ns)));
   }
   w.close(0, 'cib');
-  return w.lines.join('\n') + '\n';
+  return w.text();
 }
 
 /** Export single pieces (for messages and `show xml NAME`). */
 export function resourceToXml(r: TopResource): string {
   const w = new Writer();
   writeResource(w, 0, r);
-  return w.lines.join('\n') + '\n';
+  return w.text();
 }
 
 export function constraintToXml(c: AnyConstraint): string {
   const w = new Writer();
   writeConstraint(w, 0, c);
-  return w.lines.join('\n') + '\n';
+  return w.text();
 }
 
 /** One option set inside its section (`<op_defaults><meta_attributes .../></op_defaults>`). */
 export function optionSetToXml(section: 'crm_config' | 'rsc_defaults' | 'op_defaults', s: NvSet): string {
   const w = new Writer();
   w.el(0, section, [], () => writeNvSet(w, 1, section === 'crm_config' ? 'cluster_property_set' : 'meta_attributes', s));
-  return w.lines.join('\n') + '\n';
+  return w.text();
 }
