@@ -17,7 +17,12 @@ describe('scores', () => {
 
 describe('durations', () => {
   it.each([
-    ['15s', 15_000], ['10', 10_000], ['500ms', 500], ['2m', 120_000], ['1h', 3_600_000], ['PT1M30S', 90_000], ['0', 0],
+    ['15s', 15_000], ['10', 10_000], ['500ms', 500], ['2m', 120_000], ['1h', 3_600_000], ['PT1M30S', 90_000], ['0', 0], ['P30S', 30_000], ['P1D', 86_400_000], ['P1DT2H', 93_600_000], ['P1M', 30 * 86_400_000], ['PT1.5S', 1500],
   ])('parses %s', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
-  it('rejects garbage', () => expect(parseDurationMs('fast')).toBeNaN());
+  it('rejects garbage', () => {
+    expect(parseDurationMs('fast')).toBeNaN();
+    expect(parseDurationMs('P')).toBeNaN();
+    expect(parseDurationMs('PT')).toBeNaN();
+    expect(parseDurationMs('P5X')).toBeNaN();
+  });
 });

@@ -30,9 +30,16 @@ export function parseDurationMs(text: string | undefined, fallbackMs = 0): numbe
 }
 
 function parseIso8601Duration(t: string): number {
-  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(t);
-  if (!m) return Number.NaN;
-  const n = (i: number) => (m[i] ? Number.parseFloat(m[i]!) : 0);
-  const days = n(1) * 365 + n(2) * 30 + n(3) * 7 + n(4);
-  return Math.round(((days * 24 + n(5)) * 60 + n(6)) * 60_000 + n(7) * 1000);
+  // As Pacemaker reads them: Y, W, D (and M = months) before the T, H, M
+  // (minutes), S after it; H and S are taken before the T too ("P30S").
+  const m = /^P((?:\d+(?:\.\d+)?[YMWDHS])*)(?:T((?:\d+(?:\.\d+)?[HMS])+))?$/i.exec(t);
+  if (!m || (m[1] === '' && m[2] === undefined)) return Number.NaN;
+  const DAY = 86_400_000;
+  const dateUnits: Record<string, number> = { Y: 365 * DAY, M: 30 * DAY, W: 7 * DAY, D: DAY, H: 3_600_000, S: 1000 };
+  const timeUnits: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000 };
+  let ms = 0;
+  for (const [part, units] of [[m[1] ?? '', dateUnits], [m[2] ?? '', timeUnits]] as const) {
+    for (const c of part.matchAll(/(\d+(?:\.\d+)?)([A-Z])/gi)) ms += Number.parseFloat(c[1]!) * units[c[2]!.toUpperCase()]!;
+  }
+  return Math.round(ms);
 }
