@@ -90,8 +90,10 @@ export class Belayd {
   }
 
   async start(): Promise<void> {
+    const adminGid = this.config.admin_group === undefined ? undefined : groupId(this.config.admin_group);
     this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.handleAdmin(req, conn), {
       onBadRequest: (reason) => this.log(`admin: refused a request: ${reason}`),
+      ...(adminGid === undefined ? {} : { adminGid }),
     });
     await this.admin.listen();
     await this.deps.transport.start({
@@ -398,6 +400,16 @@ export class Belayd {
     const snapshot = this.statusSnapshot();
     for (const w of this.watchers) w.push('status', snapshot);
   }
+}
+
+/** A group's id from its name (or a number), as /etc/group has it. */
+function groupId(group: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  for (const line of readFileSync('/etc/group', 'utf8').split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined) return Number(gid);
+  }
+  throw new Error(`admin_group '${group}' is not a group on this host (see /etc/group)`);
 }
 
 function versionTriple(cib: Cib): CibVersion {

@@ -117,3 +117,29 @@ describe('admin socket', () => {
     await expect(adminCall(join(dir, 'none.sock'), 'echo')).rejects.toThrow(/belayd is not running/);
   });
 });
+
+describe('admin socket with an admin group', () => {
+  it('lets the group in and keeps others out', async () => {
+    if (process.getuid?.() !== 0) throw new Error('this test needs root (to chown to a group and switch users)');
+    const dir = mkdtempSync(join(tmpdir(), 'belay-admin-g-'));
+    // mkdtemp makes 0700: open the parent so that only the socket's own directory decides.
+    (await import('node:fs')).chmodSync(dir, 0o755);
+    const path = join(dir, 'run', 'admin.sock');
+    const gid = 65534; // nogroup: user nobody's group
+    const server = new AdminServer(path, () => 'ok', { adminGid: gid });
+    await server.listen();
+    try {
+      expect(statSync(path).mode & 0o777).toBe(0o660);
+      expect(statSync(path).gid).toBe(gid);
+      const probe = (user: string, group: string) => {
+        const script = `require('net').createConnection(${JSON.stringify(path)}).on('connect',()=>{console.log('CONNECTED');process.exit(0)}).on('error',e=>{console.log(e.code);process.exit(1)})`;
+        return execa('setpriv', [`--reuid=${user}`, `--regid=${group}`, '--clear-groups', process.execPath, '-e', script], { reject: false });
+      };
+      expect((await probe('nobody', 'nogroup')).stdout.trim()).toBe('CONNECTED');
+      expect((await probe('nobody', 'daemon')).stdout.trim()).toBe('EACCES');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
