@@ -164,8 +164,9 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
       clusterName: spec.name,
       nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
     }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
-    // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists.
-    for (const d of ['/etc/belay', '/etc/haproxy']) {
+    // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
+    // a node's disk is bound over /var/lib/belay: the mount points must exist.
+    for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
       if (!existsSync(d)) {
         mkdirSync(d, { mode: 0o755 });
         state.madeDirs.push(d);
@@ -267,4 +268,9 @@ export async function labDown(state: ClusterLabState): Promise<void> {
     }
   }
   rmSync(state.dir, { recursive: true, force: true });
+  try {
+    rmdirSync(LAB_ROOT); // the last lab gone: no trace of labs left
+  } catch {
+    /* other labs are up */
+  }
 }
