@@ -19,9 +19,10 @@
 import { CibError } from './errors.js';
 
 export class XEl {
+  // Both are set on few elements only, so they are not fields of every one.
   /** Set by an onClose hook that already imported this element. */
-  done?: unknown;
-  private attrObj?: Record<string, string>;
+  declare done?: unknown;
+  private declare attrObj?: Record<string, string>;
 
   constructor(
     readonly tag: string,
