@@ -8,9 +8,10 @@
 // (/usr/bin/time: wall time, peak RSS) so the import's share can be seen.
 // Usage:
 //   node bench/cib-import.mjs [--sizes 4x100,16x1000,32x5000,32x10000]
-//                             [--impl DIR] [--simulate 32x10000] [--runs 1]
-// --impl DIR imports DIR/xml.js instead of dist/cib/xml.js (to compare a
-// saved build of an older importer). Needs `npm run build` first.
+//                             [--impl DIR] [--simulate 32x10000] [--root DIR] [--runs 1]
+// --impl DIR imports DIR/xml.js instead of dist/cib/xml.js, and --root DIR
+// runs DIR/bin/crm_simulate (to compare a saved build of an older importer).
+// Needs `npm run build` first.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,6 +48,7 @@ const sizes = opt('--sizes', '4x100,16x1000,32x5000,32x10000').split(',').map((s
 const impl = resolve(opt('--impl', join(root, 'dist', 'cib')));
 const simulate = opt('--simulate', '');
 const runs = Number(opt('--runs', '1'));
+const simRoot = resolve(opt('--root', root));
 if (!existsSync(join(impl, 'xml.js'))) {
   console.error(`bench: ${join(impl, 'xml.js')} is missing; run: npm run build`);
   process.exit(2);
@@ -75,7 +77,7 @@ try {
     const s = (ms) => (ms / 1000).toFixed(2).padStart(6) + ' s';
     console.log(`${(N + 'x' + R).padEnd(11)} ${mib.toFixed(1).padStart(7)}  ${String(b.ops).padStart(7)}  ${s(b.read)}  ${s(b.imp)}  ${s(b.exp)}  ${b.rssImport.toFixed(0).padStart(5)} MiB`);
     if (simulate === `${N}x${R}`) {
-      const cmd = join(root, 'bin', 'crm_simulate');
+      const cmd = join(simRoot, 'bin', 'crm_simulate');
       const t = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, '-x', file, '-R', '-Q'], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const m = /([\d.]+) (\d+)\s*$/.exec(t.stderr || '');
       console.log(m && t.status === 0
