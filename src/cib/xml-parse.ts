@@ -73,7 +73,7 @@ for (let c = 0; c < 128; c++) {
 const NAME_START_HI = /[\u00C0-\u00D6\u00D8-\u00F6\u00F8-\u02FF\u0370-\u037D\u037F-\u1FFF\u200C\u200D\u2070-\u218F\u2C00-\u2FEF\u3001-\uD7FF\uD800-\uDFFF\uF900-\uFDCF\uFDF0-\uFFFD]/;
 const NAME_HI = /[\u00B7\u0300-\u036F\u203F\u2040]/;
 // Characters XML 1.0 forbids anywhere (surrogates arrive paired from UTF-8 input).
-const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/g;
+const FORBIDDEN = /[\x00-\x08\x0B\x0C\x0E-\x1F\uFFFE\uFFFF]/;
 // Characters that need attention inside an attribute value: 1 = & < \t \n \r, 2 = forbidden.
 const ATTR_SPECIAL = new Uint8Array(128);
 for (let c = 0; c < 0x20; c++) ATTR_SPECIAL[c] = 2;
@@ -135,9 +135,9 @@ class Scanner {
 
   /** Fail on a character XML forbids in [a, b) (names and attribute values are checked as scanned). */
   checkChars(a: number, b: number): void {
-    FORBIDDEN.lastIndex = a;
-    const bad = FORBIDDEN.exec(this.s);
-    if (bad && bad.index < b) this.fail(bad.index, `the character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`);
+    // On the slice, not from a with lastIndex: that would scan to the end of the document each time.
+    const bad = FORBIDDEN.exec(this.s.slice(a, b));
+    if (bad) this.fail(a + bad.index, `the character U+${bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')} is not allowed in XML`);
   }
 
   parse(): XEl {
