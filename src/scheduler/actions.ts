@@ -4,6 +4,7 @@
  * flags, and the fixed-point update of "optional"/"runnable" across them,
  * after pcmk_sched_{primitive,group,clone,ordering,actions}.c.
  */
+import { MinHeap } from '../lib/heap.js';
 import type { OrderConstraint } from '../cib/model.js';
 import { parseScore } from '../cib/score.js';
 import type { Rsc, Role, SNode } from './types.js';
@@ -1214,43 +1215,3 @@ export function executableActions(g: Graph): Action[] {
   return out;
 }
 
-/** A small binary heap (the ready set of the topological sort). */
-class MinHeap<T> {
-  private a: T[] = [];
-  constructor(private cmp: (x: T, y: T) => number) {}
-  get size(): number {
-    return this.a.length;
-  }
-  push(v: T): void {
-    const a = this.a;
-    a.push(v);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.cmp(a[i]!, a[p]!) >= 0) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-  pop(): T | undefined {
-    const a = this.a;
-    if (a.length === 0) return undefined;
-    const top = a[0];
-    const last = a.pop()!;
-    if (a.length > 0) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && this.cmp(a[l]!, a[m]!) < 0) m = l;
-        if (r < a.length && this.cmp(a[r]!, a[m]!) < 0) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
