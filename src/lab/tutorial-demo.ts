@@ -112,8 +112,8 @@ export async function runTutorialDemo(options: TutorialDemoOptions = {}): Promis
     await powerOff(state, holder);
     saveLabState(state);
     const other = state.nodes.find((n) => n !== holder)!;
-    const gap = await until('the floating IP to answer again', async () => poller!.gapAfter(t0), 30_000);
-    print(`   ${holder} is off; the floating IP answered again from ${gap.after.lb} after ${gap.gapMs} ms (${gap.failed} failed requests)`);
+    const first = await until('the floating IP to answer again', async () => poller!.gapAfter(t0), 30_000);
+    print(`   ${holder} is off; the floating IP answered again from ${first.after.lb} after ${first.gapMs} ms`);
     await sleep(options.offMs ?? 2000);
     await powerOn(state, holder);
     saveLabState(state);
@@ -121,6 +121,9 @@ export async function runTutorialDemo(options: TutorialDemoOptions = {}): Promis
     await until(`${holder} to rejoin`, async () => ((await crm(other, ['configure', 'show'], false)) && (await labExec(state!, holder, ['test', '-S', '/run/belay/admin.sock'])).exitCode === 0 ? true : undefined), 30_000);
     await sleep(3000);
     await poller.stop();
+    // Counted once the client has stopped: requests sent just before the
+    // first new answer were still waiting out their timeout back then.
+    const gap = poller.gapAfter(t0)!;
     const tally = poller.tally();
     print('');
     print('== What the client saw');
