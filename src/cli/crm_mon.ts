@@ -128,7 +128,7 @@ export interface StatusSnapshot {
   node: { id: number; name: string };
   dc: { id: number; name: string } | null;
   quorate: boolean;
-  lastChange?: { at: number; by?: string };
+  lastChange?: { at: number; user?: string; client?: string; origin?: string };
   cib: Cib;
 }
 
@@ -142,7 +142,7 @@ export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
     version: belayVersion(),
     stack: 'belay',
   };
-  if (s.lastChange && s.lastChange.at > 0) input.lastChange = { at: s.lastChange.at, ...(s.lastChange.by ? { origin: s.lastChange.by } : {}) };
+  if (s.lastChange && s.lastChange.at > 0) input.lastChange = { ...s.lastChange };
   return input;
 }
 

@@ -60,7 +60,7 @@ export class Belayd {
   private requestSeq = 0;
   private tickQueued = false;
   private recheck: NodeJS.Timeout | undefined;
-  private lastChange = { at: 0, by: '' };
+  private lastChange: { at: number; user?: string; client?: string; origin?: string } = { at: 0 };
   private stopped = false;
   readonly counters = { delivered: 0, sent: 0, badMessages: 0, executed: 0 };
   /** FloatIPs with a vrid: run here on the VRRP engine (src/daemon/vip-manager.ts). */
@@ -188,7 +188,12 @@ export class Belayd {
     for (const exec of out.execute) this.runLocal(exec);
     if (out.persist) {
       this.persist();
-      this.lastChange = { at: this.now(), by: '' };
+      // Who changed it, as Pacemaker's "Last change: ... by root via crm on n1".
+      const x = this.core.cib.extra ?? {};
+      this.lastChange = { at: this.now() };
+      if (x['update-user']) this.lastChange.user = x['update-user'];
+      if (x['update-client']) this.lastChange.client = x['update-client'];
+      if (x['update-origin']) this.lastChange.origin = x['update-origin'];
     }
     for (const r of out.replies) {
       const p = this.pending.get(r.requestId);

@@ -12,6 +12,7 @@ import { unpack } from '../../src/scheduler/index.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const BELAY = fileURLToPath(new URL('../../bin/belay', import.meta.url));
+const CRM_MON = fileURLToPath(new URL('../../bin/crm_mon', import.meta.url));
 const SOCKET_JS = fileURLToPath(new URL('../../dist/admin/socket.js', import.meta.url));
 
 interface Status {
@@ -95,6 +96,9 @@ describe('belayd: a 3-node cluster in the lab', () => {
     for (const n of lab.nodes) {
       await waitFor(`web configured on ${n}`, () => crm(n, 'configure', 'show', 'web'), (text) => text.includes('primitive web ocf:belay:Dummy'));
     }
+    // Who changed it, on every node, as Pacemaker's crm_mon says it.
+    const mon = await labExec(lab, 'n3', [process.execPath, CRM_MON, '-1']);
+    expect(String(mon.stdout)).toMatch(/Last change: .* by root via crm on n2/);
   });
 
   let home = '';
