@@ -29,7 +29,7 @@ import {
   type TotemCounters,
   type TotemTimers,
 } from './core.js';
-import { MAX_PAYLOAD, PacketType, clusterHash, decodePacket, encodePacket, ringKey, type RingId } from './wire.js';
+import { BUNDLE_ENTRY, BUNDLE_HEADER, MAX_PACKET, MAX_PAYLOAD, PacketType, clusterHash, decodeDatagram, encodeBundle, encodePacket, ringKey, type RingId } from './wire.js';
 
 export interface TotemNodeAddr {
   id: number;
@@ -283,7 +283,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       this.drop(map[opened.error], rinfo);
       return;
     }
-    const d = decodePacket(opened.plain, this.cluster);
+    const d = decodeDatagram(opened.plain, this.cluster);
     if (!d.ok) {
       const map = {
         truncated: 'truncated',
@@ -296,7 +296,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       this.drop(map[d.error], rinfo);
       return;
     }
-    const sender = this.byId.get(d.packet.sender);
+    const sender = this.byId.get(d.sender);
     if (!sender) {
       this.drop('unknownSender', rinfo);
       return;
@@ -306,7 +306,8 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       this.drop('badSource', rinfo);
       return;
     }
-    this.step({ type: 'packet', packet: d.packet });
+    // A bundle's packets are stepped one by one, in the order they were sent.
+    for (const packet of d.packets) this.step({ type: 'packet', packet });
   }
 
   private step(input: StepInput): void {
@@ -332,26 +333,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       }
     }
     for (const t of out.timers) this.setTimer(t.name, t.ms);
-    for (const s of out.send) {
-      let frame: Buffer;
-      try {
-        frame = this.auth.seal(encodePacket(s.packet, this.cluster));
-      } catch (err) {
-        this.emit('error', err instanceof Error ? err : new Error(String(err)));
-        continue;
-      }
-      // Multicast: one datagram to the group for joins and ring messages (non-members drop
-      // another ring's messages); tokens and commit tokens stay unicast.
-      if (this.config.transport === 'udp' && (s.to === 'all' || s.packet.type === PacketType.Mcast)) {
-        this.sendTo(frame, this.config.mcastAddr!, this.byId.get(this.config.nodeId)!.port);
-        continue;
-      }
-      const dests = s.to === 'all' ? this.config.nodes.filter((n) => n.id !== this.config.nodeId).map((n) => n.id) : s.to;
-      for (const id of dests) {
-        const n = this.byId.get(id);
-        if (n) this.sendTo(frame, n.address, n.port);
-      }
-    }
+    this.sendAll(out.send);
     for (const d of out.deliver) this.emit('deliver', d);
     for (const c of out.confchg) {
       // Quorum first, so a listener of confchg already sees the new quorum state in status().
@@ -359,6 +341,67 @@ export class TotemNode extends EventEmitter<TotemEvents> {
       this.emit('confchg', c);
       if (q) this.applyQuorum(q);
     }
+  }
+
+  /**
+   * Send a step's packets. Consecutive packets for the same destinations
+   * (a token visit's broadcasts) go as one bundle: one seal, and one datagram
+   * per destination, instead of one of each per packet. Order is kept: a
+   * bundle is sent where its first packet was, and a token for other
+   * destinations ends the run before it.
+   */
+  private sendAll(sends: StepOutput['send']): void {
+    let route = '';
+    let dests: TotemNodeAddr[] = [];
+    let parts: Uint8Array[] = [];
+    let bytes = BUNDLE_HEADER;
+    const flush = (): void => {
+      if (parts.length === 0) return;
+      let frame: Buffer;
+      try {
+        frame = this.auth.seal(parts.length === 1 ? parts[0]! : encodeBundle(parts, this.config.nodeId, this.cluster));
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        parts = [];
+        return;
+      }
+      parts = [];
+      bytes = BUNDLE_HEADER;
+      for (const n of dests) this.sendTo(frame, n.address, n.port);
+    };
+    for (const s of sends) {
+      let encoded: Uint8Array;
+      try {
+        encoded = encodePacket(s.packet, this.cluster);
+      } catch (err) {
+        this.emit('error', err instanceof Error ? err : new Error(String(err)));
+        continue;
+      }
+      // Multicast: one datagram to the group for joins and ring messages (non-members drop
+      // another ring's messages); tokens and commit tokens stay unicast.
+      let key: string;
+      let to: TotemNodeAddr[];
+      if (this.config.transport === 'udp' && (s.to === 'all' || s.packet.type === PacketType.Mcast)) {
+        key = 'mcast';
+        to = [{ ...this.byId.get(this.config.nodeId)!, address: this.config.mcastAddr! }];
+      } else {
+        const ids = s.to === 'all' ? this.config.nodes.filter((n) => n.id !== this.config.nodeId).map((n) => n.id) : s.to;
+        key = ids.join(',');
+        to = [];
+        for (const id of ids) {
+          const n = this.byId.get(id);
+          if (n) to.push(n);
+        }
+      }
+      if (key !== route || bytes + BUNDLE_ENTRY + encoded.length > MAX_PACKET) {
+        flush();
+        route = key;
+        dests = to;
+      }
+      parts.push(encoded);
+      bytes += BUNDLE_ENTRY + encoded.length;
+    }
+    flush();
   }
 
   private applyQuorum(q: ReturnType<VoteQuorum['step']>): void {

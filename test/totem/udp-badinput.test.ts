@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { startTotem, type TotemNode } from '../../src/totem/udp.js';
 import { freeUdpPort } from './proc.js';
 import { PacketAuth } from '../../src/totem/auth.js';
-import { PacketType, WIRE_VERSION, clusterHash, encodePacket, type Packet } from '../../src/totem/wire.js';
+import { PacketType, WIRE_VERSION, clusterHash, encodeBundle, encodePacket, type Packet } from '../../src/totem/wire.js';
 
 let port = 0;
 const key = randomBytes(64);
@@ -123,6 +123,16 @@ describe('UDP shell: bad packets are dropped and counted', () => {
     await settle();
     expect(node.status().counters.droppedOldRing).toBe(before + 2);
     expect(delivered).toEqual([]);
+    expect(node.status().state).toBe('operational');
+  });
+
+  it('a bundle smuggling another node\'s packet is dropped whole', async () => {
+    const before = node.status().drops.malformed;
+    const c = clusterHash(CLUSTER);
+    const forged: Packet = { type: PacketType.Join, sender: 1, body: { ringSeq: 0, proc: [1], fail: [] } };
+    await send(peer, auth.seal(encodeBundle([encodePacket(join, c), encodePacket(forged, c)], 2, c)));
+    await settle();
+    expect(node.status().drops.malformed).toBe(before + 1);
     expect(node.status().state).toBe('operational');
   });
 

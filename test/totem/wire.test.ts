@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { PacketType, MAX_PACKET, clusterHash, decodePacket, encodePacket, type Packet } from '../../src/totem/wire.js';
+import { PacketType, MAX_PACKET, MAX_PAYLOAD, clusterHash, decodeDatagram, decodePacket, encodeBundle, encodePacket, type Packet } from '../../src/totem/wire.js';
 import { PacketAuth } from '../../src/totem/auth.js';
 import { TotemCore } from '../../src/totem/core.js';
 import { Rng } from '../../src/sim/rng.js';
@@ -70,6 +70,77 @@ describe('wire format', () => {
 
   it('refuses to encode out-of-range values', () => {
     expect(() => encodePacket({ ...samples[4]!, sender: -1 } as Packet, C)).toThrow(RangeError);
+  });
+});
+
+describe('bundles (several packets of one sender in one datagram)', () => {
+  const mine = (sender: number) => samples.map((p) => ({ ...p, sender }) as Packet);
+  const seqs = (from: number, n: number): Packet[] =>
+    Array.from({ length: n }, (_, i) => ({ type: PacketType.Mcast, sender: 2, body: { ring, seq: from + i, origin: 2, safe: i % 2 === 0, payload: Uint8Array.from([i, i + 1]) } }));
+
+  it('round-trip every packet kind in order, keeping each sequence number', () => {
+    const ps = [...seqs(1, 17), ...mine(2)];
+    const b = encodeBundle(
+      ps.map((p) => encodePacket(p, C)),
+      2,
+      C,
+    );
+    expect(decodeDatagram(b, C)).toEqual({ ok: true, sender: 2, packets: ps });
+  });
+
+  it('a plain packet decodes as a datagram of one', () => {
+    expect(decodeDatagram(encodePacket(samples[2]!, C), C)).toEqual({ ok: true, sender: 1, packets: [samples[2]] });
+  });
+
+  it('refuses mixed senders, nested bundles, bad members, empty, trailing bytes, truncation', () => {
+    const a = encodePacket(seqs(1, 1)[0]!, C);
+    const other = encodePacket({ ...samples[4]!, sender: 3 } as Packet, C);
+    expect(decodeDatagram(encodeBundle([a, other], 2, C), C)).toEqual({ ok: false, error: 'malformed' });
+    const inner = encodeBundle([a], 2, C);
+    expect(decodeDatagram(encodeBundle([a, inner], 2, C), C)).toEqual({ ok: false, error: 'malformed' });
+    const bad = Uint8Array.from(a);
+    bad[1] = 99;
+    expect(decodeDatagram(encodeBundle([a, bad], 2, C), C)).toEqual({ ok: false, error: 'bad-type' });
+    expect(decodeDatagram(encodeBundle([a, a], 2, C), clusterHash('another'))).toEqual({ ok: false, error: 'wrong-cluster' });
+    const empty = Uint8Array.from(encodeBundle([a], 2, C).subarray(0, 12));
+    empty[10] = 0;
+    empty[11] = 0;
+    expect(decodeDatagram(empty, C)).toEqual({ ok: false, error: 'malformed' });
+    const good = encodeBundle([a, a], 2, C);
+    const longer = new Uint8Array(good.length + 1);
+    longer.set(good);
+    expect(decodeDatagram(longer, C)).toEqual({ ok: false, error: 'malformed' });
+    for (let n = 0; n < good.length; n++) expect(decodeDatagram(good.subarray(0, n), C).ok).toBe(false);
+    const zeroSender = Uint8Array.from(good);
+    zeroSender.fill(0, 6, 10);
+    expect(decodeDatagram(zeroSender, C)).toEqual({ ok: false, error: 'malformed' });
+  });
+
+  it('refuses to encode an empty or oversized bundle', () => {
+    expect(() => encodeBundle([], 2, C)).toThrow(RangeError);
+    const big = encodePacket({ type: PacketType.Mcast, sender: 2, body: { ring, seq: 1, origin: 2, safe: false, payload: new Uint8Array(MAX_PAYLOAD) } }, C);
+    expect(() => encodeBundle([big, big], 2, C)).toThrow(RangeError);
+  });
+
+  it('fuzz: mutated bundles never throw, and whatever decodes is of one sender', () => {
+    const rng = new Rng(7);
+    const good = encodeBundle(
+      [...seqs(1, 5), ...mine(2)].map((p) => encodePacket(p, C)),
+      2,
+      C,
+    );
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let buf = Uint8Array.from(good);
+      const flips = 1 + rng.int(3);
+      for (let k = 0; k < flips; k++) buf[rng.int(buf.length)] = rng.int(256);
+      if (rng.chance(0.2)) buf = buf.subarray(0, rng.int(buf.length + 1));
+      const d = decodeDatagram(buf, C);
+      if (!d.ok) continue;
+      accepted++;
+      for (const p of d.packets) expect(p.sender).toBe(d.sender);
+    }
+    expect(accepted).toBeGreaterThan(100);
   });
 });
 
