@@ -5,7 +5,8 @@
  * after pcmk_sched_{primitive,group,clone,ordering,actions}.c.
  */
 import { MinHeap } from '../lib/heap.js';
-import type { OrderConstraint } from '../cib/model.js';
+import type { Group, OrderConstraint } from '../cib/model.js';
+import { compareDigest } from './digest.js';
 import { parseScore } from '../cib/score.js';
 import type { Rsc, Role, SNode } from './types.js';
 import { ROLE_RANK } from './types.js';
@@ -1048,6 +1049,10 @@ function logActions(g: Graph, r: Rsc, out: SummaryLine[]): void {
     if (!next) return;
     if (!start || start.optional) {
       if (demote && promote && !demote.optional && !promote.optional) item('Re-promote', current, next, promote, demote);
+      else {
+        const reload = g.find(r, 'reload-agent', next);
+        if (reload && !reload.optional) item('Reload', current, next, reload);
+      }
       return;
     }
     if (!start.runnable) {
@@ -1135,6 +1140,7 @@ export interface GraphResult {
 
 export function buildGraph(ws: WorkingSet): GraphResult {
   const g = new Graph(ws);
+  checkDefinitions(g);
   for (const r of ws.resources) createActions(g, r);
   createProbes(g);
   for (const r of ws.resources) internal(g, r);
@@ -1153,9 +1159,61 @@ export function buildGraph(ws: WorkingSet): GraphResult {
     a.runnable = count >= a.minRunnable;
   }
   propagate(g);
+  // A required stop or demote cancels a reload (pcmk__ar_then_cancels_first)
+  for (const a of g.actions) {
+    if (a.task !== 'reload-agent' || !a.rsc) continue;
+    if (a.rsc.actions.some((b) => (b.task === 'stop' || b.task === 'demote') && !b.optional)) a.optional = true;
+  }
   const summary: SummaryLine[] = [];
   for (const r of ws.resources) logActions(g, r, summary);
   return { graph: g, summary, fences };
+}
+
+/**
+ * pcmk__handle_rsc_config_changes: a resource whose definition changed since
+ * it was started (its recorded op-digest differs from the current one) is
+ * restarted, or reloaded when its agent supports reload (the history records
+ * a restart digest) and only reloadable parameters changed.
+ */
+function checkDefinitions(g: Graph): void {
+  const ws = g.ws;
+  // A changed agent: stop the old one (pcmk__schedule_cleanup), which restarts it
+  for (const { rsc, node } of ws.agentChanged) {
+    if (!node.online || rsc.assigned !== node) continue;
+    g.action(rsc, 'stop', node, false);
+  }
+  if (ws.digestChecks.length === 0) return;
+  const groups = new Map<string, Group>();
+  const addGroup = (x: { tag: string }) => {
+    if (x.tag === 'group') groups.set((x as Group).id, x as Group);
+  };
+  for (const t of ws.cib.configuration.resources) {
+    addGroup(t);
+    if ('child' in t && t.child) addGroup(t.child);
+  }
+  const done = new Set<string>();
+  for (const { rsc, node, op } of ws.digestChecks) {
+    // A resource leaving the node starts afresh elsewhere with its new definition
+    if (!node.online || rsc.orphan || !rsc.prim || rsc.assigned !== node) continue;
+    let result = compareDigest(rsc, node, op, ws.now, groups);
+    if (result === 'match') continue;
+    const key = `${rsc.id}\u0000${node.id}\u0000${result}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    if (result === 'reload') {
+      if (!rsc.managed || rsc.failed) continue;
+      if (rsc.startPending) {
+        // A start is pending: restart instead (a required stop, no reason)
+        g.action(rsc, 'stop', node, false);
+        continue;
+      } else {
+        g.action(rsc, 'reload-agent', node, false);
+        continue;
+      }
+    }
+    const start = g.action(rsc, 'start', node, false);
+    setReason(start, 'resource definition change', true);
+  }
 }
 
 /** Fence unclean nodes that can be fenced; their resources' stops become implied (pseudo). */

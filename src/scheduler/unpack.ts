@@ -29,6 +29,10 @@ export interface WorkingSet {
   blocked: number;
   /** Fail counts: node -> (rsc base id -> count). */
   failCounts: Map<SNode, Map<string, { count: number; lastFailure: number }>>;
+  /** One-shot operations of active resources whose recorded op-digest is checked against the definition. */
+  digestChecks: Array<{ rsc: Rsc; node: SNode; op: LrmOp }>;
+  /** Active resources whose history names another agent than the configuration (pcmk__rsc_agent_changed). */
+  agentChanged: Array<{ rsc: Rsc; node: SNode }>;
 }
 
 function truthy(v: string | undefined, dflt = false): boolean {
@@ -263,7 +267,7 @@ function unpackGroup(ws: WorkingSet, g: Group, id: string, parent: Rsc | undefin
   for (const [k, v] of defaults) if (!meta.has(k)) meta.set(k, v);
   const r = newRsc(ws, id, 'group', meta, parent);
   applyMeta(ws, r);
-  r.groupOrdered = truthy(meta.get('ordered'), true);
+  r.groupOrdered = truthy(metaOf(g.metaAttributes, ctx).get('ordered') ?? (parent?.kind === 'clone' ? undefined : meta.get('ordered')), true);
   r.groupColocated = truthy(meta.get('collocated'), true);
   for (const c of g.children) r.children.push(unpackPrimitive(ws, c, c.id + suffix, r, new Map(), ctx));
   return r;
@@ -714,8 +718,47 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
   }
   rsc.knownOn.add(node);
   if (monitors.size > 0) rsc.activeMonitors.set(node, monitors);
+  if (role !== 'Unknown' && role !== 'Stopped') {
+    if (rsc.prim && !rsc.orphan && agentDiffers(rsc, lrm)) ws.agentChanged.push({ rsc, node });
+    else collectDigestChecks(ws, node, rsc, ops);
+  }
   const res: HistoryResult = { role: role === 'Unknown' ? 'Stopped' : role, onFail, known: true };
   processRscState(ws, rsc, node, res, nextRoleStop);
+}
+
+/** The history's agent (class, provider, type, where recorded) differs from the configuration's. */
+function agentDiffers(rsc: Rsc, lrm: LrmResource): boolean {
+  return (lrm.class !== undefined && lrm.class !== rsc.cls)
+    || (lrm.type !== undefined && lrm.type !== rsc.type)
+    || (lrm.provider ?? undefined) !== (rsc.provider ?? undefined) && (lrm.class !== undefined || lrm.provider !== undefined);
+}
+
+/**
+ * process_rsc_history: the operations since the resource last became active
+ * on the node (calculate_active_ops) whose definition is checked.
+ */
+function collectDigestChecks(ws: WorkingSet, node: SNode, rsc: Rsc, ops: LrmOp[]): void {
+  let startIndex = -1;
+  let stopIndex = -1;
+  let impliedMonitor = -1;
+  let impliedClone = -1;
+  ops.forEach((op, i) => {
+    const counter = i + 1;
+    const task = op.operation;
+    if (task === 'stop' && (op.opStatus ?? '0') === '0') stopIndex = counter;
+    else if (task === 'start' || task === 'migrate_from') startIndex = counter;
+    else if (impliedMonitor <= stopIndex && task === 'monitor') {
+      if (op.rcCode === '0' || op.rcCode === '8') impliedMonitor = counter;
+    } else if (task === 'promote' || task === 'demote') impliedClone = counter;
+  });
+  if (startIndex === -1) startIndex = impliedClone !== -1 ? impliedClone : impliedMonitor;
+  if (startIndex < stopIndex) return;
+  ops.forEach((op, i) => {
+    if (i + 1 < startIndex || op.opDigest === undefined) return;
+    if ((Number.parseInt(op.interval, 10) || 0) !== 0) return;
+    if (!['monitor', 'start', 'promote', 'migrate_from'].includes(op.operation)) return;
+    ws.digestChecks.push({ rsc, node, op });
+  });
 }
 
 export function addAllowed(rsc: Rsc, node: SNode, score: number): void {
@@ -849,7 +892,7 @@ export function unpack(cib: Cib, now: number): WorkingSet {
   const ctx: RuleContext = { now };
   const ws: WorkingSet = {
     cib, now, options: unpackOptions(cib, ctx), nodes: [], nodeByName: new Map(), resources: [], byId: new Map(),
-    diagnostics: [], expiredFailures: [], ninstances: 0, disabled: 0, blocked: 0, failCounts: new Map(),
+    diagnostics: [], expiredFailures: [], ninstances: 0, disabled: 0, blocked: 0, failCounts: new Map(), digestChecks: [], agentChanged: [],
   };
   unpackNodes(ws, ctx);
   unpackFailCounts(ws);
