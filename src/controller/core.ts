@@ -20,6 +20,7 @@ import {
   type ReplicaState,
 } from './replica.js';
 import { resolveAction, type ResolvedAction } from './resource-info.js';
+import { operationDigest } from '../scheduler/digest.js';
 import { TransitionRunner, type GraphAction } from './transition.js';
 
 /** The DC asks one node to run one action of a transition. */
@@ -211,6 +212,8 @@ export class ControllerCore {
       },
     };
     if (result.exitReason) op.op.extra = { 'exit-reason': result.exitReason };
+    // The definition it ran with, so the scheduler notices a later change (Pacemaker's op-digest)
+    if (r) op.op.opDigest = operationDigest(r.params, exec.intervalMs, r.timeoutMs);
     out.broadcast.push(op);
     return out;
   }

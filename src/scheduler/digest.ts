@@ -107,6 +107,11 @@ export function compareDigest(r: Rsc, node: SNode, op: LrmOp, now: number, group
   const recordedRestart = op.extra?.['op-restart-digest'];
   if (recordedRestart !== undefined && restartDigest(params, op.extra?.['op-force-restart']) !== recordedRestart) return 'restart';
   if (operationDigest(params, 0) === op.opDigest) return 'match';
+  // belay's controller (which records no crm_feature_set) hashes the
+  // parameters its executor was given: the primitive's own instance
+  // attributes, without rules, parents' or the operation's own. Compare with
+  // those too, so such a definition cannot restart forever.
+  if (r.prim && op.extra?.['crm_feature_set'] === undefined && operationDigest(executorParams(r.prim.instanceAttributes), 0) === op.opDigest) return 'match';
   // A CIB whose secrets were sanitized (crm_simulate's inputs): compare the
   // digest without the secure parameters (only_sanitized_changed)
   const recordedSecure = op.extra?.['op-secure-digest'];
@@ -115,6 +120,15 @@ export function compareDigest(r: Rsc, node: SNode, op: LrmOp, now: number, group
   if (extra.size > 0) return 'restart';
   // The agent supports reload when the history records a restart digest
   return recordedRestart !== undefined ? 'reload' : 'restart';
+}
+
+/** The parameters belay's executor passes to the agent (controller/resource-info nvValues). */
+function executorParams(sets: NvSet[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const set of [...sets].sort((a, b) => Number(b.score ?? 0) - Number(a.score ?? 0))) {
+    for (const p of set.nvpairs) if (p.value !== undefined && !out.has(p.name)) out.set(p.name, p.value);
+  }
+  return out;
 }
 
 /** calculate_secure_digest: without the parameters named in op-secure-params (and fencing's pcmk_* ones). */
