@@ -11,6 +11,7 @@ import { cibToXml, parseCibXml } from '../cib/xml.js';
 import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
+import type { ResolvedAction } from '../controller/resource-info.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { unpack } from '../scheduler/index.js';
@@ -66,6 +67,7 @@ export class Belayd {
   /** FloatIPs with a vrid: run here on the VRRP engine (src/daemon/vip-manager.ts). */
   private readonly vips: VipManager;
   private builtinCallId = 0;
+  private readonly startedWith = new Map<string, ResolvedAction>();
 
   constructor(
     readonly config: ClusterConfig,
@@ -226,13 +228,17 @@ export class Belayd {
 
   private runLocal(exec: LocalExec): void {
     this.counters.executed++;
-    const r = exec.resolved;
+    // As Pacemaker: a stop uses the definition the resource was started with
+    // (its parameters may have changed since, or it may be gone from the
+    // configuration), so the old address / state file / process is stopped.
+    const startedWith = this.startedWith.get(exec.rscId);
+    const r = exec.task === 'stop' && startedWith ? { ...startedWith, timeoutMs: exec.resolved?.timeoutMs ?? startedWith.timeoutMs } : exec.resolved;
     if (!r) {
       this.handle(this.core.onLocalResult(exec, { rc: 6, opStatus: 0, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: `${exec.rscId} is not configured` }));
       return;
     }
     if (VipManager.handles(r.agent, r.params)) {
-      this.runVip(exec, r.params);
+      this.runVip(exec, r);
       return;
     }
     const req: OperationRequest = {
@@ -247,6 +253,7 @@ export class Belayd {
     };
     const report = (result: OperationResult) => {
       if (this.stopped) return;
+      this.rememberStart(exec, r, result.rc);
       this.handle(this.core.onLocalResult(exec, toLocalResult(result)));
     };
     if (exec.intervalMs > 0) {
@@ -259,11 +266,19 @@ export class Belayd {
     });
   }
 
+  /** What each local resource was last started with (for its stop). */
+  private rememberStart(exec: LocalExec, resolved: ResolvedAction, rc: number): void {
+    if ((exec.task === 'start' || exec.task === 'promote') && rc === 0) this.startedWith.set(exec.rscId, resolved);
+    if (exec.task === 'stop' && rc === 0) this.startedWith.delete(exec.rscId);
+  }
+
   /** A FloatIP with a vrid: no agent process, the VRRP engine does it. */
-  private runVip(exec: LocalExec, params: Record<string, string>): void {
+  private runVip(exec: LocalExec, resolved: ResolvedAction): void {
+    const params = resolved.params;
     const started = Date.now();
     const report = (r: VipOpResult) => {
       if (this.stopped) return;
+      this.rememberStart(exec, resolved, r.rc);
       const result: LocalResult = { rc: r.rc, opStatus: 0, callId: ++this.builtinCallId, finishedAt: this.now(), execTimeMs: Date.now() - started };
       if (r.reason) result.exitReason = r.reason;
       this.handle(this.core.onLocalResult(exec, result));

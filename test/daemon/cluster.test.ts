@@ -3,7 +3,9 @@
  * namespaces, own /run and /etc), driven with crm as a user would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../../src/lab/netns.js';
 import type { Cib } from '../../src/cib/model.js';
@@ -150,6 +152,21 @@ describe('belayd: a 3-node cluster in the lab', () => {
     home = on[0]!;
   });
 
+  it('restarts a resource whose parameters changed, stopping what was started with the old ones', async () => {
+    const on = await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1);
+    const node = on[0]!;
+    // crm configure edit with a scripted editor: state=/run/web.state -> /run/web2.state
+    const dir = mkdtempSync(join(tmpdir(), 'belay-edit-'));
+    const editor = join(dir, 'editor.sh');
+    writeFileSync(editor, '#!/bin/sh\nsed -i "s|/run/web.state|/run/web2.state|" "$1"\n', { mode: 0o755 });
+    const r = await labExec(lab, 'n2', ['env', `EDITOR=${editor}`, process.execPath, CRM, 'configure', 'edit', 'web']);
+    rmSync(dir, { recursive: true, force: true });
+    expect(r.exitCode).toBe(0);
+    await waitFor('web restarted with the new state file', () => labExec(lab, node, ['test', '-e', '/run/web2.state']), (x) => x.exitCode === 0, 20_000);
+    expect((await labExec(lab, node, ['test', '-e', '/run/web.state'])).exitCode).not.toBe(0);
+    expect(await runningOn('n1', 'web')).toEqual([node]);
+  });
+
   it('on SIGTERM moves its resources away and stops them before leaving (a clean stop)', async () => {
     const on = await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1);
     const leaving = on[0]!;
@@ -166,7 +183,7 @@ describe('belayd: a 3-node cluster in the lab', () => {
     const survivor = lab.nodes.find((n) => n !== leaving)!;
     const moved = await waitFor('web moved off the leaving node', () => runningOn(survivor, 'web'), (nodes) => nodes.length === 1 && nodes[0] !== leaving);
     // Stopped there by the cluster, not left behind as an orphan.
-    expect((await labExec(lab, leaving, ['test', '-e', '/run/web.state'])).exitCode).not.toBe(0);
+    expect((await labExec(lab, leaving, ['test', '-e', '/run/web2.state'])).exitCode).not.toBe(0);
     await waitFor('belayd exited', async () => lab2.pids(leaving).includes(daemonPid!), (alive) => !alive);
     log.push(`clean stop of ${leaving}: web moved to ${moved[0]}`);
     await powerOff(lab, leaving);
