@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
+import type { ClusterFileLike } from '../totem/udp.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/belay/cluster.yaml';
 
@@ -17,28 +18,9 @@ export interface ClusterNode {
   votes: number;
 }
 
-/** Totem timings in milliseconds, named as corosync.conf names them. */
-export interface TotemTimings {
-  port: number;
-  token?: number;
-  token_retransmits_before_loss_const?: number;
-  join?: number;
-  consensus?: number;
-  merge?: number;
-  max_messages?: number;
-  /** udpu (default) or udp (multicast). */
-  transport: 'udpu' | 'udp';
-  mcast_addr?: string;
-  /** none (default: HMAC only) or aes256 (AES-256-GCM on top). */
-  crypto_cipher: 'none' | 'aes256';
-}
-
-export interface QuorumOptions {
-  expected_votes?: number;
-  two_node: boolean;
-  wait_for_all: boolean;
-  last_man_standing: boolean;
-}
+/** The totem and quorum parts of the cluster file, as the totem shell takes them. */
+export type TotemTimings = ClusterFileLike['totem'];
+export type QuorumOptions = ClusterFileLike['quorum'];
 
 export interface ClusterConfig {
   file: string;

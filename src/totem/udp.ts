@@ -470,6 +470,7 @@ export { DEFAULT_TIMERS, ringKey, type RingId };
 export interface ClusterFileLike {
   cluster_name: string;
   nodes: Array<{ name: string; id: number; address: string; votes: number }>;
+  /** Totem timings in milliseconds, named as corosync.conf names them. */
   totem: {
     port: number;
     token?: number;
@@ -478,8 +479,10 @@ export interface ClusterFileLike {
     consensus?: number;
     merge?: number;
     max_messages?: number;
+    /** udpu (default) or udp (multicast). */
     transport: 'udpu' | 'udp';
     mcast_addr?: string;
+    /** none (default: HMAC only) or aes256 (AES-256-GCM on top). */
     crypto_cipher: 'none' | 'aes256';
   };
   quorum: { expected_votes?: number; two_node: boolean; wait_for_all: boolean; last_man_standing: boolean };
