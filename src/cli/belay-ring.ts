@@ -13,10 +13,9 @@ import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { hostname } from 'node:os';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
-import { parseClusterConfig, localNode, DEFAULT_CLUSTER_FILE, ConfigError } from '../daemon/config.js';
+import { parseClusterConfig, localNode, readClusterKey, DEFAULT_CLUSTER_FILE, ConfigError } from '../daemon/config.js';
 import { RING_STATUS_FILE, startTotem, totemConfigFromCluster, type RingStatus } from '../totem/udp.js';
 import { ringKey } from '../totem/wire.js';
-import { MIN_KEY_BYTES } from '../totem/auth.js';
 
 export const DEFAULT_KEY_FILE = '/etc/belay/authkey';
 export const DEFAULT_STATUS_FILE = RING_STATUS_FILE;
@@ -174,13 +173,9 @@ async function runTotem(opts: { config: string; node?: string; key?: string; sta
   const keyFile = opts.key ?? cluster.key_file;
   let key: Buffer;
   try {
-    key = readFileSync(keyFile);
+    key = readClusterKey(keyFile);
   } catch (err) {
-    process.stderr.write(`belay totem run: cannot read the cluster key ${keyFile}: ${(err as Error).message} (create it with: belay keygen -o ${keyFile})\n`);
-    return 1;
-  }
-  if (key.length < MIN_KEY_BYTES) {
-    process.stderr.write(`belay totem run: ${keyFile} holds ${key.length} bytes; a key needs at least ${MIN_KEY_BYTES} (belay keygen)\n`);
+    process.stderr.write(`belay totem run: ${(err as Error).message}\n`);
     return 1;
   }
   if (opts.stateDir) cluster.state_dir = opts.stateDir;

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
+import { MIN_KEY_BYTES } from '../totem/auth.js';
 import type { ClusterFileLike } from '../totem/udp.js';
 
 export const DEFAULT_CLUSTER_FILE = '/etc/belay/cluster.yaml';
@@ -208,9 +209,6 @@ export function renderClusterConfig(input: {
   return lines.join('\n');
 }
 
-/** Smallest key accepted (bytes); `belay keygen` writes 128, as corosync-keygen. */
-export const MIN_CLUSTER_KEY_BYTES = 32;
-
 /** The cluster key, checked: present, long enough, not readable by others. */
 export function readClusterKey(path: string): Buffer {
   let key: Buffer;
@@ -219,8 +217,8 @@ export function readClusterKey(path: string): Buffer {
   } catch (err) {
     throw new Error(`cannot read the cluster key ${path}: ${(err as Error).message} (create it with: belay keygen -o ${path})`);
   }
-  if (key.length < MIN_CLUSTER_KEY_BYTES) {
-    throw new Error(`${path} holds ${key.length} bytes; a cluster key needs at least ${MIN_CLUSTER_KEY_BYTES} (belay keygen)`);
+  if (key.length < MIN_KEY_BYTES) {
+    throw new Error(`${path} holds ${key.length} bytes; a cluster key needs at least ${MIN_KEY_BYTES} (belay keygen)`);
   }
   return key;
 }
