@@ -10,7 +10,7 @@
  * {id, ok: true, result} or {id, ok: false, error}. A `watch`-style handler
  * may keep the connection and push {event, data} lines until it closes.
  */
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -295,10 +295,4 @@ function connectAdmin(path: string): Promise<Socket> {
       } else reject(err);
     });
   });
-}
-
-/** True when the path's directory would let a non-root user in. */
-export function adminDirIsOpen(path: string): boolean {
-  const mode = statSync(dirname(path)).mode & 0o777;
-  return (mode & 0o007) !== 0;
 }

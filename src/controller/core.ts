@@ -86,7 +86,6 @@ export class ControllerCore {
   private awaitingNodeStates = new Set<number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
-  private lastSchedule: { at: number; actions: number; warnings: string[] } | undefined;
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -124,10 +123,6 @@ export class ControllerCore {
   get transitionState(): { id: number; state: string; inFlight: number } | undefined {
     if (!this.transition) return undefined;
     return { id: this.transition.id, state: this.transition.status, inFlight: this.transition.inFlight().length };
-  }
-
-  get lastScheduleInfo(): { at: number; actions: number; warnings: string[] } | undefined {
-    return this.lastSchedule;
   }
 
   /** A regular configuration change from totem. */
@@ -265,7 +260,6 @@ export class ControllerCore {
       out.log.push(`scheduler failed: ${(err as Error).message}`);
       return out;
     }
-    this.lastSchedule = { at: nowSeconds, actions: graph.actions.length, warnings: graph.warnings ?? [] };
     for (const w of graph.warnings ?? []) out.log.push(`scheduler: ${w}`);
     if (graph.actions.length === 0) {
       this.transition = undefined;

@@ -33,13 +33,6 @@ export function nvValues(sets: NvSet[]): Record<string, string> {
   return out;
 }
 
-/** A cluster option from crm_config, by any of its names (new names first). */
-export function clusterOption(cib: Cib, ...names: string[]): string | undefined {
-  const values = nvValues(cib.configuration.crmConfig);
-  for (const n of names) if (values[n] !== undefined) return values[n];
-  return undefined;
-}
-
 interface Located {
   primitive: Primitive;
   parents: Array<Group | Clone>;
