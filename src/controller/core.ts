@@ -23,7 +23,7 @@ import { resolveAction, type ResolvedAction } from './resource-info.js';
 import { operationDigest } from '../scheduler/digest.js';
 import { TransitionRunner, type GraphAction } from './transition.js';
 import { durationProperty, fencingEnabled, noQuorumPolicy } from './cluster-options.js';
-import { chooseExecutor, fenceDevices, fencingOptions, priorityDelayMs } from '../fencing/fencer.js';
+import { chooseExecutor, fenceDevices, fencingOptions, NO_DEVICE_ERRORS, priorityDelayMs } from '../fencing/fencer.js';
 import type { FenceEvent, FenceRequestAction } from '../fencing/history.js';
 
 /** The DC asks one node to run one action of a transition. */
@@ -677,13 +677,6 @@ export class ControllerCore {
     return this.nodes.find((n) => n.id === id)?.name ?? String(id);
   }
 }
-
-/** Pacemaker's scheduler errors when fencing is enabled and no device exists (crm_verify shows them too). */
-export const NO_DEVICE_ERRORS = [
-  'Resource start-up disabled since no STONITH resources have been defined',
-  'Either configure some or disable STONITH with the stonith-enabled option',
-  'NOTE: Clusters with shared data need STONITH to ensure data integrity',
-];
 
 /** action:transition:target-rc:dc, as carried in lrm_rsc_op transition-key. */
 export function parseTransitionKey(key: string | undefined): { action: number; transition: number; targetRc: number; dc: number } | undefined {

@@ -13,6 +13,19 @@ import { nvValues } from '../controller/resource-info.js';
 import { clusterProperty } from '../controller/cluster-options.js';
 import type { FenceRequestAction } from './history.js';
 
+/** Pacemaker's scheduler errors when fencing is enabled and no device exists (crm_verify and crm_mon print them). */
+export const NO_DEVICE_ERRORS = [
+  'Resource start-up disabled since no STONITH resources have been defined',
+  'Either configure some or disable STONITH with the stonith-enabled option',
+  'NOTE: Clusters with shared data need STONITH to ensure data integrity',
+];
+
+/** The configuration errors fencing gives: fencing enabled without any device. */
+export function fencingConfigErrors(cfg: Configuration): string[] {
+  const enabled = !/^(false|off|no|n|0)$/i.test((clusterProperty(cfg, 'fencing-enabled', 'stonith-enabled') ?? 'true').trim());
+  return enabled && fenceDevices(cfg).length === 0 ? [...NO_DEVICE_ERRORS] : [];
+}
+
 export interface FenceDevice {
   id: string;
   /** The agent's name, e.g. fence_dummy. */
