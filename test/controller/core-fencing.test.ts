@@ -39,9 +39,9 @@ class Bus {
   /** Resources each node's agents run, as the agent would find them. */
   running = new Map<string, Set<string>>();
 
-  constructor(c: Cib, port: SchedulePort = schedulerPort) {
-    this.cores = nodes.map((n) => new ControllerCore(n, nodes, c, port));
-    for (const n of nodes) this.running.set(n.name, new Set());
+  constructor(c: Cib, port: SchedulePort = schedulerPort, list = nodes) {
+    this.cores = list.map((n) => new ControllerCore(n, list, c, port));
+    for (const n of list) this.running.set(n.name, new Set());
   }
   core(name: string): ControllerCore {
     return this.cores.find((c) => c.self.name === name)!;
@@ -155,6 +155,39 @@ describe('controller: fencing an unclean node before recovery', () => {
     bus.deliver(out, bus.core('n1'));
     expect(bus.fenceRuns).toEqual([{ node: 'n2', target: 'n1' }]);
     expect(bus.log.join('\n')).toMatch(/n1: crit: We were allegedly just fenced by n2/);
+  });
+});
+
+describe('controller: two nodes that lose each other', () => {
+  it('both keep quorum and fence; priority-fencing-delay holds back the request against the FloatIP holder', () => {
+    const two = nodes.slice(0, 2);
+    const c = cib({ prefer: 'n2', props: { 'priority-fencing-delay': '15s' } });
+    c.configuration.nodes = c.configuration.nodes.slice(0, 2);
+    c.configuration.constraints = [{ tag: 'rsc_location', id: 'prefer', rsc: 'A', node: 'n2', score: '100', rules: [], sets: [] }];
+    (c.configuration.resources[0] as Primitive).metaAttributes[0]!.nvpairs.push({ name: 'priority', value: '10' });
+    const bus = new Bus(c, schedulerPort, two);
+    bus.ring([1, 2]);
+    expect(bus.startedOn('A')).toEqual(['n2']);
+    // The link breaks; two_node keeps quorum on both sides. Capture the requests instead of running them.
+    const requests: Array<{ from: string; target: string; delay: number }> = [];
+    for (const core of bus.cores) {
+      const out = core.onMembership({ ringId: `split-${core.self.id}`, members: [core.self.id], quorate: true });
+      const pending = [...out.broadcast];
+      for (let i = 0; i < 20 && pending.length; i++) {
+        const msg = pending.shift()!;
+        const o = core.onDeliver(msg);
+        pending.push(...o.broadcast);
+        const t = core.onTick(bus.now);
+        pending.push(...t.broadcast);
+        for (const m of [...o.broadcast, ...t.broadcast]) {
+          if (m.kind === 'fence-request') requests.push({ from: core.self.name, target: m.target, delay: m.priorityDelayMs });
+        }
+      }
+    }
+    expect(requests.sort((a, b) => a.from.localeCompare(b.from))).toEqual([
+      { from: 'n1', target: 'n2', delay: 15_000 },
+      { from: 'n2', target: 'n1', delay: 0 },
+    ]);
   });
 });
 
