@@ -4,7 +4,8 @@
  * driven with crm, crm_mon and stonith_admin as a user would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
 import { belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, type ClusterLabState } from '../../src/lab/cluster-lab.js';
@@ -87,6 +88,16 @@ describe('belayd: fencing in a 3-node lab', () => {
     }
   });
   afterAll(async () => {
+    // The daemons' logs, for a failure's post-mortem.
+    if (lab && process.env.BELAY_KEEP_LOGS) {
+      for (const n of lab.nodes) {
+        try {
+          copyFileSync(join(lab.dir, n, 'belayd.log'), join(process.env.BELAY_KEEP_LOGS, `${n}-belayd.log`));
+        } catch {
+          /* never started */
+        }
+      }
+    }
     if (lab) await labDown(lab);
     if (log.length) console.log(log.join('\n'));
   });
@@ -103,7 +114,8 @@ describe('belayd: fencing in a 3-node lab', () => {
     expect(verify.stderr).toMatch(/error: Resource start-up disabled since no STONITH resources have been defined/);
     const mon = await run('n3', [process.execPath, CRM_MON, '-1']);
     expect(mon.stderr).toMatch(/error: Resource start-up disabled since no STONITH resources have been defined/);
-    expect(mon.stdout).toMatch(/web\s+\(ocf:belay:Dummy\):\s+Stopped/);
+    const full = await run('n3', [process.execPath, CRM_MON, '-1', '-r']);
+    expect(full.stdout).toMatch(/web\s+\(ocf:belay:Dummy\):\s+Stopped/);
   });
 
   let home = '';
@@ -141,7 +153,7 @@ describe('belayd: fencing in a 3-node lab', () => {
     await heal(lab);
     await waitFor('ring healed', () => status(isolated), (s) => s.membership.members.length === 3 && s.synced, 90_000);
     home = on[0]!;
-  });
+  }, 180_000);
 
   it('with a device that fails, keeps the crashed node\'s resources stopped until stonith_admin --confirm', async () => {
     await crm('n1', 'configure', 'delete', 'fence-lab');
@@ -163,5 +175,5 @@ describe('belayd: fencing in a 3-node lab', () => {
     const on = await waitFor('web recovered after the confirmation', () => runningOn(survivors[0]!, 'web'), (nodes) => nodes.length === 1 && survivors.includes(nodes[0]!), 60_000);
     await waitFor('web state file on the new node', () => holders('/run/web.state'), (h) => h.length === 1 && h[0] === on[0], 20_000);
     await powerOn(lab, crashed);
-  });
+  }, 180_000);
 });
