@@ -8,7 +8,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
-import { belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, type ClusterLabState } from '../../src/lab/cluster-lab.js';
+import { belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { unpack } from '../../src/scheduler/index.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
@@ -136,6 +136,8 @@ describe('belayd: fencing in a 3-node lab', () => {
     const cyclesBefore = powerCycles(isolated);
     const t0 = Date.now();
     await partition(lab, isolated);
+    // The power switch (another process) must know, so a power cycle clears the rules as on a real host.
+    saveLabState(lab);
     const seenTogether: string[][] = [];
     const on = await waitFor('web on the majority after fencing', async () => {
       const h = await holders('/run/web.state');
@@ -156,7 +158,7 @@ describe('belayd: fencing in a 3-node lab', () => {
   }, 180_000);
 
   it('with a device that fails, keeps the crashed node\'s resources stopped until stonith_admin --confirm', async () => {
-    await crm('n1', 'configure', 'delete', 'fence-lab');
+    await crm('n1', 'configure', 'delete', '--force', 'fence-lab');
     await crm('n1', 'configure', 'primitive', 'fence-bad', 'stonith:fence_dummy', 'params', 'type=fail', 'power_timeout=1', 'pcmk_host_check=none');
     await crm('n1', 'configure', 'property', 'stonith-max-attempts=2');
     const crashed = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
