@@ -18,6 +18,7 @@ import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
+import { FencerShell } from './fencer-shell.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -49,8 +50,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const COMPRESS_ABOVE = 1024;
 /** How many earlier CIB versions are kept beside cib.xml. */
 const KEEP_VERSIONS = 5;
-/** Re-run the scheduler this often even when nothing happened (failure-timeout, rules with dates). */
-const RECHECK_MS = 60_000;
+/** Tick the core this often: it re-runs the scheduler when cluster-recheck-interval or a failure-timeout is due. */
+const RECHECK_MS = 1_000;
 
 export class Belayd {
   readonly core: ControllerCore;
@@ -68,6 +69,8 @@ export class Belayd {
   private readonly vips: VipManager;
   private builtinCallId = 0;
   private readonly startedWith = new Map<string, ResolvedAction>();
+  /** Fencing requests, fence devices and stonith_admin (src/daemon/fencer-shell.ts). */
+  private readonly fencer: FencerShell;
 
   constructor(
     readonly config: ClusterConfig,
@@ -81,6 +84,7 @@ export class Belayd {
       (line) => this.log(line),
     );
     this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
+    this.fencer = new FencerShell({ log: (l) => this.log(l), core: () => this.core, handle: (out) => this.handle(out), now: () => this.now(), stopSelf: () => void this.stop() });
   }
 
   private log(line: string): void {
@@ -123,6 +127,11 @@ export class Belayd {
       const left = this.localResources();
       if (left.length > 0) this.log(`shutting down with resources still here after ${timeoutMs} ms: ${left.join(', ')}`);
     }
+    if (others.length > 0) {
+      // Tell the cluster this is a clean leave, so it is not fenced for it.
+      this.handle(this.core.proposeLeave());
+      for (const until = Date.now() + 5_000; Date.now() < until && !this.stopped && !this.core.leaveRecorded; ) await new Promise((r) => setTimeout(r, 20));
+    }
     await this.stop();
   }
 
@@ -136,6 +145,7 @@ export class Belayd {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.recheck);
+    this.fencer.close();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new Error('belayd is stopping'));
@@ -186,6 +196,7 @@ export class Belayd {
 
   private handle(out: CoreOutput): void {
     for (const line of out.log) this.log(line);
+    this.fencer.onOutput(out);
     for (const msg of out.broadcast) this.broadcast(msg);
     for (const exec of out.execute) this.runLocal(exec);
     if (out.persist) {
@@ -235,6 +246,10 @@ export class Belayd {
     const r = exec.task === 'stop' && startedWith ? { ...startedWith, timeoutMs: exec.resolved?.timeoutMs ?? startedWith.timeoutMs } : exec.resolved;
     if (!r) {
       this.handle(this.core.onLocalResult(exec, { rc: 6, opStatus: 0, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: `${exec.rscId} is not configured` }));
+      return;
+    }
+    if (FencerShell.handlesAgent(r.agent)) {
+      this.fencer.operate(exec, r, (res) => !this.stopped && this.handle(this.core.onLocalResult(exec, res)));
       return;
     }
     if (VipManager.handles(r.agent, r.params)) {
@@ -337,8 +352,11 @@ export class Belayd {
         conn.onClose(() => this.watchers.delete(conn));
         conn.push('status', this.statusSnapshot());
         return new Promise(() => {}); // streams until the client leaves
-      default:
+      default: {
+        const fencing = this.fencer.admin(req.cmd, args);
+        if (fencing) return fencing;
         throw new AdminError(`unknown command: ${req.cmd}`);
+      }
     }
   }
 
@@ -412,6 +430,7 @@ export class Belayd {
       now: this.now(),
       clusterName: this.config.cluster_name,
       cib: this.core.cib,
+      fencing: this.core.fencingHistory,
     };
   }
 
@@ -465,7 +484,7 @@ export function decodeMessage(payload: Uint8Array): ClusterMessage {
   if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
     throw new Error('not a cluster message');
   }
-  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec'];
+  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec', 'leave', 'fence-request', 'fence-result', 'fence-confirm', 'clear-failcount'];
   if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
   return msg;
 }
