@@ -264,14 +264,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
       clusterName: spec.name,
       nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
     }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
-    // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
-    // a node's disk is bound over /var/lib/belay: the mount points must exist.
-    for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
-      if (!existsSync(d)) {
-        mkdirSync(d, { mode: 0o755 });
-        state.madeDirs.push(d);
-      }
-    }
+    ensureMountPoints(state);
     const key = randomBytes(128);
     // The power switch: its lab key stays here; each node gets a key of its own for fence_belay_lab.
     const sw = prepareSwitchFiles(dir);
@@ -298,9 +291,24 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
   return state;
 }
 
+/**
+ * ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
+ * a node's disk is bound over /var/lib/belay: the mount points must exist
+ * at every boot (something else on this machine may have removed them).
+ */
+function ensureMountPoints(state: ClusterLabState): void {
+  for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
+    if (!existsSync(d)) {
+      mkdirSync(d, { mode: 0o755 });
+      if (!state.madeDirs.includes(d)) state.madeDirs.push(d);
+    }
+  }
+}
+
 /** Power a host on and start what runs on it (nginx on app servers, belayd on nodes). */
 export async function powerOn(state: ClusterLabState, host: string): Promise<void> {
   const lab = Lab.attach(state.lab);
+  ensureMountPoints(state);
   await lab.setLink(host, true);
   // Cluster nodes keep /var/lib/belay (the stored CIB) across reboots, as a disk does.
   // They also see the power switch's directory, as a management network reaches a PDU.
