@@ -5,8 +5,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import {
-  belaydArgv, heal, hostIsOn, labDir, labDown, labExec, labKeyFile, labPower, labPowerControl, labUp, loadLabState, partition, saveLabState,
-  switchSocketPath, withLabLock, type ClusterLabState,
+  belaydArgv, hostIsOn, labDir, labDown, labExec, labHeal, labKeyFile, labPartition, labPower, labPowerControl, labUp, loadLabState,
+  switchSocketPath, type ClusterLabState,
 } from '../lab/cluster-lab.js';
 import { servePowerSwitch } from '../lab/power-switch.js';
 
@@ -60,9 +60,12 @@ export function registerLabCommands(program: Command): void {
   named(lab.command('partition'))
     .description('cut a host off from all others (iptables inside its namespace); undo with heal')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => partition(s, checkHost(s, host))));
+    .option('--cut-switch', "also cut its line to the lab's power switch (a fence device on the same network)")
+    .action(async (host: string, o: { name: string; cutSwitch?: boolean }) =>
+      labPartition(o.name, checkHost(loadLabState(o.name), host), { cutSwitch: o.cutSwitch === true }),
+    );
 
-  named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => withState(o.name, (s) => heal(s)));
+  named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => labHeal(o.name));
 
   // Started by `lab up`, detached: the lab's power switch that fence_belay_lab talks to.
   named(lab.command('power-switch', { hidden: true }))
@@ -88,14 +91,6 @@ function checkHost(state: ClusterLabState, host: string): string {
   return host;
 }
 
-async function withState(name: string, f: (s: ClusterLabState) => Promise<void>): Promise<void> {
-  await withLabLock(name, async () => {
-    const state = loadLabState(name);
-    await f(state);
-    saveLabState(state);
-  });
-}
-
 function print(state: ClusterLabState): void {
   const switchUp = state.powerSwitch !== undefined && processIsSwitch(state.powerSwitch);
   const lines = [
@@ -106,7 +101,7 @@ function print(state: ClusterLabState): void {
   for (const h of state.lab.hosts) {
     const role = state.nodes.includes(h.name) ? 'cluster node' : state.apps.includes(h.name) ? 'app server' : 'client';
     const up = hostIsOn(state, h.name);
-    const cut = state.partitioned.includes(h.name) ? '  (partitioned)' : '';
+    const cut = state.partitioned.includes(h.name) ? `  (partitioned${(state.switchCut ?? []).includes(h.name) ? ', no line to the switch' : ''})` : '';
     const cycles = String(state.powerCycles?.[h.name] ?? 0);
     lines.push(`  ${h.name.padEnd(7)} ${h.address.padEnd(14)} ${role.padEnd(13)} ${(up ? 'on' : 'OFF').padEnd(6)} ${cycles}${cut}`);
   }
