@@ -284,7 +284,7 @@ export class Belayd {
       this.handle(this.core.onLocalResult(exec, result));
     };
     if (exec.task === 'monitor' && exec.intervalMs > 0) {
-      this.vips.startMonitor(exec.rscId, exec.intervalMs, report);
+      this.vips.startMonitor(exec.rscId, exec.intervalMs, params, report);
       return;
     }
     this.vips.operate(exec.rscId, exec.task, params).then(report, (err: Error) => report({ rc: 1, reason: err.message }));
