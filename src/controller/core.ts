@@ -64,7 +64,16 @@ export interface LocalResult {
 /** The scheduler as the controller sees it: the CIB and "now" in, a graph out. */
 export type SchedulePort = (cib: Cib, nowSeconds: number) => { actions: GraphAction[]; warnings?: string[] };
 
+/** A graph from the SchedulePort, or the scheduler's error. */
+export type ScheduleResult = ReturnType<SchedulePort> | { error: string };
+
 export interface CoreOutput {
+  /**
+   * Asynchronous scheduling (a core built without a SchedulePort): run the
+   * scheduler on this CIB and "now" off the event loop, then hand the graph
+   * back with onScheduleResult(id, ...).
+   */
+  scheduleRequest?: { id: number; cib: Cib; nowSeconds: number };
   broadcast: ClusterMessage[];
   execute: LocalExec[];
   /** The configuration changed: write the CIB to disk. */
@@ -86,12 +95,16 @@ export class ControllerCore {
   private awaitingNodeStates = new Set<number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
+  /** The scheduler run asked of the shell and not answered yet (async scheduling). */
+  private pendingSchedule: number | undefined;
+  private scheduleSeq = 0;
 
+  /** schedule: the scheduler called in onTick; undefined: asked of the shell (scheduleRequest). */
   constructor(
     readonly self: ClusterNodeRef,
     readonly nodes: ClusterNodeRef[],
     storedCib: Cib,
-    private readonly schedule: SchedulePort,
+    private readonly schedule: SchedulePort | undefined,
   ) {
     const cib = structuredClone(storedCib);
     // Status is never trusted from disk: it is rebuilt from the nodes.
@@ -251,29 +264,58 @@ export class ControllerCore {
       this.dispatch(out);
       return out;
     }
-    if (!this.needSchedule || this.orphanedInFlight.size > 0) return out;
+    if (!this.needSchedule || this.orphanedInFlight.size > 0 || this.pendingSchedule !== undefined) return out;
     this.needSchedule = false;
-    let graph: ReturnType<SchedulePort>;
+    if (!this.schedule) {
+      this.pendingSchedule = ++this.scheduleSeq;
+      out.scheduleRequest = { id: this.pendingSchedule, cib: this.state.cib, nowSeconds };
+      return out;
+    }
+    let graph: ScheduleResult;
     try {
       graph = this.schedule(this.state.cib, nowSeconds);
     } catch (err) {
-      out.log.push(`scheduler failed: ${(err as Error).message}`);
+      graph = { error: (err as Error).message };
+    }
+    this.startTransition(graph, out);
+    return out;
+  }
+
+  /**
+   * The graph of scheduleRequest `id`. Dropped when anything that needs a new
+   * run happened meanwhile (the next tick asks again), as Pacemaker aborts a
+   * transition computed from an outdated CIB.
+   */
+  onScheduleResult(id: number, graph: ScheduleResult): CoreOutput {
+    const out = emptyOutput();
+    if (id !== this.pendingSchedule) return out;
+    this.pendingSchedule = undefined;
+    if (!this.isDc || !this.synced || this.needSchedule || this.orphanedInFlight.size > 0) {
+      this.needSchedule = true;
       return out;
+    }
+    this.startTransition(graph, out);
+    return out;
+  }
+
+  private startTransition(graph: ScheduleResult, out: CoreOutput): void {
+    if ('error' in graph) {
+      out.log.push(`scheduler failed: ${graph.error}`);
+      return;
     }
     for (const w of graph.warnings ?? []) out.log.push(`scheduler: ${w}`);
     if (graph.actions.length === 0) {
       this.transition = undefined;
-      return out;
+      return;
     }
     try {
       this.transition = new TransitionRunner(++this.transitionSeq, graph.actions);
     } catch (err) {
       out.log.push(`transition refused: ${(err as Error).message}`);
-      return out;
+      return;
     }
     out.log.push(`transition ${this.transition.id}: ${graph.actions.filter((a) => a.kind !== 'pseudo').length} actions`);
     this.dispatch(out);
-    return out;
   }
 
   private dispatch(out: CoreOutput): void {
