@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { schedulerPort } from '../controller/schedule-port.js';
 import { Belayd } from '../daemon/belayd.js';
 import { DEFAULT_CLUSTER_FILE, localNode, parseClusterConfig, readClusterKey, renderClusterConfig } from '../daemon/config.js';
+import { SchedulerThread } from '../daemon/scheduler-thread.js';
 import { TotemTransport } from '../daemon/totem-transport.js';
 import { Executor } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
@@ -27,7 +27,8 @@ export function registerDaemonCommands(program: Command): void {
       const daemon = new Belayd(config, self, {
         transport: new TotemTransport(config, self.id, key, log),
         executor: new Executor(),
-        schedule: schedulerPort,
+        // Off the event loop that carries totem.
+        schedule: new SchedulerThread(log),
         log,
       });
       await daemon.start();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
-import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort } from '../controller/core.js';
+import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { ResolvedAction } from '../controller/resource-info.js';
@@ -17,6 +17,7 @@ import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
+import { StepTimer } from './step-timer.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
@@ -34,10 +35,17 @@ export interface ClusterTransport {
   stop(): Promise<void>;
 }
 
+/** The scheduler run off the event loop (src/daemon/scheduler-thread.ts). */
+export interface AsyncScheduler {
+  run(id: number, cib: Cib, nowSeconds: number): Promise<ScheduleResult>;
+  close(): Promise<void>;
+}
+
 export interface BelaydDeps {
   transport: ClusterTransport;
   executor: Executor;
-  schedule: SchedulePort;
+  /** The scheduler: on a thread of its own (the daemon), or called in line (tests, tools). */
+  schedule: SchedulePort | AsyncScheduler;
   log?: (line: string) => void;
   /** Seconds since the epoch (a seam for tests; the core never reads a clock). */
   now?: () => number;
@@ -49,6 +57,8 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const COMPRESS_ABOVE = 1024;
 /** How many earlier CIB versions are kept beside cib.xml. */
 const KEEP_VERSIONS = 5;
+/** A synchronous step longer than this is logged: it holds totem's token too. */
+const SLOW_STEP_MS = 50;
 /** Re-run the scheduler this often even when nothing happened (failure-timeout, rules with dates). */
 const RECHECK_MS = 60_000;
 
@@ -68,6 +78,9 @@ export class Belayd {
   private readonly vips: VipManager;
   private builtinCallId = 0;
   private readonly startedWith = new Map<string, ResolvedAction>();
+  private readonly steps: StepTimer;
+  private readonly scheduler: AsyncScheduler | undefined;
+  private lastKind = '';
 
   constructor(
     readonly config: ClusterConfig,
@@ -80,7 +93,14 @@ export class Belayd {
       config.nodes.filter((n) => n.id !== self.id).map((n) => n.address),
       (line) => this.log(line),
     );
-    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
+    this.scheduler = typeof deps.schedule === 'function' ? undefined : deps.schedule;
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? deps.schedule : undefined);
+    this.steps = new StepTimer(SLOW_STEP_MS, (name, ms) => this.log(`slow step: ${name} took ${Math.round(ms)} ms (limit ${SLOW_STEP_MS} ms)`));
+  }
+
+  /** The longest synchronous step and the event loop's delay (ring-status shows them). */
+  stepStats() {
+    return this.steps.stats();
   }
 
   private log(line: string): void {
@@ -93,14 +113,14 @@ export class Belayd {
 
   async start(): Promise<void> {
     const adminGid = this.config.admin_group === undefined ? undefined : groupId(this.config.admin_group);
-    this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.handleAdmin(req, conn), {
+    this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.steps.time(`admin ${req.cmd}`, () => this.handleAdmin(req, conn)), {
       onBadRequest: (reason) => this.log(`admin: refused a request: ${reason}`),
       ...(adminGid === undefined ? {} : { adminGid }),
     });
     await this.admin.listen();
     await this.deps.transport.start({
-      deliver: (from, payload) => this.onPayload(from, payload),
-      membership: (ringId, members, quorate) => this.onMembership(ringId, members, quorate),
+      deliver: (from, payload) => this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(from, payload)),
+      membership: (ringId, members, quorate) => this.steps.time('membership', () => this.onMembership(ringId, members, quorate)),
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
     this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
@@ -142,6 +162,8 @@ export class Belayd {
     }
     this.pending.clear();
     this.deps.executor.close();
+    this.steps.stop();
+    await this.scheduler?.close();
     await this.vips.close();
     await this.deps.transport.stop();
     await this.admin?.close();
@@ -156,6 +178,7 @@ export class Belayd {
   }
 
   private onPayload(from: number, payload: Uint8Array): void {
+    this.lastKind = 'fragment';
     let whole: Uint8Array | undefined;
     try {
       whole = this.reassembler.push(from, payload);
@@ -178,6 +201,7 @@ export class Belayd {
       this.log(`dropped a message from node ${from} claiming to be from node ${msg.from}`);
       return;
     }
+    this.lastKind = msg.kind;
     this.counters.delivered++;
     this.handle(this.core.onDeliver(msg));
   }
@@ -186,6 +210,7 @@ export class Belayd {
 
   private handle(out: CoreOutput): void {
     for (const line of out.log) this.log(line);
+    if (out.scheduleRequest) this.runScheduler(out.scheduleRequest);
     for (const msg of out.broadcast) this.broadcast(msg);
     for (const exec of out.execute) this.runLocal(exec);
     if (out.persist) {
@@ -209,6 +234,22 @@ export class Belayd {
     this.queueTick();
   }
 
+  private runScheduler(req: NonNullable<CoreOutput['scheduleRequest']>): void {
+    if (!this.scheduler) return;
+    const t0 = Date.now();
+    this.scheduler.run(req.id, req.cib, req.nowSeconds).then(
+      (result) => {
+        if (this.stopped) return;
+        const ms = Date.now() - t0;
+        if (ms > 1000) this.log(`scheduler run ${req.id} took ${ms} ms (on its own thread)`);
+        this.steps.time('schedule result', () => this.handle(this.core.onScheduleResult(req.id, result)));
+      },
+      (err: Error) => {
+        if (!this.stopped) this.handle(this.core.onScheduleResult(req.id, { error: err.message }));
+      },
+    );
+  }
+
   private broadcast(msg: ClusterMessage): void {
     const payload = encodeMessage(msg);
     for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
@@ -221,8 +262,10 @@ export class Belayd {
     setImmediate(() => {
       this.tickQueued = false;
       if (this.stopped) return;
-      const out = this.core.onTick(this.now());
-      if (out.broadcast.length || out.execute.length || out.log.length || out.persist || out.replies.length) this.handle(out);
+      this.steps.time('tick', () => {
+        const out = this.core.onTick(this.now());
+        if (out.broadcast.length || out.execute.length || out.log.length || out.persist || out.replies.length || out.scheduleRequest) this.handle(out);
+      });
     });
   }
 
@@ -254,7 +297,7 @@ export class Belayd {
     const report = (result: OperationResult) => {
       if (this.stopped) return;
       this.rememberStart(exec, r, result.rc);
-      this.handle(this.core.onLocalResult(exec, toLocalResult(result)));
+      this.steps.time('operation result', () => this.handle(this.core.onLocalResult(exec, toLocalResult(result))));
     };
     if (exec.intervalMs > 0) {
       // Recurring: the executor reports the first result and every change.
@@ -281,7 +324,7 @@ export class Belayd {
       this.rememberStart(exec, resolved, r.rc);
       const result: LocalResult = { rc: r.rc, opStatus: 0, callId: ++this.builtinCallId, finishedAt: this.now(), execTimeMs: Date.now() - started };
       if (r.reason) result.exitReason = r.reason;
-      this.handle(this.core.onLocalResult(exec, result));
+      this.steps.time('operation result', () => this.handle(this.core.onLocalResult(exec, result)));
     };
     if (exec.task === 'monitor' && exec.intervalMs > 0) {
       this.vips.startMonitor(exec.rscId, exec.intervalMs, params, report);
@@ -329,7 +372,7 @@ export class Belayd {
       case 'vip-status':
         return { node: this.self, vrrp: this.vips.status() };
       case 'ring-status':
-        return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
+        return { node: this.self, transport: this.deps.transport.status(), counters: this.counters, steps: this.steps.stats() };
       case 'quorum-status':
         return { node: this.self, quorum: this.deps.transport.status().quorum ?? null, nodes: this.config.nodes };
       case 'watch':
