@@ -3,7 +3,9 @@
  * executor, the admin socket, the CIB on disk, timers. Every decision is the
  * core's (src/controller/core.ts); this file only carries things across.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFile, rename } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
@@ -13,7 +15,7 @@ import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { ResolvedAction } from '../controller/resource-info.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
-import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { atomicWriteFile } from '../lib/atomic-write.js';
 import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
@@ -59,6 +61,13 @@ const COMPRESS_ABOVE = 1024;
 const KEEP_VERSIONS = 5;
 /** A synchronous step longer than this is logged: it holds totem's token too. */
 const SLOW_STEP_MS = 50;
+/**
+ * Totem's deliveries wait in an inbox and are applied in slices of about
+ * this long, with the event loop free in between: a burst (hundreds of
+ * results after a big transition) never holds totem's own packets (the
+ * token) for longer than one slice, so the ring does not re-form under load.
+ */
+const DRAIN_SLICE_MS = 10;
 /** Re-run the scheduler this often even when nothing happened (failure-timeout, rules with dates). */
 const RECHECK_MS = 60_000;
 
@@ -81,6 +90,13 @@ export class Belayd {
   private readonly steps: StepTimer;
   private readonly scheduler: AsyncScheduler | undefined;
   private lastKind = '';
+  /** Deliveries and membership changes from totem, in agreed order, not yet applied. */
+  private readonly inbox: InboxItem[] = [];
+  private inboxHead = 0;
+  private draining = false;
+  /** Writes of cib.xml, one after another; the latest configuration is written. */
+  private persistChain: Promise<void> = Promise.resolve();
+  private persistQueued: Promise<void> | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -119,8 +135,8 @@ export class Belayd {
     });
     await this.admin.listen();
     await this.deps.transport.start({
-      deliver: (from, payload) => this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(from, payload)),
-      membership: (ringId, members, quorate) => this.steps.time('membership', () => this.onMembership(ringId, members, quorate)),
+      deliver: (from, payload) => this.enqueue({ from, payload }),
+      membership: (ringId, members, quorate) => this.enqueue({ ringId, members, quorate }),
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
     this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
@@ -163,6 +179,7 @@ export class Belayd {
     this.pending.clear();
     this.deps.executor.close();
     this.steps.stop();
+    await this.persistChain;
     await this.scheduler?.close();
     await this.vips.close();
     await this.deps.transport.stop();
@@ -171,6 +188,34 @@ export class Belayd {
   }
 
   // --- totem in -----------------------------------------------------------
+
+  private enqueue(item: InboxItem): void {
+    this.inbox.push(item);
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drain());
+  }
+
+  /** Apply what totem delivered, in order, a slice at a time. */
+  private drain(): void {
+    const until = performance.now() + DRAIN_SLICE_MS;
+    while (this.inboxHead < this.inbox.length && !this.stopped) {
+      const item = this.inbox[this.inboxHead]!;
+      this.inbox[this.inboxHead++] = undefined as unknown as InboxItem;
+      if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload));
+      else this.steps.time('membership', () => this.onMembership(item.ringId, item.members, item.quorate));
+      if (performance.now() >= until) break;
+    }
+    if (this.inboxHead >= this.inbox.length) {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+    } else if (this.inboxHead > 1024) {
+      this.inbox.splice(0, this.inboxHead);
+      this.inboxHead = 0;
+    }
+    if (this.inboxHead < this.inbox.length && !this.stopped) setImmediate(() => this.drain());
+    else this.draining = false;
+  }
 
   private onMembership(ringId: string, members: number[], quorate: boolean): void {
     this.reassembler.reset();
@@ -213,8 +258,9 @@ export class Belayd {
     if (out.scheduleRequest) this.runScheduler(out.scheduleRequest);
     for (const msg of out.broadcast) this.broadcast(msg);
     for (const exec of out.execute) this.runLocal(exec);
+    let written: Promise<void> | undefined;
     if (out.persist) {
-      this.persist();
+      written = this.persist();
       // Who changed it, as Pacemaker's "Last change: ... by root via crm on n1".
       const x = this.core.cib.extra ?? {};
       this.lastChange = { at: this.now() };
@@ -222,13 +268,21 @@ export class Belayd {
       if (x['update-client']) this.lastChange.client = x['update-client'];
       if (x['update-origin']) this.lastChange.origin = x['update-origin'];
     }
-    for (const r of out.replies) {
-      const p = this.pending.get(r.requestId);
-      if (!p) continue;
-      clearTimeout(p.timer);
-      this.pending.delete(r.requestId);
-      if (r.ok) p.resolve({ version: versionTriple(this.core.cib) });
-      else p.reject(new AdminError(r.error ?? 'rejected'));
+    if (out.replies.length > 0) {
+      // A change is acknowledged once it is on this node's disk.
+      const version = versionTriple(this.core.cib);
+      const reply = () => {
+        for (const r of out.replies) {
+          const p = this.pending.get(r.requestId);
+          if (!p) continue;
+          clearTimeout(p.timer);
+          this.pending.delete(r.requestId);
+          if (r.ok) p.resolve({ version });
+          else p.reject(new AdminError(r.error ?? 'rejected'));
+        }
+      };
+      if (written) void written.then(reply);
+      else reply();
     }
     this.notifyWatchers();
     this.queueTick();
@@ -333,20 +387,38 @@ export class Belayd {
     this.vips.operate(exec.rscId, exec.task, params).then(report, (err: Error) => report({ rc: 1, reason: err.message }));
   }
 
-  private persist(): void {
+  /**
+   * Write the configuration to disk off the step that changed it (the write
+   * and its fsyncs run on libuv's threads). Writes queue one behind the
+   * other; one queued write covers every change made before it runs.
+   */
+  private persist(): Promise<void> {
+    if (this.persistQueued) return this.persistQueued;
+    const next = this.persistChain.then(async () => {
+      await new Promise((r) => setImmediate(r));
+      this.persistQueued = undefined;
+      await this.writeCib();
+    });
+    this.persistQueued = next;
+    this.persistChain = next.catch((err: Error) => this.log(`cannot write the CIB to ${this.config.state_dir}: ${err.message}`));
+    return this.persistChain;
+  }
+
+  private async writeCib(): Promise<void> {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
+    const xml = this.steps.time('persist', () => cibToXml({ ...this.core.cib, status: [] }));
     if (existsSync(file)) {
       // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
       for (let i = KEEP_VERSIONS - 1; i >= 1; i--) {
         const from = join(dir, `cib-${i}.xml`);
-        if (existsSync(from)) renameSync(from, join(dir, `cib-${i + 1}.xml`));
+        if (existsSync(from)) await rename(from, join(dir, `cib-${i + 1}.xml`));
       }
-      renameSync(file, join(dir, 'cib-1.xml'));
+      // Copied, not moved: cib.xml is there at every moment, old or new.
+      await copyFile(file, join(dir, 'cib-1.xml'));
     }
-    const stored: Cib = { ...this.core.cib, status: [] };
-    atomicWriteFileSync(file, cibToXml(stored), { mode: 0o640 });
+    await atomicWriteFile(file, xml, { mode: 0o640 });
   }
 
   // --- admin --------------------------------------------------------------
@@ -464,6 +536,8 @@ export class Belayd {
     for (const w of this.watchers) w.push('status', snapshot);
   }
 }
+
+type InboxItem = { from: number; payload: Uint8Array } | { ringId: string; members: number[]; quorate: boolean };
 
 /** A group's id from its name (or a number), as /etc/group has it. */
 function groupId(group: string): number {
