@@ -78,6 +78,19 @@ const until = async (what, probe, timeoutMs) => {
 const logOf = (n) => readFileSync(join(lab.dir, n, 'belayd.log'), 'utf8');
 const count = (text, re) => (text.match(re) ?? []).length;
 
+/** What each node says when something timed out (for the report). */
+const diagnose = async () => {
+  for (const n of lab?.nodes ?? []) {
+    try {
+      const s = await admin(n, 'status');
+      const ring = await admin(n, 'ring-status');
+      log(`${n}: members [${s.membership.members.join(' ')}] synced ${s.synced} dc ${s.dc?.name ?? 'none'} transition ${JSON.stringify(s.transition)} delivered ${ring.counters.delivered} steps ${JSON.stringify(ring.steps)}`);
+    } catch (err) {
+      log(`${n}: ${err.message}`);
+    }
+  }
+};
+
 const cleanup = async () => {
   for (const p of busy.splice(0)) {
     try {
@@ -162,6 +175,10 @@ try {
     for (const p of per) console.log(`  ${p.node.padEnd(5)} ${`${p.longestStepMs} ms (${p.longestStep})`.padEnd(42)} ${String(p.slowSteps).padEnd(20)} ${p.loopDelayMaxMs} / ${p.loopDelayP99Ms} ms`);
   }
   process.exitCode = membershipChanges === 0 && moved.length === 0 && initiated === 0 ? 0 : 1;
+} catch (err) {
+  log(String(err.stack ?? err));
+  await diagnose();
+  process.exitCode = 1;
 } finally {
   await cleanup();
 }

@@ -7,6 +7,7 @@
  * The same file is the worker's entry point: run as a worker, it answers
  * each {id, cib, nowSeconds} with {id, result}.
  */
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import type { Cib } from '../cib/model.js';
@@ -75,6 +76,14 @@ export class SchedulerThread {
 
 if (!isMainThread && parentPort) {
   const port = parentPort;
+  // belayd may run at a raised priority (belay daemon --nice); a long
+  // scheduler run must not compete with it, so this thread runs at the
+  // normal one (on Linux a thread's nice value is its own).
+  try {
+    setPriority(0);
+  } catch {
+    /* not permitted: keep the daemon's */
+  }
   port.on('message', (req: Request) => {
     let result: ScheduleResult;
     try {
