@@ -4,6 +4,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { hostname, setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { Belayd } from '../daemon/belayd.js';
@@ -12,6 +13,9 @@ import { SchedulerThread } from '../daemon/scheduler-thread.js';
 import { TotemTransport } from '../daemon/totem-transport.js';
 import { Executor } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
+
+/** belay's bin/ (crm, crm_attribute, ...), from dist/cli/. */
+const BELAY_BIN = fileURLToPath(new URL('../../bin', import.meta.url));
 
 export function registerDaemonCommands(program: Command): void {
   program
@@ -41,7 +45,9 @@ export function registerDaemonCommands(program: Command): void {
       }
       const daemon = new Belayd(config, self, {
         transport: new TotemTransport(config, self.id, key, log),
-        executor: new Executor(agentPrefix ? { prefix: agentPrefix } : {}),
+        // Agents that call crm_attribute (Pacemaker's Stateful sets its
+        // promotion score so) find belay's, which talks to this belayd.
+        executor: new Executor({ ...(agentPrefix ? { prefix: agentPrefix } : {}), baseEnv: { HA_SBIN_DIR: BELAY_BIN } }),
         // Off the event loop that carries totem.
         schedule: new SchedulerThread(log),
         log,
