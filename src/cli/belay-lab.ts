@@ -3,10 +3,12 @@
  * machine (see src/lab/cluster-lab.ts).
  */
 import type { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import {
-  belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState,
+  belaydArgv, heal, hostIsOn, labDir, labDown, labExec, labKeyFile, labPower, labPowerControl, labUp, loadLabState, partition, saveLabState,
+  switchSocketPath, withLabLock, type ClusterLabState,
 } from '../lab/cluster-lab.js';
-import { Lab } from '../lab/netns.js';
+import { servePowerSwitch } from '../lab/power-switch.js';
 
 const DEFAULT_LAB = 'demo';
 
@@ -40,24 +42,19 @@ export function registerLabCommands(program: Command): void {
   named(lab.command('crash'))
     .description('power a host off: every process killed at once, link down')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => powerOff(s, checkHost(s, host))));
+    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'off'));
 
   named(lab.command('start'))
     .description('power a host on again')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => powerOn(s, checkHost(s, host))));
+    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'on'));
 
   named(lab.command('reboot'))
     .description('power cycle a host: kill everything, wait, start again')
     .argument('<host>')
     .option('--pause <seconds>', 'time powered off', '2')
     .action(async (host: string, o: { name: string; pause: string }) =>
-      withState(o.name, async (s) => {
-        checkHost(s, host);
-        await powerOff(s, host);
-        await new Promise((r) => setTimeout(r, Number(o.pause) * 1000));
-        await powerOn(s, host);
-      }),
+      labPower(o.name, checkHost(loadLabState(o.name), host), 'reboot', Number(o.pause) * 1000),
     );
 
   named(lab.command('partition'))
@@ -66,6 +63,15 @@ export function registerLabCommands(program: Command): void {
     .action(async (host: string, o: { name: string }) => withState(o.name, (s) => partition(s, checkHost(s, host))));
 
   named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => withState(o.name, (s) => heal(s)));
+
+  // Started by `lab up`, detached: the lab's power switch that fence_belay_lab talks to.
+  named(lab.command('power-switch', { hidden: true }))
+    .description("serve the lab's power switch (started by lab up)")
+    .action(async (o: { name: string }) => {
+      const dir = labDir(o.name);
+      const labKey = Buffer.from(readFileSync(labKeyFile(dir), 'utf8').trim(), 'hex');
+      await servePowerSwitch({ socketPath: switchSocketPath(dir), labKey, power: labPowerControl(o.name), log: (l) => process.stdout.write(`${l}\n`) });
+    });
 
   named(lab.command('down'))
     .description('stop everything in the lab and remove its namespaces and files')
@@ -83,19 +89,34 @@ function checkHost(state: ClusterLabState, host: string): string {
 }
 
 async function withState(name: string, f: (s: ClusterLabState) => Promise<void>): Promise<void> {
-  const state = loadLabState(name);
-  await f(state);
-  saveLabState(state);
+  await withLabLock(name, async () => {
+    const state = loadLabState(name);
+    await f(state);
+    saveLabState(state);
+  });
 }
 
 function print(state: ClusterLabState): void {
-  const lab = Lab.attach(state.lab);
-  const lines = [`lab ${state.name}: VIP ${state.vip}`];
+  const switchUp = state.powerSwitch !== undefined && processIsSwitch(state.powerSwitch);
+  const lines = [
+    `lab ${state.name}: VIP ${state.vip}`,
+    `  power switch: ${switchUp ? `up (pid ${state.powerSwitch}), fence agent: stonith:fence_belay_lab` : 'DOWN'}`,
+    `  ${'host'.padEnd(7)} ${'address'.padEnd(14)} ${'role'.padEnd(13)} ${'power'.padEnd(6)} power-cycles`,
+  ];
   for (const h of state.lab.hosts) {
     const role = state.nodes.includes(h.name) ? 'cluster node' : state.apps.includes(h.name) ? 'app server' : 'client';
-    const up = state.init[h.name] !== undefined && lab.pids(h.name).includes(state.init[h.name]!);
-    const cut = state.partitioned.includes(h.name) ? ', partitioned' : '';
-    lines.push(`  ${h.name.padEnd(7)} ${h.address.padEnd(14)} ${role.padEnd(13)} ${up ? 'up' : 'DOWN'}${cut}`);
+    const up = hostIsOn(state, h.name);
+    const cut = state.partitioned.includes(h.name) ? '  (partitioned)' : '';
+    const cycles = String(state.powerCycles?.[h.name] ?? 0);
+    lines.push(`  ${h.name.padEnd(7)} ${h.address.padEnd(14)} ${role.padEnd(13)} ${(up ? 'on' : 'OFF').padEnd(6)} ${cycles}${cut}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function processIsSwitch(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('power-switch');
+  } catch {
+    return false;
+  }
 }

@@ -5,6 +5,7 @@
  * src/crmsh/), checks it (src/cib/validate.ts) and writes it atomically with
  * the epoch bumped. On any error the file is left byte-for-byte untouched.
  */
+import { fencingConfigErrors } from '../fencing/fencer.js';
 import { readFileSync } from 'node:fs';
 import { activeOn, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
@@ -201,7 +202,11 @@ async function verify(): Promise<number> {
   const { cib } = await loadCib();
   const problems = validateCib(cib);
   for (const p of problems) process.stderr.write(`ERROR: ${p.message}\n`);
-  return problems.length ? 1 : 0;
+  // As crm_verify: fencing enabled without a device is an error of the configuration.
+  const fencing = fencingConfigErrors(cib.configuration);
+  for (const e of fencing) process.stderr.write(`error: ${e}\n`);
+  if (fencing.length) process.stderr.write('Errors found during check: config not valid\n');
+  return problems.length || fencing.length ? 1 : 0;
 }
 
 /** Open $EDITOR on the crmsh text, then load the result back (replace for the whole configuration). */

@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { nodeAttribute, setNodeAttribute } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import { commitCib, loadCib } from './crm-cibfile.js';
+import { adminSocketPath, commitCib, loadCib } from './crm-cibfile.js';
 
 const HELP = `usage: crm node COMMAND ...
   standby [NODE] [reboot|forever]    put a node in standby (standby=on)
@@ -14,6 +14,9 @@ const HELP = `usage: crm node COMMAND ...
   maintenance [NODE]                 maintenance=on
   ready [NODE]                       maintenance=off
   attribute NODE set NAME VALUE | delete NAME | show NAME
+  fence NODE                         fence a node (the cluster does it: terminate=true)
+  clearstate NODE                    the node is down and clean: forget its state
+                                     (stonith_admin --confirm; a cleanup when it is online)
   list                               nodes as crm_node -l: ID NAME member|lost
   show [NODE]                        nodes, their state and attributes (crmsh)
 NODE defaults to this host's name. "reboot" keeps the attribute in the status
@@ -59,6 +62,17 @@ export async function runNode(args: string[]): Promise<number> {
       await commitCib(handle, setNodeAttribute(cib, node, name, op === 'set' ? value : undefined));
       return 0;
     }
+    case 'fence': {
+      // As crmsh: ask the scheduler to fence the node ("termination was requested").
+      const node = rest[0];
+      if (!node || rest.length > 1) throw new CibError('usage: crm node fence NODE');
+      const handle = await loadCib();
+      if (!handle.cib.configuration.nodes.some((n) => n.uname === node)) throw new CibError(`node "${node}" does not exist`);
+      await commitCib(handle, setNodeAttribute(handle.cib, node, 'terminate', 'true', 'reboot'));
+      return 0;
+    }
+    case 'clearstate':
+      return clearState(rest);
     case 'list':
     case 'show': {
       const handle = await loadCib();
@@ -86,4 +100,45 @@ export async function runNode(args: string[]): Promise<number> {
     default:
       throw new CibError(`crm node: unknown command "${cmd}" (known: standby, online, maintenance, ready, attribute, list, show)`);
   }
+}
+
+/**
+ * crm node clearstate, as crmsh: an online node gets its resources cleaned
+ * up; a node the membership still has but whose daemon is gone is refused;
+ * otherwise the operator confirms it down (stonith_admin --confirm), and the
+ * cluster forgets its state and recovers its resources.
+ */
+async function clearState(rest: string[]): Promise<number> {
+  const node = rest[0];
+  if (!node || rest.length > 1) throw new CibError('usage: crm node clearstate NODE');
+  const handle = await loadCib();
+  const cib = handle.cib;
+  if (!cib.configuration.nodes.some((n) => n.uname === node)) throw new CibError(`node "${node}" does not exist`);
+  const ns = (cib.status ?? []).find((s) => s.uname === node);
+  const live = handle.path === undefined;
+  if (ns?.crmd === 'online') {
+    if (!live) throw new CibError(`node "${node}" is online: clean up its resources on the live cluster (crm resource cleanup --node ${node})`);
+    const { adminCall } = await import('../admin/socket.js');
+    await adminCall(adminSocketPath(), 'cleanup', { node });
+    return 0;
+  }
+  if (ns?.inCcm === 'true') {
+    process.stderr.write(`WARNING: Node is offline according to the cluster, but online according to the membership. First shut down node '${node}'\n`);
+    return 1;
+  }
+  if (live) {
+    const { adminCall } = await import('../admin/socket.js');
+    try {
+      await adminCall(adminSocketPath(), 'fence-confirm', { target: node, client: 'crm' });
+    } catch (err) {
+      throw new CibError((err as Error).message);
+    }
+    return 0;
+  }
+  // A CIB file: the node is down and clean, its history gone (what a confirmed fence records).
+  const next = structuredClone(cib);
+  const st = (next.status ?? []).find((s) => s.uname === node);
+  if (st) Object.assign(st, { inCcm: 'false', crmd: 'offline', join: 'down', expected: 'down', lrm: { resources: [] }, transientAttributes: [] });
+  await commitCib(handle, next);
+  return 0;
 }

@@ -8,6 +8,8 @@
  *   on a timer. `q` or Ctrl-C quits. If belayd goes away the view says so and
  *   reconnects.
  */
+import { fencingConfigErrors } from '../fencing/fencer.js';
+import type { FenceEvent } from '../fencing/history.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Cib } from '../cib/model.js';
@@ -77,6 +79,7 @@ function parseArgs(argv: string[]): Args {
         case '--output-as': setFormat(inline ?? value(++i, name)); break;
         case '--interval': setInterval(inline ?? value(++i, name)); break;
         case '--quiet': case '--verbose': break;
+        case '--fence-history': a.fenceHistory = inline === undefined ? 2 : Number.parseInt(inline, 10) || 0; break;
         default: throw new CibError(`crm_mon: unknown option '${arg}' (see crm_mon --help)`);
       }
       continue;
@@ -96,6 +99,12 @@ function parseArgs(argv: string[]): Args {
         case 'X': a.format = 'xml'; break;
         case 'h': case '?': a.help = true; break;
         case 'V': case 'q': break;
+        case 'm': {
+          const lvl = /^[0-3]/.exec(arg.slice(j + 1));
+          a.fenceHistory = lvl ? Number(lvl[0]) : 2;
+          if (lvl) j++;
+          break;
+        }
         case 'i': {
           const rest = arg.slice(j + 1);
           setInterval(rest !== '' ? rest : value(++i, '-i'));
@@ -130,6 +139,7 @@ export interface StatusSnapshot {
   quorate: boolean;
   lastChange?: { at: number; user?: string; client?: string; origin?: string };
   cib: Cib;
+  fencing?: FenceEvent[];
 }
 
 export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
@@ -143,6 +153,7 @@ export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
     stack: 'belay',
   };
   if (s.lastChange && s.lastChange.at > 0) input.lastChange = { ...s.lastChange };
+  if (s.fencing) input.fencing = s.fencing;
   return input;
 }
 
@@ -153,6 +164,8 @@ function inputFromFile(path: string, now: number): MonInput {
 
 function render(input: MonInput, a: Args, request: string): string {
   const opts: MonOptions = { ...a, request };
+  // Pacemaker's scheduler errors go to stderr, as crm_mon's log does.
+  for (const e of fencingConfigErrors(input.cib.configuration)) process.stderr.write(`error: ${e}\n`);
   if (a.format === 'xml') return monXml(input, opts);
   if (a.format === 'json') return monJson(input, opts);
   return monText(input, opts);

@@ -22,6 +22,9 @@ import {
 import { resolveAction, type ResolvedAction } from './resource-info.js';
 import { operationDigest } from '../scheduler/digest.js';
 import { TransitionRunner, type GraphAction } from './transition.js';
+import { durationProperty, fencingEnabled, noQuorumPolicy } from './cluster-options.js';
+import { chooseExecutor, fenceDevices, fencingOptions, NO_DEVICE_ERRORS, priorityDelayMs } from '../fencing/fencer.js';
+import type { FenceEvent, FenceRequestAction } from '../fencing/history.js';
 
 /** The DC asks one node to run one action of a transition. */
 export interface ExecMessage {
@@ -62,10 +65,29 @@ export interface LocalResult {
 }
 
 /** The scheduler as the controller sees it: the CIB and "now" in, a graph out. */
-export type SchedulePort = (cib: Cib, nowSeconds: number) => { actions: GraphAction[]; warnings?: string[] };
+export type SchedulePort = (
+  cib: Cib,
+  nowSeconds: number,
+) => {
+  actions: GraphAction[];
+  warnings?: string[];
+  /** Each node's resource priority (for priority-fencing-delay). */
+  nodePriority?: Record<string, number>;
+  /** Run again at this time even if nothing changes (a failure-timeout expires), seconds since the epoch. */
+  recheckAt?: number;
+};
 
 /** A graph from the SchedulePort, or the scheduler's error. */
 export type ScheduleResult = ReturnType<SchedulePort> | { error: string };
+
+/** A fencing request this node is to carry out (it was named executor). */
+export interface LocalFence {
+  id: string;
+  target: string;
+  action: FenceRequestAction;
+  random: number;
+  priorityDelayMs: number;
+}
 
 export interface CoreOutput {
   /**
@@ -80,11 +102,20 @@ export interface CoreOutput {
   persist: boolean;
   replies: Array<{ requestId: string; ok: boolean; error?: string }>;
   log: string[];
+  /** Fencing requests to run here (src/daemon/fencer-shell.ts). */
+  fence: LocalFence[];
+  /** Fencing operations that finished (any node's), for admin clients waiting on them. */
+  fenceDone: FenceEvent[];
+  /** The cluster confirmed this very node fenced while it still runs: stop now (fence-reaction=stop). */
+  fencedSelf?: boolean;
 }
 
 function emptyOutput(): CoreOutput {
-  return { broadcast: [], execute: [], persist: false, replies: [], log: [] };
+  return { broadcast: [], execute: [], persist: false, replies: [], log: [], fence: [], fenceDone: [] };
 }
+
+/** Pacemaker's default cluster-recheck-interval. */
+const DEFAULT_RECHECK_MS = 15 * 60_000;
 
 export class ControllerCore {
   private state: ReplicaState;
@@ -98,8 +129,23 @@ export class ControllerCore {
   /** The scheduler run asked of the shell and not answered yet (async scheduling). */
   private pendingSchedule: number | undefined;
   private scheduleSeq = 0;
+  /** When the scheduler last ran, and when it must run again even if nothing changes. */
+  private lastScheduleAt: number | undefined;
+  private nextRecheckAt: number | undefined;
+  /** The last graph's node priorities (priority-fencing-delay). */
+  private nodePriority: Record<string, number> = {};
+  /** Fencing requests the transition waits for: request id -> action id of the transition. */
+  private readonly fenceWaits = new Map<string, { transition: number; action: number; target: string }>();
+  /** Failed fencing attempts per target since the last success or recheck (stonith-max-attempts). */
+  private readonly fenceFailures = new Map<string, number>();
+  private fenceSeq = 0;
+  /** Deterministic pseudo-random numbers for pcmk_delay_max (seeded by the shell's "now"). */
+  private randomState = 0;
+  /** No DC here (no quorum): this node stops its own resources (no-quorum-policy), once per ring. */
+  private localPolicyDone = false;
+  /** The "no fence device" errors were logged for this configuration epoch. */
+  private noDeviceLoggedFor = '';
 
-  /** schedule: the scheduler called in onTick; undefined: asked of the shell (scheduleRequest). */
   constructor(
     readonly self: ClusterNodeRef,
     readonly nodes: ClusterNodeRef[],
@@ -142,7 +188,10 @@ export class ControllerCore {
   onMembership(membership: Membership): CoreOutput {
     const out = emptyOutput();
     const before = this.state;
-    this.state = applyMembership(this.state, membership).state;
+    const applied = applyMembership(this.state, membership);
+    this.state = applied.state;
+    for (const w of applied.warnings ?? []) out.log.push(`warning: ${w}`);
+    this.localPolicyDone = false;
     this.awaitingNodeStates = new Set(membership.members);
     this.abortTransition('membership changed');
     for (const [key, node] of this.orphanedInFlight) {
@@ -158,9 +207,26 @@ export class ControllerCore {
     const own = this.state.cib.status?.find((s) => s.id === String(this.self.id));
     const transient: Record<string, string> = {};
     for (const set of own?.transientAttributes ?? []) for (const p of set.nvpairs) if (p.value !== undefined) transient[p.name] = p.value;
-    out.broadcast.push({ kind: 'node-state', from: this.self.id, lrm: structuredClone(own?.lrm?.resources ?? []), transient });
+    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm: own?.lrm?.resources ?? [], transient };
+    // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
+    const unclean = (this.state.cib.status ?? []).filter(
+      (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && !membership.members.includes(Number(ns.id)),
+    );
+    if (unclean.length > 0) nodeState.unclean = unclean.map((ns) => ({ node: ns.uname ?? ns.id, lrm: ns.lrm?.resources ?? [] }));
+    if (this.state.fencing.length > 0) nodeState.fencing = this.state.fencing;
+    out.broadcast.push(nodeState);
     this.needSchedule = true;
     return out;
+  }
+
+  /** Fencing history, oldest first. */
+  get fencingHistory(): readonly FenceEvent[] {
+    return this.state.fencing;
+  }
+
+  /** This node told the cluster it is leaving, and the cluster recorded it (clean shutdown). */
+  get leaveRecorded(): boolean {
+    return this.state.cib.status?.find((s) => s.id === String(this.self.id))?.expected === 'down';
   }
 
   /** A message delivered by totem, in agreed order. */
@@ -172,6 +238,8 @@ export class ControllerCore {
     }
     const outcome: ApplyOutcome = applyMessage(this.state, msg);
     this.state = outcome.state;
+    for (const w of outcome.warnings ?? []) out.log.push(`warning: ${w}`);
+    if (outcome.fenceEvent) this.onFenceEvent(msg, outcome.fenceEvent, out);
     if (outcome.configChanged) {
       out.persist = true;
       this.abortTransition('configuration changed');
@@ -186,8 +254,10 @@ export class ControllerCore {
       this.needSchedule = true;
     }
     if (msg.kind === 'op-result') this.onOpResult(msg, out);
-    if ((msg.kind === 'attr-update' || msg.kind === 'cleanup') && outcome.statusChanged) {
-      this.abortTransition(msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : `attribute ${msg.name} changed on ${msg.node}`);
+    if ((msg.kind === 'attr-update' || msg.kind === 'cleanup' || msg.kind === 'leave') && outcome.statusChanged) {
+      this.abortTransition(
+        msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : msg.kind === 'leave' ? `node ${this.nameOf(msg.from)} is shutting down` : `attribute ${msg.name} changed on ${msg.node}`,
+      );
       this.needSchedule = true;
     }
     return out;
@@ -253,18 +323,70 @@ export class ControllerCore {
     return out;
   }
 
+  /** A clean shutdown: tell the cluster this node is leaving (it must not be fenced for it). */
+  proposeLeave(): CoreOutput {
+    const out = emptyOutput();
+    out.broadcast.push({ kind: 'leave', from: this.self.id });
+    return out;
+  }
+
+  /**
+   * Fence TARGET (stonith_admin --reboot|--off|--on, crm node fence). The
+   * devices run on this node unless it is the target. Returns the request id
+   * (its outcome arrives in `fenceDone`), or an error.
+   */
+  proposeFence(target: string, action: FenceRequestAction, client: string, nowSeconds: number): { out: CoreOutput; id?: string; error?: string } {
+    const out = emptyOutput();
+    const node = this.nodes.find((n) => n.name === target);
+    if (!node) return { out, error: `no node named '${target}'` };
+    const executor = chooseExecutor(this.state.membership.members, this.self.id, node.id);
+    if (executor === undefined) return { out, error: `no node other than ${target} can fence it` };
+    const id = this.nextFenceId(nowSeconds);
+    out.broadcast.push({ kind: 'fence-request', from: this.self.id, id, target, action, executor, client, at: nowSeconds, random: this.random(nowSeconds), priorityDelayMs: 0 });
+    return { out, id };
+  }
+
+  /** stonith_admin --confirm: the operator vouches that TARGET is down. */
+  proposeConfirm(target: string, client: string, nowSeconds: number): { out: CoreOutput; id?: string; error?: string } {
+    const out = emptyOutput();
+    if (!this.nodes.some((n) => n.name === target)) return { out, error: `no node named '${target}'` };
+    const id = this.nextFenceId(nowSeconds);
+    out.broadcast.push({ kind: 'fence-confirm', from: this.self.id, id, target, client, at: nowSeconds });
+    return { out, id };
+  }
+
+  /** The fencer shell finished a request this node was asked to carry out. */
+  onFenceDone(fence: LocalFence, result: { ok: boolean; devices: string[]; reason?: string }, nowSeconds: number): CoreOutput {
+    const out = emptyOutput();
+    const msg: ReplicaMessage = { kind: 'fence-result', from: this.self.id, id: fence.id, ok: result.ok, devices: result.devices, at: nowSeconds };
+    if (result.reason !== undefined) msg.exitReason = result.reason;
+    out.broadcast.push(msg);
+    return out;
+  }
+
   /**
    * Time passes. On the DC, once the ring is synchronised and no earlier
-   * action is still running, run the scheduler and dispatch what is ready.
+   * action is still running, run the scheduler and dispatch what is ready;
+   * also when cluster-recheck-interval (or a failure-timeout) is due, so
+   * time-based changes take effect on an idle cluster. Without quorum
+   * there is no DC: the node applies no-quorum-policy to what runs here.
    */
   onTick(nowSeconds: number): CoreOutput {
     const out = emptyOutput();
-    if (!this.isDc || !this.synced) return out;
+    if (!this.synced) return out;
+    const local = this.local;
+    if (!this.isDc && !local) return out;
     if (this.transition?.status === 'running') {
       this.dispatch(out);
       return out;
     }
+    if (this.nextRecheckAt !== undefined && nowSeconds >= this.nextRecheckAt) {
+      // As Pacemaker: a recheck also lets fencing that gave up try again.
+      this.fenceFailures.clear();
+      this.needSchedule = true;
+    }
     if (!this.needSchedule || this.orphanedInFlight.size > 0 || this.pendingSchedule !== undefined) return out;
+    if (local && this.localPolicyDone) return out;
     this.needSchedule = false;
     if (!this.schedule) {
       this.pendingSchedule = ++this.scheduleSeq;
@@ -277,7 +399,7 @@ export class ControllerCore {
     } catch (err) {
       graph = { error: (err as Error).message };
     }
-    this.startTransition(graph, out);
+    this.startTransition(graph, nowSeconds, local, out);
     return out;
   }
 
@@ -286,45 +408,122 @@ export class ControllerCore {
    * run happened meanwhile (the next tick asks again), as Pacemaker aborts a
    * transition computed from an outdated CIB.
    */
-  onScheduleResult(id: number, graph: ScheduleResult): CoreOutput {
+  onScheduleResult(id: number, graph: ScheduleResult, nowSeconds: number): CoreOutput {
     const out = emptyOutput();
     if (id !== this.pendingSchedule) return out;
     this.pendingSchedule = undefined;
-    if (!this.isDc || !this.synced || this.needSchedule || this.orphanedInFlight.size > 0) {
+    const local = this.local;
+    if ((!this.isDc && !local) || !this.synced || this.needSchedule || this.orphanedInFlight.size > 0 || this.transition?.status === 'running') {
       this.needSchedule = true;
       return out;
     }
-    this.startTransition(graph, out);
+    this.startTransition(graph, nowSeconds, local, out);
     return out;
   }
 
-  private startTransition(graph: ScheduleResult, out: CoreOutput): void {
+  private startTransition(graph: ScheduleResult, nowSeconds: number, local: boolean, out: CoreOutput): void {
     if ('error' in graph) {
       out.log.push(`scheduler failed: ${graph.error}`);
       return;
     }
+    this.lastScheduleAt = nowSeconds;
+    const recheckMs = durationProperty(this.state.cib.configuration, DEFAULT_RECHECK_MS, 'cluster-recheck-interval');
+    this.nextRecheckAt = recheckMs > 0 ? nowSeconds + Math.max(1, Math.round(recheckMs / 1000)) : undefined;
+    if (graph.recheckAt !== undefined && (this.nextRecheckAt === undefined || graph.recheckAt < this.nextRecheckAt)) this.nextRecheckAt = graph.recheckAt;
+    this.nodePriority = graph.nodePriority ?? {};
     for (const w of graph.warnings ?? []) out.log.push(`scheduler: ${w}`);
-    if (graph.actions.length === 0) {
+    let actions = graph.actions.filter((a) => !this.isNoop(a));
+    if (local) {
+      actions = this.localPolicyActions(actions);
+      if (actions.length === 0) this.localPolicyDone = true;
+      else if (actions.length > 0) out.log.push(`no quorum: applying no-quorum-policy=${noQuorumPolicy(this.state.cib.configuration)} to this node's resources`);
+    } else {
+      actions = this.withoutStartsIfNoDevice(actions, out);
+    }
+    if (actions.every((a) => a.kind === 'pseudo')) {
       this.transition = undefined;
       return;
     }
     try {
-      this.transition = new TransitionRunner(++this.transitionSeq, graph.actions);
+      this.transition = new TransitionRunner(++this.transitionSeq, actions);
     } catch (err) {
       out.log.push(`transition refused: ${(err as Error).message}`);
       return;
     }
-    out.log.push(`transition ${this.transition.id}: ${graph.actions.filter((a) => a.kind !== 'pseudo').length} actions`);
+    out.log.push(`transition ${this.transition.id}: ${actions.filter((a) => a.kind !== 'pseudo').length} actions`);
     this.dispatch(out);
+  }
+
+  /** When the scheduler last ran (seconds since the epoch), and when it runs again unasked. */
+  get recheck(): { lastRun: number | undefined; next: number | undefined } {
+    return { lastRun: this.lastScheduleAt, next: this.nextRecheckAt };
+  }
+
+  /** A clear_failcount with no fail count left to clear (the scheduler plans it for every expired failure). */
+  private isNoop(a: GraphAction): boolean {
+    if (a.kind !== 'cluster' || a.task !== 'clear_failcount' || !a.rsc || !a.node) return false;
+    const ns = this.state.cib.status?.find((x) => x.uname === a.node);
+    const base = a.rsc.split(':')[0]!;
+    const has = (name: string) => name.startsWith(`fail-count-${a.rsc}#`) || name.startsWith(`fail-count-${base}#`) || name.startsWith(`fail-count-${base}:`);
+    return !(ns?.transientAttributes ?? []).some((set) => set.nvpairs.some((p) => has(p.name)));
+  }
+
+  /**
+   * Without a DC: only this node's stops and demotes (no-quorum-policy stop,
+   * demote, suicide, fence), nothing for freeze, and the orderings among them.
+   */
+  private localPolicyActions(actions: GraphAction[]): GraphAction[] {
+    const policy = noQuorumPolicy(this.state.cib.configuration);
+    if (policy === 'freeze') return [];
+    const tasks = policy === 'demote' ? ['demote'] : ['stop', 'demote'];
+    const keep = actions.filter((a) => a.kind === 'rsc' && a.node === this.self.name && tasks.includes(a.task));
+    const ids = new Set(keep.map((a) => a.id));
+    return keep.map((a) => ({ ...a, inputs: a.inputs.filter((i) => ids.has(i)) }));
+  }
+
+  /**
+   * stonith-enabled=true and no fence device: as Pacemaker, no resource
+   * starts (only stops and probes run), and the reason is logged.
+   */
+  private withoutStartsIfNoDevice(actions: GraphAction[], out: CoreOutput): GraphAction[] {
+    const cfg = this.state.cib.configuration;
+    if (!fencingEnabled(cfg) || fenceDevices(cfg).length > 0) return actions;
+    const epoch = `${this.state.cib.adminEpoch}.${this.state.cib.epoch}`;
+    if (this.noDeviceLoggedFor !== epoch) {
+      this.noDeviceLoggedFor = epoch;
+      out.log.push(...NO_DEVICE_ERRORS.map((e) => `error: ${e}`));
+    }
+    const blocked = new Set(actions.filter((a) => a.kind === 'rsc' && ['start', 'promote', 'migrate_to', 'migrate_from'].includes(a.task)).map((a) => a.id));
+    // Everything ordered after a blocked action is blocked too.
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const a of actions) {
+        if (!blocked.has(a.id) && a.inputs.some((i) => blocked.has(i))) {
+          blocked.add(a.id);
+          grew = true;
+        }
+      }
+    }
+    return actions.filter((a) => !blocked.has(a.id));
   }
 
   private dispatch(out: CoreOutput): void {
     const t = this.transition!;
     for (const action of t.ready()) {
+      if (action.kind === 'fence') {
+        this.requestFencing(t, action, out);
+        continue;
+      }
+      if (action.kind === 'cluster' && action.task === 'clear_failcount' && action.rsc && action.node) {
+        out.log.push(`Clearing failure of ${action.rsc} on ${action.node} because it expired`);
+        out.broadcast.push({ kind: 'clear-failcount', from: this.self.id, rsc: action.rsc, node: action.node });
+        t.complete(action.id, action.targetRc);
+        continue;
+      }
       const node = this.nodes.find((n) => n.name === action.node);
       if (action.kind !== 'rsc' || !node || !action.rsc) {
-        // Cluster actions (clear_failcount, ...) and actions on unknown nodes
-        // have nothing to run here: count them done.
+        // Other cluster actions and actions on unknown nodes have nothing
+        // to run here: count them done.
         t.complete(action.id, action.targetRc);
         continue;
       }
@@ -349,11 +548,126 @@ export class ControllerCore {
     }
   }
 
+  private get local(): boolean {
+    return this.state.dc === undefined && this.state.membership.members.includes(this.self.id);
+  }
+
+  /**
+   * The scheduler's stonith action: ask for fencing (or join a request
+   * already pending for the same target). The action completes only when
+   * fencing is confirmed; a failure fails it, and the next transition
+   * tries again, up to stonith-max-attempts until the next recheck.
+   */
+  private requestFencing(t: TransitionRunner, action: GraphAction, out: CoreOutput): void {
+    const target = action.node!;
+    const cfg = this.state.cib.configuration;
+    const opts = fencingOptions(cfg);
+    const failures = this.fenceFailures.get(target) ?? 0;
+    if (failures >= opts.maxAttempts) {
+      out.log.push(`warning: Too many failures (${failures}) to fence ${target}, giving up`);
+      // Not done: the transition stops here and the next recheck tries again.
+      t.abort(`fencing of ${target} gave up`);
+      this.parkInFlight(t);
+      return;
+    }
+    const pending = this.state.fencing.find((e) => e.target === target && e.state === 'pending');
+    if (pending) {
+      this.fenceWaits.set(pending.id, { transition: t.id, action: action.id, target });
+      return;
+    }
+    const node = this.nodes.find((n) => n.name === target);
+    const executor = chooseExecutor(this.state.membership.members, this.self.id, node?.id);
+    if (executor === undefined) {
+      t.abort(`no node can fence ${target}`);
+      return;
+    }
+    const now = this.lastScheduleAt ?? 0;
+    const priorities = this.nodes.map((n) => ({ name: n.name, online: this.state.membership.members.includes(n.id), priority: this.nodePriority[n.name] ?? 0 }));
+    const id = this.nextFenceId(now);
+    this.fenceWaits.set(id, { transition: t.id, action: action.id, target });
+    out.log.push(`Requesting fencing (${opts.action}) of node ${target} (transition ${t.id}, action ${action.id}, attempt ${failures + 1})`);
+    out.broadcast.push({
+      kind: 'fence-request',
+      from: this.self.id,
+      id,
+      target,
+      action: opts.action,
+      executor,
+      client: 'pacemaker-controld',
+      at: now,
+      random: this.random(now),
+      priorityDelayMs: priorityDelayMs(target, priorities, opts.priorityFencingDelayMs),
+    });
+  }
+
+  /** A fencing request or outcome was applied to the replica. */
+  private onFenceEvent(msg: ClusterMessage, event: FenceEvent, out: CoreOutput): void {
+    if (msg.kind === 'fence-request') {
+      if (msg.executor === this.self.id) {
+        out.fence.push({ id: msg.id, target: msg.target, action: msg.action, random: msg.random, priorityDelayMs: msg.priorityDelayMs });
+      }
+      return;
+    }
+    out.fenceDone.push(event);
+    const ok = event.state === 'done';
+    out.log.push(
+      ok
+        ? `Operation '${event.action}' targeting ${event.target} by ${event.executioner ?? '?'} for ${event.client}@${event.origin}: OK`
+        : `error: Operation '${event.action}' targeting ${event.target} by ${event.executioner ?? '?'} for ${event.client}@${event.origin}: ${event.exitReason ?? 'failed'}`,
+    );
+    if (ok && event.target === this.self.name && event.action !== 'on' && this.state.membership.members.includes(this.self.id)) {
+      out.log.push(`crit: We were allegedly just fenced by ${event.executioner ?? '?'} for ${event.origin}!`);
+      out.fencedSelf = true;
+    }
+    if (ok) {
+      this.fenceFailures.delete(event.target);
+      this.needSchedule = true;
+    } else {
+      this.fenceFailures.set(event.target, (this.fenceFailures.get(event.target) ?? 0) + 1);
+    }
+    // Settle every transition action waiting on this target (a confirmation settles them all).
+    const t = this.transition;
+    for (const [id, wait] of this.fenceWaits) {
+      const settles = id === event.id || (ok && wait.target === event.target);
+      if (!settles) continue;
+      this.fenceWaits.delete(id);
+      if (!t || t.id !== wait.transition || !this.isDc) continue;
+      if (t.complete(wait.action, ok ? 0 : 1)) {
+        if (t.status === 'aborted') {
+          out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
+          this.parkInFlight(t);
+          this.needSchedule = true;
+        } else if (t.status === 'running') this.dispatch(out);
+        else this.needSchedule = true;
+      }
+    }
+  }
+
+  private nextFenceId(nowSeconds: number): string {
+    return `${this.self.id}-${nowSeconds}-${++this.fenceSeq}`;
+  }
+
+  /** A number in [0, 1) (xorshift32 seeded from the node id and the first "now"). */
+  private random(nowSeconds: number): number {
+    if (this.randomState === 0) this.randomState = ((this.self.id * 2654435761) ^ nowSeconds ^ 0x9e3779b9) >>> 0 || 1;
+    let x = this.randomState;
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    this.randomState = x;
+    return x / 0x1_0000_0000;
+  }
+
   private onOpResult(msg: Extract<ReplicaMessage, { kind: 'op-result' }>, out: CoreOutput): void {
     const key = parseTransitionKey(msg.op.transitionKey);
     const rc = Number(msg.op.rcCode ?? '0');
     if (key) this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
-    if (!this.isDc) return;
+    const local = this.state.dc === undefined && this.state.membership.members.includes(this.self.id);
+    if (!this.isDc && !local) return;
+    // Without a DC each node minds its own resources only.
+    if (local && msg.from !== this.self.id) return;
     const t = this.transition;
     const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
     if (ours && t.complete(key.action, rc)) {

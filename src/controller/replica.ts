@@ -4,8 +4,15 @@
  * replica is equal without a master copy (see docs/belayd.md).
  *
  * No I/O, no clock: times arrive inside messages (set by the sender).
+ *
+ * Cost: applying a message copies only what it changes (the CIB object, the
+ * status array and the one node_state it touches); everything else is shared
+ * with the previous state, which is never mutated. With hundreds of
+ * resources a deep copy per message would block the event loop totem runs on.
  */
 import type { Cib, Configuration, LrmOp, LrmResource, NodeState, NvSet } from '../cib/model.js';
+import { HISTORY_LIMIT, upsertEvent, type FenceEvent, type FenceRequestAction } from '../fencing/history.js';
+import { fencingEnabled, noQuorumPolicy } from './cluster-options.js';
 
 /** Pacemaker's version triple, compared lexicographically. */
 export type CibVersion = readonly [adminEpoch: number, epoch: number, numUpdates: number];
@@ -40,7 +47,19 @@ export type ReplicaMessage =
       origin?: { node: string; client: string; user: string; at: string };
     }
   | { kind: 'cib-offer'; from: number; version: CibVersion; configuration: Configuration }
-  | { kind: 'node-state'; from: number; lrm: LrmResource[]; transient: Record<string, string> }
+  | {
+      kind: 'node-state';
+      from: number;
+      lrm: LrmResource[];
+      transient: Record<string, string>;
+      /**
+       * What the sender knows of nodes outside the ring: those still UNCLEAN
+       * (a node that joined later must not take them for cleanly down) and
+       * the fencing history.
+       */
+      unclean?: Array<{ node: string; lrm: LrmResource[] }>;
+      fencing?: FenceEvent[];
+    }
   | {
       kind: 'op-result';
       from: number;
@@ -67,6 +86,51 @@ export type ReplicaMessage =
       value: string | undefined;
       /** reboot: a transient attribute (status); forever: a node attribute (configuration). */
       lifetime: 'reboot' | 'forever';
+    }
+  | {
+      /** A clean shutdown: the node is about to leave; it must not be fenced for it. */
+      kind: 'leave';
+      from: number;
+    }
+  | {
+      /** Fencing is asked for: `executor` runs the devices (never the target). */
+      kind: 'fence-request';
+      from: number;
+      id: string;
+      target: string;
+      action: FenceRequestAction;
+      executor: number;
+      client: string;
+      at: number;
+      /** In [0, 1): picks pcmk_delay_max's random delay, the same on whichever node runs it. */
+      random: number;
+      /** priority-fencing-delay for this target, in ms (0 when it does not apply). */
+      priorityDelayMs: number;
+    }
+  | {
+      kind: 'fence-result';
+      from: number;
+      id: string;
+      ok: boolean;
+      devices: string[];
+      at: number;
+      exitReason?: string;
+    }
+  | {
+      /** stonith_admin --confirm: the operator says the node is down. */
+      kind: 'fence-confirm';
+      from: number;
+      id: string;
+      target: string;
+      client: string;
+      at: number;
+    }
+  | {
+      /** The DC's clear_failcount: a failure-timeout expired. */
+      kind: 'clear-failcount';
+      from: number;
+      rsc: string;
+      node: string;
     };
 
 export interface Membership {
@@ -82,6 +146,8 @@ export interface ReplicaState {
   dc: number | undefined;
   /** After a configuration change: offers still awaited, by node id. */
   sync?: { awaiting: number[]; best: { from: number; version: CibVersion; configuration: Configuration } | undefined };
+  /** Fencing operations, oldest first (stonith_admin --history). */
+  fencing: FenceEvent[];
 }
 
 /** What applying one message produced, for the caller's side effects. */
@@ -93,60 +159,96 @@ export interface ApplyOutcome {
   statusChanged: boolean;
   /** Outcome of a cib-update, for the node that sent it. */
   updateResult?: { requestId: string; from: number; ok: boolean; error?: string };
+  /** Things an operator should see in the log (every node logs the same). */
+  warnings?: string[];
+  /** A fencing operation was recorded or finished (its entry as it now stands). */
+  fenceEvent?: FenceEvent;
 }
 
 export function initialReplica(cib: Cib, nodes: ClusterNodeRef[]): ReplicaState {
-  return { cib, nodes, membership: { ringId: '', members: [], quorate: false }, dc: undefined };
+  return { cib, nodes, membership: { ringId: '', members: [], quorate: false }, dc: undefined, fencing: [] };
 }
 
 /**
- * A configuration change from totem (the regular one). Nodes outside the
- * ring are marked lost in status; offers are awaited from every member so
- * that the newest configuration wins after a merge.
+ * A configuration change from totem (the regular one). Offers are awaited
+ * from every member so that the newest configuration wins after a merge.
+ *
+ * A node outside the ring that said it was leaving (or was never seen, or
+ * was fenced) is cleanly down. One that vanished without saying so is
+ * UNCLEAN: it may still run its resources, so its history stays and the
+ * scheduler fences it before recovering them elsewhere, as in Pacemaker.
+ * Only with stonith-enabled=false is it assumed down (with a warning).
  */
 export function applyMembership(state: ReplicaState, membership: Membership): ApplyOutcome {
-  const cib = structuredClone(state.cib);
-  cib.haveQuorum = membership.quorate ? '1' : '0';
-  const status = (cib.status ??= []);
+  const cib: Cib = { ...state.cib, haveQuorum: membership.quorate ? '1' : '0' };
+  const status = [...(state.cib.status ?? [])];
+  const warnings: string[] = [];
+  const fencing = fencingEnabled(cib.configuration);
   for (const node of state.nodes) {
     const member = membership.members.includes(node.id);
-    const ns = findOrAddNodeState(status, node);
+    const { ns } = editNodeState(status, node);
+    const wasUp = ns.inCcm === 'true';
     ns.inCcm = member ? 'true' : 'false';
     ns.crmd = member ? 'online' : 'offline';
     ns.join = member ? 'member' : 'down';
-    ns.expected = member ? 'member' : 'down';
-    if (!member) {
-      // A lost node's resources are gone with it: its history no longer
-      // tells where anything runs, and its transient attributes lapse.
-      ns.lrm = { resources: [] };
-      ns.transientAttributes = [];
+    if (member) {
+      ns.expected = 'member';
+      continue;
     }
+    if (ns.expected === 'member' && fencing) {
+      // Lost without a clean shutdown: UNCLEAN until fenced or back.
+      if (wasUp) warnings.push(`node ${node.name} left the membership without a clean shutdown: it is UNCLEAN until fenced`);
+      continue;
+    }
+    if (ns.expected === 'member' && wasUp) {
+      warnings.push(`node ${node.name} is lost and will be assumed down (stonith-enabled=false): its resources may still be active there`);
+    }
+    // Cleanly down: its history no longer tells where anything runs, and
+    // its transient attributes lapse.
+    ns.expected = 'down';
+    ns.lrm = { resources: [] };
+    ns.transientAttributes = [];
   }
-  const dc = chooseDc(membership);
+  cib.status = status;
+  const dc = chooseDc(membership, noQuorumPolicy(cib.configuration));
   if (dc !== undefined) cib.dcUuid = String(dc);
   else delete cib.dcUuid;
-  return {
+  // A fencing operation whose executor left will never report: it failed.
+  let history = state.fencing;
+  for (const e of state.fencing) {
+    if (e.state !== 'pending') continue;
+    const executor = state.nodes.find((n) => n.name === e.executioner);
+    if (executor && !membership.members.includes(executor.id)) {
+      history = upsertEvent(history, { ...e, state: 'failed', exitReason: `${e.executioner} left the membership while fencing` });
+    }
+  }
+  const out: ApplyOutcome = {
     state: {
       ...state,
       cib,
       membership,
       dc,
+      fencing: history,
       sync: { awaiting: [...membership.members].sort((a, b) => a - b), best: undefined },
     },
     configChanged: false,
     statusChanged: true,
   };
+  if (warnings.length > 0) out.warnings = warnings;
+  return out;
 }
 
 /**
  * The DC: the member with the lowest node id. It must be a function of the
  * agreed membership alone: after a merge every node's previous DC differs
- * (each singleton was its own), so stickiness would split the choice. As in
- * Pacemaker every partition has a DC, quorate or not: without quorum the
- * scheduler applies no-quorum-policy (stop, freeze, ignore).
+ * (each singleton was its own), so stickiness would split the choice. A
+ * partition without quorum has no DC (docs/belayd.md): each of its nodes
+ * applies no-quorum-policy to its own resources; with no-quorum-policy=ignore
+ * it behaves as if quorate.
  */
-export function chooseDc(membership: Membership): number | undefined {
+export function chooseDc(membership: Membership, policy = 'stop'): number | undefined {
   if (membership.members.length === 0) return undefined;
+  if (!membership.quorate && policy !== 'ignore') return undefined;
   return Math.min(...membership.members);
 }
 
@@ -164,6 +266,16 @@ export function applyMessage(state: ReplicaState, msg: ReplicaMessage): ApplyOut
       return applyAttrUpdate(state, msg);
     case 'cleanup':
       return applyCleanup(state, msg);
+    case 'clear-failcount':
+      return applyClearFailcount(state, msg);
+    case 'leave':
+      return applyLeave(state, msg);
+    case 'fence-request':
+      return applyFenceRequest(state, msg);
+    case 'fence-result':
+      return applyFenceResult(state, msg);
+    case 'fence-confirm':
+      return applyFenceConfirm(state, msg);
   }
 }
 
@@ -183,8 +295,7 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
       updateResult: { ...result, ok: false, error: `the configuration changed meanwhile (now ${current.join('.')}); try again` },
     };
   }
-  const cib = structuredClone(state.cib);
-  cib.configuration = structuredClone(msg.configuration);
+  const cib: Cib = { ...state.cib, configuration: msg.configuration };
   if (msg.adminEpoch !== undefined && msg.adminEpoch > cib.adminEpoch) {
     cib.adminEpoch = msg.adminEpoch;
     cib.epoch = 0;
@@ -216,14 +327,13 @@ function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'c
   if (awaiting.length > 0) return { state: { ...state, sync: { awaiting, best } }, configChanged: false, statusChanged: false };
   // Every member has offered: adopt the newest configuration.
   const { sync: _done, ...rest } = state;
-  const cib = structuredClone(state.cib);
   const adopted = best!;
   // Adopt the winner even at an equal version: two partitions can each have
   // made a different edit that reached the same epoch.
   const changed =
-    compareVersions(adopted.version, versionOf(cib)) !== 0 ||
-    JSON.stringify(adopted.configuration) !== JSON.stringify(cib.configuration);
-  cib.configuration = structuredClone(adopted.configuration);
+    compareVersions(adopted.version, versionOf(state.cib)) !== 0 ||
+    JSON.stringify(adopted.configuration) !== JSON.stringify(state.cib.configuration);
+  const cib: Cib = { ...state.cib, configuration: adopted.configuration };
   [cib.adminEpoch, cib.epoch, cib.numUpdates] = adopted.version;
   return { state: { ...rest, cib }, configChanged: changed, statusChanged: false };
 }
@@ -231,101 +341,248 @@ function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'c
 function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'node-state' }>): ApplyOutcome {
   const node = state.nodes.find((n) => n.id === msg.from);
   if (!node) return unchanged(state);
-  const cib = structuredClone(state.cib);
-  const ns = findOrAddNodeState((cib.status ??= []), node);
-  ns.lrm = { id: String(node.id), resources: structuredClone(msg.lrm) };
-  ns.transientAttributes = transientSet(node, msg.transient);
-  cib.numUpdates += 1;
-  return { state: { ...state, cib }, configChanged: false, statusChanged: true };
+  let next = editStatus(state, node, (ns) => {
+    ns.lrm = { id: String(node.id), resources: msg.lrm };
+    ns.transientAttributes = transientSet(node, msg.transient);
+  }).state;
+  for (const u of msg.unclean ?? []) {
+    const lost = next.nodes.find((n) => n.name === u.node);
+    if (!lost || next.membership.members.includes(lost.id)) continue;
+    const ns = next.cib.status?.find((x) => x.id === String(lost.id));
+    if (ns?.expected === 'member') continue;
+    // Unclean wins: taking a node for down when a peer saw it vanish could run its resources twice.
+    next = editStatus(next, lost, (x) => {
+      x.inCcm = 'false';
+      x.crmd = 'offline';
+      x.join = 'down';
+      x.expected = 'member';
+      x.lrm = { id: String(lost.id), resources: u.lrm };
+    }).state;
+  }
+  if (msg.fencing && msg.fencing.length > 0) next = { ...next, fencing: mergeHistory(next.fencing, msg.fencing) };
+  return { state: next, configChanged: false, statusChanged: true };
+}
+
+/** Union by id; a finished entry beats a pending one. Ordered by time, then id, so every replica gets the same list. */
+function mergeHistory(mine: readonly FenceEvent[], theirs: readonly FenceEvent[]): FenceEvent[] {
+  const byId = new Map(mine.map((e) => [e.id, e]));
+  for (const e of theirs) {
+    const have = byId.get(e.id);
+    if (!have || (have.state === 'pending' && e.state !== 'pending')) byId.set(e.id, e);
+  }
+  const all = [...byId.values()].sort((a, b) => a.requestedAt - b.requestedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return all.slice(Math.max(0, all.length - HISTORY_LIMIT));
 }
 
 function applyOpResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'op-result' }>): ApplyOutcome {
   const node = state.nodes.find((n) => n.id === msg.from);
   if (!node) return unchanged(state);
-  const cib = structuredClone(state.cib);
-  const ns = findOrAddNodeState((cib.status ??= []), node);
-  ns.lrm ??= { id: String(node.id), resources: [] };
-  let rsc = ns.lrm.resources.find((r) => r.id === msg.resource.id);
-  if (!rsc) {
-    rsc = { id: msg.resource.id, class: msg.resource.class, type: msg.resource.type, ops: [] };
-    if (msg.resource.provider !== undefined) rsc.provider = msg.resource.provider;
-    ns.lrm.resources.push(rsc);
-  }
-  const rc = Number(msg.op.rcCode ?? '0');
-  const isProbe = msg.op.operation === 'monitor' && Number(msg.op.interval) === 0;
-  const cancelled = msg.op.opStatus === '1';
-  const failed = !cancelled && rc !== msg.targetRc && !(isProbe && (rc === 0 || rc === 7 || rc === 8));
-  recordOp(rsc, msg.op, failed);
-  if (failed) {
-    const key = `${msg.resource.id}#${msg.op.operation}_${msg.op.interval}`;
-    const attrs = transientValues(ns);
-    const count = Number(attrs[`fail-count-${key}`] ?? '0');
-    attrs[`fail-count-${key}`] = String(count + 1);
-    attrs[`last-failure-${key}`] = msg.op.lastRcChange ?? '0';
-    ns.transientAttributes = transientSet(node, attrs);
-  }
-  cib.numUpdates += 1;
-  return { state: { ...state, cib }, configChanged: false, statusChanged: true };
+  return editStatus(state, node, (ns) => {
+    const resources = [...(ns.lrm?.resources ?? [])];
+    ns.lrm = { ...(ns.lrm ?? { id: String(node.id) }), resources };
+    const at = resources.findIndex((r) => r.id === msg.resource.id);
+    let rsc: LrmResource;
+    if (at < 0) {
+      rsc = { id: msg.resource.id, class: msg.resource.class, type: msg.resource.type, ops: [] };
+      if (msg.resource.provider !== undefined) rsc.provider = msg.resource.provider;
+      resources.push(rsc);
+    } else {
+      rsc = { ...resources[at]!, ops: resources[at]!.ops };
+      resources[at] = rsc;
+    }
+    const rc = Number(msg.op.rcCode ?? '0');
+    const isProbe = msg.op.operation === 'monitor' && Number(msg.op.interval) === 0;
+    const cancelled = msg.op.opStatus === '1';
+    const failed = !cancelled && rc !== msg.targetRc && !(isProbe && (rc === 0 || rc === 7 || rc === 8));
+    recordOp(rsc, msg.op, failed);
+    if (failed) {
+      const key = `${msg.resource.id}#${msg.op.operation}_${msg.op.interval}`;
+      const attrs = transientValues(ns);
+      const count = Number(attrs[`fail-count-${key}`] ?? '0');
+      attrs[`fail-count-${key}`] = String(count + 1);
+      attrs[`last-failure-${key}`] = msg.op.lastRcChange ?? '0';
+      ns.transientAttributes = transientSet(node, attrs);
+    }
+  });
 }
 
 function applyAttrUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'attr-update' }>): ApplyOutcome {
   const node = state.nodes.find((n) => n.name === msg.node);
   if (!node) return unchanged(state);
-  const cib = structuredClone(state.cib);
   if (msg.lifetime === 'reboot') {
-    const ns = findOrAddNodeState((cib.status ??= []), node);
-    const attrs = transientValues(ns);
-    if (msg.value === undefined) delete attrs[msg.name];
-    else attrs[msg.name] = msg.value;
-    ns.transientAttributes = transientSet(node, attrs);
-    cib.numUpdates += 1;
-    return { state: { ...state, cib }, configChanged: false, statusChanged: true };
+    return editStatus(state, node, (ns) => {
+      const attrs = transientValues(ns);
+      if (msg.value === undefined) delete attrs[msg.name];
+      else attrs[msg.name] = msg.value;
+      ns.transientAttributes = transientSet(node, attrs);
+    });
   }
-  let cfgNode = cib.configuration.nodes.find((n) => n.uname === node.name);
-  if (!cfgNode) {
-    cfgNode = { id: String(node.id), uname: node.name, instanceAttributes: [], utilization: [] };
-    cib.configuration.nodes.push(cfgNode);
-  }
-  let set = cfgNode.instanceAttributes[0];
-  if (!set) {
-    set = { id: `nodes-${node.id}`, rules: [], nvpairs: [] };
-    cfgNode.instanceAttributes.push(set);
-  }
-  set.nvpairs = set.nvpairs.filter((p) => p.name !== msg.name);
-  if (msg.value !== undefined) set.nvpairs.push({ id: `nodes-${node.id}-${msg.name}`, name: msg.name, value: msg.value });
-  cib.epoch += 1;
-  cib.numUpdates = 0;
+  const nodes = [...state.cib.configuration.nodes];
+  const at = nodes.findIndex((n) => n.uname === node.name);
+  const cfgNode = at >= 0 ? { ...nodes[at]! } : { id: String(node.id), uname: node.name, instanceAttributes: [], utilization: [] };
+  if (at >= 0) nodes[at] = cfgNode;
+  else nodes.push(cfgNode);
+  const first = cfgNode.instanceAttributes[0] ?? { id: `nodes-${node.id}`, rules: [], nvpairs: [] };
+  const nvpairs = first.nvpairs.filter((p) => p.name !== msg.name);
+  if (msg.value !== undefined) nvpairs.push({ id: `nodes-${node.id}-${msg.name}`, name: msg.name, value: msg.value });
+  cfgNode.instanceAttributes = [{ ...first, nvpairs }, ...cfgNode.instanceAttributes.slice(1)];
+  const cib: Cib = { ...state.cib, configuration: { ...state.cib.configuration, nodes }, epoch: state.cib.epoch + 1, numUpdates: 0 };
   return { state: { ...state, cib }, configChanged: true, statusChanged: false };
 }
 
 function applyCleanup(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'cleanup' }>): ApplyOutcome {
-  const cib = structuredClone(state.cib);
-  let changed = false;
   // Failure attributes are keyed RSC#OP_INTERVAL; clone instances share the base id.
   const matches = (attr: string) => {
     const m = /^(?:fail-count|last-failure)-(.+?)(?:#.*)?$/.exec(attr);
     return m !== null && (msg.rsc === undefined || m[1] === msg.rsc || m[1]!.split(':')[0] === msg.rsc);
   };
-  for (const ns of cib.status ?? []) {
-    if (msg.node !== undefined && ns.uname !== msg.node) continue;
+  const keep = (r: LrmResource) => msg.rsc !== undefined && r.id !== msg.rsc && r.id.split(':')[0] !== msg.rsc;
+  return editMatchingNodes(state, (ns) => msg.node === undefined || ns.uname === msg.node, (ns) => {
+    let changed = false;
     if (ns.lrm) {
-      const kept = ns.lrm.resources.filter((r) => msg.rsc !== undefined && r.id !== msg.rsc && r.id.split(':')[0] !== msg.rsc);
+      const kept = ns.lrm.resources.filter(keep);
       if (kept.length !== ns.lrm.resources.length) {
-        ns.lrm.resources = kept;
+        ns.lrm = { ...ns.lrm, resources: kept };
         changed = true;
       }
     }
-    for (const set of ns.transientAttributes) {
-      const kept = set.nvpairs.filter((p) => !matches(p.name));
-      if (kept.length !== set.nvpairs.length) {
-        set.nvpairs = kept;
+    const sets = ns.transientAttributes.map((set) => ({ ...set, nvpairs: set.nvpairs.filter((p) => !matches(p.name)) }));
+    if (sets.some((set, i) => set.nvpairs.length !== ns.transientAttributes[i]!.nvpairs.length)) changed = true;
+    ns.transientAttributes = sets.filter((set) => set.nvpairs.length > 0);
+    return changed;
+  });
+}
+
+/**
+ * Pacemaker's clear_failcount: the failure-timeout of RSC's failures on NODE
+ * expired. Its fail counts and its last failure go; the DC does not plan
+ * the same clearing again.
+ */
+function applyClearFailcount(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'clear-failcount' }>): ApplyOutcome {
+  const base = (id: string) => id.split(':')[0];
+  const matches = (attr: string) => {
+    const m = /^(?:fail-count|last-failure)-(.+?)#/.exec(attr);
+    return m !== null && (m[1] === msg.rsc || base(m[1]!) === base(msg.rsc));
+  };
+  return editMatchingNodes(state, (ns) => ns.uname === msg.node, (ns) => {
+    let changed = false;
+    if (ns.lrm) {
+      const resources = ns.lrm.resources.map((r) => {
+        if (r.id !== msg.rsc && base(r.id) !== base(msg.rsc)) return r;
+        const ops = r.ops.filter((o) => o.id !== `${r.id}_last_failure_0`);
+        if (ops.length === r.ops.length) return r;
         changed = true;
-      }
+        return { ...r, ops };
+      });
+      if (changed) ns.lrm = { ...ns.lrm, resources };
     }
-    ns.transientAttributes = ns.transientAttributes.filter((set) => set.nvpairs.length > 0);
+    const sets = ns.transientAttributes.map((set) => ({ ...set, nvpairs: set.nvpairs.filter((p) => !matches(p.name)) }));
+    if (sets.some((set, i) => set.nvpairs.length !== ns.transientAttributes[i]!.nvpairs.length)) changed = true;
+    ns.transientAttributes = sets.filter((set) => set.nvpairs.length > 0);
+    return changed;
+  });
+}
+
+/** A clean shutdown: the node leaves next, expected down, as Pacemaker's controller records it. */
+function applyLeave(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'leave' }>): ApplyOutcome {
+  const node = state.nodes.find((n) => n.id === msg.from);
+  if (!node) return unchanged(state);
+  return editStatus(state, node, (ns) => {
+    ns.expected = 'down';
+  });
+}
+
+function applyFenceRequest(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-request' }>): ApplyOutcome {
+  const executor = state.nodes.find((n) => n.id === msg.executor);
+  const origin = state.nodes.find((n) => n.id === msg.from);
+  if (!executor || !origin || !state.nodes.some((n) => n.name === msg.target)) return unchanged(state);
+  if (state.fencing.some((e) => e.id === msg.id)) return unchanged(state);
+  const event: FenceEvent = {
+    id: msg.id,
+    target: msg.target,
+    action: msg.action,
+    state: 'pending',
+    origin: origin.name,
+    client: msg.client,
+    executioner: executor.name,
+    requestedAt: msg.at,
+  };
+  return { state: { ...state, fencing: upsertEvent(state.fencing, event) }, configChanged: false, statusChanged: false, fenceEvent: event };
+}
+
+function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-result' }>): ApplyOutcome {
+  const pending = state.fencing.find((e) => e.id === msg.id);
+  const sender = state.nodes.find((n) => n.id === msg.from);
+  if (!pending || pending.state !== 'pending' || !sender || sender.name !== pending.executioner) return unchanged(state);
+  const event: FenceEvent = { ...pending, state: msg.ok ? 'done' : 'failed', devices: msg.devices, completedAt: msg.at };
+  if (msg.exitReason !== undefined) event.exitReason = msg.exitReason;
+  const fenced = { ...state, fencing: upsertEvent(state.fencing, event) };
+  if (!msg.ok || event.action === 'on') return { state: fenced, configChanged: false, statusChanged: false, fenceEvent: event };
+  return { ...markFenced(fenced, event.target), fenceEvent: event };
+}
+
+function applyFenceConfirm(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-confirm' }>): ApplyOutcome {
+  const origin = state.nodes.find((n) => n.id === msg.from);
+  if (!origin || !state.nodes.some((n) => n.name === msg.target)) return unchanged(state);
+  // The confirmation settles every operation still pending for the target.
+  let history = state.fencing;
+  for (const e of state.fencing) {
+    if (e.target === msg.target && e.state === 'pending') history = upsertEvent(history, { ...e, state: 'done', devices: ['manual ack'], completedAt: msg.at });
   }
+  const event: FenceEvent = {
+    id: msg.id,
+    target: msg.target,
+    action: 'off',
+    state: 'done',
+    origin: origin.name,
+    client: msg.client,
+    executioner: origin.name,
+    devices: ['manual ack'],
+    requestedAt: msg.at,
+    completedAt: msg.at,
+  };
+  return { ...markFenced({ ...state, fencing: upsertEvent(history, event) }, msg.target), fenceEvent: event };
+}
+
+/**
+ * A node confirmed fenced: down, expected down, history and transient
+ * attributes erased, as Pacemaker's DC does. If it is still in the ring (a
+ * reboot it comes back from, or a device that lied), its node-state after the
+ * next membership change tells the truth again.
+ */
+function markFenced(state: ReplicaState, target: string): ApplyOutcome {
+  const node = state.nodes.find((n) => n.name === target)!;
+  return editStatus(state, node, (ns) => {
+    ns.inCcm = 'false';
+    ns.crmd = 'offline';
+    ns.join = 'down';
+    ns.expected = 'down';
+    ns.lrm = { resources: [] };
+    ns.transientAttributes = [];
+  });
+}
+
+/** Copy-on-write edit of one node's state; num_updates + 1. */
+function editStatus(state: ReplicaState, node: ClusterNodeRef, edit: (ns: NodeState) => void): ApplyOutcome {
+  const status = [...(state.cib.status ?? [])];
+  const { ns } = editNodeState(status, node);
+  edit(ns);
+  const cib: Cib = { ...state.cib, status, numUpdates: state.cib.numUpdates + 1 };
+  return { state: { ...state, cib }, configChanged: false, statusChanged: true };
+}
+
+/** Copy-on-write edit of the node states `which` selects; `edit` says whether it changed one. */
+function editMatchingNodes(state: ReplicaState, which: (ns: NodeState) => boolean, edit: (ns: NodeState) => boolean): ApplyOutcome {
+  let changed = false;
+  const status = (state.cib.status ?? []).map((old) => {
+    if (!which(old)) return old;
+    const ns: NodeState = { ...old };
+    if (!edit(ns)) return old;
+    changed = true;
+    return ns;
+  });
   if (!changed) return unchanged(state);
-  cib.numUpdates += 1;
+  const cib: Cib = { ...state.cib, status, numUpdates: state.cib.numUpdates + 1 };
   return { state: { ...state, cib }, configChanged: false, statusChanged: true };
 }
 
@@ -338,27 +595,28 @@ function recordOp(rsc: LrmResource, op: LrmOp, failed: boolean): void {
   const recurring = Number(op.interval) > 0;
   const id = recurring ? `${rsc.id}_${op.operation}_${op.interval}` : `${rsc.id}_last_0`;
   const endsInstance = op.operation === 'stop' || op.operation === 'start';
+  // rsc is the caller's fresh copy; its ops array is replaced, never mutated.
   rsc.ops = rsc.ops.filter((o) => {
     if (o.id === id) return false;
     // A start or stop ends the recurring operations of the old instance.
     // (The last failure stays until a cleanup, whatever its interval.)
     return !(endsInstance && Number(o.interval) > 0 && o.id !== `${rsc.id}_last_failure_0`);
   });
-  rsc.ops.push({ ...structuredClone(op), id });
+  rsc.ops.push({ ...op, id });
   if (failed) {
     const failureId = `${rsc.id}_last_failure_0`;
     rsc.ops = rsc.ops.filter((o) => o.id !== failureId);
-    rsc.ops.push({ ...structuredClone(op), id: failureId });
+    rsc.ops.push({ ...op, id: failureId });
   }
 }
 
-function findOrAddNodeState(status: NodeState[], node: ClusterNodeRef): NodeState {
-  let ns = status.find((s) => s.id === String(node.id));
-  if (!ns) {
-    ns = { id: String(node.id), uname: node.name, transientAttributes: [] };
-    status.push(ns);
-  }
-  return ns;
+/** Replace NODE's entry in `status` (a fresh array) by a shallow copy to edit, adding one when missing. */
+function editNodeState(status: NodeState[], node: ClusterNodeRef): { ns: NodeState } {
+  const at = status.findIndex((s) => s.id === String(node.id));
+  const ns: NodeState = at >= 0 ? { ...status[at]! } : { id: String(node.id), uname: node.name, transientAttributes: [] };
+  if (at >= 0) status[at] = ns;
+  else status.push(ns);
+  return { ns };
 }
 
 function transientValues(ns: NodeState): Record<string, string> {

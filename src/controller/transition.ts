@@ -11,8 +11,8 @@
 
 export interface GraphAction {
   id: number;
-  /** rsc: run by an executor; pseudo: an ordering point; cluster: e.g. clear_failcount. */
-  kind: 'rsc' | 'pseudo' | 'cluster';
+  /** rsc: run by an executor; pseudo: an ordering point; cluster: e.g. clear_failcount; fence: fence `node`. */
+  kind: 'rsc' | 'pseudo' | 'cluster' | 'fence';
   task: string;
   rsc?: string;
   node?: string;

@@ -21,6 +21,7 @@ import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from
 import type { ClusterConfig, ClusterNode } from './config.js';
 import { StepTimer } from './step-timer.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
+import { FencerShell } from './fencer-shell.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -68,8 +69,8 @@ const SLOW_STEP_MS = 50;
  * token) for longer than one slice, so the ring does not re-form under load.
  */
 const DRAIN_SLICE_MS = 10;
-/** Re-run the scheduler this often even when nothing happened (failure-timeout, rules with dates). */
-const RECHECK_MS = 60_000;
+/** Tick the core this often: it re-runs the scheduler when cluster-recheck-interval or a failure-timeout is due. */
+const RECHECK_MS = 1_000;
 
 export class Belayd {
   readonly core: ControllerCore;
@@ -97,6 +98,8 @@ export class Belayd {
   /** Writes of cib.xml, one after another; the latest configuration is written. */
   private persistChain: Promise<void> = Promise.resolve();
   private persistQueued: Promise<void> | undefined;
+  /** Fencing requests, fence devices and stonith_admin (src/daemon/fencer-shell.ts). */
+  private readonly fencer: FencerShell;
 
   constructor(
     readonly config: ClusterConfig,
@@ -112,6 +115,7 @@ export class Belayd {
     this.scheduler = typeof deps.schedule === 'function' ? undefined : deps.schedule;
     this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? deps.schedule : undefined);
     this.steps = new StepTimer(SLOW_STEP_MS, (name, ms) => this.log(`slow step: ${name} took ${Math.round(ms)} ms (limit ${SLOW_STEP_MS} ms)`));
+    this.fencer = new FencerShell({ log: (l) => this.log(l), core: () => this.core, handle: (out) => this.handle(out), now: () => this.now(), stopSelf: () => void this.stop() });
   }
 
   /** The longest synchronous step and the event loop's delay (ring-status shows them). */
@@ -159,6 +163,11 @@ export class Belayd {
       const left = this.localResources();
       if (left.length > 0) this.log(`shutting down with resources still here after ${timeoutMs} ms: ${left.join(', ')}`);
     }
+    if (others.length > 0) {
+      // Tell the cluster this is a clean leave, so it is not fenced for it.
+      this.handle(this.core.proposeLeave());
+      for (const until = Date.now() + 5_000; Date.now() < until && !this.stopped && !this.core.leaveRecorded; ) await new Promise((r) => setTimeout(r, 20));
+    }
     await this.stop();
   }
 
@@ -172,6 +181,7 @@ export class Belayd {
     if (this.stopped) return;
     this.stopped = true;
     clearInterval(this.recheck);
+    this.fencer.close();
     for (const p of this.pending.values()) {
       clearTimeout(p.timer);
       p.reject(new Error('belayd is stopping'));
@@ -256,6 +266,7 @@ export class Belayd {
   private handle(out: CoreOutput): void {
     for (const line of out.log) this.log(line);
     if (out.scheduleRequest) this.runScheduler(out.scheduleRequest);
+    this.fencer.onOutput(out);
     for (const msg of out.broadcast) this.broadcast(msg);
     for (const exec of out.execute) this.runLocal(exec);
     let written: Promise<void> | undefined;
@@ -296,10 +307,10 @@ export class Belayd {
         if (this.stopped) return;
         const ms = Date.now() - t0;
         if (ms > 1000) this.log(`scheduler run ${req.id} took ${ms} ms (on its own thread)`);
-        this.steps.time('schedule result', () => this.handle(this.core.onScheduleResult(req.id, result)));
+        this.steps.time('schedule result', () => this.handle(this.core.onScheduleResult(req.id, result, this.now())));
       },
       (err: Error) => {
-        if (!this.stopped) this.handle(this.core.onScheduleResult(req.id, { error: err.message }));
+        if (!this.stopped) this.handle(this.core.onScheduleResult(req.id, { error: err.message }, this.now()));
       },
     );
   }
@@ -332,6 +343,10 @@ export class Belayd {
     const r = exec.task === 'stop' && startedWith ? { ...startedWith, timeoutMs: exec.resolved?.timeoutMs ?? startedWith.timeoutMs } : exec.resolved;
     if (!r) {
       this.handle(this.core.onLocalResult(exec, { rc: 6, opStatus: 0, callId: 0, finishedAt: this.now(), execTimeMs: 0, exitReason: `${exec.rscId} is not configured` }));
+      return;
+    }
+    if (FencerShell.handlesAgent(r.agent)) {
+      this.fencer.operate(exec, r, (res) => !this.stopped && this.handle(this.core.onLocalResult(exec, res)));
       return;
     }
     if (VipManager.handles(r.agent, r.params)) {
@@ -452,8 +467,11 @@ export class Belayd {
         conn.onClose(() => this.watchers.delete(conn));
         conn.push('status', this.statusSnapshot());
         return new Promise(() => {}); // streams until the client leaves
-      default:
+      default: {
+        const fencing = this.fencer.admin(req.cmd, args);
+        if (fencing) return fencing;
         throw new AdminError(`unknown command: ${req.cmd}`);
+      }
     }
   }
 
@@ -527,6 +545,7 @@ export class Belayd {
       now: this.now(),
       clusterName: this.config.cluster_name,
       cib: this.core.cib,
+      fencing: this.core.fencingHistory,
     };
   }
 
@@ -582,7 +601,7 @@ export function decodeMessage(payload: Uint8Array): ClusterMessage {
   if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
     throw new Error('not a cluster message');
   }
-  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec'];
+  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec', 'leave', 'fence-request', 'fence-result', 'fence-confirm', 'clear-failcount'];
   if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
   return msg;
 }

@@ -52,6 +52,8 @@ export function parseMetadata(xml: string): AgentMetadata {
   let text = '';
   let textLang: string | undefined;
   let sawRoot = false;
+  /** fence-agents write the short description as an attribute of the root. */
+  let rootShortdesc: string | undefined;
   let error: Error | undefined;
 
   parser.on('error', (e) => {
@@ -67,6 +69,7 @@ export function parseMetadata(xml: string): AgentMetadata {
           sawRoot = true;
           meta.name = a.name ?? '';
           if (a.version !== undefined) meta.version = a.version;
+          rootShortdesc = a.shortdesc;
         }
         break;
       case 'parameter':
@@ -139,6 +142,7 @@ export function parseMetadata(xml: string): AgentMetadata {
   }
   if (error) throw error;
   if (!sawRoot) throw new MetadataError('meta-data has no <resource-agent> root element');
+  if (meta.shortdesc === '' && rootShortdesc) meta.shortdesc = rootShortdesc.trim();
   return meta;
 }
 

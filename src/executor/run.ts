@@ -28,6 +28,8 @@ export interface RunOptions {
   /** Command run in front of the agent, e.g. ['ip', 'netns', 'exec', NS] (it must exec in place). */
   prefix?: string[];
   cwd?: string;
+  /** Written to the agent's stdin, which is then closed (fence agents read their parameters there). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -129,7 +131,7 @@ export function runAgentProcess(opts: RunOptions): Promise<RunResult> {
         env: opts.env,
         cwd: opts.cwd ?? '/',
         detached: true, // setsid: the agent leads its own process group
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         shell: false,
       });
     } catch (e) {
@@ -150,6 +152,11 @@ export function runAgentProcess(opts: RunOptions): Promise<RunResult> {
     child.stdout!.on('data', (c: Buffer) => out.add(c));
     child.stderr!.on('data', (c: Buffer) => err.add(c));
     for (const s of streams) s.on('error', () => {});
+    if (opts.input !== undefined && child.stdin) {
+      // An agent that exits without reading its stdin closes the pipe: EPIPE is no error of ours.
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.input);
+    }
 
     function failed(code: string): RunResult {
       return {

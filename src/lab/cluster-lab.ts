@@ -6,7 +6,7 @@
  * LAB_ROOT/NAME/lab.json so that later commands (reboot, crash, down) find
  * it again.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,10 @@ import { renderClusterConfig } from '../daemon/config.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { bootMachine, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
 import { Lab, LAB_SUBNET, requireCommands, requireNetnsSupport, type LabDescription } from './netns.js';
+import {
+  HOST_KEY_ETC, hostKey, prepareSwitchFiles, powerSwitchArgv, startPowerSwitchProcess, stopPowerSwitchProcess, SWITCH_DIR_IN_HOST,
+  type PowerControl,
+} from './power-switch.js';
 
 /** Not under /run: every lab host has a /run of its own. */
 export const LAB_ROOT = '/var/lib/belay-lab';
@@ -46,6 +50,10 @@ export interface ClusterLabState {
   partitioned: string[];
   /** Empty mount points the lab had to create on this machine (removed again by down). */
   madeDirs: string[];
+  /** Pid of the lab's power switch (src/lab/power-switch.ts), which fence_belay_lab talks to. */
+  powerSwitch?: number;
+  /** How many times each host lost power (crash, reboot, fenced). */
+  powerCycles?: Record<string, number>;
 }
 
 /** How a lab node starts belayd: this checkout's launcher, with the host's default paths. */
@@ -120,6 +128,95 @@ export function saveLabState(state: ClusterLabState): void {
   atomicWriteFileSync(join(state.dir, 'lab.json'), JSON.stringify(state, null, 2));
 }
 
+/** The lab key the power switch checks fence_belay_lab's requests with; never inside a lab host. */
+export function labKeyFile(dir: string): string {
+  return join(dir, 'power.key');
+}
+
+export function switchSocketPath(dir: string): string {
+  return join(dir, 'power', 'switch.sock');
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * One writer of lab.json at a time: the CLI (crash, start, reboot) and the
+ * power switch (fence_belay_lab) both power hosts and record it there. A
+ * lock file holding its owner's pid; an owner that died leaves it stale.
+ */
+export async function withLabLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
+  const file = join(labDir(name), 'lab.lock');
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(file, 'utf8'));
+      } catch {
+        continue; // released meanwhile
+      }
+      if (holder > 0 && !pidAlive(holder)) {
+        rmSync(file, { force: true });
+        continue;
+      }
+      if (Date.now() > end) throw new Error(`lab ${name} is locked by pid ${holder} (${file})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/** Power a host of a lab known by name: off (a crash), on, or reboot (off, pause, on); recorded in lab.json. */
+export async function labPower(name: string, host: string, action: 'off' | 'on' | 'reboot', pauseMs = 2000): Promise<void> {
+  await withLabLock(name, async () => {
+    const state = loadLabState(name);
+    if (!state.lab.hosts.some((h) => h.name === host)) throw new Error(`no host '${host}' in lab ${name}`);
+    if (action !== 'on' && hostIsOn(state, host)) {
+      await powerOff(state, host);
+      saveLabState(state);
+    }
+    if (action === 'reboot') await new Promise((r) => setTimeout(r, pauseMs));
+    if (action !== 'off' && !hostIsOn(state, host)) {
+      await powerOn(state, host);
+      saveLabState(state);
+    }
+  });
+}
+
+/** Whether a host's init (its "power") is alive, in the host's own namespace. */
+export function hostIsOn(state: ClusterLabState, host: string): boolean {
+  const pid = state.init[host];
+  if (pid === undefined || !pidAlive(pid)) return false;
+  return Lab.attach(state.lab).pids(host).includes(pid);
+}
+
+/** The lab's machines as the power switch sees them: its plugs are the cluster nodes. */
+export function labPowerControl(name: string): PowerControl {
+  return {
+    plugs: () => loadLabState(name).nodes,
+    status: (plug) => (hostIsOn(loadLabState(name), plug) ? 'on' : 'off'),
+    off: (plug) => labPower(name, plug, 'off'),
+    on: (plug) => labPower(name, plug, 'on'),
+  };
+}
+
 export function loadLabState(name: string): ClusterLabState {
   const file = join(labDir(name), 'lab.json');
   if (!existsSync(file)) throw new Error(`no lab named '${name}' is up (no ${file}); start one with: belay lab up`);
@@ -152,6 +249,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     init: {},
     partitioned: [],
     madeDirs: [],
+    powerCycles: {},
   };
   if (spec.daemonArgv) state.daemonArgv = spec.daemonArgv;
   try {
@@ -173,16 +271,22 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
       }
     }
     const key = randomBytes(128);
+    // The power switch: its lab key stays here; each node gets a key of its own for fence_belay_lab.
+    const sw = prepareSwitchFiles(dir);
+    atomicWriteFileSync(labKeyFile(dir), sw.labKey.toString('hex'), { mode: 0o600 });
     for (const n of state.nodes) {
       // Each node's /etc as on a real host: the tutorial's haproxy.cfg, belay's cluster file and key.
       writeHostEtc(lab.host(n).netns, {
         'haproxy/haproxy.cfg': haproxyConfig(apps, n),
         'belay/cluster.yaml': clusterFile,
         'belay/authkey': { text: key, mode: 0o600 },
+        [HOST_KEY_ETC]: { text: `${hostKey(sw.labKey, n).toString('hex')}\n`, mode: 0o600 },
       });
     }
     saveLabState(state);
     for (const host of [...state.nodes, ...state.apps, state.client]) await powerOn(state, host);
+    saveLabState(state);
+    state.powerSwitch = await startPowerSwitchProcess(powerSwitchArgv(spec.name), sw.socketPath, join(dir, 'power-switch.log'));
     saveLabState(state);
   } catch (err) {
     await labDown(state).catch(() => undefined);
@@ -196,7 +300,10 @@ export async function powerOn(state: ClusterLabState, host: string): Promise<voi
   const lab = Lab.attach(state.lab);
   await lab.setLink(host, true);
   // Cluster nodes keep /var/lib/belay (the stored CIB) across reboots, as a disk does.
-  const disks: Record<string, string> = state.nodes.includes(host) ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay') } : {};
+  // They also see the power switch's directory, as a management network reaches a PDU.
+  const disks: Record<string, string> = state.nodes.includes(host)
+    ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay'), [SWITCH_DIR_IN_HOST]: join(state.dir, 'power') }
+    : {};
   const pid = await bootMachine(lab, host, disks);
   state.init[host] = pid;
   if (state.apps.includes(host)) {
@@ -218,6 +325,12 @@ export async function powerOff(state: ClusterLabState, host: string): Promise<vo
   const lab = Lab.attach(state.lab);
   await lab.crash(host);
   delete state.init[host];
+  state.powerCycles = { ...state.powerCycles, [host]: (state.powerCycles?.[host] ?? 0) + 1 };
+  // Firewall rules set at run time (a partition) do not survive a power cycle either.
+  if (state.partitioned.includes(host)) {
+    for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-D', ...rule], { reject: false });
+    state.partitioned = state.partitioned.filter((h) => h !== host);
+  }
   // A machine that loses power loses its network configuration too: it boots
   // with its own address only, not the floating IPs it held.
   const h = lab.host(host);
@@ -248,15 +361,39 @@ export async function heal(state: ClusterLabState): Promise<void> {
   state.partitioned = [];
 }
 
-/** Run a command on a lab host. */
+/**
+ * Run a command on a lab host. A host the power switch rebooted has a new
+ * init: then the one lab.json records is used (and kept in `state`).
+ */
 export function labExec(state: ClusterLabState, host: string, argv: string[]) {
-  const pid = state.init[host];
+  let pid = state.init[host];
+  if (pid === undefined || !pidAlive(pid)) {
+    try {
+      const now = loadLabState(state.name);
+      if (now.dir === state.dir) {
+        pid = now.init[host];
+        state.init = now.init;
+        state.powerCycles = now.powerCycles ?? {};
+        state.partitioned = now.partitioned;
+      }
+    } catch {
+      /* not saved yet: keep what we have */
+    }
+  }
   if (pid === undefined) throw new Error(`host ${host} is powered off`);
   return machineExec(pid, argv, { reject: false, all: true });
 }
 
 /** Everything gone: processes, namespaces, /etc/netns files, the lab directory. */
 export async function labDown(state: ClusterLabState): Promise<void> {
+  // The switch first: nothing may power a host on while the lab goes away.
+  let switchPid = state.powerSwitch;
+  try {
+    switchPid = loadLabState(state.name).powerSwitch ?? switchPid;
+  } catch {
+    /* never saved */
+  }
+  if (switchPid !== undefined) await stopPowerSwitchProcess(switchPid);
   const lab = Lab.attach(state.lab);
   await lab.destroy();
   for (const h of state.lab.hosts) removeHostEtc(h.netns);

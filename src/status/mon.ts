@@ -7,6 +7,8 @@
  * the local daemon knows (DC, quorum, last change); resource states come from
  * the scheduler's unpack, the node and resource lines from format.ts.
  */
+import { fencingSections } from './fencing.js';
+import type { FenceEvent } from '../fencing/history.js';
 import type { Cib, LrmOp, NodeState } from '../cib/model.js';
 import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
@@ -31,6 +33,8 @@ export interface MonInput {
   version: string;
   /** Stack shown when the CIB has no cluster-infrastructure property. */
   stack: string;
+  /** Fencing history from belayd (src/status/fencing.ts). */
+  fencing?: FenceEvent[];
 }
 
 export interface MonOptions {
@@ -46,6 +50,8 @@ export interface MonOptions {
   bans?: boolean;
   /** The command line, for the XML's request attribute. */
   request?: string;
+  /** --fence-history level (-m: 2); 1 by default: failed and pending fencing. */
+  fenceHistory?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -355,6 +361,8 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     out.push('', 'Failed Resource Actions:');
     for (const f of m.failed) out.push(`  * ${failedActionText(f)}`);
   }
+
+  out.push(...fencingSections(input.fencing, opts.fenceHistory ?? 1));
 
   const negative = opts.bans ? bans(input.cib) : [];
   if (negative.length) {

@@ -75,6 +75,8 @@ class Bus {
 
 function cibWithA(): Cib {
   const cib = emptyCib();
+  // These tests are about the transition loop; fencing has its own (core-fencing.test.ts).
+  cib.configuration.crmConfig.push({ id: 'opts', rules: [], nvpairs: [{ name: 'stonith-enabled', value: 'false' }] });
   cib.configuration.resources.push({ tag: 'primitive', id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy', instanceAttributes: [{ id: 'A-ia', rules: [], nvpairs: [{ name: 'state', value: '/run/a state' }] }], metaAttributes: [], utilization: [], operations: [{ id: 'A-start', name: 'start', interval: '0', timeout: '30s', instanceAttributes: [], metaAttributes: [] }] });
   return cib;
 }

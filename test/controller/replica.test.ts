@@ -26,7 +26,9 @@ describe('CIB replica', () => {
   it('chooses the DC from the membership alone, so every node agrees after a merge', () => {
     expect(chooseDc({ ringId: 'a', members: [3, 2], quorate: true })).toBe(2);
     expect(chooseDc({ ringId: 'b', members: [1, 2, 3], quorate: true })).toBe(1);
-    expect(chooseDc({ ringId: 'd', members: [3], quorate: false })).toBe(3);
+    // A partition without quorum has no DC, unless no-quorum-policy=ignore.
+    expect(chooseDc({ ringId: 'd', members: [3], quorate: false })).toBeUndefined();
+    expect(chooseDc({ ringId: 'd', members: [3], quorate: false }, 'ignore')).toBe(3);
     expect(chooseDc({ ringId: 'e', members: [], quorate: false })).toBeUndefined();
     // Three singletons (each its own DC) merge: all must pick the same one.
     const merged = { ringId: 'm', members: [1, 2, 3], quorate: true };
@@ -67,14 +69,19 @@ describe('CIB replica', () => {
     expect(a.cib.epoch).toBe(7);
   });
 
-  it('marks lost nodes offline and forgets their resources', () => {
-    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
+  it('with stonith-enabled=false, assumes a lost node down, forgets its resources and warns', () => {
+    const cib = emptyCib();
+    cib.configuration.crmConfig.push({ id: 'cib-bootstrap-options', rules: [], nvpairs: [{ name: 'stonith-enabled', value: 'false' }] });
+    let s = formRing(initialReplica(cib, nodes), [1, 2, 3], []);
     s = applyMessage(s, { kind: 'op-result', from: 3, resource: { id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy' }, op: { id: '', operation: 'start', interval: '0', rcCode: '0', opStatus: '0' }, targetRc: 0 }).state;
-    s = applyMembership(s, { ringId: 'x', members: [1, 2], quorate: true }).state;
+    const lost = applyMembership(s, { ringId: 'x', members: [1, 2], quorate: true });
+    s = lost.state;
     const n3 = s.cib.status!.find((n) => n.uname === 'n3')!;
     expect(n3.inCcm).toBe('false');
+    expect(n3.expected).toBe('down');
     expect(n3.lrm?.resources).toEqual([]);
     expect(s.cib.haveQuorum).toBe('1');
+    expect(lost.warnings?.join('\n')).toMatch(/n3 is lost and will be assumed down \(stonith-enabled=false\)/);
   });
 
   it('counts a failed monitor in fail-count and keeps the last failure', () => {

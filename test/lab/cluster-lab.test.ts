@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { heal, labDown, labExec, labUp, partition, powerOff, powerOn, type ClusterLabState } from '../../src/lab/cluster-lab.js';
+import { fileURLToPath } from 'node:url';
+import { heal, labDown, labExec, labUp, partition, powerOff, powerOn, saveLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
+
+const BELAY = fileURLToPath(new URL('../../bin/belay', import.meta.url));
 
 /** The tutorial's hosts without the cluster: switch, two load balancers, two app servers, a client. */
 describe('belay lab (hosts as machines)', () => {
@@ -53,6 +56,15 @@ describe('belay lab (hosts as machines)', () => {
     expect(addrs).not.toContain('198.18.0.50');
     const ping = await labExec(state, 'client', ['ping', '-c', '1', '-W', '2', '198.18.0.11']);
     expect(ping.exitCode).toBe(0);
+    expect(state.powerCycles).toEqual({ n1: 1 });
+  });
+
+  it('runs the power switch and shows power cycles in belay lab status', async () => {
+    saveLabState(state);
+    const out = execFileSync(process.execPath, [BELAY, 'lab', 'status', '--name', state.name], { encoding: 'utf8' });
+    expect(out).toMatch(new RegExp(`power switch: up \\(pid ${state.powerSwitch}\\)`));
+    expect(out).toMatch(/n1\s+198\.18\.0\.11\s+cluster node\s+on\s+1\n/);
+    expect(out).toMatch(/n2\s+198\.18\.0\.12\s+cluster node\s+on\s+0\n/);
   });
 
   it('partitions a host while its link stays up, and heals it', async () => {
@@ -69,6 +81,7 @@ describe('belay lab (hosts as machines)', () => {
     const list = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
     for (const ns of namespaces) expect(list).not.toContain(ns);
     for (const ns of namespaces) expect(existsSync(`/etc/netns/${ns}`)).toBe(false);
+    expect(existsSync(`/proc/${state.powerSwitch}`)).toBe(false);
     expect(existsSync(state.dir)).toBe(false);
     state = undefined as unknown as ClusterLabState;
   });
