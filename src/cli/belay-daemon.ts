@@ -3,15 +3,19 @@
  * daemon`. Kept apart from the other pieces' subcommands.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { hostname, setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { schedulerPort } from '../controller/schedule-port.js';
 import { Belayd } from '../daemon/belayd.js';
 import { DEFAULT_CLUSTER_FILE, localNode, parseClusterConfig, readClusterKey, renderClusterConfig } from '../daemon/config.js';
+import { SchedulerThread } from '../daemon/scheduler-thread.js';
 import { TotemTransport } from '../daemon/totem-transport.js';
 import { Executor } from '../executor/executor.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
+
+/** belay's bin/ (crm, crm_attribute, ...), from dist/cli/. */
+const BELAY_BIN = fileURLToPath(new URL('../../bin', import.meta.url));
 
 export function registerDaemonCommands(program: Command): void {
   program
@@ -19,15 +23,33 @@ export function registerDaemonCommands(program: Command): void {
     .description('run belayd, the cluster daemon, in the foreground (logs to stderr)')
     .option('-c, --config <file>', 'the cluster file', DEFAULT_CLUSTER_FILE)
     .option('--node <name>', "this node's name in the cluster file (default: the host name)")
-    .action(async (opts: { config: string; node?: string }) => {
+    .option('--nice <n>', "belayd's own scheduling priority, -20..0 (agents and the scheduler thread keep the normal 0)", '-10')
+    .action(async (opts: { config: string; node?: string; nice: string }) => {
       const config = parseClusterConfig(readFileSync(opts.config, 'utf8'), opts.config);
       const self = localNode(config, opts.node, hostname());
       const key = readClusterKey(config.key_file);
       const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      const nice = Number(opts.nice);
+      if (!Number.isInteger(nice) || nice < -20 || nice > 0) throw usage(`--nice takes an integer from -20 to 0, not '${opts.nice}'`);
+      // As corosync runs at a real-time priority: a host busy with other work
+      // must not starve the process that passes totem's token (a late token
+      // is a lost node). Agents are put back at the normal priority.
+      let agentPrefix: string[] | undefined;
+      if (nice < 0) {
+        try {
+          setPriority(nice);
+          agentPrefix = ['nice', '-n', String(-nice)];
+        } catch (err) {
+          log(`cannot raise belayd's priority to nice ${nice} (${(err as Error).message}); running at the normal priority`);
+        }
+      }
       const daemon = new Belayd(config, self, {
         transport: new TotemTransport(config, self.id, key, log),
-        executor: new Executor(),
-        schedule: schedulerPort,
+        // Agents that call crm_attribute (Pacemaker's Stateful sets its
+        // promotion score so) find belay's, which talks to this belayd.
+        executor: new Executor({ ...(agentPrefix ? { prefix: agentPrefix } : {}), baseEnv: { HA_SBIN_DIR: BELAY_BIN } }),
+        // Off the event loop that carries totem.
+        schedule: new SchedulerThread(log),
         log,
       });
       await daemon.start();

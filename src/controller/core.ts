@@ -77,6 +77,9 @@ export type SchedulePort = (
   recheckAt?: number;
 };
 
+/** A graph from the SchedulePort, or the scheduler's error. */
+export type ScheduleResult = ReturnType<SchedulePort> | { error: string };
+
 /** A fencing request this node is to carry out (it was named executor). */
 export interface LocalFence {
   id: string;
@@ -87,6 +90,12 @@ export interface LocalFence {
 }
 
 export interface CoreOutput {
+  /**
+   * Asynchronous scheduling (a core built without a SchedulePort): run the
+   * scheduler on this CIB and "now" off the event loop, then hand the graph
+   * back with onScheduleResult(id, ...).
+   */
+  scheduleRequest?: { id: number; cib: Cib; nowSeconds: number };
   broadcast: ClusterMessage[];
   execute: LocalExec[];
   /** The configuration changed: write the CIB to disk. */
@@ -117,6 +126,9 @@ export class ControllerCore {
   private awaitingNodeStates = new Set<number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
+  /** The scheduler run asked of the shell and not answered yet (async scheduling). */
+  private pendingSchedule: number | undefined;
+  private scheduleSeq = 0;
   /** When the scheduler last ran, and when it must run again even if nothing changes. */
   private lastScheduleAt: number | undefined;
   private nextRecheckAt: number | undefined;
@@ -138,7 +150,7 @@ export class ControllerCore {
     readonly self: ClusterNodeRef,
     readonly nodes: ClusterNodeRef[],
     storedCib: Cib,
-    private readonly schedule: SchedulePort,
+    private readonly schedule: SchedulePort | undefined,
   ) {
     const cib = structuredClone(storedCib);
     // Status is never trusted from disk: it is rebuilt from the nodes.
@@ -373,15 +385,46 @@ export class ControllerCore {
       this.fenceFailures.clear();
       this.needSchedule = true;
     }
-    if (!this.needSchedule || this.orphanedInFlight.size > 0) return out;
+    if (!this.needSchedule || this.orphanedInFlight.size > 0 || this.pendingSchedule !== undefined) return out;
     if (local && this.localPolicyDone) return out;
     this.needSchedule = false;
-    let graph: ReturnType<SchedulePort>;
+    if (!this.schedule) {
+      this.pendingSchedule = ++this.scheduleSeq;
+      out.scheduleRequest = { id: this.pendingSchedule, cib: this.state.cib, nowSeconds };
+      return out;
+    }
+    let graph: ScheduleResult;
     try {
       graph = this.schedule(this.state.cib, nowSeconds);
     } catch (err) {
-      out.log.push(`scheduler failed: ${(err as Error).message}`);
+      graph = { error: (err as Error).message };
+    }
+    this.startTransition(graph, nowSeconds, local, out);
+    return out;
+  }
+
+  /**
+   * The graph of scheduleRequest `id`. Dropped when anything that needs a new
+   * run happened meanwhile (the next tick asks again), as Pacemaker aborts a
+   * transition computed from an outdated CIB.
+   */
+  onScheduleResult(id: number, graph: ScheduleResult, nowSeconds: number): CoreOutput {
+    const out = emptyOutput();
+    if (id !== this.pendingSchedule) return out;
+    this.pendingSchedule = undefined;
+    const local = this.local;
+    if ((!this.isDc && !local) || !this.synced || this.needSchedule || this.orphanedInFlight.size > 0 || this.transition?.status === 'running') {
+      this.needSchedule = true;
       return out;
+    }
+    this.startTransition(graph, nowSeconds, local, out);
+    return out;
+  }
+
+  private startTransition(graph: ScheduleResult, nowSeconds: number, local: boolean, out: CoreOutput): void {
+    if ('error' in graph) {
+      out.log.push(`scheduler failed: ${graph.error}`);
+      return;
     }
     this.lastScheduleAt = nowSeconds;
     const recheckMs = durationProperty(this.state.cib.configuration, DEFAULT_RECHECK_MS, 'cluster-recheck-interval');
@@ -399,17 +442,16 @@ export class ControllerCore {
     }
     if (actions.every((a) => a.kind === 'pseudo')) {
       this.transition = undefined;
-      return out;
+      return;
     }
     try {
       this.transition = new TransitionRunner(++this.transitionSeq, actions);
     } catch (err) {
       out.log.push(`transition refused: ${(err as Error).message}`);
-      return out;
+      return;
     }
     out.log.push(`transition ${this.transition.id}: ${actions.filter((a) => a.kind !== 'pseudo').length} actions`);
     this.dispatch(out);
-    return out;
   }
 
   /** When the scheduler last ran (seconds since the epoch), and when it runs again unasked. */

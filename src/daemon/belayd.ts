@@ -3,20 +3,23 @@
  * executor, the admin socket, the CIB on disk, timers. Every decision is the
  * core's (src/controller/core.ts); this file only carries things across.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFile, rename } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
-import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort } from '../controller/core.js';
+import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { ResolvedAction } from '../controller/resource-info.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
-import { atomicWriteFileSync } from '../lib/atomic-write.js';
+import { atomicWriteFile } from '../lib/atomic-write.js';
 import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
+import { StepTimer } from './step-timer.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
 import { FencerShell } from './fencer-shell.js';
 
@@ -35,10 +38,17 @@ export interface ClusterTransport {
   stop(): Promise<void>;
 }
 
+/** The scheduler run off the event loop (src/daemon/scheduler-thread.ts). */
+export interface AsyncScheduler {
+  run(id: number, cib: Cib, nowSeconds: number): Promise<ScheduleResult>;
+  close(): Promise<void>;
+}
+
 export interface BelaydDeps {
   transport: ClusterTransport;
   executor: Executor;
-  schedule: SchedulePort;
+  /** The scheduler: on a thread of its own (the daemon), or called in line (tests, tools). */
+  schedule: SchedulePort | AsyncScheduler;
   log?: (line: string) => void;
   /** Seconds since the epoch (a seam for tests; the core never reads a clock). */
   now?: () => number;
@@ -50,6 +60,15 @@ const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 const COMPRESS_ABOVE = 1024;
 /** How many earlier CIB versions are kept beside cib.xml. */
 const KEEP_VERSIONS = 5;
+/** A synchronous step longer than this is logged: it holds totem's token too. */
+const SLOW_STEP_MS = 50;
+/**
+ * Totem's deliveries wait in an inbox and are applied in slices of about
+ * this long, with the event loop free in between: a burst (hundreds of
+ * results after a big transition) never holds totem's own packets (the
+ * token) for longer than one slice, so the ring does not re-form under load.
+ */
+const DRAIN_SLICE_MS = 10;
 /** Tick the core this often: it re-runs the scheduler when cluster-recheck-interval or a failure-timeout is due. */
 const RECHECK_MS = 1_000;
 
@@ -69,6 +88,16 @@ export class Belayd {
   private readonly vips: VipManager;
   private builtinCallId = 0;
   private readonly startedWith = new Map<string, ResolvedAction>();
+  private readonly steps: StepTimer;
+  private readonly scheduler: AsyncScheduler | undefined;
+  private lastKind = '';
+  /** Deliveries and membership changes from totem, in agreed order, not yet applied. */
+  private readonly inbox: InboxItem[] = [];
+  private inboxHead = 0;
+  private draining = false;
+  /** Writes of cib.xml, one after another; the latest configuration is written. */
+  private persistChain: Promise<void> = Promise.resolve();
+  private persistQueued: Promise<void> | undefined;
   /** Fencing requests, fence devices and stonith_admin (src/daemon/fencer-shell.ts). */
   private readonly fencer: FencerShell;
 
@@ -83,8 +112,15 @@ export class Belayd {
       config.nodes.filter((n) => n.id !== self.id).map((n) => n.address),
       (line) => this.log(line),
     );
-    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
+    this.scheduler = typeof deps.schedule === 'function' ? undefined : deps.schedule;
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? deps.schedule : undefined);
+    this.steps = new StepTimer(SLOW_STEP_MS, (name, ms) => this.log(`slow step: ${name} took ${Math.round(ms)} ms (limit ${SLOW_STEP_MS} ms)`));
     this.fencer = new FencerShell({ log: (l) => this.log(l), core: () => this.core, handle: (out) => this.handle(out), now: () => this.now(), stopSelf: () => void this.stop() });
+  }
+
+  /** The longest synchronous step and the event loop's delay (ring-status shows them). */
+  stepStats() {
+    return this.steps.stats();
   }
 
   private log(line: string): void {
@@ -97,14 +133,14 @@ export class Belayd {
 
   async start(): Promise<void> {
     const adminGid = this.config.admin_group === undefined ? undefined : groupId(this.config.admin_group);
-    this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.handleAdmin(req, conn), {
+    this.admin = new AdminServer(this.config.admin_socket, (req, conn) => this.steps.time(`admin ${req.cmd}`, () => this.handleAdmin(req, conn)), {
       onBadRequest: (reason) => this.log(`admin: refused a request: ${reason}`),
       ...(adminGid === undefined ? {} : { adminGid }),
     });
     await this.admin.listen();
     await this.deps.transport.start({
-      deliver: (from, payload) => this.onPayload(from, payload),
-      membership: (ringId, members, quorate) => this.onMembership(ringId, members, quorate),
+      deliver: (from, payload) => this.enqueue({ from, payload }),
+      membership: (ringId, members, quorate) => this.enqueue({ ringId, members, quorate }),
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
     this.log(`started as node ${this.self.id} (${this.config.nodes.length} nodes configured)`);
@@ -152,6 +188,9 @@ export class Belayd {
     }
     this.pending.clear();
     this.deps.executor.close();
+    this.steps.stop();
+    await this.persistChain;
+    await this.scheduler?.close();
     await this.vips.close();
     await this.deps.transport.stop();
     await this.admin?.close();
@@ -160,12 +199,41 @@ export class Belayd {
 
   // --- totem in -----------------------------------------------------------
 
+  private enqueue(item: InboxItem): void {
+    this.inbox.push(item);
+    if (this.draining) return;
+    this.draining = true;
+    setImmediate(() => this.drain());
+  }
+
+  /** Apply what totem delivered, in order, a slice at a time. */
+  private drain(): void {
+    const until = performance.now() + DRAIN_SLICE_MS;
+    while (this.inboxHead < this.inbox.length && !this.stopped) {
+      const item = this.inbox[this.inboxHead]!;
+      this.inbox[this.inboxHead++] = undefined as unknown as InboxItem;
+      if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload));
+      else this.steps.time('membership', () => this.onMembership(item.ringId, item.members, item.quorate));
+      if (performance.now() >= until) break;
+    }
+    if (this.inboxHead >= this.inbox.length) {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+    } else if (this.inboxHead > 1024) {
+      this.inbox.splice(0, this.inboxHead);
+      this.inboxHead = 0;
+    }
+    if (this.inboxHead < this.inbox.length && !this.stopped) setImmediate(() => this.drain());
+    else this.draining = false;
+  }
+
   private onMembership(ringId: string, members: number[], quorate: boolean): void {
     this.reassembler.reset();
     this.handle(this.core.onMembership({ ringId, members: [...members].sort((a, b) => a - b), quorate }));
   }
 
   private onPayload(from: number, payload: Uint8Array): void {
+    this.lastKind = 'fragment';
     let whole: Uint8Array | undefined;
     try {
       whole = this.reassembler.push(from, payload);
@@ -188,6 +256,7 @@ export class Belayd {
       this.log(`dropped a message from node ${from} claiming to be from node ${msg.from}`);
       return;
     }
+    this.lastKind = msg.kind;
     this.counters.delivered++;
     this.handle(this.core.onDeliver(msg));
   }
@@ -196,11 +265,13 @@ export class Belayd {
 
   private handle(out: CoreOutput): void {
     for (const line of out.log) this.log(line);
+    if (out.scheduleRequest) this.runScheduler(out.scheduleRequest);
     this.fencer.onOutput(out);
     for (const msg of out.broadcast) this.broadcast(msg);
     for (const exec of out.execute) this.runLocal(exec);
+    let written: Promise<void> | undefined;
     if (out.persist) {
-      this.persist();
+      written = this.persist();
       // Who changed it, as Pacemaker's "Last change: ... by root via crm on n1".
       const x = this.core.cib.extra ?? {};
       this.lastChange = { at: this.now() };
@@ -208,16 +279,40 @@ export class Belayd {
       if (x['update-client']) this.lastChange.client = x['update-client'];
       if (x['update-origin']) this.lastChange.origin = x['update-origin'];
     }
-    for (const r of out.replies) {
-      const p = this.pending.get(r.requestId);
-      if (!p) continue;
-      clearTimeout(p.timer);
-      this.pending.delete(r.requestId);
-      if (r.ok) p.resolve({ version: versionTriple(this.core.cib) });
-      else p.reject(new AdminError(r.error ?? 'rejected'));
+    if (out.replies.length > 0) {
+      // A change is acknowledged once it is on this node's disk.
+      const version = versionTriple(this.core.cib);
+      const reply = () => {
+        for (const r of out.replies) {
+          const p = this.pending.get(r.requestId);
+          if (!p) continue;
+          clearTimeout(p.timer);
+          this.pending.delete(r.requestId);
+          if (r.ok) p.resolve({ version });
+          else p.reject(new AdminError(r.error ?? 'rejected'));
+        }
+      };
+      if (written) void written.then(reply);
+      else reply();
     }
     this.notifyWatchers();
     this.queueTick();
+  }
+
+  private runScheduler(req: NonNullable<CoreOutput['scheduleRequest']>): void {
+    if (!this.scheduler) return;
+    const t0 = Date.now();
+    this.scheduler.run(req.id, req.cib, req.nowSeconds).then(
+      (result) => {
+        if (this.stopped) return;
+        const ms = Date.now() - t0;
+        if (ms > 1000) this.log(`scheduler run ${req.id} took ${ms} ms (on its own thread)`);
+        this.steps.time('schedule result', () => this.handle(this.core.onScheduleResult(req.id, result, this.now())));
+      },
+      (err: Error) => {
+        if (!this.stopped) this.handle(this.core.onScheduleResult(req.id, { error: err.message }, this.now()));
+      },
+    );
   }
 
   private broadcast(msg: ClusterMessage): void {
@@ -232,8 +327,10 @@ export class Belayd {
     setImmediate(() => {
       this.tickQueued = false;
       if (this.stopped) return;
-      const out = this.core.onTick(this.now());
-      if (out.broadcast.length || out.execute.length || out.log.length || out.persist || out.replies.length) this.handle(out);
+      this.steps.time('tick', () => {
+        const out = this.core.onTick(this.now());
+        if (out.broadcast.length || out.execute.length || out.log.length || out.persist || out.replies.length || out.scheduleRequest) this.handle(out);
+      });
     });
   }
 
@@ -273,7 +370,7 @@ export class Belayd {
     const report = (result: OperationResult) => {
       if (this.stopped) return;
       this.rememberStart(exec, r, result.rc);
-      this.handle(this.core.onLocalResult(exec, toLocalResult(result)));
+      this.steps.time('operation result', () => this.handle(this.core.onLocalResult(exec, toLocalResult(result))));
     };
     if (exec.intervalMs > 0) {
       // Recurring: the executor reports the first result and every change.
@@ -300,29 +397,47 @@ export class Belayd {
       this.rememberStart(exec, resolved, r.rc);
       const result: LocalResult = { rc: r.rc, opStatus: 0, callId: ++this.builtinCallId, finishedAt: this.now(), execTimeMs: Date.now() - started };
       if (r.reason) result.exitReason = r.reason;
-      this.handle(this.core.onLocalResult(exec, result));
+      this.steps.time('operation result', () => this.handle(this.core.onLocalResult(exec, result)));
     };
     if (exec.task === 'monitor' && exec.intervalMs > 0) {
-      this.vips.startMonitor(exec.rscId, exec.intervalMs, report);
+      this.vips.startMonitor(exec.rscId, exec.intervalMs, params, report);
       return;
     }
     this.vips.operate(exec.rscId, exec.task, params).then(report, (err: Error) => report({ rc: 1, reason: err.message }));
   }
 
-  private persist(): void {
+  /**
+   * Write the configuration to disk off the step that changed it (the write
+   * and its fsyncs run on libuv's threads). Writes queue one behind the
+   * other; one queued write covers every change made before it runs.
+   */
+  private persist(): Promise<void> {
+    if (this.persistQueued) return this.persistQueued;
+    const next = this.persistChain.then(async () => {
+      await new Promise((r) => setImmediate(r));
+      this.persistQueued = undefined;
+      await this.writeCib();
+    });
+    this.persistQueued = next;
+    this.persistChain = next.catch((err: Error) => this.log(`cannot write the CIB to ${this.config.state_dir}: ${err.message}`));
+    return this.persistChain;
+  }
+
+  private async writeCib(): Promise<void> {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
+    const xml = this.steps.time('persist', () => cibToXml({ ...this.core.cib, status: [] }));
     if (existsSync(file)) {
       // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
       for (let i = KEEP_VERSIONS - 1; i >= 1; i--) {
         const from = join(dir, `cib-${i}.xml`);
-        if (existsSync(from)) renameSync(from, join(dir, `cib-${i + 1}.xml`));
+        if (existsSync(from)) await rename(from, join(dir, `cib-${i + 1}.xml`));
       }
-      renameSync(file, join(dir, 'cib-1.xml'));
+      // Copied, not moved: cib.xml is there at every moment, old or new.
+      await copyFile(file, join(dir, 'cib-1.xml'));
     }
-    const stored: Cib = { ...this.core.cib, status: [] };
-    atomicWriteFileSync(file, cibToXml(stored), { mode: 0o640 });
+    await atomicWriteFile(file, xml, { mode: 0o640 });
   }
 
   // --- admin --------------------------------------------------------------
@@ -348,7 +463,7 @@ export class Belayd {
       case 'vip-status':
         return { node: this.self, vrrp: this.vips.status() };
       case 'ring-status':
-        return { node: this.self, transport: this.deps.transport.status(), counters: this.counters };
+        return { node: this.self, transport: this.deps.transport.status(), counters: this.counters, steps: this.steps.stats() };
       case 'quorum-status':
         return { node: this.self, quorum: this.deps.transport.status().quorum ?? null, nodes: this.config.nodes };
       case 'watch':
@@ -444,6 +559,8 @@ export class Belayd {
     for (const w of this.watchers) w.push('status', snapshot);
   }
 }
+
+type InboxItem = { from: number; payload: Uint8Array } | { ringId: string; members: number[]; quorate: boolean };
 
 /** A group's id from its name (or a number), as /etc/group has it. */
 function groupId(group: string): number {

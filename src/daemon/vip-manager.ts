@@ -8,11 +8,19 @@
  * claim it (a membership split while the wire still connects), VRRP's
  * election on the wire leaves it with one.
  *
+ * A belayd that crashed (kill -9) leaves its addresses on the interface:
+ * the host did not go down, only the daemon. So the probe and the monitor
+ * look at the interface, not only at this process's memory: an address
+ * found there without a claim is reported active and adopted (its VRRP
+ * instance claims it again), and a stop removes it, so the cluster's
+ * multiple-active handling and recovery decide, as for any agent whose
+ * service outlived the daemon.
+ *
  * belayd runs these operations itself (no agent process on the failover
  * path); the shell agent agents/resource.d/belay/FloatIP covers FloatIPs
  * without a vrid and clusters that are not belay.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { isIPv4, isIPv6 } from 'node:net';
 import { floatIpInstance, VrrpEngine, type InstanceSpec, type RouterSpec } from '../vrrp/index.js';
 
@@ -51,9 +59,9 @@ export class VipManager {
       case 'start':
         return this.start(rsc, params);
       case 'stop':
-        return this.stop(rsc);
+        return this.stop(rsc, params);
       case 'monitor':
-        return this.monitor(rsc);
+        return this.monitor(rsc, params);
       case 'validate-all': {
         const bad = checkParams(params);
         return bad ? { rc: 6, reason: bad } : { rc: 0 };
@@ -64,18 +72,30 @@ export class VipManager {
   }
 
   /** Recurring monitor: report the first result and every change. */
-  startMonitor(rsc: string, intervalMs: number, report: (r: VipOpResult) => void): void {
+  startMonitor(rsc: string, intervalMs: number, params: Record<string, string>, report: (r: VipOpResult) => void): void {
     this.cancelMonitor(rsc);
     let last: number | undefined;
+    let busy = false;
     const tick = () => {
-      const r = this.monitor(rsc);
-      if (r.rc !== last) {
-        last = r.rc;
-        report(r);
-      }
+      if (busy) return;
+      busy = true;
+      this.monitor(rsc, params).then(
+        (r) => {
+          busy = false;
+          if (!this.monitors.has(rsc)) return; // cancelled meanwhile
+          if (r.rc !== last) {
+            last = r.rc;
+            report(r);
+          }
+        },
+        (err: Error) => {
+          busy = false;
+          report({ rc: 1, reason: err.message });
+        },
+      );
     };
-    tick();
     this.monitors.set(rsc, setInterval(tick, intervalMs));
+    tick();
   }
 
   cancelMonitor(rsc: string): void {
@@ -126,10 +146,20 @@ export class VipManager {
     return { rc: 1, reason: `VRRP instance for ${rsc} did not become MASTER` };
   }
 
-  private async stop(rsc: string): Promise<VipOpResult> {
+  private async stop(rsc: string, params: Record<string, string>): Promise<VipOpResult> {
     this.cancelMonitor(rsc);
     const claim = this.claims.get(rsc);
-    if (!claim || claim.releasedAt !== undefined) return { rc: 0 };
+    if (!claim) {
+      // Not ours in memory, but an earlier belayd may have left it on the interface.
+      const left = params['ip'] ? await findAddress(params['ip']) : undefined;
+      if (left) {
+        this.log(`FloatIP ${rsc}: removing ${params['ip']} from ${left.dev} (left by an earlier belayd)`);
+        const r = await ipCommand(['addr', 'del', `${params['ip']}/${left.prefix}`, 'dev', left.dev]);
+        if (!r.ok) return { rc: 1, reason: `cannot remove ${params['ip']} from ${left.dev}: ${r.stderr.trim()}` };
+      }
+      return { rc: 0 };
+    }
+    if (claim.releasedAt !== undefined) return { rc: 0 };
     claim.releasedAt = Date.now();
     this.engine?.release(rsc, HANDOVER_MS);
     // The instance goes once the handover is over; the stop itself is done.
@@ -143,15 +173,32 @@ export class VipManager {
     return { rc: 0 };
   }
 
-  private monitor(rsc: string): VipOpResult {
+  private async monitor(rsc: string, params: Record<string, string>): Promise<VipOpResult> {
     const claim = this.claims.get(rsc);
-    if (!claim || claim.releasedAt !== undefined) return { rc: 7 };
+    if (!claim) return this.adoptLeftover(rsc, params);
+    if (claim.releasedAt !== undefined) return { rc: 7 };
     const st = this.instanceState(rsc);
     if (st === 'MASTER') return { rc: 0 };
     // Claimed but another node won the election on the wire: the address is
     // held (by it), which is what the cluster wants from a FloatIP.
     if (st === 'BACKUP') return { rc: 0, reason: 'another node holds the address (VRRP)' };
     return { rc: 7, reason: `VRRP instance is ${st ?? 'gone'}` };
+  }
+
+  /**
+   * No claim in memory: is the address on this host anyway (a belayd killed
+   * with -9 left it)? Then it is running here, as an agent's probe would
+   * say; its VRRP instance takes it again so it is advertised and the
+   * cluster's stop removes it.
+   */
+  private async adoptLeftover(rsc: string, params: Record<string, string>): Promise<VipOpResult> {
+    if (checkParams(params)) return { rc: 7 };
+    const left = await findAddress(params['ip']!);
+    if (!left) return { rc: 7 };
+    if (this.claims.has(rsc)) return this.monitor(rsc, params); // adopted meanwhile
+    this.log(`FloatIP ${rsc}: found ${params['ip']} on ${left.dev}, left by an earlier belayd; adopting it`);
+    const r = await this.start(rsc, { ...params, nic: params['nic'] || left.dev });
+    return r.rc === 0 ? { rc: 0, reason: `${params['ip']} found on ${left.dev}` } : r;
   }
 
   private instanceState(rsc: string): string | undefined {
@@ -184,6 +231,22 @@ function checkParams(params: Record<string, string>): string | undefined {
   if (params['advert_int'] !== undefined && params['advert_int'] !== '') {
     const a = Number(params['advert_int']);
     if (!(a >= 0.01 && a <= 40.95)) return `advert_int must be 0.01..40.95 seconds (got '${params['advert_int']}')`;
+  }
+  return undefined;
+}
+
+function ipCommand(args: string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile('ip', args, { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => resolve({ ok: !err, stdout: String(stdout), stderr: String(stderr || err?.message || '') }));
+  });
+}
+
+/** Where an address is configured on this host, if anywhere. */
+async function findAddress(address: string): Promise<{ dev: string; prefix: number } | undefined> {
+  const r = await ipCommand(['-o', 'addr', 'show']);
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\d+:\s+(\S+)\s+inet6?\s+([^/\s]+)\/(\d+)/.exec(line);
+    if (m && m[2] === address) return { dev: m[1]!.replace(/@.*$/, ''), prefix: Number(m[3]) };
   }
   return undefined;
 }
