@@ -261,7 +261,10 @@ export class ControllerCore {
       return out;
     }
     for (const w of graph.warnings ?? []) out.log.push(`scheduler: ${w}`);
-    if (graph.actions.length === 0) {
+    // Only pseudo and cluster actions (e.g. a group's start pseudo-op in a
+    // partition without quorum): nothing would run, and running it would end
+    // in "check once more", the same graph, for ever.
+    if (!graph.actions.some((a) => a.kind === 'rsc')) {
       this.transition = undefined;
       return out;
     }
