@@ -440,7 +440,10 @@ export class ControllerCore {
     } else {
       actions = this.withoutStartsIfNoDevice(actions, out);
     }
-    if (actions.every((a) => a.kind === 'pseudo')) {
+    // Nothing that does work (pseudo actions and other cluster actions are
+    // counted done at once): running it would end in "check once more", the
+    // same graph, for ever.
+    if (!actions.some((a) => a.kind === 'rsc' || a.kind === 'fence' || (a.kind === 'cluster' && a.task === 'clear_failcount'))) {
       this.transition = undefined;
       return;
     }

@@ -12,6 +12,7 @@ import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
 import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
+import { checkConfiguration, validateClusterMessage } from '../controller/message-schema.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
 import type { ResolvedAction } from '../controller/resource-info.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
@@ -491,9 +492,8 @@ export class Belayd {
     await this.waitSynced(5_000);
     const configuration = args['configuration'] as Configuration | undefined;
     const base = args['base'] as CibVersion | undefined;
-    if (!configuration || typeof configuration !== 'object' || !Array.isArray((configuration as Configuration).resources)) {
-      throw new AdminError('cib-replace needs a "configuration" object');
-    }
+    const checked = checkConfiguration(configuration);
+    if (!checked.ok) throw new AdminError(`cib-replace needs a valid "configuration": ${checked.error}`);
     // Fail fast on a stale client; the cluster-wide check happens in agreed order.
     if (base && compareVersions([base[0], base[1], 0], [this.core.cib.adminEpoch, this.core.cib.epoch, 0]) !== 0) {
       throw new AdminError(`the configuration changed meanwhile (now ${versionTriple(this.core.cib).join('.')}); try again`);
@@ -502,7 +502,7 @@ export class Belayd {
     // delivery refuses the edit; the base is still good, so try again.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.proposeOnce(configuration, args);
+        return await this.proposeOnce(checked.value, args);
       } catch (err) {
         if (!(err instanceof AdminError) || !/synchronising/.test(err.message) || attempt >= 5) throw err;
         await this.waitSynced(5_000);
@@ -601,13 +601,8 @@ export function decodeMessage(payload: Uint8Array): ClusterMessage {
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.length - 1);
   const text = payload[0] === 0 ? body.toString('utf8') : payload[0] === 1 ? inflateRawSync(body, { maxOutputLength: MAX_MESSAGE_BYTES }).toString('utf8') : undefined;
   if (text === undefined) throw new Error(`unknown message framing ${payload[0]}`);
-  const msg = JSON.parse(text) as ClusterMessage;
-  if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
-    throw new Error('not a cluster message');
-  }
-  const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec', 'leave', 'fence-request', 'fence-result', 'fence-confirm', 'clear-failcount'];
-  if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
-  return msg;
+  // Checked against the schema before it reaches the replica (every node drops the same ones).
+  return validateClusterMessage(JSON.parse(text));
 }
 
 /** The stored configuration, or an empty one on a new node. */

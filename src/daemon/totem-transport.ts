@@ -8,9 +8,11 @@ import { MAX_PAYLOAD } from '../totem/wire.js';
 import type { ClusterTransport } from './belayd.js';
 import type { ClusterConfig } from './config.js';
 
+/** Room left in one totem message once our own framing is counted. */
+export const TRANSPORT_MAX_PAYLOAD = MAX_PAYLOAD - FRAME_OVERHEAD - 64;
+
 export class TotemTransport implements ClusterTransport {
-  /** Room left in one totem message once our own framing is counted. */
-  readonly maxPayload = MAX_PAYLOAD - FRAME_OVERHEAD - 64;
+  readonly maxPayload = TRANSPORT_MAX_PAYLOAD;
   private node: TotemNode | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
 
@@ -25,28 +27,12 @@ export class TotemTransport implements ClusterTransport {
   async start(handlers: Parameters<ClusterTransport['start']>[0]): Promise<void> {
     const node = await startTotem(totemConfigFromCluster(this.config, this.nodeId, this.log), this.key);
     this.node = node;
-    // Agreed order across membership changes: a message of a new ring must
-    // reach the controller after that ring's membership does. The node can
-    // hand over new-ring messages in the same step as the change (a slower
-    // node installing a ring already in use), so they wait here.
-    let ring: string | undefined;
-    let held: Array<{ origin: number; payload: Uint8Array; ring: string }> = [];
-    node.on('deliver', (d) => {
-      const key = ringKey(d.ring);
-      if (d.transitional || key === ring) handlers.deliver(d.origin, d.payload);
-      else held.push({ origin: d.origin, payload: d.payload, ring: key });
-    });
-    node.on('confchg', (c) => {
-      if (c.kind !== 'regular') return;
-      // The node steps votequorum right after emitting the change; read the
-      // outcome once that has happened, before any later packet is handled.
-      queueMicrotask(() => {
-        ring = ringKey(c.ring);
-        handlers.membership(ring, c.members, node.status().quorum.quorate);
-        const ready = held.filter((h) => h.ring === ring);
-        held = held.filter((h) => h.ring !== ring);
-        for (const h of ready) handlers.deliver(h.origin, h.payload);
-      });
+    // The stack (src/totem/stack.ts) hands over deliveries and configuration
+    // changes in agreed order, with the quorum each change gives: carried out
+    // as they come, as the simulator does.
+    node.on('deliver', (d) => handlers.deliver(d.origin, d.payload));
+    node.on('confchg', (c, quorum) => {
+      if (c.kind === 'regular') handlers.membership(ringKey(c.ring), c.members, quorum?.quorate === true);
     });
     node.on('error', (err) => this.log(`totem: ${err.message}`));
     // `belay ring status` and `belay quorum status` read this file, as with `belay totem run`.

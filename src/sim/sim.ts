@@ -15,9 +15,9 @@
  *    within a bounded simulated time, and messages sent then reach everyone;
  *  - quorum is never held by two nodes whose configurations are disjoint.
  */
-import { TotemCore, type StepOutput, type TimerName, type TotemTimers } from '../totem/core.js';
+import type { TotemCore, TotemTimers } from '../totem/core.js';
+import { TotemStack, type StackOutput, type StackTimerName } from '../totem/stack.js';
 import { PacketType, clusterHash, decodePacket, encodePacket, ringKey, type Packet } from '../totem/wire.js';
-import { VoteQuorum } from '../quorum/votequorum.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './rng.js';
 
@@ -34,7 +34,7 @@ export interface SimOptions {
   /** Record a trace of events (for replaying a failing seed). */
   trace?: boolean;
   /** Tests of the checker itself: corrupt a node's outputs before the simulator sees them. */
-  mutate?: (node: number, out: StepOutput, now: number) => void;
+  mutate?: (node: number, out: StackOutput, now: number) => void;
 }
 
 export interface SimResult {
@@ -52,15 +52,16 @@ export interface SimResult {
 
 type Ev =
   | { time: number; order: number; kind: 'packet'; to: number; from: number; bytes: Uint8Array | null; packet: Packet | null }
-  | { time: number; order: number; kind: 'timer'; node: number; name: TimerName | 'lms'; gen: number; inc: number }
+  | { time: number; order: number; kind: 'timer'; node: number; name: StackTimerName; gen: number; inc: number }
   | { time: number; order: number; kind: 'act'; act: () => void };
 
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 interface SimNode {
   id: number;
+  stack: TotemStack | null;
+  /** The stack's totem core (for convergence checks). */
   core: TotemCore | null;
-  quorum: VoteQuorum | null;
   incarnation: number;
   disk: { ringSeq: number };
   timerGen: Map<string, number>;
@@ -151,8 +152,8 @@ class Simulator {
   private boot(id: number, existing?: SimNode): SimNode {
     const node: SimNode = existing ?? {
       id,
+      stack: null,
       core: null,
-      quorum: null,
       incarnation: 0,
       disk: { ringSeq: 0 },
       timerGen: new Map(),
@@ -173,22 +174,22 @@ class Simulator {
     node.posIn = new Map();
     node.seen = new Set();
     node.lastFrom = new Map();
-    node.core = new TotemCore({ nodeId: id, nodes: this.ids, ringSeq: node.disk.ringSeq, timers: this.timers });
-    node.quorum = new VoteQuorum({ nodeId: id, votes: new Map(this.ids.map((i) => [i, 1])) });
+    node.stack = new TotemStack({ nodeId: id, nodes: this.ids, ringSeq: node.disk.ringSeq, timers: this.timers }, { nodeId: id, votes: new Map(this.ids.map((i) => [i, 1])) });
+    node.core = node.stack.core;
     this.log(`boot ${id} inc ${node.incarnation}`);
-    this.apply(node, node.core.step({ type: 'start' }));
+    this.apply(node, node.stack.step({ type: 'start' }));
     return node;
   }
 
   private crash(node: SimNode): void {
     this.log(`crash ${node.id}`);
+    node.stack = null;
     node.core = null;
-    node.quorum = null;
     node.quorate = false;
     node.timerGen = new Map();
   }
 
-  private apply(node: SimNode, out: StepOutput): void {
+  private apply(node: SimNode, out: StackOutput): void {
     if (this.mutate) this.mutate(node.id, out, this.now);
     if (out.persistRingSeq !== undefined) node.disk.ringSeq = out.persistRingSeq;
     for (const t of out.timers) {
@@ -201,8 +202,20 @@ class Simulator {
       const bytes = this.wire ? encodePacket(s.packet, CLUSTER) : null;
       for (const d of dests) this.transmit(node.id, d, bytes, s.packet);
     }
-    for (const d of out.deliver) this.onDeliver(node, d.origin, d.payload, d.transitional ? `T${ringKey(d.ring)}<${ringKey(d.previous!)}` : `R${ringKey(d.ring)}`, d.transitional);
-    for (const c of out.confchg) {
+    for (const e of out.events) {
+      if (e.type === 'deliver') {
+        const d = e.delivery;
+        const ck = d.transitional ? `T${ringKey(d.ring)}<${ringKey(d.previous!)}` : `R${ringKey(d.ring)}`;
+        // A regular delivery belongs to the configuration installed last.
+        if (!d.transitional && node.confKey !== ck) this.violate(`node ${node.id} delivered a message of ${ck} while in ${node.confKey || 'no configuration'}`);
+        this.onDeliver(node, d.origin, d.payload, ck, d.transitional);
+        continue;
+      }
+      if (e.type === 'quorum') {
+        this.onQuorum(node, e.quorum.quorate);
+        continue;
+      }
+      const c = e.confchg;
       const key = ringKey(c.ring);
       if (c.kind === 'transitional') {
         const tk = `T${key}<${ringKey(c.previous)}`;
@@ -226,27 +239,19 @@ class Simulator {
         else if (prev !== m) this.violate(`ring ${key}: node ${node.id} installed members [${m}], another [${prev}]`);
         if (!c.members.includes(node.id)) this.violate(`node ${node.id} installed ring ${key} without itself`);
         this.log(`node ${node.id} ring ${key} [${m}]`);
-        const q = node.quorum!.step({ type: 'membership', members: c.members, ring: key });
-        this.applyQuorum(node, q);
+        if (!e.quorum) this.violate(`node ${node.id}: regular configuration ${key} without its quorum state`);
+        else this.onQuorum(node, e.quorum.quorate);
       }
     }
   }
 
-  private applyQuorum(node: SimNode, q: ReturnType<VoteQuorum['step']>): void {
-    for (const t of q.timers) {
-      const gen = (node.timerGen.get('lms') ?? 0) + 1;
-      node.timerGen.set('lms', gen);
-      if (t.ms !== null) this.schedule({ time: this.now + t.ms, kind: 'timer', node: node.id, name: 'lms', gen, inc: node.incarnation });
-    }
-    if (q.event) {
-      node.quorate = q.event.quorate;
-      if (node.quorate) {
-        for (const other of this.nodes) {
-          if (other === node || !other.core || !other.quorate) continue;
-          if (!other.confMembers.some((m) => node.confMembers.includes(m))) {
-            this.violate(`quorum in disjoint partitions: node ${node.id} [${node.confMembers}] and node ${other.id} [${other.confMembers}]`);
-          }
-        }
+  private onQuorum(node: SimNode, quorate: boolean): void {
+    node.quorate = quorate;
+    if (!node.quorate) return;
+    for (const other of this.nodes) {
+      if (other === node || !other.core || !other.quorate) continue;
+      if (!other.confMembers.some((m) => node.confMembers.includes(m))) {
+        this.violate(`quorum in disjoint partitions: node ${node.id} [${node.confMembers}] and node ${other.id} [${other.confMembers}]`);
       }
     }
   }
@@ -383,7 +388,7 @@ class Simulator {
     dv.setUint32(8, node.counter++);
     if (final) this.finalMsgs.add(`${node.id}:${node.incarnation}:${node.counter - 1}`);
     this.sent++;
-    this.apply(node, node.core.step({ type: 'send', payload, safe: this.rng.chance(0.2) }));
+    this.apply(node, node.stack!.step({ type: 'send', payload, safe: this.rng.chance(0.2) }));
   }
 
   private planChaos(): void {
@@ -435,13 +440,9 @@ class Simulator {
       case 'timer': {
         const node = this.nodes[ev.node - 1]!;
         if (node.incarnation !== ev.inc || node.timerGen.get(ev.name) !== ev.gen) return;
-        if (ev.name === 'lms') {
-          if (node.quorum) this.applyQuorum(node, node.quorum.step({ type: 'timer', name: 'lms' }));
-          return;
-        }
-        if (!node.core) return;
-        this.log(`node ${node.id} timer ${ev.name} (${node.core.state})`);
-        this.apply(node, node.core.step({ type: 'timer', name: ev.name }));
+        if (!node.stack) return;
+        this.log(`node ${node.id} timer ${ev.name} (${node.stack.core.state})`);
+        this.apply(node, node.stack.step({ type: 'timer', name: ev.name } as Parameters<TotemStack['step']>[0]));
         return;
       }
       case 'packet': {
@@ -457,7 +458,7 @@ class Simulator {
           packet = d.packet;
         }
         if (this.doTrace) this.log(`node ${node.id} <- ${ev.from} ${describe(packet!)} (${node.core.state})`);
-        this.apply(node, node.core.step({ type: 'packet', packet: packet! }));
+        this.apply(node, node.stack!.step({ type: 'packet', packet: packet! }));
         return;
       }
     }

@@ -114,10 +114,18 @@ export interface TimerOut {
   ms: number | null;
 }
 
+/**
+ * What a step hands to the application, in the one order it must be acted
+ * on: a message of a new ring comes after that ring's configuration change,
+ * the old ring's last messages before the transitional one. A shell or the
+ * simulator carries the list out front to back and never reorders it.
+ */
+export type TotemEvent = { type: 'deliver'; delivery: Delivery } | { type: 'confchg'; confchg: ConfChg };
+
 export interface StepOutput {
   send: SendOut[];
-  deliver: Delivery[];
-  confchg: ConfChg[];
+  /** Deliveries and configuration changes, in agreed order. */
+  events: TotemEvent[];
   timers: TimerOut[];
   /** Set when the shell must store this (the highest ring sequence seen) before sending. */
   persistRingSeq?: number;
@@ -244,7 +252,7 @@ export class TotemCore {
     droppedOther: 0,
   };
 
-  private out: StepOutput = { send: [], deliver: [], confchg: [], timers: [] };
+  private out: StepOutput = { send: [], events: [], timers: [] };
 
   constructor(cfg: TotemCoreConfig) {
     if (!Number.isInteger(cfg.nodeId) || cfg.nodeId < 1 || cfg.nodeId > 0xffffffff) throw new RangeError(`totem: bad node id ${cfg.nodeId}`);
@@ -286,7 +294,7 @@ export class TotemCore {
   }
 
   step(input: StepInput): StepOutput {
-    this.out = { send: [], deliver: [], confchg: [], timers: [] };
+    this.out = { send: [], events: [], timers: [] };
     switch (input.type) {
       case 'start':
         this.persist();
@@ -504,7 +512,7 @@ export class TotemCore {
     this.counters.delivered++;
     const d: Delivery = { origin: m.origin, payload: m.payload, safe: m.safe, ring, transitional, seq: m.seq };
     if (previous) d.previous = previous;
-    this.out.deliver.push(d);
+    this.out.events.push({ type: 'deliver', delivery: d });
   }
 
   private cancelTokenRetransmit(): void {
@@ -907,25 +915,24 @@ export class TotemCore {
       this.delivered = s;
     }
     const trans = sortIds(this.group);
-    this.out.confchg.push({
-      kind: 'transitional',
-      ring: newRing,
-      previous: oldRing,
-      members: trans,
-      joined: [],
-      left: oldMembers.filter((m) => !trans.includes(m)),
+    this.out.events.push({
+      type: 'confchg',
+      confchg: { kind: 'transitional', ring: newRing, previous: oldRing, members: trans, joined: [], left: oldMembers.filter((m) => !trans.includes(m)) },
     });
     // In the transitional configuration: the rest, in order, across holes.
     const rest = [...this.store.values()].filter((m) => m.seq > this.delivered).sort((a, b) => a.seq - b.seq);
     for (const m of rest) if (!m.encap && !m.noop) this.emitDelivery(m, newRing, true, oldRing);
     const members = sortIds(this.newMembers);
-    this.out.confchg.push({
-      kind: 'regular',
-      ring: newRing,
-      previous: oldRing,
-      members,
-      joined: members.filter((m) => !trans.includes(m)),
-      left: oldMembers.filter((m) => !members.includes(m)),
+    this.out.events.push({
+      type: 'confchg',
+      confchg: {
+        kind: 'regular',
+        ring: newRing,
+        previous: oldRing,
+        members,
+        joined: members.filter((m) => !trans.includes(m)),
+        left: oldMembers.filter((m) => !members.includes(m)),
+      },
     });
     this.counters.ringsFormed++;
     this.state = 'operational';

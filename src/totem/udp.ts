@@ -14,7 +14,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
-import { VoteQuorum, type QuorumStatus } from '../quorum/votequorum.js';
+import type { VoteQuorum, QuorumStatus } from '../quorum/votequorum.js';
+import { TotemStack, type StackInput, type StackOutput, type StackTimerName } from './stack.js';
 import { PacketAuth, type CipherName } from './auth.js';
 import {
   DEFAULT_TIMERS,
@@ -89,14 +90,22 @@ export interface RingStatus {
 
 export interface TotemEvents {
   deliver: [Delivery];
-  confchg: [ConfChg];
+  /** A regular change carries the quorum it gives. */
+  confchg: [ConfChg, QuorumStatus | undefined];
   quorum: [QuorumStatus];
   error: [Error];
 }
 
 export class TotemNode extends EventEmitter<TotemEvents> {
-  private core: TotemCore;
-  private quorum: VoteQuorum;
+  private readonly stack: TotemStack;
+  private readonly inputs: StackInput[] = [];
+  private stepping = false;
+  private get core(): TotemCore {
+    return this.stack.core;
+  }
+  private get quorum(): VoteQuorum {
+    return this.stack.quorum;
+  }
   private socket: Socket | null = null;
   private mcastSocket: Socket | null = null;
   private readonly auth: PacketAuth;
@@ -142,9 +151,8 @@ export class TotemNode extends EventEmitter<TotemEvents> {
         // first start
       }
     }
-    this.core = new TotemCore({ nodeId: config.nodeId, nodes: config.nodes.map((n) => n.id), timers: config.timers ?? {}, ringSeq });
     const q = config.quorum ?? {};
-    this.quorum = new VoteQuorum({
+    this.stack = new TotemStack({ nodeId: config.nodeId, nodes: config.nodes.map((n) => n.id), timers: config.timers ?? {}, ringSeq }, {
       nodeId: config.nodeId,
       votes: new Map(config.nodes.map((n) => [n.id, n.votes ?? 1])),
       ...(q.expected_votes !== undefined ? { expected_votes: q.expected_votes } : {}),
@@ -310,20 +318,31 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     for (const packet of d.packets) this.step({ type: 'packet', packet });
   }
 
-  private step(input: StepInput): void {
-    if (this.stopped) return;
-    let out: StepOutput;
+  private step(input: StackInput): void {
+    // A listener may send from inside a delivery: that step waits until the
+    // current step's events are all carried out, so their order holds.
+    this.inputs.push(input);
+    if (this.stepping) return;
+    this.stepping = true;
     try {
-      out = this.core.step(input);
-    } catch (err) {
-      // A core bug must not take the node down silently: report it, keep running.
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
-      return;
+      for (let next = this.inputs.shift(); next && !this.stopped; next = this.inputs.shift()) {
+        let out: StackOutput;
+        try {
+          out = this.stack.step(next);
+        } catch (err) {
+          // A core bug must not take the node down silently: report it, keep running.
+          this.emit('error', err instanceof Error ? err : new Error(String(err)));
+          continue;
+        }
+        this.apply(out);
+      }
+    } finally {
+      this.stepping = false;
+      this.inputs.length = 0;
     }
-    this.apply(out);
   }
 
-  private apply(out: StepOutput): void {
+  private apply(out: StackOutput): void {
     if (out.persistRingSeq !== undefined && this.ringFile) {
       try {
         mkdirSync(this.config.stateDir!, { recursive: true });
@@ -334,12 +353,12 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     }
     for (const t of out.timers) this.setTimer(t.name, t.ms);
     this.sendAll(out.send);
-    for (const d of out.deliver) this.emit('deliver', d);
-    for (const c of out.confchg) {
-      // Quorum first, so a listener of confchg already sees the new quorum state in status().
-      const q = c.kind === 'regular' ? this.quorum.step({ type: 'membership', members: c.members, ring: ringKey(c.ring) }) : null;
-      this.emit('confchg', c);
-      if (q) this.applyQuorum(q);
+    // The stack's order is the order listeners see: never regrouped here.
+    for (const e of out.events) {
+      if (this.stopped) return;
+      if (e.type === 'deliver') this.emit('deliver', e.delivery);
+      else if (e.type === 'confchg') this.emit('confchg', e.confchg, e.quorum);
+      else this.emit('quorum', e.quorum);
     }
   }
 
@@ -404,25 +423,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     flush();
   }
 
-  private applyQuorum(q: ReturnType<VoteQuorum['step']>): void {
-    for (const t of q.timers) {
-      const old = this.timers.get('quorum:lms');
-      if (old) clearTimeout(old);
-      this.timers.delete('quorum:lms');
-      if (t.ms !== null) {
-        this.timers.set(
-          'quorum:lms',
-          setTimeout(() => {
-            this.timers.delete('quorum:lms');
-            if (!this.stopped) this.applyQuorum(this.quorum.step({ type: 'timer', name: 'lms' }));
-          }, t.ms),
-        );
-      }
-    }
-    if (q.event) this.emit('quorum', q.event);
-  }
-
-  private setTimer(name: TimerName, ms: number | null): void {
+  private setTimer(name: StackTimerName, ms: number | null): void {
     const old = this.timers.get(name);
     if (old) clearTimeout(old);
     this.timers.delete(name);
@@ -430,7 +431,7 @@ export class TotemNode extends EventEmitter<TotemEvents> {
     const h = setTimeout(() => {
       if (this.timers.get(name) !== h) return;
       this.timers.delete(name);
-      this.step({ type: 'timer', name });
+      this.step({ type: 'timer', name } as StackInput);
     }, ms);
     this.timers.set(name, h);
   }

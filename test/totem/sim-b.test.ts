@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runSeed } from '../../src/sim/sim.js';
+import type { ConfChg } from '../../src/totem/core.js';
+import type { StackOutput } from '../../src/totem/stack.js';
 import { BASE, SEEDS, sweep } from './sim-sweep.js';
 
 const half = Math.ceil(SEEDS / 2);
@@ -59,7 +61,7 @@ describe('the checker catches broken cores', () => {
     for (let s = 1; s <= 20; s++) {
       const r = runSeed(s, {
         mutate: (node, out) => {
-          if (node === 1 && out.deliver.length >= 2) out.deliver.reverse();
+          if (node === 1 && out.events.filter((e) => e.type === 'deliver').length >= 2) out.events.reverse();
         },
       });
       if (r.violations.some((v) => /sender order|others delivered/.test(v))) hits++;
@@ -70,7 +72,8 @@ describe('the checker catches broken cores', () => {
   it('flags a duplicate delivery', () => {
     const r = runSeed(7, {
       mutate: (node, out) => {
-        if (node === 2 && out.deliver.length > 0) out.deliver.push(out.deliver[0]!);
+        const d = out.events.find((e) => e.type === 'deliver');
+        if (node === 2 && d) out.events.push(d);
       },
     });
     expect(r.violations.some((v) => /twice/.test(v))).toBe(true);
@@ -80,7 +83,7 @@ describe('the checker catches broken cores', () => {
     const r = runSeed(3, {
       nodes: 3,
       mutate: (node, out) => {
-        for (const c of out.confchg) if (node === 3 && c.kind === 'regular' && c.members.length > 1) c.members = c.members.slice(1);
+        for (const c of confchgs(out)) if (node === 3 && c.kind === 'regular' && c.members.length > 1) c.members = c.members.slice(1);
       },
     });
     expect(r.violations.some((v) => /installed members|without itself/.test(v))).toBe(true);
@@ -89,7 +92,7 @@ describe('the checker catches broken cores', () => {
   it('flags a lost message (a node that silently drops deliveries)', () => {
     const r = runSeed(11, {
       mutate: (node, out, now) => {
-        if (node === 1 && now > 1000) out.deliver.length = 0;
+        if (node === 1 && now > 1000) out.events = out.events.filter((e) => e.type !== 'deliver');
       },
     });
     expect(r.violations.length).toBeGreaterThan(0);
@@ -100,10 +103,14 @@ describe('the checker catches broken cores', () => {
     const r = runSeed(5, {
       nodes: 3,
       mutate: (node, out) => {
-        for (const c of out.confchg) if (node === 1 && c.kind === 'regular') c.members = [1, 2];
-        for (const c of out.confchg) if (node === 3 && c.kind === 'regular') c.members = [3, 2];
+        for (const c of confchgs(out)) if (node === 1 && c.kind === 'regular') c.members = [1, 2];
+        for (const c of confchgs(out)) if (node === 3 && c.kind === 'regular') c.members = [3, 2];
       },
     });
     expect(r.violations.some((v) => /disjoint|installed members/.test(v))).toBe(true);
   });
 });
+
+function confchgs(out: StackOutput): ConfChg[] {
+  return out.events.flatMap((e) => (e.type === 'confchg' ? [e.confchg] : []));
+}
