@@ -176,10 +176,9 @@ export async function main(argv: string[]): Promise<number> {
   const file = process.env.CIB_file;
   try {
     if (file !== undefined && file !== '') {
-      const input = inputFromFile(file, nowSeconds());
-      if (a.simple) return simple(input);
-      process.stdout.write(render(input, a, request));
-      return 0;
+      const r = crmMonFile(a, file, request, nowSeconds());
+      process.stdout.write(r.stdout);
+      return r.code;
     }
     const { adminCall } = await import('../admin/socket.js');
     if (a.oneShot || a.simple || a.format !== 'text') {
@@ -200,6 +199,32 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }
+    throw e;
+  }
+}
+
+/** One status of a CIB file (CIB_file=PATH), as `crm_mon` prints it: what the tests compare with Pacemaker's. */
+export function crmMonFile(a: Args, file: string, request: string, now: number): { stdout: string; code: number } {
+  const input = inputFromFile(file, now);
+  if (a.simple) {
+    const r = monSimple(input);
+    return { stdout: `${r.line}\n`, code: r.code };
+  }
+  return { stdout: render(input, a, request), code: 0 };
+}
+
+/** crm_mon on a CIB file with the given arguments, in-process (errors as Pacemaker's exit codes). */
+export function crmMonFileArgs(argv: string[], file: string, now: number): { stdout: string; stderr: string; code: number } {
+  let a: Args;
+  try {
+    a = parseArgs(argv);
+  } catch (e) {
+    return { stdout: '', stderr: `${(e as Error).message}\n`, code: 64 };
+  }
+  try {
+    return { ...crmMonFile(a, file, ['crm_mon', ...argv].join(' '), now), stderr: '' };
+  } catch (e) {
+    if (e instanceof CibError) return { stdout: '', stderr: `${e.message}\n`, code: 1 };
     throw e;
   }
 }
