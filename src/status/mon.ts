@@ -10,7 +10,7 @@
 import type { Cib, LrmOp, NodeState } from '../cib/model.js';
 import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
-import { unpack, type WorkingSet } from '../scheduler/unpack.js';
+import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
 import { formatNodeList, formatResources } from './format.js';
 import { unpackNvSets } from '../scheduler/rules.js';
@@ -497,7 +497,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     top.push(el('pacemakerd', { sys_from: input.daemon.name, state: input.daemon.state, last_updated: isoTime(input.daemon.lastUpdated) }));
   }
   const lc = s.lastChange;
-  const stonithTimeout = parseDurationMs(props.get('stonith-timeout') ?? '60s', 60_000) || 60_000;
+  const stonithTimeout = parseDurationMs(clusterOption(props, 'fencing-timeout') ?? '60s', 60_000) || 60_000;
   const pfd = parseDurationMs(props.get('priority-fencing-delay') ?? '0', 0) || 0;
   top.push(
     el('summary', {}, [

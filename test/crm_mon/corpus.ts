@@ -6,9 +6,11 @@
  * CIB_file. Only the clock ("Last updated") and version strings are masked.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { crmMonFileArgs } from '../../src/cli/crm_mon.js';
+import { OPTION_ALIASES } from '../../src/scheduler/unpack.js';
 
 export const CASES_ROOT = join(import.meta.dirname, '..', '..', '..', 'shared', 'scheduler-cases');
 export const PACEMAKER_CRM_MON = '/usr/sbin/crm_mon';
@@ -56,9 +58,28 @@ const ENV = { ...process.env, TZ: 'UTC', LC_ALL: 'C' };
 /** CRM_MON_PCMK_CACHE=DIR keeps Pacemaker's outputs between runs (for working on the view; CI runs it afresh). */
 const CACHE = process.env['CRM_MON_PCMK_CACHE'];
 
+/**
+ * The corpus CIBs use the cluster option names of Pacemaker 3 (fencing-enabled,
+ * ...), which 2.1.5 does not know and would ignore (taking fencing as
+ * enabled). Pacemaker 2.1.5 is given a copy with the 2.x names of the same
+ * options, so that both sides see the same configuration; belay reads the
+ * original (it knows both names).
+ */
+export function pacemakerInput(file: string): string {
+  const xml = readFileSync(file, 'utf8');
+  let out = xml;
+  for (const [now, old] of Object.entries(OPTION_ALIASES)) out = out.split(`name="${now}"`).join(`name="${old}"`);
+  if (out === xml) return file;
+  const dir = join(tmpdir(), `belay-crm_mon-corpus-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const copy = join(dir, file.replace(/[^A-Za-z0-9.-]/g, '_'));
+  writeFileSync(copy, out);
+  return copy;
+}
+
 export async function runPacemaker(file: string, args: string[]): Promise<RunOut> {
   if (CACHE) {
-    const key = join(CACHE, `${file.replace(/[^A-Za-z0-9.-]/g, '_')}__${args.join('_').replace(/[^A-Za-z0-9-]/g, '_')}.json`);
+    const key = join(CACHE, `${basename(file)}__${args.join('_').replace(/[^A-Za-z0-9-]/g, '_')}.json`);
     if (existsSync(key)) return JSON.parse(readFileSync(key, 'utf8')) as RunOut;
     const r = await runPacemakerNow(file, args);
     mkdirSync(CACHE, { recursive: true });
@@ -118,7 +139,9 @@ export async function compareAll(cases: MonCase[], sets: string[], width = 4): P
     throw new Error(`${PACEMAKER_CRM_MON} is missing: install the Debian package pacemaker-cli-utils (scripts/debian-packages.txt)`);
   }
   const jobs = cases.flatMap((c) => sets.map((set) => ({ c, set })));
-  const pcmk = await inBatches(jobs, width, (j) => runPacemaker(j.c.file, OPTION_SETS[j.set]!));
+  const inputs = new Map(cases.map((c) => [c.file, pacemakerInput(c.file)]));
+  const pcmk = await inBatches(jobs, width, (j) => runPacemaker(inputs.get(j.c.file)!, OPTION_SETS[j.set]!));
+  rmSync(join(tmpdir(), `belay-crm_mon-corpus-${process.pid}`), { recursive: true, force: true });
   const now = Math.floor(Date.now() / 1000);
   return jobs.map((j, i) => {
     const want = pcmk[i]!;
