@@ -23,6 +23,8 @@ const USAGE = `usage: crm_mon [OPTIONS]
   -A, --show-node-attributes  show node attributes
   -o, --operations            show the operation history of every node
   -L, --neg-locations         show negative location constraints (bans)
+  -m, --fence-history[=LEVEL] fencing history: 0 off, 1 failed and pending,
+                              2 (the default with -m) also successful, 3 all
   -s, --simple-status         one line (CLUSTER OK / WARN / CRIT) with a Nagios exit code
   --output-as=text|xml|json   output format (xml/json imply --one-shot)
   -X, --as-xml                same as --output-as=xml
@@ -42,6 +44,14 @@ interface Args extends MonOptions {
   simple: boolean;
   intervalMs?: number;
   help: boolean;
+}
+
+/** --fence-history / -m LEVEL: 0 off, 1 failures and pending, 2 (no value) with successes, 3 the full history. */
+function fenceLevel(v: string | undefined): number {
+  if (v === undefined || v === '') return 2;
+  const n = Number.parseInt(v, 10);
+  if (!/^\d+$/.test(v) || n > 3) throw new CibError(`crm_mon: bad fence history level '${v}' (0-3)`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -76,6 +86,7 @@ function parseArgs(argv: string[]): Args {
         case '--help': a.help = true; break;
         case '--output-as': setFormat(inline ?? value(++i, name)); break;
         case '--interval': setInterval(inline ?? value(++i, name)); break;
+        case '--fence-history': a.fenceHistory = fenceLevel(inline); break;
         case '--quiet': case '--verbose': break;
         default: throw new CibError(`crm_mon: unknown option '${arg}' (see crm_mon --help)`);
       }
@@ -96,6 +107,13 @@ function parseArgs(argv: string[]): Args {
         case 'X': a.format = 'xml'; break;
         case 'h': case '?': a.help = true; break;
         case 'V': case 'q': break;
+        case 'm': {
+          // -m[LEVEL]: the level is glued to the flag, as with glib's optional arguments.
+          const rest = arg.slice(j + 1);
+          a.fenceHistory = fenceLevel(rest === '' ? undefined : rest);
+          j = arg.length;
+          break;
+        }
         case 'i': {
           const rest = arg.slice(j + 1);
           setInterval(rest !== '' ? rest : value(++i, '-i'));
@@ -148,7 +166,8 @@ export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
 
 function inputFromFile(path: string, now: number): MonInput {
   if (!existsSync(path)) throw new CibError(`crm_mon: CIB_file ${path} does not exist`);
-  return { cib: readCibFile(path).cib, now, version: belayVersion(), stack: 'belay' };
+  // As Pacemaker's crm_mon on a file: the stack and version only from the CIB's own properties.
+  return { cib: readCibFile(path).cib, now, version: 'unknown', stack: 'unknown' };
 }
 
 function render(input: MonInput, a: Args, request: string): string {

@@ -14,6 +14,7 @@ import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
 import { formatNodeList, formatResources } from './format.js';
 import { unpackNvSets } from '../scheduler/rules.js';
+import { EXEC_STATUS_TEXT, failedActionFriendly, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
 export interface MonInput {
   cib: Cib;
@@ -44,6 +45,11 @@ export interface MonOptions {
   operations?: boolean;
   /** -L: "Negative Location Constraints" (bans, e.g. crm resource ban). */
   bans?: boolean;
+  /**
+   * -m / --fence-history LEVEL (0-3). A CIB file has no fencer to ask, so
+   * there is no history to show there (as with Pacemaker's crm_mon).
+   */
+  fenceHistory?: number;
   /** The command line, for the XML's request attribute. */
   request?: string;
 }
@@ -72,16 +78,6 @@ export function isoTime(seconds: number): string {
 // ---------------------------------------------------------------------------
 // What the views share
 
-const OCF_RC_TEXT: Record<number, string> = {
-  0: 'ok', 1: 'error', 2: 'invalid parameter', 3: 'unimplemented feature', 4: 'insufficient privileges',
-  5: 'not installed', 6: 'not configured', 7: 'not running', 8: 'promoted', 9: 'promoted (failed)',
-  190: 'degraded', 191: 'promoted (degraded)',
-};
-const EXEC_STATUS_TEXT: Record<number, string> = {
-  [-1]: 'pending', 0: 'complete', 1: 'Cancelled', 2: 'Timed Out', 3: 'NOT SUPPORTED', 4: 'Error',
-  5: 'Hard error', 6: 'Fatal error', 7: 'Not installed', 8: 'Internal communication failure', 9: 'Cannot execute now',
-};
-const rcText = (rc: number) => OCF_RC_TEXT[rc] ?? 'unknown';
 
 /** Node attributes crm_mon never shows (Pacemaker's FILTER_STR). */
 const HIDDEN_ATTR_PREFIXES = ['fail-count-', 'last-failure-', 'shutdown', 'terminate', 'standby', 'probe_complete', '#'];
@@ -91,19 +87,13 @@ interface Summary {
   dc: { id: string; name: string } | null;
   version: string;
   quorate: boolean;
-  lastChange: { at: number; user?: string; client?: string; origin?: string } | undefined;
+  lastChange: { time?: string; user?: string; client?: string; origin?: string };
   nodesConfigured: number;
+  mixedVersion: boolean;
 }
 
-export interface FailedOp {
-  node: SNode;
-  rscId: string;
-  op: LrmOp;
-  key: string;
-  rc: number;
-  status: number;
-  interval: number;
-}
+import type { FailedOp } from './failures.js';
+export type { FailedOp } from './failures.js';
 
 interface Model {
   input: MonInput;
@@ -126,15 +116,18 @@ function buildModel(input: MonInput): Model {
     const n = input.cib.dcUuid === undefined ? undefined : input.cib.configuration.nodes.find((x) => x.id === input.cib.dcUuid);
     dc = n ? { id: n.id, name: n.uname } : null;
   }
-  let lastChange = input.lastChange;
-  if (lastChange === undefined || lastChange.at <= 0) {
+  // The daemon's last change (epoch) is shown in ctime form; a CIB file's
+  // cib-last-written is shown as written, as Pacemaker does.
+  let lastChange: Summary['lastChange'];
+  if (input.lastChange !== undefined && input.lastChange.at > 0) {
+    const lc = input.lastChange;
+    lastChange = { time: ctime(lc.at), user: lc.user, client: lc.client, origin: lc.origin };
+  } else {
     const x = input.cib.extra ?? {};
-    const written = x['cib-last-written'];
-    const at = written ? Math.floor(Date.parse(written) / 1000) : NaN;
-    lastChange = Number.isNaN(at)
-      ? undefined
-      : { at, user: x['update-user'], client: x['update-client'], origin: x['update-origin'] };
+    lastChange = { time: x['cib-last-written'], user: x['update-user'], client: x['update-client'], origin: x['update-origin'] };
   }
+  // is_mixed_version: online nodes report different feature sets.
+  const sets = new Set(ws.nodes.filter((n) => n.online).map((n) => nodeFeatureSet(n)));
   return {
     input,
     ws,
@@ -146,9 +139,15 @@ function buildModel(input: MonInput): Model {
       quorate: input.quorate ?? truthy(input.cib.haveQuorum),
       lastChange,
       nodesConfigured: ws.nodes.length,
+      mixedVersion: sets.size > 1,
     },
-    failed: failedOps(ws),
+    failed: pacemakerFailedOps(ws),
   };
+}
+
+/** get_node_feature_set: an online node's #feature-set (older nodes lack it). */
+function nodeFeatureSet(n: SNode): string | undefined {
+  return n.online ? (n.attrs.get('#feature-set') ?? '<3.15.1') : undefined;
 }
 
 function stateOf(ws: WorkingSet, node: SNode): NodeState | undefined {
@@ -164,38 +163,6 @@ function expectedRc(op: LrmOp): number | undefined {
 
 function intervalOf(op: LrmOp): number {
   return Number.parseInt(op.interval, 10) || 0;
-}
-
-/** Failed operations in the history (Pacemaker's data_set->failed), one per node and operation key. */
-export function failedOps(ws: WorkingSet): FailedOp[] {
-  const expired = new Set(ws.expiredFailures.map((e) => e.op));
-  const out: FailedOp[] = [];
-  const seen = new Set<string>();
-  for (const node of ws.nodes) {
-    const st = stateOf(ws, node);
-    for (const lrm of st?.lrm?.resources ?? []) {
-      const ops = [...lrm.ops].sort((a, b) => (Number(a.callId ?? 0) || 0) - (Number(b.callId ?? 0) || 0));
-      for (const op of ops) {
-        if (expired.has(op)) continue;
-        const status = Number.parseInt(op.opStatus ?? '0', 10) || 0;
-        if (status === -1 || status === 1) continue;
-        const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-        const interval = intervalOf(op);
-        const probe = op.operation === 'monitor' && interval === 0;
-        const exp = expectedRc(op);
-        let failed: boolean;
-        if (status !== 0) failed = true;
-        else if (exp !== undefined) failed = rc !== exp && !(probe && (rc === 0 || rc === 7 || rc === 8));
-        else failed = probe ? !(rc === 0 || rc === 7 || rc === 8) : !(rc === 0 || (op.operation === 'monitor' && rc === 8));
-        if (!failed) continue;
-        const key = `${lrm.id}_${op.operation}_${interval}`;
-        if (seen.has(`${node.name}\u0000${key}`)) continue;
-        seen.add(`${node.name}\u0000${key}`);
-        out.push({ node, rscId: lrm.id, op, key, rc, status, interval });
-      }
-    }
-  }
-  return out;
 }
 
 function scoreText(n: number): string {
@@ -278,13 +245,13 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   out.push(`  * Stack: ${s.stack}`);
   out.push(
     s.dc
-      ? `  * Current DC: ${s.dc.name} (version ${s.version}) - partition ${s.quorate ? 'with quorum' : 'WITHOUT quorum'}`
+      ? `  * Current DC: ${s.dc.name} (version ${s.version}) - ${s.mixedVersion ? 'MIXED-VERSION ' : ''}partition ${s.quorate ? 'with quorum' : 'WITHOUT quorum'}`
       : '  * Current DC: NONE',
   );
   out.push(`  * Last updated: ${ctime(input.now)}`);
-  if (s.lastChange) {
+  {
     const lc = s.lastChange;
-    out.push(`  * Last change:  ${ctime(lc.at)}${lc.user ? ` by ${lc.user}` : ''}${lc.client ? ` via ${lc.client}` : ''}${lc.origin ? ` on ${lc.origin}` : ''}`);
+    out.push(`  * Last change:  ${lc.time ?? ''}${lc.user !== undefined ? ` by ${lc.user}` : ''}${lc.client !== undefined ? ` via ${lc.client}` : ''}${lc.origin !== undefined ? ` on ${lc.origin}` : ''}`);
   }
   out.push(`  * ${plural(s.nodesConfigured, 'node')} configured`);
   let counts = `  * ${plural(ws.ninstances, 'resource instance')} configured`;
@@ -351,9 +318,10 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     }
   }
 
-  if (m.failed.length) {
+  const shownFailures = m.failed.filter((f) => !f.masked && parseOpKey(f.key) !== undefined);
+  if (shownFailures.length) {
     out.push('', 'Failed Resource Actions:');
-    for (const f of m.failed) out.push(`  * ${failedActionText(f)}`);
+    for (const f of shownFailures) out.push(`  * ${failedActionFriendly(f, ctime)}`);
   }
 
   const negative = opts.bans ? bans(input.cib) : [];
@@ -362,15 +330,6 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     for (const b of negative) out.push(`  * ${b.id}\tprevents ${b.rsc} from running ${b.promotedOnly ? 'promoted ' : ''}on ${b.node}`);
   }
   return `${out.join('\n')}\n`;
-}
-
-function failedActionText(f: FailedOp): string {
-  const op = f.op;
-  const reason = op.extra?.['exit-reason'] ?? '';
-  let s = `${f.key} on ${f.node.name} '${rcText(f.rc)}' (${f.rc}): call=${op.callId ?? '?'}, status='${EXEC_STATUS_TEXT[f.status] ?? 'unknown'}', exitreason='${reason}'`;
-  if (op.lastRcChange) s += `, last-rc-change='${isoTime(Number(op.lastRcChange))}'`;
-  s += `, queued=${op.queueTime ?? '0'}ms, exec=${op.execTime ?? '0'}ms`;
-  return s;
 }
 
 interface History {
@@ -503,10 +462,10 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     el('summary', {}, [
       el('stack', { type: s.stack }),
       s.dc
-        ? el('current_dc', { present: true, version: s.version, name: s.dc.name, id: s.dc.id, with_quorum: s.quorate, mixed_version: false })
+        ? el('current_dc', { present: true, version: s.version, name: s.dc.name, id: s.dc.id, with_quorum: s.quorate, mixed_version: s.mixedVersion })
         : el('current_dc', { present: false }),
       el('last_update', { time: ctime(input.now) }),
-      ...(lc ? [el('last_change', { time: ctime(lc.at), user: lc.user, client: lc.client, origin: lc.origin })] : []),
+      el('last_change', { time: lc.time ?? '', user: lc.user ?? '', client: lc.client ?? '', origin: lc.origin ?? '' }),
       el('nodes_configured', { number: s.nodesConfigured }),
       el('resources_configured', { number: ws.ninstances, disabled: ws.disabled, blocked: ws.blocked }),
       el('cluster_options', {
@@ -536,7 +495,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
           pending: n.pending,
           unclean: n.unclean,
           health: 'green',
-          feature_set: n.online ? (n.attrs.get('#feature-set') ?? ws.cib.crmFeatureSet) : undefined,
+          feature_set: nodeFeatureSet(n),
           shutdown: n.shutdown,
           expected_up: st?.expected === 'member',
           is_dc: s.dc !== null && s.dc.id === n.id,
@@ -596,26 +555,29 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     );
   }
   if (m.failed.length) {
+    // failed_action_xml of 2.1.5: every recorded failure (masked probes too).
     top.push(
       el(
         'failures',
         {},
-        m.failed.map((f) =>
-          el('failure', {
-            op_key: f.key,
+        m.failed.map((f) => {
+          const lrc = Number.parseInt(f.op.lastRcChange ?? '', 10);
+          const timed = !Number.isNaN(lrc) && lrc > 0;
+          return el('failure', {
+            [f.hasOpKey ? 'op_key' : 'id']: f.key,
             node: f.node.name,
             exitstatus: rcText(f.rc),
-            exitreason: f.op.extra?.['exit-reason'] ?? '',
+            exitreason: f.op.extra?.['exit-reason'] ?? 'none',
             exitcode: f.rc,
-            call: f.op.callId ?? '',
-            status: EXEC_STATUS_TEXT[f.status] ?? 'unknown',
-            'last-rc-change': f.op.lastRcChange ? isoTime(Number(f.op.lastRcChange)) : undefined,
-            queued: f.op.queueTime ?? '0',
-            exec: f.op.execTime ?? '0',
-            interval: f.interval,
-            task: f.op.operation,
-          }),
-        ),
+            call: f.op.callId,
+            status: EXEC_STATUS_TEXT[f.status] ?? 'Unknown',
+            'last-rc-change': timed ? isoTime(lrc) : undefined,
+            queued: timed ? f.op.queueTime : undefined,
+            exec: timed ? f.op.execTime : undefined,
+            interval: timed ? f.interval : undefined,
+            task: timed ? f.op.operation : undefined,
+          });
+        }),
       ),
     );
   }
