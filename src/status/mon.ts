@@ -80,7 +80,7 @@ export function isoTime(seconds: number): string {
 
 
 /** Node attributes crm_mon never shows (Pacemaker's FILTER_STR). */
-const HIDDEN_ATTR_PREFIXES = ['fail-count-', 'last-failure-', 'shutdown', 'terminate', 'standby', 'probe_complete', '#'];
+const HIDDEN_ATTR_PREFIXES = ['fail-count-', 'last-failure-', 'shutdown', 'terminate', 'standby', '#'];
 
 interface Summary {
   stack: string;
@@ -174,37 +174,63 @@ function rscForHistory(ws: WorkingSet, id: string): Rsc | undefined {
   return ws.byId.get(id) ?? ws.byId.get(`${id.replace(/:\d+$/, '')}:0`);
 }
 
-/** Fail counts of an online node, by resource (history base id), non-zero only. */
-function nodeFailCounts(ws: WorkingSet, node: SNode): Array<{ id: string; count: number; lastFailure: number; threshold: number }> {
-  const out: Array<{ id: string; count: number; lastFailure: number; threshold: number }> = [];
-  for (const [id, v] of ws.failCounts.get(node) ?? []) {
-    if (v.count <= 0) continue;
-    out.push({ id, count: v.count, lastFailure: v.lastFailure, threshold: rscForHistory(ws, id)?.migrationThreshold ?? INFINITY });
+/** pcmk__numeric_strcasecmp: case-insensitive, digit runs compared as numbers (the order of data_set->nodes). */
+export function numericStrcasecmp(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const pa = a.toLowerCase().match(re) ?? [];
+  const pb = b.toLowerCase().match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (/^\d/.test(x) && /^\d/.test(y)) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d;
+    } else if (x !== y) return x < y ? -1 : 1;
   }
-  return out;
+  return pa.length - pb.length;
 }
 
+/** The nodes in Pacemaker's working-set order (sorted by name). */
+function sortedNodes(ws: WorkingSet): SNode[] {
+  return [...ws.nodes].sort((a, b) => numericStrcasecmp(a.name, b.name));
+}
+
+/** An online node's attributes as crm_mon -A lists them: automatic ones filtered out, sorted by name (strcmp). */
 function shownAttributes(node: SNode): Array<[string, string]> {
   return [...node.attrs]
     .filter(([k]) => !HIDDEN_ATTR_PREFIXES.some((p) => k.startsWith(p)))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Operations worth showing in a node's history: not pending, not a probe that found nothing. */
-function shownOps(lrmOps: LrmOp[]): LrmOp[] {
-  const seen = new Set<string>();
-  return [...lrmOps]
-    .filter((op) => {
-      const status = Number.parseInt(op.opStatus ?? '0', 10) || 0;
-      const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-      if (status === -1) return false;
-      if (op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7) return false;
-      const call = op.callId ?? op.id;
-      if (seen.has(call)) return false;
-      seen.add(call);
-      return true;
-    })
-    .sort((a, b) => (Number(a.callId ?? 0) || 0) - (Number(b.callId ?? 0) || 0));
+/**
+ * add_extra_info: for a ping/pingd resource running on the node whose
+ * attribute this is (its `name` parameter, default pingd), the score it
+ * expects: hosts in host_list times multiplier.
+ */
+function pingExpected(ws: WorkingSet, node: SNode, attr: string): number | undefined {
+  for (const r of ws.byId.values()) {
+    if (r.kind !== 'primitive' || !r.running.includes(node)) continue;
+    if (!/^pingd?$/i.test(r.type)) continue;
+    const params = new Map<string, string>();
+    for (const set of r.prim?.instanceAttributes ?? []) for (const nv of set.nvpairs) if (nv.value !== undefined && !params.has(nv.name)) params.set(nv.name, nv.value);
+    if ((params.get('name') ?? 'pingd').toLowerCase() !== attr.toLowerCase()) continue;
+    const hosts = params.get('host_list');
+    const n = hosts === undefined ? 0 : hosts.split(' ').length;
+    const mult = Number.parseInt(params.get('multiplier') ?? '', 10);
+    return n * (Number.isNaN(mult) ? 1 : mult);
+  }
+  return undefined;
+}
+
+/** One attribute line of the text view (node_attribute_text). */
+function attributeLine(ws: WorkingSet, node: SNode, k: string, v: string): string {
+  const base = `${k.padEnd(32)}\t: ${v.padEnd(10)}`;
+  const expected = pingExpected(ws, node, k);
+  if (expected === undefined) return base;
+  const n = Number.parseInt(v, 10);
+  if (Number.isNaN(n) || n <= 0) return `${base}\t: Connectivity is lost`;
+  if (n < expected) return `${base}\t: Connectivity is degraded (Expected=${expected})`;
+  return base;
 }
 
 interface Ban {
@@ -272,48 +298,38 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false })));
 
   if (opts.attributes) {
-    const nodes = ws.nodes.filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
+    const nodes = sortedNodes(ws).filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
     if (nodes.length) {
       out.push('', 'Node Attributes:');
       for (const { n, attrs } of nodes) {
         out.push(`  * Node: ${n.name}:`);
-        for (const [k, v] of attrs) out.push(`    * ${k.padEnd(32)}\t: ${v.padEnd(10)}`);
+        for (const [k, v] of attrs) out.push(`    * ${attributeLine(ws, n, k, v)}`);
       }
     }
   }
 
-  if (opts.operations) {
-    out.push('', 'Operations:');
-    for (const n of ws.nodes.filter((x) => x.online)) {
-      const rscs = historyOf(ws, n);
-      if (!rscs.length) continue;
-      out.push(`  * Node: ${n.name}:`);
-      for (const h of rscs) {
-        let line = `    * ${h.id}: migration-threshold=${scoreText(h.threshold)}`;
-        if (h.failCount > 0) line += ` fail-count=${scoreText(h.failCount)} last-failure='${ctime(h.lastFailure)}'`;
-        out.push(`${line}:`);
-        for (const op of h.ops) {
-          const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-          const iv = intervalOf(op);
-          const parts = [`(${op.callId ?? '?'}) ${op.operation}${iv > 0 ? `: interval=${iv}ms` : ':'}`];
-          if (op.lastRcChange) parts.push(`last-rc-change='${ctime(Number(op.lastRcChange))}'`);
-          if (op.execTime !== undefined) parts.push(`exec-time=${op.execTime}ms`);
-          if (op.queueTime !== undefined) parts.push(`queue-time=${op.queueTime}ms`);
-          parts.push(`rc=${rc} (${rcText(rc)})`);
-          out.push(`      * ${parts.join(' ')}`);
+  if (opts.operations || opts.failcounts) {
+    // node_summary: the status section's online nodes; the header once there is one.
+    const states = historyNodes(ws);
+    if (states.length) {
+      out.push('', opts.operations ? 'Operations:' : 'Migration Summary:');
+      for (const { n, h } of states) {
+        const shown = opts.operations ? h.filter((r) => r.ops.length > 0) : h.filter((r) => r.failCount > 0);
+        if (!shown.length) continue;
+        out.push(`  * Node: ${n.name}:`);
+        for (const r of shown) {
+          if (!opts.operations) {
+            out.push(`    * ${historyLine(r, r.lrmId, false)}`);
+            continue;
+          }
+          out.push(`    * ${historyLine(r, r.id, true)}:`);
+          for (const op of r.ops) {
+            const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+            const iv = intervalOf(op);
+            const task = op.operation === 'monitor' && iv === 0 ? 'probe' : op.operation;
+            out.push(`      * (${op.callId ?? ''}) ${task}${iv > 0 ? ` interval="${iv}ms"` : ''}: rc=${rc} (${rcText(rc)})`);
+          }
         }
-      }
-    }
-  }
-
-  if (opts.failcounts) {
-    out.push('', 'Migration Summary:');
-    for (const n of ws.nodes.filter((x) => x.online)) {
-      const fcs = nodeFailCounts(ws, n);
-      if (!fcs.length) continue;
-      out.push(`  * Node: ${n.name}:`);
-      for (const f of fcs) {
-        out.push(`    * ${f.id}: migration-threshold=${scoreText(f.threshold)} fail-count=${scoreText(f.count)} last-failure='${ctime(f.lastFailure)}'`);
       }
     }
   }
@@ -333,30 +349,62 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
 }
 
 interface History {
+  /** rsc_printable_id: an anonymous clone instance by its clone's child id. */
   id: string;
-  orphan: boolean;
+  /** The history entry's own id (lrm_resource id). */
+  lrmId: string;
   threshold: number;
   failCount: number;
   lastFailure: number;
+  /** get_operation_list: every entry but notifies and probes that found it stopped, by call id. */
   ops: LrmOp[];
 }
 
-function historyOf(ws: WorkingSet, node: SNode): History[] {
-  const out: History[] = [];
-  for (const lrm of stateOf(ws, node)?.lrm?.resources ?? []) {
-    const ops = shownOps(lrm.ops);
-    if (!ops.length) continue;
-    const rsc = rscForHistory(ws, lrm.id);
-    const base = lrm.id.replace(/:\d+$/, '');
-    const fc = ws.failCounts.get(node)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
-    out.push({
-      id: lrm.id,
-      orphan: rsc === undefined || rsc.orphan,
-      threshold: rsc?.migrationThreshold ?? INFINITY,
-      failCount: fc.count,
-      lastFailure: fc.lastFailure,
-      ops,
-    });
+/** resource_history_string (text): "ID: migration-threshold=N fail-count=N last-failure='...'". */
+function historyLine(r: History, id: string, all: boolean): string {
+  if (!all && r.failCount <= 0 && r.lastFailure <= 0) return `${id}:`;
+  let s = `${id}: migration-threshold=${scoreText(r.threshold)}`;
+  if (r.failCount > 0) s += ` fail-count=${scoreText(r.failCount)}`;
+  if (r.lastFailure > 0) s += ` last-failure='${ctime(r.lastFailure)}'`;
+  return s;
+}
+
+function operationList(ops: LrmOp[]): LrmOp[] {
+  return ops
+    .filter((op) => {
+      const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+      if (op.operation === 'notify') return false;
+      return !(op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7);
+    })
+    .map((op, i) => ({ op, i }))
+    .sort((a, b) => (Number.parseInt(a.op.callId ?? '', 10) || 0) - (Number.parseInt(b.op.callId ?? '', 10) || 0) || a.i - b.i)
+    .map((x) => x.op);
+}
+
+/** The status section's online nodes (by id, in the section's order) with their resource histories. */
+function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
+  const rscOf = new Map<string, Rsc>();
+  for (const r of ws.byId.values()) for (const [n, lid] of r.historyIds) rscOf.set(`${n.name}\u0000${lid}`, r);
+  const out: Array<{ n: SNode; h: History[] }> = [];
+  for (const st of ws.cib.status ?? []) {
+    const n = st.id === undefined ? undefined : ws.nodes.find((x) => x.id === st.id);
+    if (!n || !n.online) continue;
+    const h: History[] = [];
+    for (const lrm of st.lrm?.resources ?? []) {
+      const rsc = rscOf.get(`${n.name}\u0000${lrm.id}`) ?? rscForHistory(ws, lrm.id);
+      const base = lrm.id.replace(/:\d+$/, '');
+      const anonymous = rsc !== undefined && rsc.instance !== undefined && !rsc.unique;
+      const fc = ws.failCounts.get(n)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
+      h.push({
+        id: rsc ? (anonymous ? rsc.baseId : rsc.id) : lrm.id,
+        lrmId: lrm.id,
+        threshold: rsc?.migrationThreshold ?? INFINITY,
+        failCount: fc.count,
+        lastFailure: fc.lastFailure,
+        ops: operationList(lrm.ops),
+      });
+    }
+    out.push({ n, h });
   }
   return out;
 }
@@ -506,51 +554,63 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     ),
   );
   top.push(el('resources', {}, ws.resources.map(resourceXml).filter((x): x is El => x !== undefined)));
-  const attrNodes = ws.nodes
+  const attrNodes = sortedNodes(ws)
     .filter((n) => n.online)
     .map((n) => ({ n, attrs: shownAttributes(n) }))
     .filter((x) => x.attrs.length > 0);
   if (attrNodes.length) {
-    top.push(el('node_attributes', {}, attrNodes.map(({ n, attrs }) => el('node', { name: n.name }, attrs.map(([k, v]) => el('attribute', { name: k, value: v }))))));
+    top.push(
+      el(
+        'node_attributes',
+        {},
+        attrNodes.map(({ n, attrs }) =>
+          el('node', { name: n.name }, attrs.map(([k, v]) => el('attribute', { name: k, value: v, expected: pingExpected(ws, n, k) }))),
+        ),
+      ),
+    );
   }
-  const histories = ws.nodes.filter((n) => n.online).map((n) => ({ n, h: historyOf(ws, n) })).filter((x) => x.h.length > 0);
+  const histories = historyNodes(ws);
   if (histories.length) {
     top.push(
       el(
         'node_history',
         {},
-        histories.map(({ n, h }) =>
-          el(
-            'node',
-            { name: n.name },
-            h.map((r) =>
-              el(
-                'resource_history',
-                {
-                  id: r.id,
-                  orphan: r.orphan,
-                  'migration-threshold': scoreText(r.threshold),
-                  'fail-count': r.failCount > 0 ? scoreText(r.failCount) : undefined,
-                  'last-failure': r.failCount > 0 ? ctime(r.lastFailure) : undefined,
-                },
-                r.ops.map((op) => {
-                  const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-                  const iv = intervalOf(op);
-                  return el('operation_history', {
-                    call: op.callId,
-                    task: op.operation,
-                    rc,
-                    rc_text: rcText(rc),
-                    interval: iv > 0 ? `${iv}ms` : undefined,
-                    'last-rc-change': op.lastRcChange ? ctime(Number(op.lastRcChange)) : undefined,
-                    'exec-time': op.execTime !== undefined ? `${op.execTime}ms` : undefined,
-                    'queue-time': op.queueTime !== undefined ? `${op.queueTime}ms` : undefined,
-                  });
-                }),
+        histories
+          .map(({ n, h }) => ({ n, h: h.filter((r) => r.ops.length > 0) }))
+          .filter((x) => x.h.length > 0)
+          .map(({ n, h }) =>
+            el(
+              'node',
+              { name: n.name },
+              h.map((r) =>
+                el(
+                  'resource_history',
+                  {
+                    id: r.id,
+                    orphan: false,
+                    'migration-threshold': scoreText(r.threshold),
+                    'fail-count': r.failCount > 0 ? scoreText(r.failCount) : undefined,
+                    'last-failure': r.lastFailure > 0 ? ctime(r.lastFailure) : undefined,
+                  },
+                  r.ops.map((op) => {
+                    const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+                    const iv = intervalOf(op);
+                    const lrc = Number.parseInt(op.lastRcChange ?? '', 10);
+                    return el('operation_history', {
+                      call: op.callId,
+                      task: op.operation === 'monitor' && iv === 0 ? 'probe' : op.operation,
+                      rc,
+                      rc_text: rcText(rc),
+                      interval: iv > 0 ? `${iv}ms` : undefined,
+                      'last-rc-change': !Number.isNaN(lrc) && lrc > 0 ? ctime(lrc) : undefined,
+                      'exec-time': op.execTime !== undefined ? `${op.execTime}ms` : undefined,
+                      'queue-time': op.queueTime !== undefined ? `${op.queueTime}ms` : undefined,
+                    });
+                  }),
+                ),
               ),
             ),
           ),
-        ),
       ),
     );
   }
