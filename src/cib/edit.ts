@@ -560,7 +560,8 @@ export function activeOn(cib: Cib, id: string): string[] {
       const up =
         (['start', 'promote', 'demote', 'migrate_from'].includes(last.operation) && rc === '0') ||
         (last.operation === 'monitor' && (rc === '0' || rc === '8'));
-      if (up && !nodes.includes(ns.uname ?? ns.id)) nodes.push(ns.uname ?? ns.id);
+      const name = ns.uname ?? ns.id;
+      if (up && name !== undefined && !nodes.includes(name)) nodes.push(name);
     }
   }
   return nodes;

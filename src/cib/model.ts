@@ -288,7 +288,8 @@ export interface LrmResource {
 }
 
 export interface NodeState {
-  id: string;
+  /** Absent in a malformed entry, which Pacemaker ignores (it is kept so the CIB is written back as it was). */
+  id?: string;
   uname?: string;
   /** "true"/"false", or a timestamp in newer Pacemaker. */
   inCcm?: string;

@@ -405,7 +405,8 @@ class Importer {
 
   nodeState(el: XEl): NodeState {
     const ns = { transientAttributes: [] } as unknown as NodeState;
-    this.attrs(el, NODE_STATE_ATTRS, ns as unknown as Record<string, unknown>, ['id']);
+    // No required id: Pacemaker reads a CIB with such an entry and ignores the entry.
+    this.attrs(el, NODE_STATE_ATTRS, ns as unknown as Record<string, unknown>, []);
     for (const c of el.children) {
       if (c.tag === 'transient_attributes') {
         if (c.attrs.id !== undefined) ns.transientAttributesId = c.attrs.id;

@@ -25,6 +25,8 @@ const USAGE = `usage: crm_mon [OPTIONS]
   -A, --show-node-attributes  show node attributes
   -o, --operations            show the operation history of every node
   -L, --neg-locations         show negative location constraints (bans)
+  -m, --fence-history[=LEVEL] fencing history: 0 off, 1 failed and pending,
+                              2 (the default with -m) also successful, 3 all
   -s, --simple-status         one line (CLUSTER OK / WARN / CRIT) with a Nagios exit code
   --output-as=text|xml|json   output format (xml/json imply --one-shot)
   -X, --as-xml                same as --output-as=xml
@@ -44,6 +46,14 @@ interface Args extends MonOptions {
   simple: boolean;
   intervalMs?: number;
   help: boolean;
+}
+
+/** --fence-history / -m LEVEL: 0 off, 1 failures and pending, 2 (no value) with successes, 3 the full history. */
+function fenceLevel(v: string | undefined): number {
+  if (v === undefined || v === '') return 2;
+  const n = Number.parseInt(v, 10);
+  if (!/^\d+$/.test(v) || n > 3) throw new CibError(`crm_mon: bad fence history level '${v}' (0-3)`);
+  return n;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -78,8 +88,8 @@ function parseArgs(argv: string[]): Args {
         case '--help': a.help = true; break;
         case '--output-as': setFormat(inline ?? value(++i, name)); break;
         case '--interval': setInterval(inline ?? value(++i, name)); break;
+        case '--fence-history': a.fenceHistory = fenceLevel(inline); break;
         case '--quiet': case '--verbose': break;
-        case '--fence-history': a.fenceHistory = inline === undefined ? 2 : Number.parseInt(inline, 10) || 0; break;
         default: throw new CibError(`crm_mon: unknown option '${arg}' (see crm_mon --help)`);
       }
       continue;
@@ -100,9 +110,10 @@ function parseArgs(argv: string[]): Args {
         case 'h': case '?': a.help = true; break;
         case 'V': case 'q': break;
         case 'm': {
-          const lvl = /^[0-3]/.exec(arg.slice(j + 1));
-          a.fenceHistory = lvl ? Number(lvl[0]) : 2;
-          if (lvl) j++;
+          // -m[LEVEL]: the level is glued to the flag, as with glib's optional arguments.
+          const rest = arg.slice(j + 1);
+          a.fenceHistory = fenceLevel(rest === '' ? undefined : rest);
+          j = arg.length;
           break;
         }
         case 'i': {
@@ -159,7 +170,8 @@ export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
 
 function inputFromFile(path: string, now: number): MonInput {
   if (!existsSync(path)) throw new CibError(`crm_mon: CIB_file ${path} does not exist`);
-  return { cib: readCibFile(path).cib, now, version: belayVersion(), stack: 'belay' };
+  // As Pacemaker's crm_mon on a file: the stack and version only from the CIB's own properties.
+  return { cib: readCibFile(path).cib, now, version: 'unknown', stack: 'unknown' };
 }
 
 function render(input: MonInput, a: Args, request: string): string {
@@ -189,10 +201,9 @@ export async function main(argv: string[]): Promise<number> {
   const file = process.env.CIB_file;
   try {
     if (file !== undefined && file !== '') {
-      const input = inputFromFile(file, nowSeconds());
-      if (a.simple) return simple(input);
-      process.stdout.write(render(input, a, request));
-      return 0;
+      const r = crmMonFile(a, file, request, nowSeconds());
+      process.stdout.write(r.stdout);
+      return r.code;
     }
     const { adminCall } = await import('../admin/socket.js');
     if (a.oneShot || a.simple || a.format !== 'text') {
@@ -213,6 +224,32 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 1;
     }
+    throw e;
+  }
+}
+
+/** One status of a CIB file (CIB_file=PATH), as `crm_mon` prints it: what the tests compare with Pacemaker's. */
+export function crmMonFile(a: Args, file: string, request: string, now: number): { stdout: string; code: number } {
+  const input = inputFromFile(file, now);
+  if (a.simple) {
+    const r = monSimple(input);
+    return { stdout: `${r.line}\n`, code: r.code };
+  }
+  return { stdout: render(input, a, request), code: 0 };
+}
+
+/** crm_mon on a CIB file with the given arguments, in-process (errors as Pacemaker's exit codes). */
+export function crmMonFileArgs(argv: string[], file: string, now: number): { stdout: string; stderr: string; code: number } {
+  let a: Args;
+  try {
+    a = parseArgs(argv);
+  } catch (e) {
+    return { stdout: '', stderr: `${(e as Error).message}\n`, code: 64 };
+  }
+  try {
+    return { ...crmMonFile(a, file, ['crm_mon', ...argv].join(' '), now), stderr: '' };
+  } catch (e) {
+    if (e instanceof CibError) return { stdout: '', stderr: `${e.message}\n`, code: 1 };
     throw e;
   }
 }

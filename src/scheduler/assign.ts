@@ -22,6 +22,10 @@ export interface Assigner {
   ws: WorkingSet;
   scores: string[];
   showScores: boolean;
+  /** Locations with a role (Promoted/Unpromoted): they feed promotion scores, not placement. Per run, so runs never share state. */
+  roleLocations: Array<{ rsc: Rsc; loc: LocationConstraint }>;
+  /** Location rules with role=Promoted. */
+  promotedRuleLocations: Array<{ rsc: Rsc; rule: import('../cib/model.js').RuleNode; score: number }>;
 }
 
 function allResources(ws: WorkingSet): Rsc[] {
@@ -64,7 +68,8 @@ function applyLocation(r: Rsc, node: SNode, score: number, reset = false): void 
   }
 }
 
-function unpackLocations(ws: WorkingSet): void {
+function unpackLocations(A: Assigner): void {
+  const ws = A.ws;
   for (const c of ws.cib.configuration.constraints) {
     if (c.tag !== 'rsc_location') continue;
     const loc = c as LocationConstraint;
@@ -84,7 +89,7 @@ function unpackLocations(ws: WorkingSet): void {
       const role = parseRole(loc.role);
       if (role === 'Promoted' || role === 'Unpromoted') {
         // Role-specific locations apply to promotion scores (tier 2).
-        roleLocations.push({ rsc: r, loc });
+        A.roleLocations.push({ rsc: r, loc });
         continue;
       }
       if (loc.node !== undefined) {
@@ -103,7 +108,7 @@ function unpackLocations(ws: WorkingSet): void {
         const rrole = parseRole(rule.attrs['role']);
         if (rrole === 'Promoted') {
           const sc = scoreText !== undefined ? parseScore(scoreText) : 0;
-          if (!Number.isNaN(sc)) promotedRuleLocations.push({ rsc: r, rule, score: sc });
+          if (!Number.isNaN(sc)) A.promotedRuleLocations.push({ rsc: r, rule, score: sc });
           continue;
         }
         if (rrole === 'Unpromoted') continue;
@@ -124,8 +129,6 @@ function unpackLocations(ws: WorkingSet): void {
     }
   }
 }
-
-const roleLocations: Array<{ rsc: Rsc; loc: LocationConstraint }> = [];
 
 function applyStickiness(ws: WorkingSet): void {
   const visit = (r: Rsc) => {
@@ -1014,7 +1017,7 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
     let p: number;
     if (target === 'Unpromoted' || target === 'Stopped' || target === 'Started' && false) p = -INFINITY;
     else p = promotionScore(A, inst, chosen) ?? -1;
-    for (const { rsc, loc } of roleLocations) {
+    for (const { rsc, loc } of A.roleLocations) {
       if (rsc !== clone && rsc !== inst) continue;
       if (parseRole(loc.role) !== 'Promoted') continue;
       if (loc.node === chosen.name) p = addScores(p, parseScore(loc.score, 0) || 0);
@@ -1022,7 +1025,7 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
         if (evalRule(rule, { node: chosen.attrs, now: A.ws.now })) p = addScores(p, parseScore(rule.attrs['score'], 0) || 0);
       }
     }
-    for (const rule of promotedRuleLocations) {
+    for (const rule of A.promotedRuleLocations) {
       if (rule.rsc !== clone) continue;
       if (evalRule(rule.rule, { node: chosen.attrs, now: A.ws.now })) p = addScores(p, rule.score);
     }
@@ -1090,8 +1093,6 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
   }
 }
 
-const promotedRuleLocations: Array<{ rsc: Rsc; rule: import('../cib/model.js').RuleNode; score: number }> = [];
-
 export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
   switch (r.kind) {
     case 'primitive': return primitiveAssign(A, r, prefer, stopIfFail);
@@ -1102,10 +1103,9 @@ export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFai
 
 /** Compute scores and assign every resource. Returns score lines when asked. */
 export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
-  roleLocations.length = 0;
-  promotedRuleLocations.length = 0;
+  const A: Assigner = { ws, scores: [], showScores: wantScores, roleLocations: [], promotedRuleLocations: [] };
   setAllowedDefault(ws);
-  unpackLocations(ws);
+  unpackLocations(A);
   applyFailureLimits(ws);
   applyStickiness(ws);
   groupInternalColocations(ws);
@@ -1124,7 +1124,6 @@ export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
     }
   };
   ws.resources.forEach(applyTarget);
-  const A: Assigner = { ws, scores: [], showScores: wantScores };
   for (const r of ws.resources) assign(A, r, undefined, true);
   // Stopped-role bookkeeping for unassigned primitives
   const fin = (r: Rsc) => {

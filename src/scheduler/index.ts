@@ -4,7 +4,8 @@
  * the transition summary. No I/O, no clock of its own.
  */
 import type { Cib } from '../cib/model.js';
-import { unpack, type WorkingSet } from './unpack.js';
+import { clusterOption, unpack, type WorkingSet } from './unpack.js';
+import { unpackNvSets } from './rules.js';
 import { placeResources } from './assign.js';
 import { buildGraph, executableActions, formatSummary, type Action, type Graph, type SummaryLine } from './actions.js';
 import type { Diagnostic } from './types.js';
@@ -32,7 +33,7 @@ export function schedule(cib: Cib, now: number, opts: ScheduleOptions = {}): Sch
   const scores = placeResources(ws, !!opts.scores);
   const { graph, summary, fences } = buildGraph(ws);
   const actions = executableActions(graph);
-  const fenceAction = (ws.cib.configuration.crmConfig.flatMap((s) => s.nvpairs).find((p) => p.name === 'fencing-action' || p.name === 'stonith-action')?.value) ?? 'reboot';
+  const fenceAction = clusterOption(unpackNvSets(ws.cib.configuration.crmConfig, { now }), 'fencing-action') ?? 'reboot';
   const fenceLines = [...fences].reverse().map((f) => `  * Fence (${fenceAction}) ${f.node!.name} '${f.reason}'`);
   return { ws, graph, summary, summaryLines: [...fenceLines, ...formatSummary(summary)], actions, scores, diagnostics: ws.diagnostics };
 }

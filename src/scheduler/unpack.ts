@@ -53,12 +53,31 @@ export function parseRole(v: string | undefined): Role | undefined {
   return undefined;
 }
 
-function opt(m: Map<string, string>, ...names: string[]): string | undefined {
-  for (const n of names) {
-    const v = m.get(n);
-    if (v !== undefined) return v;
-  }
-  return undefined;
+/**
+ * Cluster options renamed in Pacemaker 3.0 (new name -> the 2.x name it
+ * replaced). Either name is read; the new one wins when both are set.
+ */
+export const OPTION_ALIASES: Readonly<Record<string, string>> = {
+  'fencing-enabled': 'stonith-enabled',
+  'fencing-action': 'stonith-action',
+  'fencing-timeout': 'stonith-timeout',
+  'fencing-max-attempts': 'stonith-max-attempts',
+  'fencing-watchdog-timeout': 'stonith-watchdog-timeout',
+  'fencing-reaction': 'fence-reaction',
+  'stop-removed-resources': 'stop-orphan-resources',
+  'cancel-removed-actions': 'stop-orphan-actions',
+};
+
+/** A cluster option by its current name, or by the older name it replaced. */
+export function clusterOption(m: Map<string, string>, name: string): string | undefined {
+  const v = m.get(name);
+  if (v !== undefined) return v;
+  const old = OPTION_ALIASES[name];
+  return old === undefined ? undefined : m.get(old);
+}
+
+function opt(m: Map<string, string>, name: string): string | undefined {
+  return clusterOption(m, name);
 }
 
 function unpackOptions(cib: Cib, ctx: RuleContext): Options {
@@ -73,10 +92,10 @@ function unpackOptions(cib: Cib, ctx: RuleContext): Options {
   const haveFencing = cib.configuration.resources.some(isStonith);
   return {
     symmetric: truthy(opt(m, 'symmetric-cluster'), true),
-    fencingEnabled: truthy(opt(m, 'fencing-enabled', 'stonith-enabled'), true),
+    fencingEnabled: truthy(opt(m, 'fencing-enabled'), true),
     noQuorumPolicy: (opt(m, 'no-quorum-policy') ?? 'stop').toLowerCase(),
-    stopOrphans: truthy(opt(m, 'stop-removed-resources', 'stop-orphan-resources'), true),
-    stopOrphanActions: truthy(opt(m, 'cancel-removed-actions', 'stop-orphan-actions'), true),
+    stopOrphans: truthy(opt(m, 'stop-removed-resources'), true),
+    stopOrphanActions: truthy(opt(m, 'cancel-removed-actions'), true),
     maintenanceMode: truthy(opt(m, 'maintenance-mode'), false),
     startFailureIsFatal: truthy(opt(m, 'start-failure-is-fatal'), true),
     stopAll: truthy(opt(m, 'stop-all-resources'), false),
@@ -100,6 +119,11 @@ function unpackNodes(ws: WorkingSet, ctx: RuleContext): void {
   const cib = ws.cib;
   const states = new Map<string, NonNullable<Cib['status']>[number]>();
   for (const s of cib.status ?? []) {
+    // An entry without an id is malformed: Pacemaker ignores it (with a warning).
+    if (s.id === undefined) {
+      ws.diagnostics.push({ level: 'warning', message: 'Ignoring malformed node_state entry without id' });
+      continue;
+    }
     states.set(s.id, s);
     if (s.uname) states.set('uname:' + s.uname, s);
   }

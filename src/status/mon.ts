@@ -12,10 +12,11 @@ import type { FenceEvent } from '../fencing/history.js';
 import type { Cib, LrmOp, NodeState } from '../cib/model.js';
 import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
-import { unpack, type WorkingSet } from '../scheduler/unpack.js';
+import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
 import { formatNodeList, formatResources } from './format.js';
 import { unpackNvSets } from '../scheduler/rules.js';
+import { EXEC_STATUS_TEXT, failedActionFriendly, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
 export interface MonInput {
   cib: Cib;
@@ -48,6 +49,11 @@ export interface MonOptions {
   operations?: boolean;
   /** -L: "Negative Location Constraints" (bans, e.g. crm resource ban). */
   bans?: boolean;
+  /**
+   * -m / --fence-history LEVEL (0-3). A CIB file has no fencer to ask, so
+   * there is no history to show there (as with Pacemaker's crm_mon).
+   */
+  fenceHistory?: number;
   /** The command line, for the XML's request attribute. */
   request?: string;
   /** --fence-history level (-m: 2); 1 by default: failed and pending fencing. */
@@ -78,38 +84,22 @@ export function isoTime(seconds: number): string {
 // ---------------------------------------------------------------------------
 // What the views share
 
-const OCF_RC_TEXT: Record<number, string> = {
-  0: 'ok', 1: 'error', 2: 'invalid parameter', 3: 'unimplemented feature', 4: 'insufficient privileges',
-  5: 'not installed', 6: 'not configured', 7: 'not running', 8: 'promoted', 9: 'promoted (failed)',
-  190: 'degraded', 191: 'promoted (degraded)',
-};
-const EXEC_STATUS_TEXT: Record<number, string> = {
-  [-1]: 'pending', 0: 'complete', 1: 'Cancelled', 2: 'Timed Out', 3: 'NOT SUPPORTED', 4: 'Error',
-  5: 'Hard error', 6: 'Fatal error', 7: 'Not installed', 8: 'Internal communication failure', 9: 'Cannot execute now',
-};
-const rcText = (rc: number) => OCF_RC_TEXT[rc] ?? 'unknown';
 
 /** Node attributes crm_mon never shows (Pacemaker's FILTER_STR). */
-const HIDDEN_ATTR_PREFIXES = ['fail-count-', 'last-failure-', 'shutdown', 'terminate', 'standby', 'probe_complete', '#'];
+const HIDDEN_ATTR_PREFIXES = ['fail-count-', 'last-failure-', 'shutdown', 'terminate', 'standby', '#'];
 
 interface Summary {
   stack: string;
   dc: { id: string; name: string } | null;
   version: string;
   quorate: boolean;
-  lastChange: { at: number; user?: string; client?: string; origin?: string } | undefined;
+  lastChange: { time?: string; user?: string; client?: string; origin?: string };
   nodesConfigured: number;
+  mixedVersion: boolean;
 }
 
-export interface FailedOp {
-  node: SNode;
-  rscId: string;
-  op: LrmOp;
-  key: string;
-  rc: number;
-  status: number;
-  interval: number;
-}
+import type { FailedOp } from './failures.js';
+export type { FailedOp } from './failures.js';
 
 interface Model {
   input: MonInput;
@@ -132,15 +122,18 @@ function buildModel(input: MonInput): Model {
     const n = input.cib.dcUuid === undefined ? undefined : input.cib.configuration.nodes.find((x) => x.id === input.cib.dcUuid);
     dc = n ? { id: n.id, name: n.uname } : null;
   }
-  let lastChange = input.lastChange;
-  if (lastChange === undefined || lastChange.at <= 0) {
+  // The daemon's last change (epoch) is shown in ctime form; a CIB file's
+  // cib-last-written is shown as written, as Pacemaker does.
+  let lastChange: Summary['lastChange'];
+  if (input.lastChange !== undefined && input.lastChange.at > 0) {
+    const lc = input.lastChange;
+    lastChange = { time: ctime(lc.at), user: lc.user, client: lc.client, origin: lc.origin };
+  } else {
     const x = input.cib.extra ?? {};
-    const written = x['cib-last-written'];
-    const at = written ? Math.floor(Date.parse(written) / 1000) : NaN;
-    lastChange = Number.isNaN(at)
-      ? undefined
-      : { at, user: x['update-user'], client: x['update-client'], origin: x['update-origin'] };
+    lastChange = { time: x['cib-last-written'], user: x['update-user'], client: x['update-client'], origin: x['update-origin'] };
   }
+  // is_mixed_version: online nodes report different feature sets.
+  const sets = new Set(ws.nodes.filter((n) => n.online).map((n) => nodeFeatureSet(n)));
   return {
     input,
     ws,
@@ -152,9 +145,15 @@ function buildModel(input: MonInput): Model {
       quorate: input.quorate ?? truthy(input.cib.haveQuorum),
       lastChange,
       nodesConfigured: ws.nodes.length,
+      mixedVersion: sets.size > 1,
     },
-    failed: failedOps(ws),
+    failed: pacemakerFailedOps(ws),
   };
+}
+
+/** get_node_feature_set: an online node's #feature-set (older nodes lack it). */
+function nodeFeatureSet(n: SNode): string | undefined {
+  return n.online ? (n.attrs.get('#feature-set') ?? '<3.15.1') : undefined;
 }
 
 function stateOf(ws: WorkingSet, node: SNode): NodeState | undefined {
@@ -172,38 +171,6 @@ function intervalOf(op: LrmOp): number {
   return Number.parseInt(op.interval, 10) || 0;
 }
 
-/** Failed operations in the history (Pacemaker's data_set->failed), one per node and operation key. */
-export function failedOps(ws: WorkingSet): FailedOp[] {
-  const expired = new Set(ws.expiredFailures.map((e) => e.op));
-  const out: FailedOp[] = [];
-  const seen = new Set<string>();
-  for (const node of ws.nodes) {
-    const st = stateOf(ws, node);
-    for (const lrm of st?.lrm?.resources ?? []) {
-      const ops = [...lrm.ops].sort((a, b) => (Number(a.callId ?? 0) || 0) - (Number(b.callId ?? 0) || 0));
-      for (const op of ops) {
-        if (expired.has(op)) continue;
-        const status = Number.parseInt(op.opStatus ?? '0', 10) || 0;
-        if (status === -1 || status === 1) continue;
-        const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-        const interval = intervalOf(op);
-        const probe = op.operation === 'monitor' && interval === 0;
-        const exp = expectedRc(op);
-        let failed: boolean;
-        if (status !== 0) failed = true;
-        else if (exp !== undefined) failed = rc !== exp && !(probe && (rc === 0 || rc === 7 || rc === 8));
-        else failed = probe ? !(rc === 0 || rc === 7 || rc === 8) : !(rc === 0 || (op.operation === 'monitor' && rc === 8));
-        if (!failed) continue;
-        const key = `${lrm.id}_${op.operation}_${interval}`;
-        if (seen.has(`${node.name}\u0000${key}`)) continue;
-        seen.add(`${node.name}\u0000${key}`);
-        out.push({ node, rscId: lrm.id, op, key, rc, status, interval });
-      }
-    }
-  }
-  return out;
-}
-
 function scoreText(n: number): string {
   return n >= INFINITY ? '1000000' : n <= -INFINITY ? '-1000000' : String(n);
 }
@@ -213,37 +180,63 @@ function rscForHistory(ws: WorkingSet, id: string): Rsc | undefined {
   return ws.byId.get(id) ?? ws.byId.get(`${id.replace(/:\d+$/, '')}:0`);
 }
 
-/** Fail counts of an online node, by resource (history base id), non-zero only. */
-function nodeFailCounts(ws: WorkingSet, node: SNode): Array<{ id: string; count: number; lastFailure: number; threshold: number }> {
-  const out: Array<{ id: string; count: number; lastFailure: number; threshold: number }> = [];
-  for (const [id, v] of ws.failCounts.get(node) ?? []) {
-    if (v.count <= 0) continue;
-    out.push({ id, count: v.count, lastFailure: v.lastFailure, threshold: rscForHistory(ws, id)?.migrationThreshold ?? INFINITY });
+/** pcmk__numeric_strcasecmp: case-insensitive, digit runs compared as numbers (the order of data_set->nodes). */
+export function numericStrcasecmp(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const pa = a.toLowerCase().match(re) ?? [];
+  const pb = b.toLowerCase().match(re) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (/^\d/.test(x) && /^\d/.test(y)) {
+      const d = Number(x) - Number(y);
+      if (d !== 0) return d;
+    } else if (x !== y) return x < y ? -1 : 1;
   }
-  return out;
+  return pa.length - pb.length;
 }
 
+/** The nodes in Pacemaker's working-set order (sorted by name). */
+function sortedNodes(ws: WorkingSet): SNode[] {
+  return [...ws.nodes].sort((a, b) => numericStrcasecmp(a.name, b.name));
+}
+
+/** An online node's attributes as crm_mon -A lists them: automatic ones filtered out, sorted by name (strcmp). */
 function shownAttributes(node: SNode): Array<[string, string]> {
   return [...node.attrs]
     .filter(([k]) => !HIDDEN_ATTR_PREFIXES.some((p) => k.startsWith(p)))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** Operations worth showing in a node's history: not pending, not a probe that found nothing. */
-function shownOps(lrmOps: LrmOp[]): LrmOp[] {
-  const seen = new Set<string>();
-  return [...lrmOps]
-    .filter((op) => {
-      const status = Number.parseInt(op.opStatus ?? '0', 10) || 0;
-      const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-      if (status === -1) return false;
-      if (op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7) return false;
-      const call = op.callId ?? op.id;
-      if (seen.has(call)) return false;
-      seen.add(call);
-      return true;
-    })
-    .sort((a, b) => (Number(a.callId ?? 0) || 0) - (Number(b.callId ?? 0) || 0));
+/**
+ * add_extra_info: for a ping/pingd resource running on the node whose
+ * attribute this is (its `name` parameter, default pingd), the score it
+ * expects: hosts in host_list times multiplier.
+ */
+function pingExpected(ws: WorkingSet, node: SNode, attr: string): number | undefined {
+  for (const r of ws.byId.values()) {
+    if (r.kind !== 'primitive' || !r.running.includes(node)) continue;
+    if (!/^pingd?$/i.test(r.type)) continue;
+    const params = new Map<string, string>();
+    for (const set of r.prim?.instanceAttributes ?? []) for (const nv of set.nvpairs) if (nv.value !== undefined && !params.has(nv.name)) params.set(nv.name, nv.value);
+    if ((params.get('name') ?? 'pingd').toLowerCase() !== attr.toLowerCase()) continue;
+    const hosts = params.get('host_list');
+    const n = hosts === undefined ? 0 : hosts.split(' ').length;
+    const mult = Number.parseInt(params.get('multiplier') ?? '', 10);
+    return n * (Number.isNaN(mult) ? 1 : mult);
+  }
+  return undefined;
+}
+
+/** One attribute line of the text view (node_attribute_text). */
+function attributeLine(ws: WorkingSet, node: SNode, k: string, v: string): string {
+  const base = `${k.padEnd(32)}\t: ${v.padEnd(10)}`;
+  const expected = pingExpected(ws, node, k);
+  if (expected === undefined) return base;
+  const n = Number.parseInt(v, 10);
+  if (Number.isNaN(n) || n <= 0) return `${base}\t: Connectivity is lost`;
+  if (n < expected) return `${base}\t: Connectivity is degraded (Expected=${expected})`;
+  return base;
 }
 
 interface Ban {
@@ -284,13 +277,13 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   out.push(`  * Stack: ${s.stack}`);
   out.push(
     s.dc
-      ? `  * Current DC: ${s.dc.name} (version ${s.version}) - partition ${s.quorate ? 'with quorum' : 'WITHOUT quorum'}`
+      ? `  * Current DC: ${s.dc.name} (version ${s.version}) - ${s.mixedVersion ? 'MIXED-VERSION ' : ''}partition ${s.quorate ? 'with quorum' : 'WITHOUT quorum'}`
       : '  * Current DC: NONE',
   );
   out.push(`  * Last updated: ${ctime(input.now)}`);
-  if (s.lastChange) {
+  {
     const lc = s.lastChange;
-    out.push(`  * Last change:  ${ctime(lc.at)}${lc.user ? ` by ${lc.user}` : ''}${lc.client ? ` via ${lc.client}` : ''}${lc.origin ? ` on ${lc.origin}` : ''}`);
+    out.push(`  * Last change:  ${lc.time ?? ''}${lc.user !== undefined ? ` by ${lc.user}` : ''}${lc.client !== undefined ? ` via ${lc.client}` : ''}${lc.origin !== undefined ? ` on ${lc.origin}` : ''}`);
   }
   out.push(`  * ${plural(s.nodesConfigured, 'node')} configured`);
   let counts = `  * ${plural(ws.ninstances, 'resource instance')} configured`;
@@ -311,55 +304,46 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false })));
 
   if (opts.attributes) {
-    const nodes = ws.nodes.filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
+    const nodes = sortedNodes(ws).filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
     if (nodes.length) {
       out.push('', 'Node Attributes:');
       for (const { n, attrs } of nodes) {
         out.push(`  * Node: ${n.name}:`);
-        for (const [k, v] of attrs) out.push(`    * ${k.padEnd(32)}\t: ${v.padEnd(10)}`);
+        for (const [k, v] of attrs) out.push(`    * ${attributeLine(ws, n, k, v)}`);
       }
     }
   }
 
-  if (opts.operations) {
-    out.push('', 'Operations:');
-    for (const n of ws.nodes.filter((x) => x.online)) {
-      const rscs = historyOf(ws, n);
-      if (!rscs.length) continue;
-      out.push(`  * Node: ${n.name}:`);
-      for (const h of rscs) {
-        let line = `    * ${h.id}: migration-threshold=${scoreText(h.threshold)}`;
-        if (h.failCount > 0) line += ` fail-count=${scoreText(h.failCount)} last-failure='${ctime(h.lastFailure)}'`;
-        out.push(`${line}:`);
-        for (const op of h.ops) {
-          const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-          const iv = intervalOf(op);
-          const parts = [`(${op.callId ?? '?'}) ${op.operation}${iv > 0 ? `: interval=${iv}ms` : ':'}`];
-          if (op.lastRcChange) parts.push(`last-rc-change='${ctime(Number(op.lastRcChange))}'`);
-          if (op.execTime !== undefined) parts.push(`exec-time=${op.execTime}ms`);
-          if (op.queueTime !== undefined) parts.push(`queue-time=${op.queueTime}ms`);
-          parts.push(`rc=${rc} (${rcText(rc)})`);
-          out.push(`      * ${parts.join(' ')}`);
+  if (opts.operations || opts.failcounts) {
+    // node_summary: the status section's online nodes; the header once there is one.
+    const states = historyNodes(ws);
+    if (states.length) {
+      out.push('', opts.operations ? 'Operations:' : 'Migration Summary:');
+      for (const { n, h } of states) {
+        const shown = opts.operations ? h.filter((r) => r.ops.length > 0) : h.filter((r) => r.failCount > 0);
+        if (!shown.length) continue;
+        out.push(`  * Node: ${n.name}:`);
+        for (const r of shown) {
+          if (!opts.operations) {
+            out.push(`    * ${historyLine(r, r.lrmId, false)}`);
+            continue;
+          }
+          out.push(`    * ${historyLine(r, r.id, true)}:`);
+          for (const op of r.ops) {
+            const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+            const iv = intervalOf(op);
+            const task = op.operation === 'monitor' && iv === 0 ? 'probe' : op.operation;
+            out.push(`      * (${op.callId ?? ''}) ${task}${iv > 0 ? ` interval="${iv}ms"` : ''}: rc=${rc} (${rcText(rc)})`);
+          }
         }
       }
     }
   }
 
-  if (opts.failcounts) {
-    out.push('', 'Migration Summary:');
-    for (const n of ws.nodes.filter((x) => x.online)) {
-      const fcs = nodeFailCounts(ws, n);
-      if (!fcs.length) continue;
-      out.push(`  * Node: ${n.name}:`);
-      for (const f of fcs) {
-        out.push(`    * ${f.id}: migration-threshold=${scoreText(f.threshold)} fail-count=${scoreText(f.count)} last-failure='${ctime(f.lastFailure)}'`);
-      }
-    }
-  }
-
-  if (m.failed.length) {
+  const shownFailures = m.failed.filter((f) => !f.masked && parseOpKey(f.key) !== undefined);
+  if (shownFailures.length) {
     out.push('', 'Failed Resource Actions:');
-    for (const f of m.failed) out.push(`  * ${failedActionText(f)}`);
+    for (const f of shownFailures) out.push(`  * ${failedActionFriendly(f, ctime)}`);
   }
 
   out.push(...fencingSections(input.fencing, opts.fenceHistory ?? 1));
@@ -372,40 +356,63 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   return `${out.join('\n')}\n`;
 }
 
-function failedActionText(f: FailedOp): string {
-  const op = f.op;
-  const reason = op.extra?.['exit-reason'] ?? '';
-  let s = `${f.key} on ${f.node.name} '${rcText(f.rc)}' (${f.rc}): call=${op.callId ?? '?'}, status='${EXEC_STATUS_TEXT[f.status] ?? 'unknown'}', exitreason='${reason}'`;
-  if (op.lastRcChange) s += `, last-rc-change='${isoTime(Number(op.lastRcChange))}'`;
-  s += `, queued=${op.queueTime ?? '0'}ms, exec=${op.execTime ?? '0'}ms`;
-  return s;
-}
-
 interface History {
+  /** rsc_printable_id: an anonymous clone instance by its clone's child id. */
   id: string;
-  orphan: boolean;
+  /** The history entry's own id (lrm_resource id). */
+  lrmId: string;
   threshold: number;
   failCount: number;
   lastFailure: number;
+  /** get_operation_list: every entry but notifies and probes that found it stopped, by call id. */
   ops: LrmOp[];
 }
 
-function historyOf(ws: WorkingSet, node: SNode): History[] {
-  const out: History[] = [];
-  for (const lrm of stateOf(ws, node)?.lrm?.resources ?? []) {
-    const ops = shownOps(lrm.ops);
-    if (!ops.length) continue;
-    const rsc = rscForHistory(ws, lrm.id);
-    const base = lrm.id.replace(/:\d+$/, '');
-    const fc = ws.failCounts.get(node)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
-    out.push({
-      id: lrm.id,
-      orphan: rsc === undefined || rsc.orphan,
-      threshold: rsc?.migrationThreshold ?? INFINITY,
-      failCount: fc.count,
-      lastFailure: fc.lastFailure,
-      ops,
-    });
+/** resource_history_string (text): "ID: migration-threshold=N fail-count=N last-failure='...'". */
+function historyLine(r: History, id: string, all: boolean): string {
+  if (!all && r.failCount <= 0 && r.lastFailure <= 0) return `${id}:`;
+  let s = `${id}: migration-threshold=${scoreText(r.threshold)}`;
+  if (r.failCount > 0) s += ` fail-count=${scoreText(r.failCount)}`;
+  if (r.lastFailure > 0) s += ` last-failure='${ctime(r.lastFailure)}'`;
+  return s;
+}
+
+function operationList(ops: LrmOp[]): LrmOp[] {
+  return ops
+    .filter((op) => {
+      const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+      if (op.operation === 'notify') return false;
+      return !(op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7);
+    })
+    .map((op, i) => ({ op, i }))
+    .sort((a, b) => (Number.parseInt(a.op.callId ?? '', 10) || 0) - (Number.parseInt(b.op.callId ?? '', 10) || 0) || a.i - b.i)
+    .map((x) => x.op);
+}
+
+/** The status section's online nodes (by id, in the section's order) with their resource histories. */
+function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
+  const rscOf = new Map<string, Rsc>();
+  for (const r of ws.byId.values()) for (const [n, lid] of r.historyIds) rscOf.set(`${n.name}\u0000${lid}`, r);
+  const out: Array<{ n: SNode; h: History[] }> = [];
+  for (const st of ws.cib.status ?? []) {
+    const n = st.id === undefined ? undefined : ws.nodes.find((x) => x.id === st.id);
+    if (!n || !n.online) continue;
+    const h: History[] = [];
+    for (const lrm of st.lrm?.resources ?? []) {
+      const rsc = rscOf.get(`${n.name}\u0000${lrm.id}`) ?? rscForHistory(ws, lrm.id);
+      const base = lrm.id.replace(/:\d+$/, '');
+      const anonymous = rsc !== undefined && rsc.instance !== undefined && !rsc.unique;
+      const fc = ws.failCounts.get(n)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
+      h.push({
+        id: rsc ? (anonymous ? rsc.baseId : rsc.id) : lrm.id,
+        lrmId: lrm.id,
+        threshold: rsc?.migrationThreshold ?? INFINITY,
+        failCount: fc.count,
+        lastFailure: fc.lastFailure,
+        ops: operationList(lrm.ops),
+      });
+    }
+    out.push({ n, h });
   }
   return out;
 }
@@ -505,16 +512,16 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     top.push(el('pacemakerd', { sys_from: input.daemon.name, state: input.daemon.state, last_updated: isoTime(input.daemon.lastUpdated) }));
   }
   const lc = s.lastChange;
-  const stonithTimeout = parseDurationMs(props.get('stonith-timeout') ?? '60s', 60_000) || 60_000;
+  const stonithTimeout = parseDurationMs(clusterOption(props, 'fencing-timeout') ?? '60s', 60_000) || 60_000;
   const pfd = parseDurationMs(props.get('priority-fencing-delay') ?? '0', 0) || 0;
   top.push(
     el('summary', {}, [
       el('stack', { type: s.stack }),
       s.dc
-        ? el('current_dc', { present: true, version: s.version, name: s.dc.name, id: s.dc.id, with_quorum: s.quorate, mixed_version: false })
+        ? el('current_dc', { present: true, version: s.version, name: s.dc.name, id: s.dc.id, with_quorum: s.quorate, mixed_version: s.mixedVersion })
         : el('current_dc', { present: false }),
       el('last_update', { time: ctime(input.now) }),
-      ...(lc ? [el('last_change', { time: ctime(lc.at), user: lc.user, client: lc.client, origin: lc.origin })] : []),
+      el('last_change', { time: lc.time ?? '', user: lc.user ?? '', client: lc.client ?? '', origin: lc.origin ?? '' }),
       el('nodes_configured', { number: s.nodesConfigured }),
       el('resources_configured', { number: ws.ninstances, disabled: ws.disabled, blocked: ws.blocked }),
       el('cluster_options', {
@@ -544,7 +551,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
           pending: n.pending,
           unclean: n.unclean,
           health: 'green',
-          feature_set: n.online ? (n.attrs.get('#feature-set') ?? ws.cib.crmFeatureSet) : undefined,
+          feature_set: nodeFeatureSet(n),
           shutdown: n.shutdown,
           expected_up: st?.expected === 'member',
           is_dc: s.dc !== null && s.dc.id === n.id,
@@ -555,75 +562,90 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     ),
   );
   top.push(el('resources', {}, ws.resources.map(resourceXml).filter((x): x is El => x !== undefined)));
-  const attrNodes = ws.nodes
+  const attrNodes = sortedNodes(ws)
     .filter((n) => n.online)
     .map((n) => ({ n, attrs: shownAttributes(n) }))
     .filter((x) => x.attrs.length > 0);
   if (attrNodes.length) {
-    top.push(el('node_attributes', {}, attrNodes.map(({ n, attrs }) => el('node', { name: n.name }, attrs.map(([k, v]) => el('attribute', { name: k, value: v }))))));
+    top.push(
+      el(
+        'node_attributes',
+        {},
+        attrNodes.map(({ n, attrs }) =>
+          el('node', { name: n.name }, attrs.map(([k, v]) => el('attribute', { name: k, value: v, expected: pingExpected(ws, n, k) }))),
+        ),
+      ),
+    );
   }
-  const histories = ws.nodes.filter((n) => n.online).map((n) => ({ n, h: historyOf(ws, n) })).filter((x) => x.h.length > 0);
+  const histories = historyNodes(ws);
   if (histories.length) {
     top.push(
       el(
         'node_history',
         {},
-        histories.map(({ n, h }) =>
-          el(
-            'node',
-            { name: n.name },
-            h.map((r) =>
-              el(
-                'resource_history',
-                {
-                  id: r.id,
-                  orphan: r.orphan,
-                  'migration-threshold': scoreText(r.threshold),
-                  'fail-count': r.failCount > 0 ? scoreText(r.failCount) : undefined,
-                  'last-failure': r.failCount > 0 ? ctime(r.lastFailure) : undefined,
-                },
-                r.ops.map((op) => {
-                  const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-                  const iv = intervalOf(op);
-                  return el('operation_history', {
-                    call: op.callId,
-                    task: op.operation,
-                    rc,
-                    rc_text: rcText(rc),
-                    interval: iv > 0 ? `${iv}ms` : undefined,
-                    'last-rc-change': op.lastRcChange ? ctime(Number(op.lastRcChange)) : undefined,
-                    'exec-time': op.execTime !== undefined ? `${op.execTime}ms` : undefined,
-                    'queue-time': op.queueTime !== undefined ? `${op.queueTime}ms` : undefined,
-                  });
-                }),
+        histories
+          .map(({ n, h }) => ({ n, h: h.filter((r) => r.ops.length > 0) }))
+          .filter((x) => x.h.length > 0)
+          .map(({ n, h }) =>
+            el(
+              'node',
+              { name: n.name },
+              h.map((r) =>
+                el(
+                  'resource_history',
+                  {
+                    id: r.id,
+                    orphan: false,
+                    'migration-threshold': scoreText(r.threshold),
+                    'fail-count': r.failCount > 0 ? scoreText(r.failCount) : undefined,
+                    'last-failure': r.lastFailure > 0 ? ctime(r.lastFailure) : undefined,
+                  },
+                  r.ops.map((op) => {
+                    const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+                    const iv = intervalOf(op);
+                    const lrc = Number.parseInt(op.lastRcChange ?? '', 10);
+                    return el('operation_history', {
+                      call: op.callId,
+                      task: op.operation === 'monitor' && iv === 0 ? 'probe' : op.operation,
+                      rc,
+                      rc_text: rcText(rc),
+                      interval: iv > 0 ? `${iv}ms` : undefined,
+                      'last-rc-change': !Number.isNaN(lrc) && lrc > 0 ? ctime(lrc) : undefined,
+                      'exec-time': op.execTime !== undefined ? `${op.execTime}ms` : undefined,
+                      'queue-time': op.queueTime !== undefined ? `${op.queueTime}ms` : undefined,
+                    });
+                  }),
+                ),
               ),
             ),
           ),
-        ),
       ),
     );
   }
   if (m.failed.length) {
+    // failed_action_xml of 2.1.5: every recorded failure (masked probes too).
     top.push(
       el(
         'failures',
         {},
-        m.failed.map((f) =>
-          el('failure', {
-            op_key: f.key,
+        m.failed.map((f) => {
+          const lrc = Number.parseInt(f.op.lastRcChange ?? '', 10);
+          const timed = !Number.isNaN(lrc) && lrc > 0;
+          return el('failure', {
+            [f.hasOpKey ? 'op_key' : 'id']: f.key,
             node: f.node.name,
             exitstatus: rcText(f.rc),
-            exitreason: f.op.extra?.['exit-reason'] ?? '',
+            exitreason: f.op.extra?.['exit-reason'] ?? 'none',
             exitcode: f.rc,
-            call: f.op.callId ?? '',
-            status: EXEC_STATUS_TEXT[f.status] ?? 'unknown',
-            'last-rc-change': f.op.lastRcChange ? isoTime(Number(f.op.lastRcChange)) : undefined,
-            queued: f.op.queueTime ?? '0',
-            exec: f.op.execTime ?? '0',
-            interval: f.interval,
-            task: f.op.operation,
-          }),
-        ),
+            call: f.op.callId,
+            status: EXEC_STATUS_TEXT[f.status] ?? 'Unknown',
+            'last-rc-change': timed ? isoTime(lrc) : undefined,
+            queued: timed ? f.op.queueTime : undefined,
+            exec: timed ? f.op.execTime : undefined,
+            interval: timed ? f.interval : undefined,
+            task: timed ? f.op.operation : undefined,
+          });
+        }),
       ),
     );
   }

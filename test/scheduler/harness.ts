@@ -15,6 +15,9 @@ export interface CaseResult {
   name: string;
   revisedOk: boolean;
   summaryOk: boolean;
+  /** Allocation and promotion scores identical to NAME.scores (as sorted lines). */
+  scoresOk: boolean;
+  scoresDiff: string;
   category: string;
   expectedSummary: string[];
   actualSummary: string[];
@@ -55,16 +58,23 @@ export function runCase(tier: string, name: string, args: string): CaseResult {
   const expected = readFileSync(join(dir, name + '.summary'), 'utf8').split('\n');
   const expectedSummary = section(expected, 'Transition Summary:') ?? [];
   const expectedRevised = section(expected, 'Revised Cluster Status:') ?? [];
-  const res: CaseResult = { name, revisedOk: false, summaryOk: false, category: '', expectedSummary, expectedRevised, actualSummary: [], actualRevised: [] };
+  const res: CaseResult = { name, revisedOk: false, summaryOk: false, scoresOk: false, scoresDiff: '', category: '', expectedSummary, expectedRevised, actualSummary: [], actualRevised: [] };
   try {
     const cib = parseCibXml(readFileSync(join(dir, name + '.xml'), 'utf8'), name + '.xml');
     let now = Math.floor(Date.now() / 1000);
     const m = /-t\s+(.+)$/.exec(args.trim());
     if (m) now = parseIsoDate(m[1]!);
     else if (cib.executionDate && /^\d+$/.test(cib.executionDate)) now = Number(cib.executionDate);
-    const out = crmSimulate(cib, { simulate: true, run: false, showScores: false, quiet: false, now });
+    const out = crmSimulate(cib, { simulate: true, run: false, showScores: true, quiet: false, now });
     res.actualSummary = section(out.stdout, 'Transition Summary:') ?? [];
     res.actualRevised = section(out.stdout, 'Revised Cluster Status:') ?? [];
+    const scoresFile = join(dir, name + '.scores');
+    if (existsSync(scoresFile)) {
+      const want = scoreLines(readFileSync(scoresFile, 'utf8').split('\n'));
+      const got = scoreLines(out.scores);
+      res.scoresOk = eq(want, got);
+      if (!res.scoresOk) res.scoresDiff = firstSetDiff(want, got);
+    }
   } catch (e) {
     res.category = 'crash: ' + String((e as Error).message ?? e).split('\n')[0]!.slice(0, 80);
     return res;
@@ -75,7 +85,22 @@ export function runCase(tier: string, name: string, args: string): CaseResult {
   return res;
 }
 
-function eq(a: string[], b: string[]): boolean {
+/** Score lines as a sorted list (the .scores files are sorted; a score printed twice counts twice). */
+export function scoreLines(lines: string[]): string[] {
+  return lines.map(norm).filter((l) => / (allocation|promotion) score on /.test(l)).sort();
+}
+
+/** The first line only one side has, for the reports. */
+export function firstSetDiff(want: string[], got: string[]): string {
+  const count = (xs: string[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<string, number>());
+  const w = count(want);
+  const g = count(got);
+  for (const [l, n] of w) if ((g.get(l) ?? 0) < n) return `missing: ${l}`;
+  for (const [l, n] of g) if ((w.get(l) ?? 0) < n) return `extra: ${l}`;
+  return '';
+}
+
+export function eq(a: string[], b: string[]): boolean {
   return a.length === b.length && a.every((l, i) => l === b[i]);
 }
 
@@ -100,8 +125,9 @@ function categorise(r: CaseResult): string {
   return cats.join(', ');
 }
 
-export function report(tier: string, results: CaseResult[]): { md: string; revised: number; summary: number; both: number } {
+export function report(tier: string, results: CaseResult[]): { md: string; revised: number; summary: number; both: number; scores: number } {
   const revised = results.filter((r) => r.revisedOk).length;
+  const scores = results.filter((r) => r.scoresOk).length;
   const summary = results.filter((r) => r.summaryOk).length;
   const both = results.filter((r) => r.revisedOk && r.summaryOk).length;
   const n = results.length;
@@ -109,12 +135,12 @@ export function report(tier: string, results: CaseResult[]): { md: string; revis
   const lines = [
     `# Scheduler regression report: ${tier}`,
     '',
-    `Cases: ${n}. Revised Cluster Status identical: ${revised} (${pct(revised)}%). Transition Summary identical: ${summary} (${pct(summary)}%). Both: ${both} (${pct(both)}%).`,
+    `Cases: ${n}. Revised Cluster Status identical: ${revised} (${pct(revised)}%). Transition Summary identical: ${summary} (${pct(summary)}%). Both: ${both} (${pct(both)}%). Scores (-s) identical: ${scores} (${pct(scores)}%).`,
     '',
-    '| case | revised | summary | failure category |',
-    '|---|---|---|---|',
-    ...results.map((r) => `| ${r.name} | ${r.revisedOk ? 'ok' : 'FAIL'} | ${r.summaryOk ? 'ok' : 'FAIL'} | ${r.category} |`),
+    '| case | revised | summary | scores | failure category | first score difference |',
+    '|---|---|---|---|---|---|',
+    ...results.map((r) => `| ${r.name} | ${r.revisedOk ? 'ok' : 'FAIL'} | ${r.summaryOk ? 'ok' : 'FAIL'} | ${r.scoresOk ? 'ok' : 'FAIL'} | ${r.category} | ${r.scoresDiff.replace(/\|/g, '\\|')} |`),
     '',
   ];
-  return { md: lines.join('\n'), revised, summary, both };
+  return { md: lines.join('\n'), revised, summary, both, scores };
 }
