@@ -13,7 +13,8 @@ import { ConfigError, parseKeepalivedConf, toRouterSpec, type KeepalivedConfig, 
 import { fsConfigSource } from '../vrrp/conf-fs.js';
 import { VrrpEngine } from '../vrrp/engine.js';
 import { IpNetOps } from '../vrrp/netops.js';
-import { UdpTransport, VRRP_UDP_PORT } from '../vrrp/transport.js';
+import { UdpTransport } from '../vrrp/transport.js';
+import { RawTransport } from '../vrrp/raw-transport.js';
 import type { RouterStatus } from '../vrrp/core.js';
 
 const VERSION = '0.1.0';
@@ -73,7 +74,7 @@ function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; 
   return { cfg, resolved };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
+export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
   const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
@@ -98,7 +99,8 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
   let warnings = loaded.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
   const engine = new VrrpEngine({
     spec: loaded.resolved.spec,
-    transport: new UdpTransport(opts.port),
+    // VRRP itself (IP protocol 112) unless the UDP encapsulation is asked for.
+    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log }),
     netops: new IpNetOps(log),
     log: (l) => log(l),
     instanceNotify: loaded.resolved.instanceNotify,
@@ -226,12 +228,12 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('--status-file <path>', 'status file written by the daemon and read by --status', defaultStatusFile())
     .option('--json', 'with --status: print the status file as JSON')
     .option('-t, --config-test', 'check the configuration file and exit')
-    .option('--port <n>', 'UDP port of the VRRP transport', String(VRRP_UDP_PORT))
+    .option('--udp-port <n>', 'carry VRRP in UDP on this port instead of IP protocol 112 (belay-only; not wire-compatible with keepalived)')
     .option('-n, --dont-fork', 'accepted for keepalived compatibility (belay always runs in the foreground)')
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
     .option('-D, --log-detail', 'timestamps with milliseconds')
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string; logDetail?: boolean }) => {
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -246,12 +248,18 @@ export function registerKeepalivedCommands(program: Command): void {
         process.exitCode = alive ? 0 : 3;
         return;
       }
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        process.stderr.write(`belay keepalived: --port ${o.port} is not a port number\n`);
+      const port = o.udpPort === undefined ? undefined : Number(o.udpPort);
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+        process.stderr.write(`belay keepalived: --udp-port ${o.udpPort} is not a port number\n`);
         process.exitCode = 1;
         return;
       }
-      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest, logDetail: !!o.logDetail });
+      process.exitCode = await runKeepalived({
+        file: o.useFile,
+        statusFile: o.statusFile,
+        ...(port !== undefined ? { udpPort: port } : {}),
+        configTest: !!o.configTest,
+        logDetail: !!o.logDetail,
+      });
     });
 }

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
 import { IpNetOps, runCommand, type NetOps } from './netops.js';
-import { UdpTransport, type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
+import { type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
+import { RawTransport } from './raw-transport.js';
 import { needsShell, splitCommand, type NotifyConf } from './keepalived-conf.js';
 import type { RouterSpec, VipSpec, VrrpState } from './types.js';
 
@@ -60,7 +61,7 @@ export class VrrpEngine {
     this.spec = opts.spec;
     this.router = new VrrpRouter(opts.spec);
     this.log = opts.log ?? (() => {});
-    this.transport = opts.transport ?? new UdpTransport();
+    this.transport = opts.transport ?? new RawTransport({ log: this.log });
     this.netops = opts.netops ?? new IpNetOps(this.log);
     this.instanceNotify = opts.instanceNotify ?? new Map();
     this.groupNotify = opts.groupNotify ?? new Map();
@@ -141,23 +142,27 @@ export class VrrpEngine {
   private memberships(spec: RouterSpec): Membership[] {
     const out: Membership[] = [];
     for (const i of spec.instances) {
-      if (i.peers.length > 0) continue;
-      out.push({ family: i.family, group: i.mcastGroup, localAddress: i.primaryAddress, ifname: i.interface });
+      // Unicast instances listen on their interface too, without a group.
+      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.interface });
     }
     return out;
   }
 
   private onPacket(p: ReceivedPacket): void {
     if (!this.running) return;
-    const vrid = p.bytes.length >= 2 ? p.bytes[1] : -1;
+    const extra = { ...(p.ttl !== undefined ? { ttl: p.ttl } : {}), ...(p.ifname !== undefined ? { ifname: p.ifname } : {}) };
+    if (p.dst !== undefined) {
+      this.apply(this.router.step({ type: 'packet', bytes: p.bytes, src: p.src, dst: p.dst, family: p.family, ...extra }, this.now()));
+      return;
+    }
     // UDP does not tell us the destination; each instance knows what it listens on.
+    const vrid = p.bytes.length >= 2 ? p.bytes[1] : -1;
     const dsts = new Set(
       this.spec.instances.filter((i) => i.vrid === vrid && i.family === p.family).map((i) => (i.peers.length ? i.primaryAddress : i.mcastGroup)),
     );
     if (dsts.size === 0) dsts.add(p.family === 4 ? '224.0.0.18' : 'ff02::12');
     for (const dst of dsts) {
-      const ev = { type: 'packet' as const, bytes: p.bytes, src: p.src, dst, family: p.family, ...(p.ttl !== undefined ? { ttl: p.ttl } : {}) };
-      this.apply(this.router.step(ev, this.now()));
+      this.apply(this.router.step({ type: 'packet', bytes: p.bytes, src: p.src, dst, family: p.family, ...extra }, this.now()));
     }
   }
 
