@@ -15,6 +15,7 @@ import { VrrpEngine } from '../vrrp/engine.js';
 import { IpNetOps } from '../vrrp/netops.js';
 import { UdpTransport } from '../vrrp/transport.js';
 import { RawTransport } from '../vrrp/raw-transport.js';
+import { applyScriptSecurity, type SecurityResult } from '../vrrp/script-security.js';
 import type { RouterStatus } from '../vrrp/core.js';
 
 const VERSION = '0.1.0';
@@ -55,11 +56,26 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; resolved: ResolvedConfig } {
-  const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource);
+/** keepalived's default config id: the node name (we accept it with and without its domain). */
+function defaultConfigIds(): string[] {
+  const h = hostname();
+  return [...new Set([h, h.split('.')[0]!])];
+}
+
+interface Loaded {
+  cfg: KeepalivedConfig;
+  resolved: ResolvedConfig;
+  security: SecurityResult;
+}
+
+/** Parse and resolve: the same checks and warnings for `-t`, start-up and reload. */
+function load(file: string, log: (l: string) => void, configId?: string): Loaded {
+  const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource, { configIds: configId ? [configId] : defaultConfigIds() });
   const netops = new IpNetOps();
-  const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f) }, hostname());
+  const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f), localAddresses: () => netops.localAddresses() }, hostname());
+  const security = applyScriptSecurity(resolved, cfg.globalDefs);
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
+  for (const w of security.warnings) log(`WARNING - ${w}`);
   const g = cfg.globalDefs;
   if (g.notificationEmail.length || g.smtpServer) {
     log(
@@ -71,17 +87,17 @@ function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; 
       `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
     );
   }
-  return { cfg, resolved };
+  return { cfg, resolved, security };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
+export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean; configId?: string }): Promise<number> {
   const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
   log(`Opening file '${opts.file}'.`);
-  let loaded: ReturnType<typeof load>;
+  let loaded: Loaded;
   try {
-    loaded = load(opts.file, log);
+    loaded = load(opts.file, log, opts.configId);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`belay keepalived: ${err.message}\n`);
@@ -100,7 +116,8 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
   const engine = new VrrpEngine({
     spec: loaded.resolved.spec,
     // VRRP itself (IP protocol 112) unless the UDP encapsulation is asked for.
-    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log }),
+    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log, ...(loaded.resolved.unicastTtl ? { unicastTtl: loaded.resolved.unicastTtl } : {}) }),
+    scriptCredentials: loaded.security.credentials,
     netops: new IpNetOps(log),
     log: (l) => log(l),
     instanceNotify: loaded.resolved.instanceNotify,
@@ -151,7 +168,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     const onHup = () => {
       log(`Reloading configuration file '${opts.file}'`);
       try {
-        const next = load(opts.file, log);
+        const next = load(opts.file, log, opts.configId);
         warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
         engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
         log('Reload finished');
@@ -232,8 +249,9 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('-n, --dont-fork', 'accepted for keepalived compatibility (belay always runs in the foreground)')
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
     .option('-D, --log-detail', 'timestamps with milliseconds')
+    .option('-i, --config-id <id>', "use the configuration lines marked '@ID' (default: the host name)")
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean }) => {
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean; configId?: string }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -260,6 +278,7 @@ export function registerKeepalivedCommands(program: Command): void {
         ...(port !== undefined ? { udpPort: port } : {}),
         configTest: !!o.configTest,
         logDetail: !!o.logDetail,
+        ...(o.configId ? { configId: o.configId } : {}),
       });
     });
 }

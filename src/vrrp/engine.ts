@@ -35,6 +35,8 @@ export interface EngineOptions {
   linkPollMs?: number;
   /** Time limit for one notify command (keepalived has none; a hung one must not pile up). */
   notifyTimeoutMs?: number;
+  /** keepalived `script_user`: scripts and notify commands run with these ids. */
+  scriptCredentials?: { uid: number; gid: number } | null;
 }
 
 export class VrrpEngine {
@@ -262,7 +264,7 @@ export class VrrpEngine {
     if (!s) return;
     // Scripts written for CentOS assume /bin/sh is bash (e.g. `</dev/tcp/127.0.0.1/80`).
     const argv = s.argv[0] === '/bin/sh' && BASH ? [BASH, ...s.argv.slice(1)] : s.argv;
-    const p = runCommand(argv, s.timeoutMs).then((r) => {
+    const p = runCommand(argv, s.timeoutMs, process.env, this.opts.scriptCredentials ?? undefined).then((r) => {
       if (!this.running) return;
       this.apply(this.router.step({ type: 'script-result', script: name, ok: r.ok, detail: r.detail }, this.now()));
     });
@@ -290,7 +292,7 @@ export class VrrpEngine {
       // After the queued VIP changes, as keepalived runs notify_master once the VIPs are set.
       const net = this.netQueue;
       this.notifyQueue = this.notifyQueue.then(() => net).then(async () => {
-        const r = await runCommand(argv, timeout);
+        const r = await runCommand(argv, timeout, process.env, this.opts.scriptCredentials ?? undefined);
         if (!r.ok) this.log(`notify ${argv.join(' ')}: ${r.detail}`);
       });
     }
