@@ -10,11 +10,13 @@
  *   script    nginx killed on the master; chk_nginx (interval 1, fall 2,
  *             weight -20) lowers its priority below the backup's
  * Gap = first request answered by the new master − last request answered
- * by the old one. Each side runs its own pair (belay's UDP transport is not
- * wire-compatible with keepalived's raw VRRP yet).
+ * by the old one. Both daemons speak VRRP on the wire (IP protocol 112).
+ * Pairs: `belay` (belay on both LB hosts), `keepalived` (stock keepalived on
+ * both), `mixed` (keepalived MASTER on lb1, belay BACKUP on lb2: one VRRP
+ * group, belay taking over from keepalived).
  *
  * Usage (root, after `npm run build`):
- *   node bench/vrrp-failover.mjs [--keep] [--runs N] [--only belay|keepalived] [--configs v2_1s,v3_100ms] [--scenarios crash,graceful,script]
+ *   node bench/vrrp-failover.mjs [--keep] [--runs N] [--pairs belay,keepalived,mixed] [--configs v2_1s,v3_100ms] [--scenarios crash,graceful,script]
  */
 import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -42,20 +44,22 @@ const opt = (name, def) => {
   return i >= 0 ? args[i + 1] : def;
 };
 const RUNS = Number(opt('runs', '5'));
-const ONLY = opt('only', '');
+const PAIRS = opt('pairs', opt('only', '') || 'belay,keepalived,mixed').split(',');
 const CONFIGS = opt('configs', 'v2_1s,v3_100ms').split(',');
 const SCENARIOS = opt('scenarios', 'crash,graceful,script').split(',');
 const KEEP = args.includes('--keep');
 
 requireKeepalivedLab('the VRRP failover benchmark');
-if (ONLY !== 'belay') requireCommands('the VRRP failover benchmark', { [STOCK_KEEPALIVED]: 'keepalived' });
+if (PAIRS.some((p) => p !== 'belay')) requireCommands('the VRRP failover benchmark', { [STOCK_KEEPALIVED]: 'keepalived' });
 
 const CONFIG_DEFS = {
   v2_1s: { version: 2, advertInt: 1, label: 'VRRPv2 advert_int 1' },
   v3_100ms: { version: 3, advertInt: 0.1, label: 'VRRPv3 advert_int 0.1' },
 };
 
-const daemonsToRun = ONLY ? [ONLY] : ['belay', 'keepalived'];
+const daemonsToRun = PAIRS;
+/** Which daemon runs on which LB host in a pair. */
+const impl = (pair, host) => (pair === 'mixed' ? (host === 'lb1' ? 'keepalived' : 'belay') : pair);
 
 async function oneRun(lab, work, daemon, cfgName, scenario, runNo) {
   const cfg = CONFIG_DEFS[cfgName];
@@ -82,7 +86,7 @@ async function oneRun(lab, work, daemon, cfgName, scenario, runNo) {
       conf,
       keepalivedConf({ state, priority, advertInt: cfg.advertInt, version: cfg.version, vip, checkScript: { path: check, interval: 1, weight: -20, fall: 2, rise: 2 } }),
     );
-    handles[h] = startDaemon(lab, h, daemon, conf, runDir);
+    handles[h] = startDaemon(lab, h, impl(daemon, h), conf, runDir);
   }
   const poller = new VipPoller(lab, 'client', vip, runDir);
   try {
@@ -153,16 +157,17 @@ const fmt = (s) => (s ? `${s.median} (${s.min}–${s.max})` : 'n/a');
 console.log(`\nVRRP failover, client polling the VIP over HTTP every 10 ms; ${RUNS} runs per cell; ${Math.round((Date.now() - t0) / 1000)} s total`);
 console.log(`command: node bench/vrrp-failover.mjs ${args.join(' ')}`.trim());
 console.log('');
-console.log('| config | scenario | belay gap ms, median (min–max) | belay failed req | keepalived gap ms, median (min–max) | keepalived failed req | belay/keepalived |');
-console.log('|---|---|---|---|---|---|---|');
+console.log('| config | scenario | belay gap ms, median (min–max) | belay failed req | keepalived gap ms, median (min–max) | keepalived failed req | belay/keepalived | mixed (keepalived→belay) gap ms |');
+console.log('|---|---|---|---|---|---|---|---|');
 for (const cfgName of CONFIGS) {
   for (const scenario of SCENARIOS) {
     const b = results.find((r) => r.daemon === 'belay' && r.cfgName === cfgName && r.scenario === scenario);
     const k = results.find((r) => r.daemon === 'keepalived' && r.cfgName === cfgName && r.scenario === scenario);
+    const m = results.find((r) => r.daemon === 'mixed' && r.cfgName === cfgName && r.scenario === scenario);
     const ratio = b?.gap && k?.gap ? (b.gap.median / k.gap.median).toFixed(2) : 'n/a';
     const err = (x) => (x && x.errors ? ` [${x.errors} run(s) failed]` : '');
     console.log(
-      `| ${CONFIG_DEFS[cfgName].label} | ${scenario} | ${fmt(b?.gap)}${err(b)} | ${b?.failed ? b.failed.median : 'n/a'} | ${fmt(k?.gap)}${err(k)} | ${k?.failed ? k.failed.median : 'n/a'} | ${ratio} |`,
+      `| ${CONFIG_DEFS[cfgName].label} | ${scenario} | ${fmt(b?.gap)}${err(b)} | ${b?.failed ? b.failed.median : 'n/a'} | ${fmt(k?.gap)}${err(k)} | ${k?.failed ? k.failed.median : 'n/a'} | ${ratio} | ${fmt(m?.gap)}${err(m)} |`,
     );
   }
 }

@@ -13,7 +13,9 @@ import { ConfigError, parseKeepalivedConf, toRouterSpec, type KeepalivedConfig, 
 import { fsConfigSource } from '../vrrp/conf-fs.js';
 import { VrrpEngine } from '../vrrp/engine.js';
 import { IpNetOps } from '../vrrp/netops.js';
-import { UdpTransport, VRRP_UDP_PORT } from '../vrrp/transport.js';
+import { UdpTransport } from '../vrrp/transport.js';
+import { RawTransport } from '../vrrp/raw-transport.js';
+import { applyScriptSecurity, type SecurityResult } from '../vrrp/script-security.js';
 import type { RouterStatus } from '../vrrp/core.js';
 
 const VERSION = '0.1.0';
@@ -54,11 +56,26 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; resolved: ResolvedConfig } {
-  const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource);
+/** keepalived's default config id: the node name (we accept it with and without its domain). */
+function defaultConfigIds(): string[] {
+  const h = hostname();
+  return [...new Set([h, h.split('.')[0]!])];
+}
+
+interface Loaded {
+  cfg: KeepalivedConfig;
+  resolved: ResolvedConfig;
+  security: SecurityResult;
+}
+
+/** Parse and resolve: the same checks and warnings for `-t`, start-up and reload. */
+function load(file: string, log: (l: string) => void, configId?: string): Loaded {
+  const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource, { configIds: configId ? [configId] : defaultConfigIds() });
   const netops = new IpNetOps();
-  const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f) }, hostname());
+  const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f), localAddresses: () => netops.localAddresses() }, hostname());
+  const security = applyScriptSecurity(resolved, cfg.globalDefs);
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
+  for (const w of security.warnings) log(`WARNING - ${w}`);
   const g = cfg.globalDefs;
   if (g.notificationEmail.length || g.smtpServer) {
     log(
@@ -70,17 +87,17 @@ function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; 
       `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
     );
   }
-  return { cfg, resolved };
+  return { cfg, resolved, security };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
+export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean; configId?: string }): Promise<number> {
   const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
   log(`Opening file '${opts.file}'.`);
-  let loaded: ReturnType<typeof load>;
+  let loaded: Loaded;
   try {
-    loaded = load(opts.file, log);
+    loaded = load(opts.file, log, opts.configId);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`belay keepalived: ${err.message}\n`);
@@ -98,7 +115,9 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
   let warnings = loaded.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
   const engine = new VrrpEngine({
     spec: loaded.resolved.spec,
-    transport: new UdpTransport(opts.port),
+    // VRRP itself (IP protocol 112) unless the UDP encapsulation is asked for.
+    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log, ...(loaded.resolved.unicastTtl ? { unicastTtl: loaded.resolved.unicastTtl } : {}) }),
+    scriptCredentials: loaded.security.credentials,
     netops: new IpNetOps(log),
     log: (l) => log(l),
     instanceNotify: loaded.resolved.instanceNotify,
@@ -149,7 +168,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
     const onHup = () => {
       log(`Reloading configuration file '${opts.file}'`);
       try {
-        const next = load(opts.file, log);
+        const next = load(opts.file, log, opts.configId);
         warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
         engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
         log('Reload finished');
@@ -226,12 +245,13 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('--status-file <path>', 'status file written by the daemon and read by --status', defaultStatusFile())
     .option('--json', 'with --status: print the status file as JSON')
     .option('-t, --config-test', 'check the configuration file and exit')
-    .option('--port <n>', 'UDP port of the VRRP transport', String(VRRP_UDP_PORT))
+    .option('--udp-port <n>', 'carry VRRP in UDP on this port instead of IP protocol 112 (belay-only; not wire-compatible with keepalived)')
     .option('-n, --dont-fork', 'accepted for keepalived compatibility (belay always runs in the foreground)')
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
     .option('-D, --log-detail', 'timestamps with milliseconds')
+    .option('-i, --config-id <id>', "use the configuration lines marked '@ID' (default: the host name)")
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string; logDetail?: boolean }) => {
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean; configId?: string }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -246,12 +266,19 @@ export function registerKeepalivedCommands(program: Command): void {
         process.exitCode = alive ? 0 : 3;
         return;
       }
-      const port = Number(o.port);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        process.stderr.write(`belay keepalived: --port ${o.port} is not a port number\n`);
+      const port = o.udpPort === undefined ? undefined : Number(o.udpPort);
+      if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
+        process.stderr.write(`belay keepalived: --udp-port ${o.udpPort} is not a port number\n`);
         process.exitCode = 1;
         return;
       }
-      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest, logDetail: !!o.logDetail });
+      process.exitCode = await runKeepalived({
+        file: o.useFile,
+        statusFile: o.statusFile,
+        ...(port !== undefined ? { udpPort: port } : {}),
+        configTest: !!o.configTest,
+        logDetail: !!o.logDetail,
+        ...(o.configId ? { configId: o.configId } : {}),
+      });
     });
 }

@@ -210,9 +210,9 @@ export class ControllerCore {
     const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm: own?.lrm?.resources ?? [], transient };
     // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
     const unclean = (this.state.cib.status ?? []).filter(
-      (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && !membership.members.includes(Number(ns.id)),
+      (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && ns.uname !== undefined && !membership.members.includes(Number(ns.id)),
     );
-    if (unclean.length > 0) nodeState.unclean = unclean.map((ns) => ({ node: ns.uname ?? ns.id, lrm: ns.lrm?.resources ?? [] }));
+    if (unclean.length > 0) nodeState.unclean = unclean.map((ns) => ({ node: ns.uname!, lrm: ns.lrm?.resources ?? [] }));
     if (this.state.fencing.length > 0) nodeState.fencing = this.state.fencing;
     out.broadcast.push(nodeState);
     this.needSchedule = true;

@@ -235,6 +235,11 @@ const lrmOp = obj(
 );
 const lrmResource = obj({ id: str, ops: arr(lrmOp) }, { class: str, provider: str, type: str, extra: strMap });
 
+const fenceEvent = obj(
+  { id: str, target: str, action: oneOf('reboot', 'off', 'on'), state: oneOf('pending', 'done', 'failed'), origin: str, client: str, requestedAt: finite },
+  { executioner: str, devices: arr(str), completedAt: finite, exitReason: str },
+);
+
 // ------------------------------------------------------------------ messages
 
 const messages: Record<ClusterMessage['kind'], Check> = {
@@ -243,7 +248,10 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     { adminEpoch: count, origin: obj({ node: str, client: str, user: str, at: str }) },
   ),
   'cib-offer': obj({ kind: str, from: nodeId, version, configuration }),
-  'node-state': obj({ kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap }),
+  'node-state': obj(
+    { kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap },
+    { unclean: arr(obj({ node: str, lrm: arr(lrmResource) })), fencing: arr(fenceEvent) },
+  ),
   'op-result': obj({
     kind: str,
     from: nodeId,

@@ -128,7 +128,7 @@ export class VipManager {
       prefix: params['cidr_netmask'] ? Number(params['cidr_netmask']) : family === 4 ? 32 : 128,
       priority: 254,
       advertIntMs: Math.round(Number(params['advert_int'] || '1') * 1000),
-      peers: this.peers,
+      ...vrrpWireParams(params, this.peers),
     });
     this.claims.set(rsc, { spec });
     await this.apply();
@@ -232,6 +232,14 @@ function checkParams(params: Record<string, string>): string | undefined {
     const a = Number(params['advert_int']);
     if (!(a >= 0.01 && a <= 40.95)) return `advert_int must be 0.01..40.95 seconds (got '${params['advert_int']}')`;
   }
+  const v = params['vrrp_version'];
+  if (v && v !== '2' && v !== '3') return `vrrp_version must be 2 or 3 (got '${v}')`;
+  if (v === '2' && isIPv6(ip)) return 'vrrp_version 2 is IPv4 only';
+  const m = params['vrrp_multicast'];
+  if (m && !/^(yes|no|true|false|1|0)$/i.test(m)) return `vrrp_multicast must be yes or no (got '${m}')`;
+  for (const p of splitList(params['vrrp_unicast_peer'])) {
+    if (isIPv4(ip) ? !isIPv4(p) : !isIPv6(p)) return `vrrp_unicast_peer '${p}' is not an IPv${isIPv4(ip) ? 4 : 6} address`;
+  }
   return undefined;
 }
 
@@ -249,6 +257,27 @@ async function findAddress(address: string): Promise<{ dev: string; prefix: numb
     if (m && m[2] === address) return { dev: m[1]!.replace(/@.*$/, ''), prefix: Number(m[3]) };
   }
   return undefined;
+}
+
+function splitList(v: string | undefined): string[] {
+  return (v ?? '').split(/[\s,]+/).filter(Boolean);
+}
+
+/**
+ * How the FloatIP's VRRP instance speaks on the wire, so that it can share
+ * its VRID with keepalived boxes or routers: unicast to the cluster peers
+ * (default) plus `vrrp_unicast_peer`, or multicast to 224.0.0.18 / ff02::12
+ * with `vrrp_multicast=yes` (keepalived's default); `vrrp_version` 2 with
+ * `vrrp_auth_pass` for keepalived's auth_type PASS.
+ */
+function vrrpWireParams(params: Record<string, string>, clusterPeers: string[]): { peers: string[]; version?: 2 | 3; authPass?: string } {
+  const multicast = /^(yes|true|1)$/i.test(params['vrrp_multicast'] ?? '');
+  const peers = multicast ? [] : [...new Set([...clusterPeers, ...splitList(params['vrrp_unicast_peer'])])];
+  return {
+    peers,
+    ...(params['vrrp_version'] === '2' ? { version: 2 as const } : {}),
+    ...(params['vrrp_auth_pass'] ? { authPass: params['vrrp_auth_pass'] } : {}),
+  };
 }
 
 /** The interface that holds an address (the node's cluster address, by default). */

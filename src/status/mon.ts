@@ -50,14 +50,13 @@ export interface MonOptions {
   /** -L: "Negative Location Constraints" (bans, e.g. crm resource ban). */
   bans?: boolean;
   /**
-   * -m / --fence-history LEVEL (0-3). A CIB file has no fencer to ask, so
-   * there is no history to show there (as with Pacemaker's crm_mon).
+   * -m / --fence-history LEVEL (0-3; -m alone: 2; default 1, failed and
+   * pending fencing). A CIB file has no fencer to ask, so there is no
+   * history to show there (as with Pacemaker's crm_mon).
    */
   fenceHistory?: number;
   /** The command line, for the XML's request attribute. */
   request?: string;
-  /** --fence-history level (-m: 2); 1 by default: failed and pending fencing. */
-  fenceHistory?: number;
 }
 
 // ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import {
 export type VrrpEvent =
   | { type: 'start' }
   /** A packet as received: `ttl` when the transport can see it (a raw socket does, UDP does not). */
-  | { type: 'packet'; bytes: Uint8Array; src: string; dst: string; family: Family; ttl?: number }
+  | { type: 'packet'; bytes: Uint8Array; src: string; dst: string; family: Family; ttl?: number; ifname?: string }
   /** The timer armed by the last `arm-timer` fired (or any time: ticks are idempotent). */
   | { type: 'tick' }
   | { type: 'script-result'; script: string; ok: boolean; detail?: string }
@@ -59,6 +59,10 @@ export type DropReason =
   | 'auth'
   | 'interval'
   | 'addresses'
+  /** Unicast instance: the source is not one of its unicast_peer addresses. */
+  | 'peer'
+  /** Sent to a multicast group that is not the instance's (or multicast to a unicast instance). */
+  | 'group'
   | 'own';
 
 export interface InstanceStats {
@@ -102,8 +106,8 @@ export interface RouterStatus {
   routerId: string;
   instances: InstanceStatus[];
   scripts: ScriptStatus[];
-  /** Packets that matched no instance (wrong VRID) or failed to decode. */
-  unmatched: { wrongVrid: number; malformed: number };
+  /** Packets that matched no instance (wrong VRID, or no instance of that VRID on the interface they came in on) or failed to decode. */
+  unmatched: { wrongVrid: number; wrongInterface: number; malformed: number };
 }
 
 interface Instance {
@@ -145,7 +149,7 @@ function emptyStats(): InstanceStats {
     releaseMaster: 0,
     priorityZeroRcvd: 0,
     priorityZeroSent: 0,
-    dropped: { malformed: 0, ttl: 0, version: 0, checksum: 0, auth: 0, interval: 0, addresses: 0, own: 0 },
+    dropped: { malformed: 0, ttl: 0, version: 0, checksum: 0, auth: 0, interval: 0, addresses: 0, peer: 0, group: 0, own: 0 },
   };
 }
 
@@ -156,7 +160,7 @@ export class VrrpRouter {
   private readonly scripts = new Map<string, ScriptRt>();
   private readonly links = new Map<string, boolean>();
   private readonly groupState = new Map<string, VrrpState>();
-  private readonly unmatched = { wrongVrid: 0, malformed: 0 };
+  private readonly unmatched = { wrongVrid: 0, wrongInterface: 0, malformed: 0 };
   private started = false;
   private stopped = false;
   private out: VrrpAction[] = [];
@@ -401,10 +405,28 @@ export class VrrpRouter {
 
   private onPacket(ev: Extract<VrrpEvent, { type: 'packet' }>, now: number): void {
     if (this.stopped || !this.started) return;
-    const dec = decodeAdvertisement(ev.bytes, { family: ev.family, src: ev.src, dst: ev.dst });
     // Find candidate instances by VRID (byte 1) even when decoding fails, to count drops per instance.
     const vrid = ev.bytes.length >= 2 ? ev.bytes[1]! : -1;
-    const candidates = [...this.instances.values()].filter((i) => i.spec.vrid === vrid && i.spec.family === ev.family);
+    const sameVrid = [...this.instances.values()].filter((i) => i.spec.vrid === vrid && i.spec.family === ev.family);
+    // The transport tells which interface a packet came in on: only that interface's instances see it.
+    const candidates = ev.ifname === undefined ? sameVrid : sameVrid.filter((i) => listensOn(i.spec, ev.ifname!));
+    let dec = decodeAdvertisement(ev.bytes, { family: ev.family, src: ev.src, dst: ev.dst });
+    if (!dec.ok && dec.error === 'bad-checksum' && ev.family === 4 && ev.bytes[0]! >>> 4 === 3) {
+      // Checksums some peers compute differently: without the pseudo-header
+      // (v3_checksum_as_v2), or, for unicast, over the multicast group
+      // (keepalived before 1.3.6; keepalived 2.x still accepts those).
+      for (const i of candidates) {
+        const alt = i.spec.v3ChecksumAsV2
+          ? decodeAdvertisement(ev.bytes, { family: 4, src: ev.src, dst: ev.dst, plain: true })
+          : i.spec.peers.length && i.spec.oldUnicastChecksum !== 'never'
+            ? decodeAdvertisement(ev.bytes, { family: 4, src: ev.src, dst: i.spec.mcastGroup })
+            : null;
+        if (alt?.ok) {
+          dec = alt;
+          break;
+        }
+      }
+    }
     if (!dec.ok) {
       if (candidates.length === 0) this.unmatched.malformed++;
       for (const inst of candidates) {
@@ -415,7 +437,8 @@ export class VrrpRouter {
       return;
     }
     if (candidates.length === 0) {
-      this.unmatched.wrongVrid++;
+      if (sameVrid.length) this.unmatched.wrongInterface++;
+      else this.unmatched.wrongVrid++;
       return;
     }
     for (const inst of candidates) this.onAdvert(inst, dec.packet, ev, now);
@@ -429,8 +452,13 @@ export class VrrpRouter {
       return;
     }
     if (s.peers.length > 0 && !s.peers.includes(ev.src)) {
-      inst.stats.dropped.addresses++;
+      inst.stats.dropped.peer++;
       this.log(`(${name}) advert from ${ev.src}, not a configured unicast_peer - discarding`);
+      return;
+    }
+    if (isMulticast(ev.dst) && (s.peers.length > 0 || ev.dst !== s.mcastGroup)) {
+      inst.stats.dropped.group++;
+      this.log(`(${name}) advert from ${ev.src} to ${ev.dst}, not our ${s.peers.length ? 'unicast peers' : `group ${s.mcastGroup}`} - discarding`);
       return;
     }
     if (ev.ttl !== undefined && ev.ttl !== 255) {
@@ -821,7 +849,12 @@ export class VrrpRouter {
           authType: s.version === 2 && s.authPass !== undefined ? 'pass' : 'none',
           authPass: s.authPass,
         },
-        { family: s.family, src: s.primaryAddress, dst },
+        {
+          family: s.family,
+          src: s.primaryAddress,
+          dst: s.peers.length > 0 && s.oldUnicastChecksum === 'send' ? s.mcastGroup : dst,
+          ...(s.v3ChecksumAsV2 ? { plain: true } : {}),
+        },
       );
       this.out.push({ type: 'send', instance: s.name, dst, bytes, family: s.family });
     }
@@ -855,4 +888,13 @@ function sameAddressSet(a: string[], b: string[]): boolean {
   const norm = (x: string) => x.toLowerCase();
   const sb = new Set(b.map(norm));
   return a.every((x) => sb.has(norm(x)));
+}
+
+function isMulticast(addr: string): boolean {
+  return /^ff/i.test(addr) || /^2(2[4-9]|3\d)\./.test(addr);
+}
+
+/** Adverts come in on the instance's interface, or on the base interface under its VMAC with vmac_xmit_base. */
+function listensOn(spec: InstanceSpec, ifname: string): boolean {
+  return (spec.xmitInterface ?? spec.interface) === ifname;
 }

@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
 import { IpNetOps, runCommand, type NetOps } from './netops.js';
-import { UdpTransport, type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
+import { type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
+import { RawTransport } from './raw-transport.js';
 import { needsShell, splitCommand, type NotifyConf } from './keepalived-conf.js';
 import type { RouterSpec, VipSpec, VrrpState } from './types.js';
 
@@ -34,6 +35,8 @@ export interface EngineOptions {
   linkPollMs?: number;
   /** Time limit for one notify command (keepalived has none; a hung one must not pile up). */
   notifyTimeoutMs?: number;
+  /** keepalived `script_user`: scripts and notify commands run with these ids. */
+  scriptCredentials?: { uid: number; gid: number } | null;
 }
 
 export class VrrpEngine {
@@ -60,7 +63,7 @@ export class VrrpEngine {
     this.spec = opts.spec;
     this.router = new VrrpRouter(opts.spec);
     this.log = opts.log ?? (() => {});
-    this.transport = opts.transport ?? new UdpTransport();
+    this.transport = opts.transport ?? new RawTransport({ log: this.log });
     this.netops = opts.netops ?? new IpNetOps(this.log);
     this.instanceNotify = opts.instanceNotify ?? new Map();
     this.groupNotify = opts.groupNotify ?? new Map();
@@ -141,23 +144,27 @@ export class VrrpEngine {
   private memberships(spec: RouterSpec): Membership[] {
     const out: Membership[] = [];
     for (const i of spec.instances) {
-      if (i.peers.length > 0) continue;
-      out.push({ family: i.family, group: i.mcastGroup, localAddress: i.primaryAddress, ifname: i.interface });
+      // Unicast instances listen on their interface too, without a group.
+      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.interface });
     }
     return out;
   }
 
   private onPacket(p: ReceivedPacket): void {
     if (!this.running) return;
-    const vrid = p.bytes.length >= 2 ? p.bytes[1] : -1;
+    const extra = { ...(p.ttl !== undefined ? { ttl: p.ttl } : {}), ...(p.ifname !== undefined ? { ifname: p.ifname } : {}) };
+    if (p.dst !== undefined) {
+      this.apply(this.router.step({ type: 'packet', bytes: p.bytes, src: p.src, dst: p.dst, family: p.family, ...extra }, this.now()));
+      return;
+    }
     // UDP does not tell us the destination; each instance knows what it listens on.
+    const vrid = p.bytes.length >= 2 ? p.bytes[1] : -1;
     const dsts = new Set(
       this.spec.instances.filter((i) => i.vrid === vrid && i.family === p.family).map((i) => (i.peers.length ? i.primaryAddress : i.mcastGroup)),
     );
     if (dsts.size === 0) dsts.add(p.family === 4 ? '224.0.0.18' : 'ff02::12');
     for (const dst of dsts) {
-      const ev = { type: 'packet' as const, bytes: p.bytes, src: p.src, dst, family: p.family, ...(p.ttl !== undefined ? { ttl: p.ttl } : {}) };
-      this.apply(this.router.step(ev, this.now()));
+      this.apply(this.router.step({ type: 'packet', bytes: p.bytes, src: p.src, dst, family: p.family, ...extra }, this.now()));
     }
   }
 
@@ -257,7 +264,7 @@ export class VrrpEngine {
     if (!s) return;
     // Scripts written for CentOS assume /bin/sh is bash (e.g. `</dev/tcp/127.0.0.1/80`).
     const argv = s.argv[0] === '/bin/sh' && BASH ? [BASH, ...s.argv.slice(1)] : s.argv;
-    const p = runCommand(argv, s.timeoutMs).then((r) => {
+    const p = runCommand(argv, s.timeoutMs, process.env, this.opts.scriptCredentials ?? undefined).then((r) => {
       if (!this.running) return;
       this.apply(this.router.step({ type: 'script-result', script: name, ok: r.ok, detail: r.detail }, this.now()));
     });
@@ -285,7 +292,7 @@ export class VrrpEngine {
       // After the queued VIP changes, as keepalived runs notify_master once the VIPs are set.
       const net = this.netQueue;
       this.notifyQueue = this.notifyQueue.then(() => net).then(async () => {
-        const r = await runCommand(argv, timeout);
+        const r = await runCommand(argv, timeout, process.env, this.opts.scriptCredentials ?? undefined);
         if (!r.ok) this.log(`notify ${argv.join(' ')}: ${r.detail}`);
       });
     }

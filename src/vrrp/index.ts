@@ -33,6 +33,9 @@ export function floatIpInstance(o: {
   advertIntMs?: number;
   peers?: string[];
   preempt?: boolean;
+  /** VRRP version (default 3); 2 carries `authPass` (keepalived's auth_type PASS) and whole-second intervals. */
+  version?: 2 | 3;
+  authPass?: string;
 }): InstanceSpec {
   const family = familyOf(o.vip);
   if (family === null) throw new Error(`floatIpInstance: '${o.vip}' is not an IP address`);
@@ -40,10 +43,11 @@ export function floatIpInstance(o: {
     name: o.name,
     interface: o.interface,
     vrid: o.vrid,
-    version: 3,
+    version: family === 6 ? 3 : (o.version ?? 3),
     family,
     priority: o.priority ?? 100,
-    advertIntCs: Math.max(1, Math.round((o.advertIntMs ?? 1000) / 10)),
+    advertIntCs: o.version === 2 && family === 4 ? Math.max(1, Math.ceil((o.advertIntMs ?? 1000) / 1000)) * 100 : Math.max(1, Math.round((o.advertIntMs ?? 1000) / 10)),
+    ...(o.version === 2 && family === 4 && o.authPass !== undefined ? { authPass: o.authPass.slice(0, 8) } : {}),
     initialState: 'BACKUP',
     preempt: o.preempt ?? true,
     preemptDelayMs: 0,

@@ -91,7 +91,48 @@ function lexLine(text: string, file: string, line: number, warnings: Diagnostic[
   return out;
 }
 
-function tokenize(path: string, src: ConfigSource, warnings: Diagnostic[], depth: number, seen: string[]): Token[] {
+/** What the preprocessor needs: keepalived's `-i ID` and the `$NAME=value` definitions seen so far. */
+interface PreState {
+  configIds: string[];
+  defs: Map<string, string>;
+}
+
+/**
+ * keepalived's line preprocessing: `@ID line` is kept only when ID is the
+ * config id (`-i`, default the host name), `@^ID line` only when it is not;
+ * `$NAME=value` defines a parameter (a trailing `\` continues it) and
+ * `$NAME` / `${NAME}` is replaced by its value in later lines. Names never
+ * defined are left as written (shell `$1` in a script line stays).
+ */
+function preprocess(lines: string[], n: number, pre: PreState): { text: string | null; consumed: number } {
+  let text = lines[n]!;
+  const trimmed = text.trimStart();
+  const cond = /^@(\^?)(\S+)\s*(.*)$/.exec(trimmed);
+  if (cond) {
+    const match = pre.configIds.includes(cond[2]!);
+    if (cond[1] === '^' ? match : !match) return { text: null, consumed: 1 };
+    text = cond[3]!;
+  }
+  const def = /^\s*\$([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(text);
+  if (def) {
+    let value = def[2]!;
+    let consumed = 1;
+    while (value.endsWith('\\') && n + consumed < lines.length) {
+      value = `${value.slice(0, -1)}\n${lines[n + consumed]!}`;
+      consumed++;
+    }
+    pre.defs.set(def[1]!, substitute(value.trim(), pre.defs));
+    return { text: null, consumed };
+  }
+  return { text: substitute(text, pre.defs), consumed: 1 };
+}
+
+function substitute(text: string, defs: Map<string, string>): string {
+  if (!text.includes('$') || defs.size === 0) return text;
+  return text.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (all, a: string | undefined, b: string | undefined) => defs.get((a ?? b)!) ?? all);
+}
+
+function tokenize(path: string, src: ConfigSource, warnings: Diagnostic[], depth: number, seen: string[], pre: PreState): Token[] {
   if (depth > 8) throw new ConfigError(path, 0, `include nesting too deep (${seen.join(' -> ')})`);
   let text: string;
   try {
@@ -101,17 +142,22 @@ function tokenize(path: string, src: ConfigSource, warnings: Diagnostic[], depth
   }
   const out: Token[] = [];
   const lines = text.split('\n');
-  for (let n = 0; n < lines.length; n++) {
-    const toks = lexLine(lines[n]!, path, n + 1, warnings);
+  for (let n = 0; n < lines.length; ) {
+    const lineNo = n + 1;
+    const { text: line, consumed } = preprocess(lines, n, pre);
+    n += consumed;
+    if (line === null) continue;
+    // A parameter's value may hold several lines: each keeps a line of its own.
+    const toks = line.split('\n').flatMap((part, k) => lexLine(part, path, lineNo + k, warnings));
     if (toks[0]?.text === 'include' && !toks[0].quoted) {
       const pattern = toks[1];
-      if (!pattern) throw new ConfigError(path, n + 1, 'include needs a file name or pattern');
+      if (!pattern) throw new ConfigError(path, lineNo, 'include needs a file name or pattern');
       const abs = src.resolve(src.dirname(path), pattern.text);
       const files = /[*?[]/.test(abs) ? src.glob(abs) : [abs];
-      if (files.length === 0) warnings.push({ file: path, line: n + 1, message: `include ${pattern.text}: no file matches` });
+      if (files.length === 0) warnings.push({ file: path, line: lineNo, message: `include ${pattern.text}: no file matches` });
       for (const f of files) {
-        if (seen.includes(f)) throw new ConfigError(path, n + 1, `include loop: ${f}`);
-        out.push(...tokenize(f, src, warnings, depth + 1, [...seen, f]));
+        if (seen.includes(f)) throw new ConfigError(path, lineNo, `include loop: ${f}`);
+        out.push(...tokenize(f, src, warnings, depth + 1, [...seen, f], pre));
       }
       continue;
     }
@@ -166,8 +212,13 @@ function buildStatements(tokens: Token[], warnings: Diagnostic[]): Stmt[] {
   return parseBlock(null);
 }
 
-export function parseStatements(path: string, src: ConfigSource, warnings: Diagnostic[]): Stmt[] {
-  return buildStatements(tokenize(path, src, warnings, 0, [path]), warnings);
+export interface ParseOptions {
+  /** keepalived `-i, --config-id`: which `@ID` lines apply (default: the host name, short and full). */
+  configIds?: string[];
+}
+
+export function parseStatements(path: string, src: ConfigSource, warnings: Diagnostic[], opts: ParseOptions = {}): Stmt[] {
+  return buildStatements(tokenize(path, src, warnings, 0, [path], { configIds: opts.configIds ?? [], defs: new Map() }), warnings);
 }
 
 // ------------------------------------------------------------ the model
@@ -183,6 +234,7 @@ export interface GlobalDefs {
   vrrpMcastGroup6?: string;
   vrrpStrict: boolean;
   scriptUser?: string;
+  scriptGroup?: string;
   enableScriptSecurity: boolean;
   garpMasterDelay?: number;
   garpMasterRepeat?: number;
@@ -239,6 +291,9 @@ export interface InstanceConf {
   garpMasterRefresh?: number;
   version?: VrrpVersion;
   strict: boolean;
+  v3ChecksumAsV2?: boolean;
+  oldUnicastChecksum?: 'send' | 'never';
+  unicastTtl?: number;
   file: string;
   line: number;
 }
@@ -310,9 +365,9 @@ export function needsShell(text: string): boolean {
   return /[<>|;&$`*?()]/.test(text);
 }
 
-export function parseKeepalivedConf(path: string, src: ConfigSource): KeepalivedConfig {
+export function parseKeepalivedConf(path: string, src: ConfigSource, opts: ParseOptions = {}): KeepalivedConfig {
   const warnings: Diagnostic[] = [];
-  const stmts = parseStatements(path, src, warnings);
+  const stmts = parseStatements(path, src, warnings, opts);
   const cfg: KeepalivedConfig = {
     file: path,
     globalDefs: { notificationEmail: [], vrrpStrict: false, enableScriptSecurity: false },
@@ -457,7 +512,7 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
         break;
       case 'script_user':
         g.scriptUser = arg(s);
-        warn(s, 'script_user: belay runs scripts as the user it runs as');
+        if (s.args[1]) g.scriptGroup = s.args[1].text;
         break;
       case 'enable_script_security':
         g.enableScriptSecurity = true;
@@ -691,7 +746,16 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         c.version = intArg(s, 2, 3) as VrrpVersion;
         break;
       case 'strict_mode':
-        c.strict = true;
+        c.strict = s.args.length === 0 || /^(on|true|yes)$/i.test(arg(s));
+        break;
+      case 'v3_checksum_as_v2':
+        c.v3ChecksumAsV2 = true;
+        break;
+      case 'old_unicast_checksum':
+        c.oldUnicastChecksum = s.args[0]?.text === 'never' ? 'never' : 'send';
+        break;
+      case 'unicast_ttl':
+        c.unicastTtl = intArg(s, 1, 255);
         break;
       case 'virtual_server':
       case 'virtual_server_group':
@@ -781,6 +845,8 @@ function validate(cfg: KeepalivedConfig): void {
 export interface HostInfo {
   /** First address of the family on an interface, or undefined when none / no such interface. */
   interfaceAddress(ifname: string, family: Family): string | undefined;
+  /** Every address of this host (to tell whether mcast_src_ip / unicast_src_ip is ours); omitted: not checked. */
+  localAddresses?(): string[];
 }
 
 export interface NotifyConf {
@@ -797,6 +863,8 @@ export interface ResolvedConfig {
   instanceNotify: Map<string, NotifyConf>;
   groupNotify: Map<string, NotifyConf>;
   scriptLines: Map<string, string>;
+  /** keepalived `unicast_ttl` (the first instance that sets it; the raw transport has one). */
+  unicastTtl?: number;
 }
 
 /** Turn the parsed file into the engine's RouterSpec, resolving interface addresses. */
@@ -831,8 +899,34 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     if (version === 3 && i.authType) {
       cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: authentication is not part of VRRPv3; ignored` });
     }
-    if (i.authType === 'AH') throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name}: auth_type AH is not supported (use PASS)`);
-    const primary = i.unicastSrcIp ?? i.mcastSrcIp ?? host.interfaceAddress(ifname, family);
+    const strict = i.strict || g.vrrpStrict;
+    const note = (message: string) => cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: ${message}` });
+    let authType = i.authType;
+    if (strict && authType) {
+      // keepalived: "(VI_1) Strict mode does not support authentication. Ignoring."
+      note('strict mode does not support authentication; ignoring it (as keepalived does)');
+      authType = undefined;
+    }
+    if (authType === 'AH') {
+      throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name}: auth_type AH (IPsec Authentication Header) is not supported by belay; use auth_type PASS, or VRRPv3 without authentication`);
+    }
+    let initialState = i.state;
+    if (strict && i.state === 'MASTER' && i.priority !== 255) {
+      note('strict mode: state MASTER must match being address owner (priority 255); starting as BACKUP (as keepalived does)');
+      initialState = 'BACKUP';
+    }
+    if (strict) {
+      note(
+        'strict mode differs from keepalived: belay installs no firewall rules (keepalived adds nftables/iptables rules dropping traffic to the VIPs unless priority 255, i.e. no_accept); adverts whose address list differs from ours are dropped, as in keepalived',
+      );
+    }
+    const srcKeyword = i.unicastSrcIp ? 'unicast_src_ip' : i.mcastSrcIp ? 'mcast_src_ip' : null;
+    const configuredSrc = i.unicastSrcIp ?? i.mcastSrcIp;
+    if (configuredSrc && host.localAddresses && !host.localAddresses().includes(configuredSrc)) {
+      // keepalived 2.2.7 accepts this silently and sends with that source; say so, the same in -t and at start-up.
+      note(`${srcKeyword} ${configuredSrc} is not an address of this host: adverts will carry a source address that is not ours (keepalived accepts this silently)`);
+    }
+    const primary = configuredSrc ?? host.interfaceAddress(ifname, family);
     if (!primary) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name}: interface ${ifname} has no IPv${family} address (or does not exist)`);
     const vips: VipSpec[] = [...i.vips, ...i.excludedVips].map((v) => ({
       address: v.address,
@@ -850,7 +944,7 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       family,
       priority: i.priority,
       advertIntCs,
-      initialState: i.state,
+      initialState,
       preempt: i.preempt,
       preemptDelayMs: Math.round(i.preemptDelay * 1000),
       vips,
@@ -862,9 +956,11 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       garpMasterDelayMs: (i.garpMasterDelay ?? g.garpMasterDelay ?? 5) * 1000,
       garpMasterRepeat: i.garpMasterRepeat ?? g.garpMasterRepeat ?? 5,
       garpMasterRefreshMs: (i.garpMasterRefresh ?? g.garpMasterRefresh ?? 0) * 1000,
-      strict: i.strict || g.vrrpStrict,
+      strict,
+      ...(i.v3ChecksumAsV2 ? { v3ChecksumAsV2: true } : {}),
+      ...(i.oldUnicastChecksum ? { oldUnicastChecksum: i.oldUnicastChecksum } : {}),
     };
-    if (version === 2 && i.authType === 'PASS') spec.authPass = (i.authPass ?? '').slice(0, 8);
+    if (version === 2 && authType === 'PASS') spec.authPass = (i.authPass ?? '').slice(0, 8);
     if (i.priority === 255 && spec.trackScripts.some((t) => t.weight !== 0)) {
       cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: priority 255 (address owner) ignores track_script weights` });
     }
@@ -880,5 +976,6 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     instanceNotify,
     groupNotify,
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),
+    ...(cfg.instances.find((i) => i.unicastTtl) ? { unicastTtl: cfg.instances.find((i) => i.unicastTtl)!.unicastTtl! } : {}),
   };
 }

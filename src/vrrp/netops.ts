@@ -30,7 +30,7 @@ export interface RunResult {
 }
 
 /** Run argv with a timeout; never throws, never blocks the event loop. */
-export function runCommand(argv: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
+export function runCommand(argv: string[], timeoutMs: number, env: NodeJS.ProcessEnv = process.env, cred?: { uid: number; gid: number }): Promise<RunResult> {
   return new Promise((resolve) => {
     if (argv.length === 0) {
       resolve({ ok: false, code: null, detail: 'empty command' });
@@ -38,7 +38,7 @@ export function runCommand(argv: string[], timeoutMs: number, env: NodeJS.Proces
     }
     let child: ChildProcess;
     try {
-      child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', env, detached: true });
+      child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', env, detached: true, ...(cred ? { uid: cred.uid, gid: cred.gid } : {}) });
     } catch (err) {
       resolve({ ok: false, code: null, detail: (err as Error).message });
       return;
@@ -221,6 +221,17 @@ export class IpNetOps implements NetOps {
       } catch {
         return undefined;
       }
+    }
+  }
+
+  /** Every address configured on this host (its network namespace). */
+  localAddresses(): string[] {
+    try {
+      const out = execFileSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      const data = JSON.parse(out) as { addr_info?: { local?: string }[] }[];
+      return data.flatMap((d) => (d.addr_info ?? []).map((a) => a.local ?? '')).filter(Boolean);
+    } catch {
+      return [];
     }
   }
 

@@ -44,6 +44,8 @@ export interface PseudoHeader {
   family: Family;
   src: string;
   dst: string;
+  /** VRRPv3 over IPv4 with the checksum over the message only, as in v2 (`v3_checksum_as_v2`). */
+  plain?: boolean;
 }
 
 const V2_AUTH_LEN = 8;
@@ -136,7 +138,7 @@ export function encodeAdvertisement(input: EncodeInput, ph: PseudoHeader): Uint8
     const pass = new TextEncoder().encode(input.authPass ?? '').subarray(0, V2_AUTH_LEN);
     b.set(pass, off);
   }
-  const sum = v2 ? internetChecksum(b) : internetChecksum(pseudoHeader(ph, len), b);
+  const sum = v2 || (ph.plain && ph.family === 4) ? internetChecksum(b) : internetChecksum(pseudoHeader(ph, len), b);
   b[6] = (sum >>> 8) & 0xff;
   b[7] = sum & 0xff;
   return b;
@@ -164,7 +166,7 @@ export function decodeAdvertisement(bytes: Uint8Array, ph: PseudoHeader): Decode
   if (bytes.length !== expected && !v2NoAuth) {
     return fail('bad-length', `${bytes.length} bytes for ${count} addresses (expected ${expected})`);
   }
-  const sum = v2 ? internetChecksum(bytes) : internetChecksum(pseudoHeader(ph, bytes.length), bytes);
+  const sum = v2 || (ph.plain && ph.family === 4) ? internetChecksum(bytes) : internetChecksum(pseudoHeader(ph, bytes.length), bytes);
   if (sum !== 0) return fail('bad-checksum', `checksum 0x${((bytes[6]! << 8) | bytes[7]!).toString(16)} does not verify`);
   let authType: AuthType = 'none';
   let advertIntCs: number;

@@ -1,9 +1,9 @@
 /**
- * How VRRP packets travel. The engine only sees this interface, so a raw
- * IP-protocol-112 transport (wire-compatible with keepalived and routers)
- * can replace the UDP one later without touching the core.
+ * How VRRP packets travel. The engine only sees this interface. The default
+ * is RawTransport (raw-transport.ts): IP protocol 112, wire-compatible with
+ * keepalived and routers.
  *
- * UdpTransport carries the exact VRRP message (RFC 5798 / RFC 3768 bytes,
+ * UdpTransport (an explicit option, `belay keepalived --udp-port N`) carries the exact VRRP message (RFC 5798 / RFC 3768 bytes,
  * checksums included) as a UDP payload, to the multicast group (224.0.0.18
  * by default) or to unicast peers, on port 5798 by default. It sends with TTL
  * 255; it cannot read the TTL of what it receives, so the core's TTL check
@@ -18,12 +18,18 @@ export interface ReceivedPacket {
   bytes: Uint8Array;
   src: string;
   family: Family;
+  /** TTL / hop limit as received (raw sockets see it; UDP does not). */
   ttl?: number;
+  /** Destination address of the IP packet (raw sockets). */
+  dst?: string;
+  /** Interface the packet arrived on (raw sockets, bound per interface). */
+  ifname?: string;
 }
 
+/** Where an instance listens: its interface, and its multicast group unless it is unicast. */
 export interface Membership {
   family: Family;
-  group: string;
+  group?: string;
   /** Local address on the interface to join on (and to send from). */
   localAddress: string;
   ifname: string;
@@ -79,7 +85,7 @@ export class UdpTransport implements VrrpTransport {
   }
 
   update(memberships: Membership[]): void {
-    const want = new Map(memberships.map((m) => [`${m.family}|${m.group}|${m.localAddress}|${m.ifname}`, m]));
+    const want = new Map(memberships.filter((m) => m.group).map((m) => [`${m.family}|${m.group}|${m.localAddress}|${m.ifname}`, m]));
     for (const key of [...this.joined]) {
       if (want.has(key)) continue;
       const [fam, group, local, ifname] = key.split('|');
@@ -95,7 +101,7 @@ export class UdpTransport implements VrrpTransport {
       const sock = this.sockets.get(m.family);
       if (!sock) continue;
       try {
-        sock.addMembership(m.group, m.family === 6 ? `::%${m.ifname}` : m.localAddress);
+        sock.addMembership(m.group!, m.family === 6 ? `::%${m.ifname}` : m.localAddress);
         this.joined.add(key);
       } catch (err) {
         throw new Error(`cannot join multicast group ${m.group} on ${m.ifname} (${m.localAddress}): ${(err as Error).message}`);

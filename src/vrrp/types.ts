@@ -56,6 +56,18 @@ export interface InstanceSpec {
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
+  /**
+   * VRRPv3 over IPv4: checksum without the pseudo-header, as VRRPv2 does
+   * (`v3_checksum_as_v2`, for routers that compute it that way).
+   */
+  v3ChecksumAsV2?: boolean;
+  /** keepalived `old_unicast_checksum`: 'send' computes unicast v3 checksums over the multicast group; 'never' refuses them on receipt. */
+  oldUnicastChecksum?: 'auto' | 'send' | 'never';
+  /**
+   * Interface adverts are sent and received on, when not `interface`
+   * (use_vmac: the macvlan, or its base with vmac_xmit_base).
+   */
+  xmitInterface?: string;
   /** keepalived `strict_mode` / `vrrp_strict`: drop adverts whose address list differs from ours. */
   strict?: boolean;
 }

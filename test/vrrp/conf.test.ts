@@ -147,3 +147,94 @@ describe('grammar and errors', () => {
     expect(r.spec.scripts[0]!.argv).toEqual(['/bin/sh', '-c', '</dev/tcp/127.0.0.1/80']);
   });
 });
+
+describe('keepalived.conf coverage: @ID lines, $NAME parameters, AH, vrrp_strict, source addresses, checksum options', () => {
+  const host = { interfaceAddress: () => '198.18.0.11', localAddresses: () => ['127.0.0.1', '198.18.0.11'] };
+  const file = (text: string) => memSource({ '/k.conf': text });
+
+  it('@ID lines apply only to the matching config id, @^ID lines to the others', () => {
+    const text = [
+      'vrrp_instance VI_1 {',
+      ' interface eth0',
+      ' virtual_router_id 51',
+      '@lb1 priority 150',
+      '@lb2 priority 100',
+      '@^lb1 state BACKUP',
+      '@lb1 state MASTER',
+      ' virtual_ipaddress {',
+      '  198.18.0.100/24',
+      ' }',
+      '}',
+    ].join('\n');
+    const a = parseKeepalivedConf('/k.conf', file(text), { configIds: ['lb1'] }).instances[0]!;
+    expect([a.priority, a.state]).toEqual([150, 'MASTER']);
+    const b = parseKeepalivedConf('/k.conf', file(text), { configIds: ['lb2'] }).instances[0]!;
+    expect([b.priority, b.state]).toEqual([100, 'BACKUP']);
+    // Neither: keepalived's defaults.
+    const c = parseKeepalivedConf('/k.conf', file(text), { configIds: ['other'] }).instances[0]!;
+    expect([c.priority, c.state]).toEqual([100, 'BACKUP']);
+  });
+
+  it('$NAME=value defines a parameter; $NAME and ${NAME} are replaced, undefined names (shell $1) are left alone; a trailing backslash continues it', () => {
+    const text = [
+      '$IF=eth0',
+      '$VIPS=198.18.0.100/24 \\',
+      '  198.18.0.101/24',
+      'vrrp_script chk {',
+      '  script "/bin/sh -c \'test -f /tmp/$1\'"',
+      '}',
+      'vrrp_instance VI_1 {',
+      ' interface $IF',
+      ' virtual_router_id 51',
+      ' virtual_ipaddress {',
+      '  ${VIPS}',
+      ' }',
+      ' track_script {',
+      '  chk',
+      ' }',
+      '}',
+    ].join('\n');
+    const cfg = parseKeepalivedConf('/k.conf', file(text));
+    expect(cfg.instances[0]!.interface).toBe('eth0');
+    expect(cfg.instances[0]!.vips.map((v) => v.address)).toEqual(['198.18.0.100', '198.18.0.101']);
+    expect(cfg.scripts[0]!.script).toContain('/tmp/$1');
+  });
+
+  const inst = (body: string, global = '') =>
+    `${global ? `global_defs {\n${global}\n}\n` : ''}vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n${body}\n virtual_ipaddress {\n  198.18.0.100/24\n }\n}\n`;
+
+  it('auth_type AH is refused with a named error', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' authentication {\n  auth_type AH\n  auth_pass x\n }')));
+    expect(() => toRouterSpec(cfg, host)).toThrowError(/auth_type AH \(IPsec Authentication Header\) is not supported/);
+  });
+
+  it('vrrp_strict: authentication ignored and state MASTER demoted as keepalived does; what differs (no firewall rules) is said', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' state MASTER\n priority 150\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }', '  vrrp_strict')));
+    const r = toRouterSpec(cfg, host);
+    const i = r.spec.instances[0]!;
+    expect(i.authPass).toBeUndefined();
+    expect(i.initialState).toBe('BACKUP');
+    expect(i.strict).toBe(true);
+    const msgs = cfg.warnings.map((w) => w.message).join('\n');
+    expect(msgs).toMatch(/strict mode does not support authentication/);
+    expect(msgs).toMatch(/state MASTER must match being address owner/);
+    expect(msgs).toMatch(/installs no firewall rules/);
+  });
+
+  it('an mcast_src_ip / unicast_src_ip that is not a local address is reported (the same check serves -t and start-up)', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' mcast_src_ip 198.18.0.77')));
+    const r = toRouterSpec(cfg, host);
+    expect(r.spec.instances[0]!.primaryAddress).toBe('198.18.0.77');
+    expect(cfg.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/mcast_src_ip 198\.18\.0\.77 is not an address of this host/));
+    const ok = parseKeepalivedConf('/k.conf', file(inst(' mcast_src_ip 198.18.0.11')));
+    toRouterSpec(ok, host);
+    expect(ok.warnings.map((w) => w.message).join()).not.toMatch(/not an address of this host/);
+  });
+
+  it('v3_checksum_as_v2, old_unicast_checksum, unicast_ttl reach the engine', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' version 3\n v3_checksum_as_v2\n old_unicast_checksum never\n unicast_ttl 64')));
+    const r = toRouterSpec(cfg, host);
+    expect(r.spec.instances[0]).toMatchObject({ v3ChecksumAsV2: true, oldUnicastChecksum: 'never' });
+    expect(r.unicastTtl).toBe(64);
+  });
+});

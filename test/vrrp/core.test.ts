@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { VrrpRouter } from '../../src/vrrp/core.js';
-import { encodeAdvertisement } from '../../src/vrrp/packet.js';
+import { decodeAdvertisement, encodeAdvertisement } from '../../src/vrrp/packet.js';
 import { SimNet, instanceSpec, type SimRouterOpts } from './sim.js';
 
 function net(routers: SimRouterOpts[]): SimNet {
@@ -400,5 +400,82 @@ describe('interfaces, reload, embedding', () => {
     n.run(500);
     expect(n.masters()).toEqual(['b']);
     expect(n.takeoverAt('b', t)! - t).toBeLessThan(100);
+  });
+});
+
+describe('receive filtering as a raw socket reports it (interface, destination, TTL)', () => {
+  const advert = (o: { version?: 2 | 3; plain?: boolean; dst?: string; pseudoDst?: string } = {}) =>
+    encodeAdvertisement(
+      { version: o.version ?? 3, family: 4, vrid: 51, priority: 200, advertIntCs: 100, addresses: ['198.18.0.100'] },
+      { family: 4, src: addr(1), dst: o.pseudoDst ?? o.dst ?? '224.0.0.18', ...(o.plain ? { plain: true } : {}) },
+    );
+  const router = (over: Parameters<typeof instanceSpec>[1] = {}) => {
+    const r = new VrrpRouter({ routerId: 'x', instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100, version: 3 }, over)], scripts: [], syncGroups: [] });
+    r.step({ type: 'start' }, 0);
+    return r;
+  };
+  /** Feed an advert every second for 5 s: true when the router stayed BACKUP (it accepted them). */
+  const accepted = (r: VrrpRouter, bytes: Uint8Array, ev: { dst?: string; ifname?: string; src?: string } = {}) => {
+    for (let t = 0; t < 5000; t += 1000) {
+      r.step({ type: 'packet', bytes, src: ev.src ?? addr(1), dst: ev.dst ?? '224.0.0.18', family: 4, ttl: 255, ...(ev.ifname ? { ifname: ev.ifname } : {}) }, t);
+    }
+    r.step({ type: 'tick' }, 5000);
+    return r.state('VI_1') === 'BACKUP';
+  };
+
+  it('an advert that came in on another interface is not ours: counted as wrongInterface', () => {
+    const r = router();
+    expect(accepted(r, advert(), { ifname: 'eth1' })).toBe(false);
+    expect(r.status().unmatched.wrongInterface).toBe(5);
+    expect(accepted(router(), advert(), { ifname: 'eth0' })).toBe(true);
+  });
+
+  it('another multicast group, or multicast to a unicast instance: dropped as group', () => {
+    const r = router();
+    expect(accepted(r, advert({ dst: '224.0.0.19' }), { dst: '224.0.0.19', ifname: 'eth0' })).toBe(false);
+    expect(r.status().instances[0]!.stats.dropped.group).toBe(5);
+    const u = router({ peers: [addr(1)] });
+    expect(accepted(u, advert(), { ifname: 'eth0' })).toBe(false);
+    expect(u.status().instances[0]!.stats.dropped.group).toBe(5);
+  });
+
+  it('unicast: a source that is not a unicast_peer is dropped as peer; a peer is accepted', () => {
+    const u = router({ peers: [addr(3)] });
+    expect(accepted(u, advert({ dst: addr(2) }), { dst: addr(2), ifname: 'eth0' })).toBe(false);
+    expect(u.status().instances[0]!.stats.dropped.peer).toBe(5);
+    expect(accepted(router({ peers: [addr(1)] }), advert({ dst: addr(2) }), { dst: addr(2), ifname: 'eth0' })).toBe(true);
+  });
+
+  it('v3_checksum_as_v2: the plain checksum is accepted only when configured; the standard one still is', () => {
+    const plain = advert({ plain: true });
+    const r = router();
+    expect(accepted(r, plain, { ifname: 'eth0' })).toBe(false);
+    expect(r.status().instances[0]!.stats.dropped.checksum).toBe(5);
+    expect(accepted(router({ v3ChecksumAsV2: true }), plain, { ifname: 'eth0' })).toBe(true);
+    expect(accepted(router({ v3ChecksumAsV2: true }), advert(), { ifname: 'eth0' })).toBe(true);
+  });
+
+  it('unicast v3 with the pre-1.3.6 keepalived checksum (over the multicast group) is accepted unless old_unicast_checksum never', () => {
+    const old = advert({ dst: addr(2), pseudoDst: '224.0.0.18' });
+    expect(accepted(router({ peers: [addr(1)] }), old, { dst: addr(2), ifname: 'eth0' })).toBe(true);
+    const strict = router({ peers: [addr(1)], oldUnicastChecksum: 'never' });
+    expect(accepted(strict, old, { dst: addr(2), ifname: 'eth0' })).toBe(false);
+    expect(strict.status().instances[0]!.stats.dropped.checksum).toBe(5);
+  });
+
+  it('sends what it is configured to: plain v3 checksum, or the old unicast one', () => {
+    const send = (over: Parameters<typeof instanceSpec>[1]) => {
+      const r = new VrrpRouter({ routerId: 'x', instances: [instanceSpec({ name: 'x', address: addr(2), priority: 255, version: 3 }, over)], scripts: [], syncGroups: [] });
+      const out = r.step({ type: 'start' }, 0);
+      const s = out.find((a) => a.type === 'send');
+      if (s?.type !== 'send') throw new Error('no advert sent');
+      return s;
+    };
+    const p = send({ v3ChecksumAsV2: true });
+    expect(decodeAdvertisement(p.bytes, { family: 4, src: addr(2), dst: p.dst, plain: true }).ok).toBe(true);
+    expect(decodeAdvertisement(p.bytes, { family: 4, src: addr(2), dst: p.dst }).ok).toBe(false);
+    const o = send({ peers: [addr(1)], oldUnicastChecksum: 'send' });
+    expect(o.dst).toBe(addr(1));
+    expect(decodeAdvertisement(o.bytes, { family: 4, src: addr(2), dst: '224.0.0.18' }).ok).toBe(true);
   });
 });
