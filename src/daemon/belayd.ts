@@ -18,6 +18,8 @@ import { unpack } from '../scheduler/index.js';
 import { AdminError, AdminServer, type AdminConnection, type AdminRequest } from '../admin/socket.js';
 import type { ClusterConfig, ClusterNode } from './config.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
+import { BelaydMetrics, type DaemonSnapshot } from '../metrics/daemon.js';
+import { AlertDispatcher } from '../alerts/daemon.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -68,6 +70,9 @@ export class Belayd {
   private readonly vips: VipManager;
   private builtinCallId = 0;
   private readonly startedWith = new Map<string, ResolvedAction>();
+  /** Prometheus metrics (src/metrics) and Pacemaker alerts (src/alerts): observers of every change. */
+  private readonly metrics = new BelaydMetrics();
+  private readonly alerts: AlertDispatcher;
 
   constructor(
     readonly config: ClusterConfig,
@@ -80,7 +85,8 @@ export class Belayd {
       config.nodes.filter((n) => n.id !== self.id).map((n) => n.address),
       (line) => this.log(line),
     );
-    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), deps.schedule);
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), this.metrics.timed(deps.schedule));
+    this.alerts = new AlertDispatcher(new Map(nodes.map((n) => [n.id, n.name])), (line) => this.log(line));
   }
 
   private log(line: string): void {
@@ -98,6 +104,11 @@ export class Belayd {
       ...(adminGid === undefined ? {} : { adminGid }),
     });
     await this.admin.listen();
+    if (this.config.metrics_listen) {
+      const src = { snapshot: () => this.statusSnapshot() as DaemonSnapshot, ring: () => this.deps.transport.status(), counters: this.counters, nodes: this.config.nodes, alertsRun: () => this.alerts.runs };
+      const at = await this.metrics.listen(this.config.metrics_listen, src);
+      this.log(`metrics on http://${at.host}:${at.port}/metrics`);
+    }
     await this.deps.transport.start({
       deliver: (from, payload) => this.onPayload(from, payload),
       membership: (ringId, members, quorate) => this.onMembership(ringId, members, quorate),
@@ -145,6 +156,8 @@ export class Belayd {
     await this.vips.close();
     await this.deps.transport.stop();
     await this.admin?.close();
+    await this.metrics.close();
+    await this.alerts.close();
     this.log('stopped');
   }
 
@@ -206,7 +219,14 @@ export class Belayd {
       else p.reject(new AdminError(r.error ?? 'rejected'));
     }
     this.notifyWatchers();
+    this.observe();
     this.queueTick();
+  }
+
+  private observe(): void {
+    const s = this.statusSnapshot() as DaemonSnapshot;
+    this.metrics.observe(s);
+    this.alerts.observe(s);
   }
 
   private broadcast(msg: ClusterMessage): void {
