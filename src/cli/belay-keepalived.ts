@@ -15,6 +15,9 @@ import { VrrpEngine } from '../vrrp/engine.js';
 import { IpNetOps } from '../vrrp/netops.js';
 import { UdpTransport, VRRP_UDP_PORT } from '../vrrp/transport.js';
 import type { RouterStatus } from '../vrrp/core.js';
+import { KeepalivedMailer, mailSettings, type MailPlan } from '../notify/keepalived-mail.js';
+import { MetricsServer } from '../metrics/server.js';
+import { keepalivedMetricsText } from '../metrics/keepalived.js';
 
 const VERSION = '0.1.0';
 
@@ -54,26 +57,26 @@ function writeAtomic(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; resolved: ResolvedConfig } {
+/** Parser warnings about the mail keywords src/notify handles. */
+const MAIL_WARNING = /^(smtp_alert accepted and ignored|unknown keyword '(smtp_alert|smtp_alert_vrrp|smtp_helo_name)' in global_defs)$/;
+
+function load(file: string, log: (l: string) => void): { cfg: KeepalivedConfig; resolved: ResolvedConfig; mail: MailPlan } {
   const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource);
+  const mail = mailSettings(path.resolve(file), fsConfigSource);
+  cfg.warnings = cfg.warnings.filter((w) => !MAIL_WARNING.test(w.message)); // src/notify reads these
   const netops = new IpNetOps();
   const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f) }, hostname());
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
-  const g = cfg.globalDefs;
-  if (g.notificationEmail.length || g.smtpServer) {
-    log(
-      `notification_email ${g.notificationEmail.join(', ') || '(none)'} via smtp_server ${g.smtpServer ?? '(none)'}: parsed; belay does not send mail yet (use notify scripts)`,
-    );
-  }
+  for (const n of mail.notes) log(n);
   for (const u of cfg.unsupported) {
     log(
       `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
     );
   }
-  return { cfg, resolved };
+  return { cfg, resolved, mail };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean; logDetail?: boolean }): Promise<number> {
+export async function runKeepalived(opts: { file: string; statusFile: string; port: number; configTest: boolean; logDetail?: boolean; metricsListen?: string }): Promise<number> {
   const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
@@ -105,6 +108,10 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
     groupNotify: loaded.resolved.groupNotify,
   });
 
+  const mailer = new KeepalivedMailer(loaded.mail.settings, log);
+  engine.onStateChange((c) => mailer.onState('instance', c.instance, c.state));
+  const metrics = opts.metricsListen ? new MetricsServer(() => keepalivedMetricsText(engine.status()), 'belay keepalived') : undefined;
+
   let statusTimer: NodeJS.Timeout | null = null;
   let statusDirty = false;
   const flushStatus = () => {
@@ -130,6 +137,16 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
     await engine.stop().catch(() => {});
     return 1;
   }
+  if (metrics && opts.metricsListen) {
+    try {
+      const at = await metrics.listen(opts.metricsListen);
+      log(`metrics on http://${at.host}:${at.port}/metrics`);
+    } catch (err) {
+      process.stderr.write(`belay keepalived: --metrics-listen ${opts.metricsListen}: ${(err as Error).message}\n`);
+      await engine.stop().catch(() => {});
+      return 1;
+    }
+  }
   log('Startup complete');
 
   return new Promise<number>((resolve) => {
@@ -139,6 +156,8 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
       stopping = true;
       log(`Stopping (${sig})`);
       await engine.stop();
+      await metrics?.close();
+      await mailer.flush();
       statusDirty = true;
       flushStatus();
       if (statusTimer) clearTimeout(statusTimer);
@@ -152,6 +171,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; po
         const next = load(opts.file, log);
         warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
         engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
+        mailer.reload(next.mail.settings);
         log('Reload finished');
       } catch (err) {
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
@@ -231,7 +251,8 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
     .option('-D, --log-detail', 'timestamps with milliseconds')
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string; logDetail?: boolean }) => {
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics (keepalived exporter names) on /metrics, e.g. 127.0.0.1:9650')
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; port: string; logDetail?: boolean; metricsListen?: string }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -252,6 +273,6 @@ export function registerKeepalivedCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest, logDetail: !!o.logDetail });
+      process.exitCode = await runKeepalived({ file: o.useFile, statusFile: o.statusFile, port, configTest: !!o.configTest, logDetail: !!o.logDetail, ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}) });
     });
 }

@@ -5,7 +5,6 @@
  * ha_cluster_exporter would read from real Pacemaker's `crm_mon` XML.
  */
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseCibXml } from '../../src/cib/xml.js';
@@ -16,31 +15,10 @@ import { Histogram, renderFamilies, type Family } from '../../src/metrics/exposi
 import { keepalivedMetricsText } from '../../src/metrics/keepalived.js';
 import { FailoverTracker } from '../../src/metrics/failover.js';
 import type { RouterStatus } from '../../src/vrrp/core.js';
+import { promtool } from './promtool.js';
 
 const CASES = join(import.meta.dirname, '../../../shared/scheduler-cases');
 const REF = join(import.meta.dirname, '../../../shared/reference/pacemaker-2.1.5');
-
-/**
- * The one lint promtool raises that we keep on purpose: ha_cluster_exporter's
- * name `ha_cluster_pacemaker_fail_count` ends in _count without being a
- * histogram; renaming it would break the exporter's dashboards.
- */
-const KEPT_LINTS = [/^ha_cluster_pacemaker_fail_count non-histogram and non-summary metrics should not have "_count" suffix$/];
-
-/**
- * `promtool check metrics`: exit 1 is a format error, exit 3 lint problems
- * (one per line). Passing means no format error and no lint beyond KEPT_LINTS.
- */
-export function promtool(text: string): { ok: boolean; out: string } {
-  const which = spawnSync('promtool', ['--version']);
-  if (which.error) throw new Error('promtool is missing: apt-get install prometheus (scripts/debian-packages.txt)');
-  const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
-  const out = `${r.stdout}${r.stderr}`;
-  if (r.status === 0) return { ok: true, out };
-  if (r.status !== 3) return { ok: false, out };
-  const problems = out.split('\n').map((l) => l.trim()).filter(Boolean);
-  return { ok: problems.every((p) => KEPT_LINTS.some((k) => k.test(p))), out };
-}
 
 /** Every sample line of an exposition text, parsed. */
 function samples(text: string): Array<{ name: string; labels: Record<string, string>; value: string }> {
