@@ -28,6 +28,8 @@ export interface ClusterLabSpec {
   daemonArgv?: string[];
   /** Extra cluster-file lines for the totem section (timings), e.g. {token: 300}. */
   totem?: Record<string, number>;
+  /** Extra top-level cluster-file lines, e.g. "metrics_listen: ':9664'". */
+  clusterFileExtra?: string;
 }
 
 export interface ClusterLabState {
@@ -163,7 +165,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     const clusterFile = renderClusterConfig({
       clusterName: spec.name,
       nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
-    }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
+    }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`) + (spec.clusterFileExtra ?? '');
     // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
     // a node's disk is bound over /var/lib/belay: the mount points must exist.
     for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
