@@ -4,7 +4,7 @@
  * core's (src/controller/core.ts); this file only carries things across.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
@@ -20,6 +20,7 @@ import type { ClusterConfig, ClusterNode } from './config.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
 import { BelaydMetrics, type DaemonSnapshot } from '../metrics/daemon.js';
 import { AlertDispatcher } from '../alerts/daemon.js';
+import { tlsFiles, WebConsole } from '../web/server.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -73,6 +74,7 @@ export class Belayd {
   /** Prometheus metrics (src/metrics) and Pacemaker alerts (src/alerts): observers of every change. */
   private readonly metrics = new BelaydMetrics();
   private readonly alerts: AlertDispatcher;
+  private web: WebConsole | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -108,6 +110,13 @@ export class Belayd {
       const src = { snapshot: () => this.statusSnapshot() as DaemonSnapshot, ring: () => this.deps.transport.status(), counters: this.counters, nodes: this.config.nodes, alertsRun: () => this.alerts.runs };
       const at = await this.metrics.listen(this.config.metrics_listen, src);
       this.log(`metrics on http://${at.host}:${at.port}/metrics`);
+    }
+    if (this.config.web_listen) {
+      const dir = dirname(this.config.file);
+      const tls = tlsFiles(dir);
+      this.web = new WebConsole({ clusterName: this.config.cluster_name, snapshot: () => this.statusSnapshot() as DaemonSnapshot, passwordFile: join(dir, 'web-users'), log: (l) => this.log(l), ...(tls ? { tls } : {}), ...(this.config.admin_group ? { adminGroup: this.config.admin_group } : {}) });
+      const at = await this.web.listen(this.config.web_listen);
+      this.log(`web console on ${at.tls ? 'https' : 'http'}://${at.host}:${at.port}/`);
     }
     await this.deps.transport.start({
       deliver: (from, payload) => this.onPayload(from, payload),
@@ -157,6 +166,7 @@ export class Belayd {
     await this.deps.transport.stop();
     await this.admin?.close();
     await this.metrics.close();
+    await this.web?.close();
     await this.alerts.close();
     this.log('stopped');
   }
@@ -227,6 +237,7 @@ export class Belayd {
     const s = this.statusSnapshot() as DaemonSnapshot;
     this.metrics.observe(s);
     this.alerts.observe(s);
+    this.web?.changed();
   }
 
   private broadcast(msg: ClusterMessage): void {
