@@ -44,6 +44,11 @@ export class AlertDispatcher {
     const key = `${s.cib.adminEpoch}.${s.cib.epoch}.${s.cib.numUpdates}|${s.membership.members.join(',')}|${fencing.length}`;
     if (key === this.lastKey) return [];
     this.lastKey = key;
+    // No alerts configured: nothing to compare; the first view after they are added is the baseline.
+    if (!s.cib.configuration.otherSections.some((x) => x.tag === 'alerts')) {
+      this.prev = undefined;
+      return [];
+    }
     const view = alertView(s.cib, s.membership.members, this.names, fencing);
     const events = alertEvents(this.prev, view).filter((e) => this.mine(e, s.node.name));
     this.prev = view;

@@ -66,6 +66,7 @@ export class BelaydMetrics {
 
   /** Called after every change belayd handles: cheap unless the CIB or membership moved. */
   observe(s: DaemonSnapshot, nowMs = Date.now()): Array<{ rsc: string; from: string; to: string; seconds: number }> {
+    if (!this.source) return []; // metrics off: keep no history
     const t = s.transition;
     if (t) {
       if (this.lastTransition && this.lastTransition.id !== t.id && !this.lastTransition.counted) this.count('superseded');
