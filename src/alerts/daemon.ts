@@ -41,7 +41,7 @@ export class AlertDispatcher {
   observe(s: AlertSnapshot, nowMs = Date.now()): AlertEvent[] {
     if (this.closed) return [];
     const fencing = this.fencing();
-    const key = `${s.cib.adminEpoch}.${s.cib.epoch}.${s.cib.numUpdates}|${s.membership.members.join(',')}|${fencing.length}`;
+    const key = `${s.cib.adminEpoch}.${s.cib.epoch}.${s.cib.numUpdates}|${s.membership.members.join(',')}|${fencing.map((f) => `${f.id}${f.completed ? '+' : '-'}`).join(',')}`;
     if (key === this.lastKey) return [];
     this.lastKey = key;
     // No alerts configured: nothing to compare; the first view after they are added is the baseline.

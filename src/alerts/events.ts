@@ -20,6 +20,32 @@ export interface FencingRecord {
   client?: string;
   /** Only finished operations are alerted. */
   completed: boolean;
+  /** Why it failed, when it did. */
+  reason?: string;
+}
+
+/** A fencing history entry as the fencer keeps it (stonith_admin --history), in the fields alerts use. */
+export interface FenceHistoryLike {
+  id: string;
+  target: string;
+  action: string;
+  state: 'pending' | 'done' | 'failed';
+  origin?: string;
+  client?: string;
+  executioner?: string;
+  exitReason?: string;
+}
+
+/** Fencing history entries as alert records: finished ones, rc 0 when done. */
+export function fencingRecords(history: readonly FenceHistoryLike[]): FencingRecord[] {
+  return history.map((e) => {
+    const r: FencingRecord = { id: e.id, target: e.target, action: e.action, rc: e.state === 'done' ? 0 : 1, completed: e.state !== 'pending' };
+    if (e.origin !== undefined) r.origin = e.origin;
+    if (e.client !== undefined) r.client = e.client;
+    if (e.executioner !== undefined) r.executioner = e.executioner;
+    if (e.exitReason !== undefined) r.reason = e.exitReason;
+    return r;
+  });
 }
 
 export interface AlertView {
@@ -120,7 +146,7 @@ function resourceEvent(node: string, rsc: string, op: LrmOp): AlertEvent | undef
 function fencingDesc(f: FencingRecord): string {
   const by = f.executioner ? ` by ${f.executioner}` : '';
   const forWhom = f.client || f.origin ? ` for ${f.client ?? 'belayd'}@${f.origin ?? '?'}` : '';
-  return `Operation ${f.action} of ${f.target}${by}${forWhom}: ${f.rc === 0 ? 'OK' : `Error (rc=${f.rc})`}`;
+  return `Operation ${f.action} of ${f.target}${by}${forWhom}: ${f.rc === 0 ? 'OK' : `Error${f.reason ? ` (${f.reason})` : ''}`}`;
 }
 
 /** The events that lead from `prev` to `next`, in a stable order: nodes, fencing, resources, attributes. */

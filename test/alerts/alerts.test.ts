@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { emptyCib, type Cib, type LrmOp } from '../../src/cib/model.js';
 import { parseCibXml } from '../../src/cib/xml.js';
 import { alertsFromCib } from '../../src/alerts/config.js';
-import { alertEvents, alertView, type AlertEvent } from '../../src/alerts/events.js';
+import { alertEvents, alertView, fencingRecords, type AlertEvent } from '../../src/alerts/events.js';
 import { alertEnv, formatTimestamp } from '../../src/alerts/env.js';
 import { AlertDispatcher } from '../../src/alerts/daemon.js';
 
@@ -133,6 +133,23 @@ describe('alert events: a pure diff of two views', () => {
     expect(events.find((e) => e.kind === 'resource' && e.task === 'monitor')).toMatchObject({ rc: 7, desc: 'not running' });
     expect(events.find((e) => e.kind === 'resource' && e.task === 'stop')).toMatchObject({ status: 2, desc: 'Timed Out' });
     expect(events).toContainEqual({ kind: 'attribute', node: 'n1', name: 'standby', value: 'on' });
+  });
+});
+
+describe('fencing alerts from the fencing history', () => {
+  it('alert once an operation finishes, with the fencer summary', () => {
+    const pending = fencingRecords([{ id: '1-1', target: 'n3', action: 'reboot', state: 'pending', origin: 'n1', client: 'pacemaker-controld' }]);
+    const done = fencingRecords([
+      { id: '1-1', target: 'n3', action: 'reboot', state: 'done', origin: 'n1', client: 'pacemaker-controld', executioner: 'n2' },
+      { id: '1-2', target: 'n2', action: 'off', state: 'failed', origin: 'n1', client: 'stonith_admin', executioner: 'n1', exitReason: 'device timed out' },
+    ]);
+    const cib = statusCib([]);
+    const a = alertView(cib, [1, 2], names, pending);
+    expect(alertEvents(alertView(cib, [1, 2], names, []), a)).toEqual([]);
+    expect(alertEvents(a, alertView(cib, [1, 2], names, done))).toEqual([
+      { kind: 'fencing', node: 'n3', task: 'reboot', rc: 0, desc: 'Operation reboot of n3 by n2 for pacemaker-controld@n1: OK' },
+      { kind: 'fencing', node: 'n2', task: 'off', rc: 1, desc: 'Operation off of n2 by n1 for stonith_admin@n1: Error (device timed out)' },
+    ]);
   });
 });
 
