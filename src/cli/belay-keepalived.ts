@@ -17,6 +17,9 @@ import { UdpTransport } from '../vrrp/transport.js';
 import { RawTransport } from '../vrrp/raw-transport.js';
 import { applyScriptSecurity, type SecurityResult } from '../vrrp/script-security.js';
 import type { RouterStatus } from '../vrrp/core.js';
+import { KeepalivedMailer, mailSettings, type MailPlan } from '../notify/keepalived-mail.js';
+import { MetricsServer } from '../metrics/server.js';
+import { keepalivedMetricsText } from '../metrics/keepalived.js';
 
 const VERSION = '0.1.0';
 
@@ -62,35 +65,36 @@ function defaultConfigIds(): string[] {
   return [...new Set([h, h.split('.')[0]!])];
 }
 
+/** Parser warnings about the mail keywords src/notify handles. */
+const MAIL_WARNING = /^(smtp_alert accepted and ignored|unknown keyword '(smtp_alert|smtp_alert_vrrp|smtp_helo_name)' in global_defs)$/;
+
 interface Loaded {
   cfg: KeepalivedConfig;
   resolved: ResolvedConfig;
   security: SecurityResult;
+  mail: MailPlan;
 }
 
 /** Parse and resolve: the same checks and warnings for `-t`, start-up and reload. */
 function load(file: string, log: (l: string) => void, configId?: string): Loaded {
   const cfg = parseKeepalivedConf(path.resolve(file), fsConfigSource, { configIds: configId ? [configId] : defaultConfigIds() });
+  const mail = mailSettings(path.resolve(file), fsConfigSource);
+  cfg.warnings = cfg.warnings.filter((w) => !MAIL_WARNING.test(w.message)); // src/notify reads these
   const netops = new IpNetOps();
   const resolved = toRouterSpec(cfg, { interfaceAddress: (i, f) => netops.interfaceAddress(i, f), localAddresses: () => netops.localAddresses() }, hostname());
   const security = applyScriptSecurity(resolved, cfg.globalDefs);
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
   for (const w of security.warnings) log(`WARNING - ${w}`);
-  const g = cfg.globalDefs;
-  if (g.notificationEmail.length || g.smtpServer) {
-    log(
-      `notification_email ${g.notificationEmail.join(', ') || '(none)'} via smtp_server ${g.smtpServer ?? '(none)'}: parsed; belay does not send mail yet (use notify scripts)`,
-    );
-  }
+  for (const n of mail.notes) log(n);
   for (const u of cfg.unsupported) {
     log(
       `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
     );
   }
-  return { cfg, resolved, security };
+  return { cfg, resolved, security, mail };
 }
 
-export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean; configId?: string }): Promise<number> {
+export async function runKeepalived(opts: { file: string; statusFile: string; udpPort?: number; configTest: boolean; logDetail?: boolean; configId?: string; metricsListen?: string }): Promise<number> {
   const log = (line: string) => process.stdout.write(`${consoleStamp(new Date(), opts.logDetail)}: ${line}\n`);
   log(`Starting belay keepalived v${VERSION} (VRRP engine, keepalived.conf compatible)`);
   log(`Command line: ${process.argv.slice(1).map((a) => `'${a}'`).join(' ')}`);
@@ -124,6 +128,10 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     groupNotify: loaded.resolved.groupNotify,
   });
 
+  const mailer = new KeepalivedMailer(loaded.mail.settings, log);
+  engine.onStateChange((c) => mailer.onState('instance', c.instance, c.state));
+  const metrics = opts.metricsListen ? new MetricsServer(() => keepalivedMetricsText(engine.status()), 'belay keepalived') : undefined;
+
   let statusTimer: NodeJS.Timeout | null = null;
   let statusDirty = false;
   const flushStatus = () => {
@@ -149,6 +157,16 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     await engine.stop().catch(() => {});
     return 1;
   }
+  if (metrics && opts.metricsListen) {
+    try {
+      const at = await metrics.listen(opts.metricsListen);
+      log(`metrics on http://${at.host}:${at.port}/metrics`);
+    } catch (err) {
+      process.stderr.write(`belay keepalived: --metrics-listen ${opts.metricsListen}: ${(err as Error).message}\n`);
+      await engine.stop().catch(() => {});
+      return 1;
+    }
+  }
   log('Startup complete');
 
   return new Promise<number>((resolve) => {
@@ -158,6 +176,8 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
       stopping = true;
       log(`Stopping (${sig})`);
       await engine.stop();
+      await metrics?.close();
+      await mailer.flush();
       statusDirty = true;
       flushStatus();
       if (statusTimer) clearTimeout(statusTimer);
@@ -171,6 +191,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
         const next = load(opts.file, log, opts.configId);
         warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
         engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
+        mailer.reload(next.mail.settings);
         log('Reload finished');
       } catch (err) {
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
@@ -251,7 +272,8 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('-D, --log-detail', 'timestamps with milliseconds')
     .option('-i, --config-id <id>', "use the configuration lines marked '@ID' (default: the host name)")
     .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
-    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean; configId?: string }) => {
+    .option('--metrics-listen <host:port>', 'serve Prometheus metrics (keepalived exporter names) on /metrics, e.g. 127.0.0.1:9650')
+    .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean; configId?: string; metricsListen?: string }) => {
       if (o.status) {
         let s: StatusFile;
         try {
@@ -279,6 +301,7 @@ export function registerKeepalivedCommands(program: Command): void {
         configTest: !!o.configTest,
         logDetail: !!o.logDetail,
         ...(o.configId ? { configId: o.configId } : {}),
+        ...(o.metricsListen ? { metricsListen: o.metricsListen } : {}),
       });
     });
 }

@@ -8,6 +8,7 @@ import { registerDaemonCommands } from './belay-daemon.js';
 import { registerKeepalivedCommands } from './belay-keepalived.js';
 import { registerLabCommands } from './belay-lab.js';
 import { registerRingCommands } from './belay-ring.js';
+import { registerWebCommands } from './belay-web.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('belay')
@@ -18,6 +19,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDaemonCommands(program);
   registerAgentCommands(program);
   registerKeepalivedCommands(program);
+  registerWebCommands(program);
   registerLabCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { copyFile, rename } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
@@ -23,6 +23,10 @@ import type { ClusterConfig, ClusterNode } from './config.js';
 import { StepTimer } from './step-timer.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
 import { FencerShell } from './fencer-shell.js';
+import { BelaydMetrics, type DaemonSnapshot } from '../metrics/daemon.js';
+import { AlertDispatcher } from '../alerts/daemon.js';
+import { fencingRecords, type FenceHistoryLike } from '../alerts/events.js';
+import { tlsFiles, WebConsole } from '../web/server.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
 export interface ClusterTransport {
@@ -101,6 +105,10 @@ export class Belayd {
   private persistQueued: Promise<void> | undefined;
   /** Fencing requests, fence devices and stonith_admin (src/daemon/fencer-shell.ts). */
   private readonly fencer: FencerShell;
+  /** Prometheus metrics (src/metrics) and Pacemaker alerts (src/alerts): observers of every change. */
+  private readonly metrics = new BelaydMetrics();
+  private readonly alerts: AlertDispatcher;
+  private web: WebConsole | undefined;
 
   constructor(
     readonly config: ClusterConfig,
@@ -114,9 +122,11 @@ export class Belayd {
       (line) => this.log(line),
     );
     this.scheduler = typeof deps.schedule === 'function' ? undefined : deps.schedule;
-    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? deps.schedule : undefined);
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? this.metrics.timed(deps.schedule) : undefined);
     this.steps = new StepTimer(SLOW_STEP_MS, (name, ms) => this.log(`slow step: ${name} took ${Math.round(ms)} ms (limit ${SLOW_STEP_MS} ms)`));
     this.fencer = new FencerShell({ log: (l) => this.log(l), core: () => this.core, handle: (out) => this.handle(out), now: () => this.now(), stopSelf: () => void this.stop() });
+    // The fencing history (stonith_admin --history), for fencing alerts.
+    this.alerts = new AlertDispatcher(new Map(nodes.map((n) => [n.id, n.name])), (line) => this.log(line), () => fencingRecords(this.core.fencingHistory));
   }
 
   /** The longest synchronous step and the event loop's delay (ring-status shows them). */
@@ -139,6 +149,18 @@ export class Belayd {
       ...(adminGid === undefined ? {} : { adminGid }),
     });
     await this.admin.listen();
+    if (this.config.metrics_listen) {
+      const src = { snapshot: () => this.statusSnapshot() as DaemonSnapshot, ring: () => this.deps.transport.status(), counters: this.counters, nodes: this.config.nodes, alertsRun: () => this.alerts.runs };
+      const at = await this.metrics.listen(this.config.metrics_listen, src);
+      this.log(`metrics on http://${at.host}:${at.port}/metrics`);
+    }
+    if (this.config.web_listen) {
+      const dir = dirname(this.config.file);
+      const tls = tlsFiles(dir);
+      this.web = new WebConsole({ clusterName: this.config.cluster_name, snapshot: () => this.statusSnapshot() as DaemonSnapshot, passwordFile: join(dir, 'web-users'), log: (l) => this.log(l), ...(tls ? { tls } : {}), ...(this.config.admin_group ? { adminGroup: this.config.admin_group } : {}) });
+      const at = await this.web.listen(this.config.web_listen);
+      this.log(`web console on ${at.tls ? 'https' : 'http'}://${at.host}:${at.port}/`);
+    }
     await this.deps.transport.start({
       deliver: (from, payload) => this.enqueue({ from, payload }),
       membership: (ringId, members, quorate) => this.enqueue({ ringId, members, quorate }),
@@ -195,6 +217,9 @@ export class Belayd {
     await this.vips.close();
     await this.deps.transport.stop();
     await this.admin?.close();
+    await this.metrics.close();
+    await this.web?.close();
+    await this.alerts.close();
     this.log('stopped');
   }
 
@@ -297,6 +322,7 @@ export class Belayd {
       else reply();
     }
     this.notifyWatchers();
+    this.observe();
     this.queueTick();
   }
 
@@ -307,6 +333,7 @@ export class Belayd {
       (result) => {
         if (this.stopped) return;
         const ms = Date.now() - t0;
+        this.metrics.scheduler.observe(ms / 1000);
         if (ms > 1000) this.log(`scheduler run ${req.id} took ${ms} ms (on its own thread)`);
         this.steps.time('schedule result', () => this.handle(this.core.onScheduleResult(req.id, result, this.now())));
       },
@@ -314,6 +341,13 @@ export class Belayd {
         if (!this.stopped) this.handle(this.core.onScheduleResult(req.id, { error: err.message }, this.now()));
       },
     );
+  }
+
+  private observe(): void {
+    const s = this.statusSnapshot() as DaemonSnapshot;
+    this.metrics.observe(s);
+    this.alerts.observe(s);
+    this.web?.changed();
   }
 
   private broadcast(msg: ClusterMessage): void {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node as YamlNode } from 'yaml';
+import { parseListen } from '../metrics/server.js';
 import { MIN_KEY_BYTES } from '../totem/auth.js';
 import type { ClusterFileLike } from '../totem/udp.js';
 
@@ -34,6 +35,10 @@ export interface ClusterConfig {
   admin_socket: string;
   /** A group (name or gid) whose members may use the admin socket. */
   admin_group?: string;
+  /** HOST:PORT of the Prometheus endpoint (off when unset). */
+  metrics_listen?: string;
+  /** HOST:PORT of the web console (off when unset). */
+  web_listen?: string;
 }
 
 export class ConfigError extends Error {
@@ -47,7 +52,7 @@ export class ConfigError extends Error {
   }
 }
 
-const TOP_KEYS = ['cluster_name', 'nodes', 'totem', 'quorum', 'key_file', 'state_dir', 'admin_socket', 'admin_group'];
+const TOP_KEYS = ['cluster_name', 'nodes', 'totem', 'quorum', 'key_file', 'state_dir', 'admin_socket', 'admin_group', 'metrics_listen', 'web_listen'];
 const NODE_KEYS = ['name', 'id', 'address', 'votes'];
 const TOTEM_NUMBER_KEYS = ['port', 'token', 'token_retransmits_before_loss_const', 'join', 'consensus', 'merge', 'max_messages'] as const;
 const TOTEM_KEYS = [...TOTEM_NUMBER_KEYS, 'transport', 'mcast_addr', 'crypto_cipher'];
@@ -165,6 +170,16 @@ export function parseClusterConfig(text: string, file = DEFAULT_CLUSTER_FILE): C
     admin_socket: top.has('admin_socket') ? str(top.get('admin_socket'), 'admin_socket') : '/run/belay/admin.sock',
   };
   if (top.has('admin_group')) config.admin_group = str(top.get('admin_group'), 'admin_group');
+  for (const key of ['metrics_listen', 'web_listen'] as const) {
+    if (!top.has(key)) continue;
+    const v = str(top.get(key), key);
+    try {
+      parseListen(v);
+    } catch (err) {
+      fail(top.get(key), `${key}: ${(err as Error).message}`);
+    }
+    config[key] = v;
+  }
   return config;
 }
 

@@ -32,6 +32,8 @@ export interface ClusterLabSpec {
   daemonArgv?: string[];
   /** Extra cluster-file lines for the totem section (timings), e.g. {token: 300}. */
   totem?: Record<string, number>;
+  /** Extra top-level cluster-file lines, e.g. "metrics_listen: ':9664'". */
+  clusterFileExtra?: string;
 }
 
 export interface ClusterLabState {
@@ -263,7 +265,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
     const clusterFile = renderClusterConfig({
       clusterName: spec.name,
       nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
-    }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
+    }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`) + (spec.clusterFileExtra ?? '');
     ensureMountPoints(state);
     const key = randomBytes(128);
     // The power switch: its lab key stays here; each node gets a key of its own for fence_belay_lab.

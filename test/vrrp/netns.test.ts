@@ -224,7 +224,7 @@ virtual_server ${vip} 80 {
     expect(lines).toContain('master-only');
     const logA = readFileSync(da.logFile, 'utf8');
     expect(logA).toMatch(/virtual_server .* LVS is not supported yet/);
-    expect(logA).toMatch(/does not send mail yet/);
+    expect(logA).toMatch(/no vrrp_instance has smtp_alert/);
     expect(logA).toContain('(VI_1) Entering MASTER STATE');
 
     // --status of the running daemon.
