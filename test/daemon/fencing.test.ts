@@ -4,7 +4,8 @@
  * driven with crm, crm_mon and stonith_admin as a user would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { Lab } from '../../src/lab/netns.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
@@ -155,6 +156,34 @@ describe('belayd: fencing in a 3-node lab', () => {
     await heal(lab);
     await waitFor('ring healed', () => status(isolated), (s) => s.membership.members.length === 3 && s.synced, 90_000);
     home = on[0]!;
+  }, 180_000);
+
+  it('fences a node whose belayd was killed (its service still running) before starting the service elsewhere', async () => {
+    const victim = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
+    const others = lab.nodes.filter((n) => n !== victim);
+    const cyclesBefore = powerCycles(victim);
+    const lab2 = Lab.attach(lab.lab);
+    const daemonPid = lab2.pids(victim).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    expect(daemonPid).toBeDefined();
+    const t0 = Date.now();
+    process.kill(daemonPid!, 'SIGKILL');
+    const seenTogether: string[][] = [];
+    const on = await waitFor('web on another node after fencing', async () => {
+      const h = await holders('/run/web.state');
+      if (h.length > 1) seenTogether.push(h);
+      return runningOn(others[0]!, 'web');
+    }, (nodes) => nodes.length === 1 && others.includes(nodes[0]!), 90_000);
+    log.push(`kill -9 of belayd on ${victim}: web on ${on[0]} after ${Date.now() - t0} ms`);
+    expect(seenTogether).toEqual([]);
+    expect(powerCycles(victim)).toBeGreaterThan(cyclesBefore);
+    await waitFor(`${victim} back after the power cycle`, () => status(victim), (s) => s.membership.members.length === 3 && s.synced, 90_000);
+    expect(await holders('/run/web.state')).toEqual(on);
   }, 180_000);
 
   it('with a device that fails, keeps the crashed node\'s resources stopped until stonith_admin --confirm', async () => {
