@@ -70,8 +70,10 @@ describe('belayd: two nodes, fencing race', () => {
     await crm('n1', 'configure', 'rsc_defaults', 'resource-stickiness=100');
     await crm('n1', 'configure', 'primitive', 'fence-lab', 'stonith:fence_belay_lab');
     await crm('n1', 'configure', 'primitive', 'web', 'ocf:belay:Dummy', 'params', 'state=/run/web.state', 'op', 'monitor', 'interval=2s', 'meta', 'priority=10');
+    // On n2, the node that loses every tie otherwise (the DC is the lowest id): the delay alone must save it.
+    await crm('n1', 'configure', 'location', 'web-prefers-n2', 'web', '200:', 'n2');
     for (let round = 1; round <= ROUNDS; round++) {
-      const holder = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
+      const holder = (await waitFor('web running on n2', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1 && nodes[0] === 'n2'))[0]!;
       const other = lab.nodes.find((n) => n !== holder)!;
       const before = { [holder]: cycles(holder), [other]: cycles(other) };
       const t0 = Date.now();
