@@ -186,6 +186,36 @@ describe('belayd: fencing in a 3-node lab', () => {
     expect(await holders('/run/web.state')).toEqual(on);
   }, 180_000);
 
+  it('does not fence a node whose belayd stops cleanly (SIGTERM)', async () => {
+    const leaving = lab.nodes.find((n) => n !== home) ?? 'n3';
+    const cyclesBefore = powerCycles(leaving);
+    const lab2 = Lab.attach(lab.lab);
+    const daemonPid = lab2.pids(leaving).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    expect(daemonPid).toBeDefined();
+    const watcher = lab.nodes.find((n) => n !== leaving)!;
+    const before = ((await admin(watcher, 'fence-history', { target: leaving })) as { history: unknown[] }).history.length;
+    process.kill(daemonPid!, 'SIGTERM');
+    await waitFor('belayd exited', async () => lab2.pids(leaving).includes(daemonPid!), (alive) => !alive, 60_000);
+    const s = await waitFor(`${leaving} cleanly down`, () => status(watcher), (x) => x.membership.members.length === 2 && x.synced && x.transition?.state !== 'running');
+    expect(s.cib.status?.find((n) => n.uname === leaving)).toMatchObject({ expected: 'down', inCcm: 'false' });
+    const mon = await run(watcher, [process.execPath, CRM_MON, '-1']);
+    expect(mon.stdout).toMatch(new RegExp(`OFFLINE: \\[ ${leaving} \\]`));
+    expect(((await admin(watcher, 'fence-history', { target: leaving })) as { history: unknown[] }).history.length).toBe(before);
+    expect(powerCycles(leaving)).toBe(cyclesBefore);
+    // Back, as systemd would start it again.
+    await powerOff(lab, leaving);
+    await powerOn(lab, leaving);
+    // lab.json is shared with the power switch: record the new machine there.
+    saveLabState(lab);
+    await waitFor(`${leaving} back`, () => status(leaving), (x) => x.membership.members.length === 3 && x.synced, 90_000);
+  }, 180_000);
+
   it('with a device that fails, keeps the crashed node\'s resources stopped until stonith_admin --confirm', async () => {
     await crm('n1', 'configure', 'delete', '--force', 'fence-lab');
     await crm('n1', 'configure', 'primitive', 'fence-bad', 'stonith:fence_dummy', 'params', 'type=fail', 'power_timeout=1', 'pcmk_host_check=none');
@@ -193,6 +223,7 @@ describe('belayd: fencing in a 3-node lab', () => {
     const crashed = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
     const survivors = lab.nodes.filter((n) => n !== crashed);
     await powerOff(lab, crashed);
+    saveLabState(lab);
     await waitFor('failed fencing in crm_mon', () => run(survivors[0]!, [process.execPath, CRM_MON, '-1']), (r) =>
       new RegExp(`Failed Fencing Actions:\\n {2}\\* reboot of ${crashed} failed`).test(r.stdout), 90_000);
     // Until the operator says so, web stays stopped everywhere (it may still run on the unclean node).
@@ -206,5 +237,6 @@ describe('belayd: fencing in a 3-node lab', () => {
     const on = await waitFor('web recovered after the confirmation', () => runningOn(survivors[0]!, 'web'), (nodes) => nodes.length === 1 && survivors.includes(nodes[0]!), 60_000);
     await waitFor('web state file on the new node', () => holders('/run/web.state'), (h) => h.length === 1 && h[0] === on[0], 20_000);
     await powerOn(lab, crashed);
+    saveLabState(lab);
   }, 180_000);
 });
