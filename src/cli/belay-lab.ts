@@ -5,10 +5,14 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import {
-  belaydArgv, heal, hostIsOn, labDir, labDown, labExec, labKeyFile, labPower, labPowerControl, labUp, loadLabState, partition, saveLabState,
-  switchSocketPath, withLabLock, type ClusterLabState,
+  belaydArgv, hostIsOn, labDir, labDown, labExec, labHeal, labKeyFile, labPartition, labPower, labPowerControl, labUp, loadLabState,
+  powerOn, switchSocketPath, type BootFn, type ClusterLabState,
 } from '../lab/cluster-lab.js';
+import { pacemakerPowerOn } from '../lab/pacemaker-lab.js';
 import { servePowerSwitch } from '../lab/power-switch.js';
+
+/** A node boots into its lab's cluster stack. */
+const boot: BootFn = (s, host) => (s.stack === 'pacemaker' ? pacemakerPowerOn(s, host) : powerOn(s, host));
 
 const DEFAULT_LAB = 'demo';
 
@@ -47,22 +51,25 @@ export function registerLabCommands(program: Command): void {
   named(lab.command('start'))
     .description('power a host on again')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'on'));
+    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'on', 0, boot));
 
   named(lab.command('reboot'))
     .description('power cycle a host: kill everything, wait, start again')
     .argument('<host>')
     .option('--pause <seconds>', 'time powered off', '2')
     .action(async (host: string, o: { name: string; pause: string }) =>
-      labPower(o.name, checkHost(loadLabState(o.name), host), 'reboot', Number(o.pause) * 1000),
+      labPower(o.name, checkHost(loadLabState(o.name), host), 'reboot', Number(o.pause) * 1000, boot),
     );
 
   named(lab.command('partition'))
     .description('cut a host off from all others (iptables inside its namespace); undo with heal')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => withState(o.name, (s) => partition(s, checkHost(s, host))));
+    .option('--cut-switch', "also cut its line to the lab's power switch (a fence device on the same network)")
+    .action(async (host: string, o: { name: string; cutSwitch?: boolean }) =>
+      labPartition(o.name, checkHost(loadLabState(o.name), host), { cutSwitch: o.cutSwitch === true }),
+    );
 
-  named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => withState(o.name, (s) => heal(s)));
+  named(lab.command('heal')).description('undo every partition').action(async (o: { name: string }) => labHeal(o.name));
 
   // Started by `lab up`, detached: the lab's power switch that fence_belay_lab talks to.
   named(lab.command('power-switch', { hidden: true }))
@@ -70,7 +77,7 @@ export function registerLabCommands(program: Command): void {
     .action(async (o: { name: string }) => {
       const dir = labDir(o.name);
       const labKey = Buffer.from(readFileSync(labKeyFile(dir), 'utf8').trim(), 'hex');
-      await servePowerSwitch({ socketPath: switchSocketPath(dir), labKey, power: labPowerControl(o.name), log: (l) => process.stdout.write(`${l}\n`) });
+      await servePowerSwitch({ socketPath: switchSocketPath(dir), labKey, power: labPowerControl(o.name, boot), log: (l) => process.stdout.write(`${l}\n`) });
     });
 
   named(lab.command('down'))
@@ -88,14 +95,6 @@ function checkHost(state: ClusterLabState, host: string): string {
   return host;
 }
 
-async function withState(name: string, f: (s: ClusterLabState) => Promise<void>): Promise<void> {
-  await withLabLock(name, async () => {
-    const state = loadLabState(name);
-    await f(state);
-    saveLabState(state);
-  });
-}
-
 function print(state: ClusterLabState): void {
   const switchUp = state.powerSwitch !== undefined && processIsSwitch(state.powerSwitch);
   const lines = [
@@ -106,7 +105,7 @@ function print(state: ClusterLabState): void {
   for (const h of state.lab.hosts) {
     const role = state.nodes.includes(h.name) ? 'cluster node' : state.apps.includes(h.name) ? 'app server' : 'client';
     const up = hostIsOn(state, h.name);
-    const cut = state.partitioned.includes(h.name) ? '  (partitioned)' : '';
+    const cut = state.partitioned.includes(h.name) ? `  (partitioned${(state.switchCut ?? []).includes(h.name) ? ', no line to the switch' : ''})` : '';
     const cycles = String(state.powerCycles?.[h.name] ?? 0);
     lines.push(`  ${h.name.padEnd(7)} ${h.address.padEnd(14)} ${role.padEnd(13)} ${(up ? 'on' : 'OFF').padEnd(6)} ${cycles}${cut}`);
   }

@@ -7,9 +7,10 @@
  */
 import { fencingConfigErrors } from '../fencing/fencer.js';
 import { readFileSync } from 'node:fs';
-import { activeOn, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
+import { activeOn, allResources, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import { emptyCib, type Cib } from '../cib/model.js';
+import { emptyCib, type Cib, type Primitive } from '../cib/model.js';
+import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
 import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
 import { applyItem, applyItems } from '../crmsh/apply.js';
@@ -82,8 +83,31 @@ async function create(args: string[]): Promise<number> {
   const item = parseStatement({ tokens: argvTokens(args) });
   const handle = await loadCib();
   const cib = handle.cib;
-  await commitCib(handle, applyItem(cib, item, 'create'));
+  const next = applyItem(cib, item, 'create');
+  checkStonithAgents(cib, next);
+  await commitCib(handle, next);
   return 0;
+}
+
+/**
+ * A fence device whose agent is not installed would be started, fail on
+ * every node, and leave the cluster unable to fence: refuse it here, as
+ * crmsh does for an agent without meta-data. Only devices this edit adds or
+ * changes are checked, so an old configuration can still be edited.
+ */
+export function checkStonithAgents(before: Cib, after: Cib): void {
+  const old = new Map<string, string>();
+  for (const r of allResources(before)) if (r.tag === 'primitive') old.set(r.id, `${(r as Primitive).class}:${(r as Primitive).type}`);
+  for (const r of allResources(after)) {
+    if (r.tag !== 'primitive') continue;
+    const p = r as Primitive;
+    if (p.class !== 'stonith' || old.get(p.id) === `stonith:${p.type}`) continue;
+    if (fenceAgentPath(p.type) === undefined) {
+      throw new CibError(
+        `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`,
+      );
+    }
+  }
 }
 
 async function show(args: string[]): Promise<number> {
@@ -194,6 +218,7 @@ async function load(args: string[]): Promise<number> {
     const built = applyItems(base, src.items!, 'update');
     next = replaceConfiguration(cib, built.configuration);
   }
+  checkStonithAgents(cib, next);
   await commitCib(handle, next);
   return 0;
 }

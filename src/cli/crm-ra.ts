@@ -1,7 +1,7 @@
 /**
  * `crm ra ...`: resource agent information, as crmsh's `ra` level.
  *   crm ra classes
- *   crm ra list ocf [PROVIDER] | crm ra list lsb
+ *   crm ra list ocf [PROVIDER] | crm ra list lsb | crm ra list stonith
  *   crm ra providers TYPE
  *   crm ra info|meta AGENT [--xml]
  */
@@ -17,12 +17,13 @@ import {
   type AgentMetadata,
   type AgentSpec,
 } from '../executor/index.js';
+import { FENCER_PARAMETERS, fenceAgentDirs, fenceAgentPath, listFenceAgents, parseFenceMetadata, runFenceAgent } from '../fencing/agent.js';
 
 const USAGE = `usage: crm ra classes
-       crm ra list ocf [PROVIDER] | crm ra list lsb
+       crm ra list ocf [PROVIDER] | crm ra list lsb | crm ra list stonith
        crm ra providers TYPE
        crm ra info AGENT [--xml]      (also: crm ra meta AGENT)
-AGENT is ocf:PROVIDER:TYPE, lsb:NAME, or a bare TYPE (ocf:heartbeat:TYPE)
+AGENT is ocf:PROVIDER:TYPE, lsb:NAME, stonith:fence_NAME, or a bare TYPE (ocf:heartbeat:TYPE)
 `;
 
 export async function runRa(args: string[]): Promise<number> {
@@ -51,7 +52,7 @@ export async function runRa(args: string[]): Promise<number> {
 
 function classes(): number {
   const provs = listOcfProviders();
-  process.stdout.write(`lsb\nocf / ${provs.join(' ')}\n`);
+  process.stdout.write(`lsb\nocf / ${provs.join(' ')}\nstonith\n`);
   return 0;
 }
 
@@ -92,7 +93,15 @@ function list(rest: string[]): number {
     process.stdout.write(multicolumn(listLsbAgents()));
     return 0;
   }
-  process.stderr.write(`crm ra list: class must be 'ocf' or 'lsb'${cls ? `, not '${cls}'` : ''}\n${USAGE}`);
+  if (cls === 'stonith') {
+    if (provider !== undefined) {
+      process.stderr.write(`crm ra list stonith: takes no provider\n${USAGE}`);
+      return 2;
+    }
+    process.stdout.write(multicolumn(listFenceAgents()));
+    return 0;
+  }
+  process.stderr.write(`crm ra list: class must be 'ocf', 'lsb' or 'stonith'${cls ? `, not '${cls}'` : ''}\n${USAGE}`);
   return 2;
 }
 
@@ -118,6 +127,7 @@ async function info(rest: string[]): Promise<number> {
     process.stderr.write(`crm ra info: give exactly one agent\n${USAGE}`);
     return 2;
   }
+  if (names[0]!.startsWith('stonith:')) return stonithInfo(names[0]!.slice('stonith:'.length), xml);
   let spec: AgentSpec;
   try {
     spec = parseAgentSpec(names[0]!);
@@ -156,6 +166,43 @@ async function info(rest: string[]): Promise<number> {
   }
   const via = resolved.provider && resolved.provider !== spec.provider ? `ocf:${resolved.provider}:${spec.type}` : undefined;
   process.stdout.write(formatInfo(meta, formatAgentSpec(spec), via));
+  return 0;
+}
+
+/** `crm ra info stonith:fence_X`: the agent's own metadata, then the parameters the fencer reads for every device. */
+async function stonithInfo(agent: string, xml: boolean): Promise<number> {
+  if (fenceAgentPath(agent) === undefined) {
+    process.stderr.write(`crm ra info: fence agent stonith:${agent} not found (looked in ${fenceAgentDirs().join(', ')}; see crm ra list stonith)\n`);
+    return 5;
+  }
+  const r = await runFenceAgent(agent, 'metadata', {}, { timeoutMs: 20_000 });
+  if (r.timedOut || r.rc !== 0) {
+    process.stderr.write(`crm ra info: stonith:${agent} metadata failed (${r.timedOut ? 'timed out' : `rc ${r.rc}`}): ${r.stderr.trim()}\n`);
+    return 1;
+  }
+  if (xml) {
+    process.stdout.write(r.stdout.endsWith('\n') ? r.stdout : r.stdout + '\n');
+    return 0;
+  }
+  let meta: AgentMetadata;
+  try {
+    meta = parseFenceMetadata(r.stdout);
+  } catch (e) {
+    process.stderr.write(`crm ra info: stonith:${agent}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const own = new Set(meta.parameters.map((p) => p.name));
+  const shown: AgentMetadata = {
+    ...meta,
+    parameters: [...meta.parameters, ...FENCER_PARAMETERS.filter((p) => !own.has(p.name))],
+    // What the cluster runs on a fence device: the agent's fencing actions, and start/stop/monitor of the resource.
+    actions: [
+      ...meta.actions.filter((a) => !['metadata', 'manpage', 'validate-all', 'list-status', 'start', 'stop'].includes(a.name)),
+      { name: 'start', timeout: '20s' },
+      { name: 'stop', timeout: '20s' },
+    ],
+  };
+  process.stdout.write(formatInfo(shown, `stonith:${agent}`));
   return 0;
 }
 

@@ -12,7 +12,7 @@ import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join, resolve as resolvePath } from 'node:path';
 import { BELAY_OCF_ROOT } from '../executor/resolve.js';
 import { DEFAULT_AGENT_PATH } from '../executor/env.js';
-import { parseMetadata, type AgentMetadata } from '../executor/metadata.js';
+import { parseMetadata, type AgentMetadata, type ParameterMeta } from '../executor/metadata.js';
 import { runAgentProcess } from '../executor/run.js';
 
 export type FenceAction = 'reboot' | 'off' | 'on' | 'status' | 'list' | 'monitor' | 'metadata';
@@ -209,3 +209,41 @@ export function parseFenceMetadata(xml: string): FenceAgentMetadata {
   else if (names.has('plug')) meta.hostArgument = 'plug';
   return meta;
 }
+
+function fencerParam(name: string, type: string, dflt: string | undefined, shortdesc: string, longdesc = ''): ParameterMeta {
+  const p: ParameterMeta = { name, required: false, unique: false, reloadable: false, deprecated: false, type, shortdesc, longdesc };
+  if (dflt !== undefined) p.default = dflt;
+  return p;
+}
+
+const perAction = (action: string): ParameterMeta[] => [
+  fencerParam(`pcmk_${action}_action`, 'string', action, `Advanced use only: an alternate command to run instead of '${action}'`,
+    `For devices that do not support the standard '${action}' command; the agent is run with this action instead.`),
+  fencerParam(`pcmk_${action}_timeout`, 'time', '60s', `Advanced use only: timeout for '${action}' instead of stonith-timeout`),
+  fencerParam(`pcmk_${action}_retries`, 'integer', '2', `Advanced use only: how many times '${action}' is retried within the timeout`),
+];
+
+/**
+ * The instance attributes every stonith-class resource has besides its
+ * agent's own: those the fencer reads (Pacemaker's pacemaker-fenced
+ * metadata), shown by `crm ra info stonith:...`.
+ */
+export const FENCER_PARAMETERS: readonly ParameterMeta[] = [
+  fencerParam('pcmk_host_argument', 'string', 'port', "Advanced use only: the agent parameter that names the target, instead of 'port'",
+    "Some devices take the target under another name; 'none' passes no target at all. By default 'port', or 'plug' when the agent's metadata has no 'port'."),
+  fencerParam('pcmk_host_map', 'string', undefined, 'Map of node names to the device\'s port names, for devices that do not know node names',
+    'Eg. node1:1;node2:2,3 fences node1 through port 1 and node2 through ports 2 and 3.'),
+  fencerParam('pcmk_host_list', 'string', undefined, 'Eg. node1,node2,node3', 'The nodes this device can fence (used with pcmk_host_check=static-list).'),
+  fencerParam('pcmk_host_check', 'string', 'dynamic-list', 'How to determine which nodes the device can fence',
+    "static-list: pcmk_host_list; dynamic-list: ask the device with its 'list' command; status: ask with 'status'; none: every node. Default: static-list when pcmk_host_list or pcmk_host_map is set, else dynamic-list if the agent has 'list'."),
+  fencerParam('pcmk_delay_base', 'string', '0s', 'A fixed delay before fencing with this device (or a per-node map: node1:1s;node2:5)',
+    'Keeps two nodes that lost each other from fencing each other at the same moment ("death match").'),
+  fencerParam('pcmk_delay_max', 'time', '0s', 'A random delay of at most this much before fencing with this device (on top of pcmk_delay_base)'),
+  fencerParam('pcmk_action_limit', 'integer', '1', 'How many actions may run on this device at once (-1: no limit)'),
+  ...perAction('reboot'),
+  ...perAction('off'),
+  ...perAction('on'),
+  ...perAction('list'),
+  ...perAction('monitor'),
+  ...perAction('status'),
+];

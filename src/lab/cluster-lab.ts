@@ -6,7 +6,7 @@
  * LAB_ROOT/NAME/lab.json so that later commands (reboot, crash, down) find
  * it again.
  */
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +15,7 @@ import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { bootMachine, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
 import { Lab, LAB_SUBNET, requireCommands, requireNetnsSupport, type LabDescription } from './netns.js';
 import {
-  HOST_KEY_ETC, hostKey, prepareSwitchFiles, powerSwitchArgv, startPowerSwitchProcess, stopPowerSwitchProcess, SWITCH_DIR_IN_HOST,
+  HOST_KEY_DIR_IN_HOST, HOST_KEY_NAME, hostKey, prepareSwitchFiles, powerSwitchArgv, startPowerSwitchProcess, stopPowerSwitchProcess, SWITCH_DIR_IN_HOST,
   type PowerControl,
 } from './power-switch.js';
 
@@ -48,13 +48,20 @@ export interface ClusterLabState {
   daemonArgv?: string[];
   /** Hosts cut off by `partition`. */
   partitioned: string[];
+  /** Partitioned hosts that lost their line to the power switch too. */
+  switchCut?: string[];
   /** Empty mount points the lab had to create on this machine (removed again by down). */
   madeDirs: string[];
   /** Pid of the lab's power switch (src/lab/power-switch.ts), which fence_belay_lab talks to. */
   powerSwitch?: number;
   /** How many times each host lost power (crash, reboot, fenced). */
   powerCycles?: Record<string, number>;
+  /** The cluster stack on the nodes: belayd (default), or stock Pacemaker (src/lab/pacemaker-lab.ts). */
+  stack?: 'belay' | 'pacemaker';
 }
+
+/** How a node of a lab boots: powerOn for belay labs, pacemakerPowerOn for Pacemaker labs. */
+export type BootFn = (state: ClusterLabState, host: string) => Promise<void>;
 
 /** How a lab node starts belayd: this checkout's launcher, with the host's default paths. */
 export function belaydArgv(): string[] {
@@ -184,7 +191,7 @@ export async function withLabLock<T>(name: string, fn: () => Promise<T>, timeout
 }
 
 /** Power a host of a lab known by name: off (a crash), on, or reboot (off, pause, on); recorded in lab.json. */
-export async function labPower(name: string, host: string, action: 'off' | 'on' | 'reboot', pauseMs = 2000): Promise<void> {
+export async function labPower(name: string, host: string, action: 'off' | 'on' | 'reboot', pauseMs = 2000, boot: BootFn = powerOn): Promise<void> {
   await withLabLock(name, async () => {
     const state = loadLabState(name);
     if (!state.lab.hosts.some((h) => h.name === host)) throw new Error(`no host '${host}' in lab ${name}`);
@@ -194,7 +201,7 @@ export async function labPower(name: string, host: string, action: 'off' | 'on' 
     }
     if (action === 'reboot') await new Promise((r) => setTimeout(r, pauseMs));
     if (action !== 'off' && !hostIsOn(state, host)) {
-      await powerOn(state, host);
+      await boot(state, host);
       saveLabState(state);
     }
   });
@@ -208,13 +215,18 @@ export function hostIsOn(state: ClusterLabState, host: string): boolean {
 }
 
 /** The lab's machines as the power switch sees them: its plugs are the cluster nodes. */
-export function labPowerControl(name: string): PowerControl {
+export function labPowerControl(name: string, boot: BootFn = powerOn): PowerControl {
   return {
     plugs: () => loadLabState(name).nodes,
     status: (plug) => (hostIsOn(loadLabState(name), plug) ? 'on' : 'off'),
     off: (plug) => labPower(name, plug, 'off'),
-    on: (plug) => labPower(name, plug, 'on'),
+    on: (plug) => labPower(name, plug, 'on', 0, boot),
   };
+}
+
+/** What a cluster node has mounted for fence_belay_lab: the switch's socket directory and its own key. */
+export function switchDisks(state: ClusterLabState, host: string): Record<string, string> {
+  return { [SWITCH_DIR_IN_HOST]: join(state.dir, 'power'), [HOST_KEY_DIR_IN_HOST]: join(state.dir, 'hosts', host) };
 }
 
 export function loadLabState(name: string): ClusterLabState {
@@ -262,14 +274,7 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
       clusterName: spec.name,
       nodes: state.nodes.map((n) => ({ name: n, address: lab.host(n).address })),
     }).replace('totem:\n', `totem:\n${Object.entries(spec.totem ?? {}).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`);
-    // ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
-    // a node's disk is bound over /var/lib/belay: the mount points must exist.
-    for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
-      if (!existsSync(d)) {
-        mkdirSync(d, { mode: 0o755 });
-        state.madeDirs.push(d);
-      }
-    }
+    ensureMountPoints(state);
     const key = randomBytes(128);
     // The power switch: its lab key stays here; each node gets a key of its own for fence_belay_lab.
     const sw = prepareSwitchFiles(dir);
@@ -280,8 +285,9 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
         'haproxy/haproxy.cfg': haproxyConfig(apps, n),
         'belay/cluster.yaml': clusterFile,
         'belay/authkey': { text: key, mode: 0o600 },
-        [HOST_KEY_ETC]: { text: `${hostKey(sw.labKey, n).toString('hex')}\n`, mode: 0o600 },
       });
+      mkdirSync(join(dir, 'hosts', n), { recursive: true, mode: 0o700 });
+      atomicWriteFileSync(join(dir, 'hosts', n, HOST_KEY_NAME), `${hostKey(sw.labKey, n).toString('hex')}\n`, { mode: 0o600 });
     }
     saveLabState(state);
     for (const host of [...state.nodes, ...state.apps, state.client]) await powerOn(state, host);
@@ -295,14 +301,29 @@ export async function labUp(spec: ClusterLabSpec): Promise<ClusterLabState> {
   return state;
 }
 
+/**
+ * ip netns exec binds /etc/netns/NS/X only over an /etc/X that exists, and
+ * a node's disk is bound over /var/lib/belay: the mount points must exist
+ * at every boot (something else on this machine may have removed them).
+ */
+function ensureMountPoints(state: ClusterLabState): void {
+  for (const d of ['/etc/belay', '/etc/haproxy', '/var/lib/belay']) {
+    if (!existsSync(d)) {
+      mkdirSync(d, { mode: 0o755 });
+      if (!state.madeDirs.includes(d)) state.madeDirs.push(d);
+    }
+  }
+}
+
 /** Power a host on and start what runs on it (nginx on app servers, belayd on nodes). */
 export async function powerOn(state: ClusterLabState, host: string): Promise<void> {
   const lab = Lab.attach(state.lab);
+  ensureMountPoints(state);
   await lab.setLink(host, true);
   // Cluster nodes keep /var/lib/belay (the stored CIB) across reboots, as a disk does.
   // They also see the power switch's directory, as a management network reaches a PDU.
   const disks: Record<string, string> = state.nodes.includes(host)
-    ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay'), [SWITCH_DIR_IN_HOST]: join(state.dir, 'power') }
+    ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay'), ...switchDisks(state, host) }
     : {};
   const pid = await bootMachine(lab, host, disks);
   state.init[host] = pid;
@@ -331,6 +352,8 @@ export async function powerOff(state: ClusterLabState, host: string): Promise<vo
     for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-D', ...rule], { reject: false });
     state.partitioned = state.partitioned.filter((h) => h !== host);
   }
+  // It boots with its line to the switch bound again.
+  state.switchCut = (state.switchCut ?? []).filter((h) => h !== host);
   // A machine that loses power loses its network configuration too: it boots
   // with its own address only, not the floating IPs it held.
   const h = lab.host(host);
@@ -347,10 +370,41 @@ function dropRules(ifname: string): string[][] {
 }
 
 /** Cut a host off from every other host while its link stays up (a split network, not a dead host). */
-export async function partition(state: ClusterLabState, host: string): Promise<void> {
+/**
+ * Cut a host off from every other host while its link stays up (a split
+ * network, not a dead host). The power switch stays reachable, as over a
+ * management network of its own, unless `cutSwitch`: then the host loses
+ * its line to the switch too (a fence device on the same network, the
+ * cable pulled), so it cannot fence anyone while it is cut off.
+ */
+export async function partition(state: ClusterLabState, host: string, opts: { cutSwitch?: boolean } = {}): Promise<void> {
   const lab = Lab.attach(state.lab);
-  for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-I', ...rule]);
-  if (!state.partitioned.includes(host)) state.partitioned.push(host);
+  if (!state.partitioned.includes(host)) {
+    for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-I', ...rule]);
+    state.partitioned.push(host);
+  }
+  const init = state.init[host];
+  if (opts.cutSwitch && state.nodes.includes(host) && init !== undefined && !(state.switchCut ?? []).includes(host)) {
+    await machineExec(init, ['umount', '-l', SWITCH_DIR_IN_HOST]);
+    state.switchCut = [...(state.switchCut ?? []), host];
+  }
+}
+
+/** `partition` on a lab known by name, recorded in lab.json (the power switch writes there too). */
+export async function labPartition(name: string, host: string, opts: { cutSwitch?: boolean } = {}): Promise<void> {
+  await withLabLock(name, async () => {
+    const state = loadLabState(name);
+    await partition(state, host, opts);
+    saveLabState(state);
+  });
+}
+
+export async function labHeal(name: string): Promise<void> {
+  await withLabLock(name, async () => {
+    const state = loadLabState(name);
+    await heal(state);
+    saveLabState(state);
+  });
 }
 
 export async function heal(state: ClusterLabState): Promise<void> {
@@ -359,6 +413,11 @@ export async function heal(state: ClusterLabState): Promise<void> {
     for (const rule of dropRules(lab.host(host).ifname)) await lab.exec(host, ['iptables', '-w', '-D', ...rule], { reject: false });
   }
   state.partitioned = [];
+  for (const host of state.switchCut ?? []) {
+    const init = state.init[host];
+    if (init !== undefined && pidAlive(init)) await machineExec(init, ['mount', '--bind', join(state.dir, 'power'), SWITCH_DIR_IN_HOST]);
+  }
+  state.switchCut = [];
 }
 
 /**
@@ -375,6 +434,7 @@ export function labExec(state: ClusterLabState, host: string, argv: string[]) {
         state.init = now.init;
         state.powerCycles = now.powerCycles ?? {};
         state.partitioned = now.partitioned;
+        state.switchCut = now.switchCut ?? [];
       }
     } catch {
       /* not saved yet: keep what we have */
@@ -397,7 +457,10 @@ export async function labDown(state: ClusterLabState): Promise<void> {
   const lab = Lab.attach(state.lab);
   await lab.destroy();
   for (const h of state.lab.hosts) removeHostEtc(h.netns);
-  for (const d of state.madeDirs ?? []) {
+  // Another lab's machines have those directories as mount points: removing
+  // one would unmount it inside them. Only the last lab takes them away.
+  const otherLabs = existsSync(LAB_ROOT) ? readdirSync(LAB_ROOT).filter((n) => join(LAB_ROOT, n) !== state.dir && existsSync(join(LAB_ROOT, n, 'lab.json'))) : [];
+  for (const d of otherLabs.length ? [] : (state.madeDirs ?? [])) {
     try {
       rmdirSync(d); // only when still empty
     } catch {

@@ -4,7 +4,7 @@
  * balancer (X-Served-By header) and which app server (the page) answered.
  * The failover gap and the failed requests are read off these records.
  */
-import type { ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './netns.js';
@@ -122,4 +122,60 @@ export class HttpPoller {
     await Promise.race([exited, new Promise((r) => setTimeout(r, 1000))]);
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
   }
+}
+
+/**
+ * Which nodes have the VIP on their interface, sampled from outside the
+ * hosts every few milliseconds (`ip -n NS addr`): the check that no two
+ * machines ever hold the address at once.
+ */
+export class VipSampler {
+  readonly samples: Array<{ t: number; holders: string[] }> = [];
+  private stopped = false;
+  private readonly loop: Promise<void>;
+
+  constructor(
+    private readonly lab: Lab,
+    private readonly nodes: string[],
+    private readonly vip: string,
+    private readonly everyMs = 50,
+  ) {
+    this.loop = this.run();
+  }
+
+  private holds(node: string): Promise<boolean> {
+    const h = this.lab.host(node);
+    return new Promise((resolve) => {
+      execFile('ip', ['-n', h.netns, '-4', '-o', 'addr', 'show', 'dev', h.ifname], (err, stdout) => resolve(!err && String(stdout).includes(` ${this.vip}/`)));
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      const t = Date.now();
+      const held = await Promise.all(this.nodes.map((n) => this.holds(n)));
+      this.samples.push({ t, holders: this.nodes.filter((_, i) => held[i]) });
+      await new Promise((r) => setTimeout(r, this.everyMs));
+    }
+  }
+
+  /** Samples where more than one node held the address. */
+  twoHolderSamples(since = 0): number {
+    return this.samples.filter((s) => s.t >= since && s.holders.length > 1).length;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+  }
+}
+
+/** The load balancers that answered after `since`, in order, each run once: ['n2', 'n1'] is one handover. */
+export function answeringRuns(answers: Answer[], since: number): string[] {
+  const runs: string[] = [];
+  for (const a of [...answers].sort((x, y) => x.t - y.t)) {
+    if (a.t < since || !a.ok) continue;
+    if (runs[runs.length - 1] !== a.lb) runs.push(a.lb);
+  }
+  return runs;
 }

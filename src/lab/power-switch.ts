@@ -2,12 +2,13 @@
  * The lab's power switch: what a PDU or a hypervisor is to real machines.
  * One process per lab, outside every lab host (it powers them), listening
  * on a unix socket in LAB_ROOT/NAME/power/, a directory bind-mounted into
- * each cluster node at /run/belay-lab/. fence_belay_lab, run by a node's
+ * each cluster node at /run/belay-lab/switch/. fence_belay_lab, run by a node's
  * fencer, talks to it there; a network partition of the node does not cut
  * this line, as a management network would not be cut.
  *
  * Who may switch: every cluster node has a key of its own in
- * /etc/belay/fence_belay_lab.key, HMAC(lab key, host name); the switch keeps
+ * /run/belay-lab/host/fence_belay_lab.key (bound from LAB_ROOT/NAME/hosts/
+ * NODE/, like a secret a container is given), HMAC(lab key, host name); the switch keeps
  * the lab key outside the hosts. A request is a MAC over a fresh challenge
  * of the switch, the caller's name and what it asks, so a host of another
  * lab (another lab key) or a replayed request is refused, and the switch
@@ -26,13 +27,18 @@ import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where a cluster node sees the switch's directory. */
-export const SWITCH_DIR_IN_HOST = '/run/belay-lab';
+/**
+ * Where a cluster node sees the switch's directory, and its own key. Both
+ * are mounts inside the node's private /run: a mount point under the
+ * shared /etc could be taken away by whatever removes that directory on
+ * the machine the lab runs on.
+ */
+export const SWITCH_DIR_IN_HOST = '/run/belay-lab/switch';
 export const SWITCH_SOCKET_NAME = 'switch.sock';
 export const SWITCH_SOCKET_IN_HOST = `${SWITCH_DIR_IN_HOST}/${SWITCH_SOCKET_NAME}`;
-/** A node's own key, under its /etc (the lab writes /etc/netns/NS/belay/...). */
-export const HOST_KEY_ETC = 'belay/fence_belay_lab.key';
-export const HOST_KEY_IN_HOST = `/etc/${HOST_KEY_ETC}`;
+export const HOST_KEY_DIR_IN_HOST = '/run/belay-lab/host';
+export const HOST_KEY_NAME = 'fence_belay_lab.key';
+export const HOST_KEY_IN_HOST = `${HOST_KEY_DIR_IN_HOST}/${HOST_KEY_NAME}`;
 
 export type SwitchAction = 'on' | 'off' | 'reboot' | 'status' | 'list' | 'monitor';
 export const SWITCH_ACTIONS: readonly SwitchAction[] = ['on', 'off', 'reboot', 'status', 'list', 'monitor'];
@@ -135,13 +141,15 @@ export async function handleSwitchRequest(
   return { ok: false, error: `unknown action '${String(req.action)}'` };
 }
 
-/** Serve a lab's switch until SIGTERM. `power` is the lab's; `lock` serializes with other writers of the lab. */
-export async function servePowerSwitch(opts: {
+export interface SwitchServerOptions {
   socketPath: string;
   labKey: Buffer;
   power: PowerControl;
   log: (line: string) => void;
-}): Promise<void> {
+}
+
+/** Listen on the switch's socket; close() stops listening and waits for the action under way. */
+export async function startPowerSwitchServer(opts: SwitchServerOptions): Promise<{ close: () => Promise<void> }> {
   rmSync(opts.socketPath, { force: true });
   let queue: Promise<unknown> = Promise.resolve();
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -172,6 +180,7 @@ export async function servePowerSwitch(opts: {
         reply({ ok: false, error: 'request is not JSON' });
         return;
       }
+      // One plug switched at a time, as a PDU does.
       const run = queue.then(async () => {
         const r = await handleSwitchRequest(opts.labKey, challenge, parsed, opts.power, sleep).catch(
           (e: Error): SwitchReply => ({ ok: false, error: e.message }),
@@ -189,12 +198,22 @@ export async function servePowerSwitch(opts: {
     server.listen(opts.socketPath, () => resolve());
   });
   opts.log(`${new Date().toISOString()} power switch listening on ${opts.socketPath}`);
+  return {
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue;
+    },
+  };
+}
+
+/** Serve a lab's switch until SIGTERM or SIGINT (`belay lab power-switch`). */
+export async function servePowerSwitch(opts: SwitchServerOptions): Promise<void> {
+  const server = await startPowerSwitchServer(opts);
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
   });
-  await queue;
+  await server.close();
 }
 
 /** The agent's side: one request, answered or failed within timeoutMs. */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { belaydArgv, hostIsOn, labDown, labExec, labUp, loadLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
+import { belaydArgv, hostIsOn, labDown, labExec, labHeal, labPartition, labUp, loadLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { Lab } from '../../src/lab/netns.js';
 import { fenceAgentPath, listFenceAgents, parseFenceList, parseFenceMetadata, runFenceAgent } from '../../src/fencing/agent.js';
 
@@ -30,7 +30,7 @@ describe('fence_belay_lab outside a lab', () => {
     expect(meta.name).toBe('fence_belay_lab');
     expect(meta.shortdesc).toMatch(/power switch of a belay lab/);
     expect(meta.hostArgument).toBe('port');
-    expect(meta.parameters.find((p) => p.name === 'socket')?.default).toBe('/run/belay-lab/switch.sock');
+    expect(meta.parameters.find((p) => p.name === 'socket')?.default).toBe('/run/belay-lab/switch/switch.sock');
     expect(meta.actions.map((a) => a.name)).toEqual(expect.arrayContaining(['on', 'off', 'reboot', 'status', 'list', 'monitor', 'metadata']));
   });
 
@@ -136,6 +136,14 @@ describe('fence_belay_lab in a lab of two cluster nodes', () => {
     expect(app.rc).toBe(1);
     expect(app.err).toContain("no plug 'app1'");
     expect(hostIsOn(loadLabState(name), 'app1')).toBe(true);
+    // A node cut off together with its line to the switch cannot fence; healed, it can again.
+    await labPartition(name, 'n1', { cutSwitch: true });
+    const cut = await agent('n1', ['action=status', 'plug=n2']);
+    expect(cut.rc).toBe(1);
+    expect(cut.err).toContain('cannot reach the power switch');
+    expect((await agent('n2', ['action=status', 'plug=n1'])).rc).toBe(0);
+    await labHeal(name);
+    expect((await agent('n1', ['action=status', 'plug=n2'])).rc).toBe(0);
     // The switch logged who asked for what.
     const log = readFileSync(`${state.dir}/power-switch.log`, 'utf8');
     expect(log).toMatch(/n1 reboot n2: Rebooted/);
