@@ -1,8 +1,10 @@
 // `npm run demo`: belay doing both jobs it is built for, on hosts in network
 // namespaces on this machine, cleaned up afterwards.
 //   1. The Corosync/Pacemaker way: the seed tutorial (haproxy clone + floating
-//      IP) on a belay cluster, configured with the tutorial's crm commands,
-//      then a reboot of the active load balancer while a client polls.
+//      IP) on a belay cluster, configured with the tutorial's crm commands and
+//      fencing on (the lab's power switch, stonith:fence_belay_lab), then the
+//      active load balancer's cable is pulled while a client polls: the other
+//      one powers it off before it takes the floating IP.
 //   2. The Keepalived way: `belay keepalived -f keepalived.conf` on two nginx
 //      load balancers, then a crash of the master.
 // The offline part (crm on a CIB file, crm_simulate) is scripts/demo-offline.mjs.

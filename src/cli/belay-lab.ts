@@ -6,9 +6,13 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import {
   belaydArgv, hostIsOn, labDir, labDown, labExec, labHeal, labKeyFile, labPartition, labPower, labPowerControl, labUp, loadLabState,
-  switchSocketPath, type ClusterLabState,
+  powerOn, switchSocketPath, type BootFn, type ClusterLabState,
 } from '../lab/cluster-lab.js';
+import { pacemakerPowerOn } from '../lab/pacemaker-lab.js';
 import { servePowerSwitch } from '../lab/power-switch.js';
+
+/** A node boots into its lab's cluster stack. */
+const boot: BootFn = (s, host) => (s.stack === 'pacemaker' ? pacemakerPowerOn(s, host) : powerOn(s, host));
 
 const DEFAULT_LAB = 'demo';
 
@@ -47,14 +51,14 @@ export function registerLabCommands(program: Command): void {
   named(lab.command('start'))
     .description('power a host on again')
     .argument('<host>')
-    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'on'));
+    .action(async (host: string, o: { name: string }) => labPower(o.name, checkHost(loadLabState(o.name), host), 'on', 0, boot));
 
   named(lab.command('reboot'))
     .description('power cycle a host: kill everything, wait, start again')
     .argument('<host>')
     .option('--pause <seconds>', 'time powered off', '2')
     .action(async (host: string, o: { name: string; pause: string }) =>
-      labPower(o.name, checkHost(loadLabState(o.name), host), 'reboot', Number(o.pause) * 1000),
+      labPower(o.name, checkHost(loadLabState(o.name), host), 'reboot', Number(o.pause) * 1000, boot),
     );
 
   named(lab.command('partition'))
@@ -73,7 +77,7 @@ export function registerLabCommands(program: Command): void {
     .action(async (o: { name: string }) => {
       const dir = labDir(o.name);
       const labKey = Buffer.from(readFileSync(labKeyFile(dir), 'utf8').trim(), 'hex');
-      await servePowerSwitch({ socketPath: switchSocketPath(dir), labKey, power: labPowerControl(o.name), log: (l) => process.stdout.write(`${l}\n`) });
+      await servePowerSwitch({ socketPath: switchSocketPath(dir), labKey, power: labPowerControl(o.name, boot), log: (l) => process.stdout.write(`${l}\n`) });
     });
 
   named(lab.command('down'))

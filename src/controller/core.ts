@@ -635,6 +635,7 @@ export class ControllerCore {
       if (!settles) continue;
       this.fenceWaits.delete(id);
       if (!t || t.id !== wait.transition || !this.isDc) continue;
+      if (!ok) t.abort(`fencing of ${event.target} failed: ${event.exitReason ?? 'failed'}`);
       if (t.complete(wait.action, ok ? 0 : 1)) {
         if (t.status === 'aborted') {
           out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);

@@ -58,7 +58,12 @@ export interface ClusterLabState {
   powerSwitch?: number;
   /** How many times each host lost power (crash, reboot, fenced). */
   powerCycles?: Record<string, number>;
+  /** The cluster stack on the nodes: belayd (default), or stock Pacemaker (src/lab/pacemaker-lab.ts). */
+  stack?: 'belay' | 'pacemaker';
 }
+
+/** How a node of a lab boots: powerOn for belay labs, pacemakerPowerOn for Pacemaker labs. */
+export type BootFn = (state: ClusterLabState, host: string) => Promise<void>;
 
 /** How a lab node starts belayd: this checkout's launcher, with the host's default paths. */
 export function belaydArgv(): string[] {
@@ -188,7 +193,7 @@ export async function withLabLock<T>(name: string, fn: () => Promise<T>, timeout
 }
 
 /** Power a host of a lab known by name: off (a crash), on, or reboot (off, pause, on); recorded in lab.json. */
-export async function labPower(name: string, host: string, action: 'off' | 'on' | 'reboot', pauseMs = 2000): Promise<void> {
+export async function labPower(name: string, host: string, action: 'off' | 'on' | 'reboot', pauseMs = 2000, boot: BootFn = powerOn): Promise<void> {
   await withLabLock(name, async () => {
     const state = loadLabState(name);
     if (!state.lab.hosts.some((h) => h.name === host)) throw new Error(`no host '${host}' in lab ${name}`);
@@ -198,7 +203,7 @@ export async function labPower(name: string, host: string, action: 'off' | 'on' 
     }
     if (action === 'reboot') await new Promise((r) => setTimeout(r, pauseMs));
     if (action !== 'off' && !hostIsOn(state, host)) {
-      await powerOn(state, host);
+      await boot(state, host);
       saveLabState(state);
     }
   });
@@ -212,13 +217,18 @@ export function hostIsOn(state: ClusterLabState, host: string): boolean {
 }
 
 /** The lab's machines as the power switch sees them: its plugs are the cluster nodes. */
-export function labPowerControl(name: string): PowerControl {
+export function labPowerControl(name: string, boot: BootFn = powerOn): PowerControl {
   return {
     plugs: () => loadLabState(name).nodes,
     status: (plug) => (hostIsOn(loadLabState(name), plug) ? 'on' : 'off'),
     off: (plug) => labPower(name, plug, 'off'),
-    on: (plug) => labPower(name, plug, 'on'),
+    on: (plug) => labPower(name, plug, 'on', 0, boot),
   };
+}
+
+/** What a cluster node has mounted for fence_belay_lab: the switch's socket directory and its own key. */
+export function switchDisks(state: ClusterLabState, host: string): Record<string, string> {
+  return { [SWITCH_DIR_IN_HOST]: join(state.dir, 'power'), [HOST_KEY_DIR_IN_HOST]: join(state.dir, 'hosts', host) };
 }
 
 export function loadLabState(name: string): ClusterLabState {
@@ -315,11 +325,7 @@ export async function powerOn(state: ClusterLabState, host: string): Promise<voi
   // Cluster nodes keep /var/lib/belay (the stored CIB) across reboots, as a disk does.
   // They also see the power switch's directory, as a management network reaches a PDU.
   const disks: Record<string, string> = state.nodes.includes(host)
-    ? {
-        '/var/lib/belay': join(state.dir, host, 'var-lib-belay'),
-        [SWITCH_DIR_IN_HOST]: join(state.dir, 'power'),
-        [HOST_KEY_DIR_IN_HOST]: join(state.dir, 'hosts', host),
-      }
+    ? { '/var/lib/belay': join(state.dir, host, 'var-lib-belay'), ...switchDisks(state, host) }
     : {};
   const pid = await bootMachine(lab, host, disks);
   state.init[host] = pid;

@@ -15,14 +15,18 @@
  * - belay's agents bound onto /usr/lib/ocf/resource.d/belay and
  *   /usr/lib/ocf/lib/belay inside the machine, because resource-agents
  *   ships no haproxy agent: the haproxy clone is `ocf:belay:haproxy`;
- * - `corosync -f` and `pacemakerd` started in the foreground on boot.
+ * - `corosync -f` and `pacemakerd` started in the foreground on boot;
+ * - the lab's power switch as for belay nodes, and fence_belay_lab among
+ *   the fence agents of /usr/sbin, where pacemaker-fenced looks for them:
+ *   /usr/sbin inside the machine is a directory of links to the real one
+ *   (bound at /run/belay-lab/sbin) plus fence_belay_lab.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { labDown, labExec, labUp, powerOff, saveLabState, type ClusterLabState } from './cluster-lab.js';
+import { labDown, labExec, labUp, powerOff, saveLabState, switchDisks, type ClusterLabState } from './cluster-lab.js';
 import { bootMachine, machineSpawn, writeHostEtc } from './machine.js';
 import { Lab } from './netns.js';
 
@@ -106,9 +110,26 @@ export interface PacemakerLabSpec {
   apps: number;
 }
 
+/** Where a Pacemaker node sees the real /usr/sbin, under the directory of links that replaces it. */
+const REAL_SBIN_IN_HOST = '/run/belay-lab/sbin';
+
+/** /usr/sbin for the lab's Pacemaker nodes: the real one's entries, and fence_belay_lab. */
+function sbinWithLabAgent(state: ClusterLabState): string {
+  const dir = join(state.dir, 'usr-sbin');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const name of readdirSync('/usr/sbin')) symlinkSync(join(REAL_SBIN_IN_HOST, name), join(dir, name));
+  symlinkSync(join(AGENTS, 'fence', 'fence_belay_lab'), join(dir, 'fence_belay_lab'));
+  return dir;
+}
+
 function hostDisks(state: ClusterLabState, host: string): Record<string, string> {
   const base = join(state.dir, host);
   return {
+    ...switchDisks(state, host),
+    // In this order: the real /usr/sbin is bound aside before the links are bound over it.
+    [REAL_SBIN_IN_HOST]: '/usr/sbin',
+    '/usr/sbin': join(state.dir, 'usr-sbin'),
     '/var/lib/pacemaker': join(base, 'var-lib-pacemaker'),
     '/var/lib/corosync': join(base, 'var-lib-corosync'),
     '/var/log/pacemaker': join(base, 'var-log-pacemaker'),
@@ -180,6 +201,8 @@ export async function pacemakerLabUp(spec: PacemakerLabSpec): Promise<ClusterLab
   // Hosts, apps (nginx) and the client, with no cluster daemon yet.
   const state = await labUp({ name: spec.name, nodes: spec.nodes, apps: spec.apps });
   try {
+    state.stack = 'pacemaker';
+    sbinWithLabAgent(state);
     const lab = Lab.attach(state.lab);
     // Mount points for belay's agents; labDown removes them again (children before parents).
     for (const d of ['/usr/lib/ocf/resource.d/belay', '/usr/lib/ocf/lib/belay']) {

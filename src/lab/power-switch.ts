@@ -141,13 +141,15 @@ export async function handleSwitchRequest(
   return { ok: false, error: `unknown action '${String(req.action)}'` };
 }
 
-/** Serve a lab's switch until SIGTERM. `power` is the lab's; `lock` serializes with other writers of the lab. */
-export async function servePowerSwitch(opts: {
+export interface SwitchServerOptions {
   socketPath: string;
   labKey: Buffer;
   power: PowerControl;
   log: (line: string) => void;
-}): Promise<void> {
+}
+
+/** Listen on the switch's socket; close() stops listening and waits for the action under way. */
+export async function startPowerSwitchServer(opts: SwitchServerOptions): Promise<{ close: () => Promise<void> }> {
   rmSync(opts.socketPath, { force: true });
   let queue: Promise<unknown> = Promise.resolve();
   const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -178,6 +180,7 @@ export async function servePowerSwitch(opts: {
         reply({ ok: false, error: 'request is not JSON' });
         return;
       }
+      // One plug switched at a time, as a PDU does.
       const run = queue.then(async () => {
         const r = await handleSwitchRequest(opts.labKey, challenge, parsed, opts.power, sleep).catch(
           (e: Error): SwitchReply => ({ ok: false, error: e.message }),
@@ -195,12 +198,22 @@ export async function servePowerSwitch(opts: {
     server.listen(opts.socketPath, () => resolve());
   });
   opts.log(`${new Date().toISOString()} power switch listening on ${opts.socketPath}`);
+  return {
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue;
+    },
+  };
+}
+
+/** Serve a lab's switch until SIGTERM or SIGINT (`belay lab power-switch`). */
+export async function servePowerSwitch(opts: SwitchServerOptions): Promise<void> {
+  const server = await startPowerSwitchServer(opts);
   await new Promise<void>((resolve) => {
-    const stop = () => server.close(() => resolve());
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.once('SIGTERM', () => resolve());
+    process.once('SIGINT', () => resolve());
   });
-  await queue;
+  await server.close();
 }
 
 /** The agent's side: one request, answered or failed within timeoutMs. */

@@ -4,7 +4,8 @@
  * driven with crm, crm_mon and stonith_admin as a user would.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { Lab } from '../../src/lab/netns.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
@@ -157,6 +158,64 @@ describe('belayd: fencing in a 3-node lab', () => {
     home = on[0]!;
   }, 180_000);
 
+  it('fences a node whose belayd was killed (its service still running) before starting the service elsewhere', async () => {
+    const victim = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
+    const others = lab.nodes.filter((n) => n !== victim);
+    const cyclesBefore = powerCycles(victim);
+    const lab2 = Lab.attach(lab.lab);
+    const daemonPid = lab2.pids(victim).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    expect(daemonPid).toBeDefined();
+    const t0 = Date.now();
+    process.kill(daemonPid!, 'SIGKILL');
+    const seenTogether: string[][] = [];
+    const on = await waitFor('web on another node after fencing', async () => {
+      const h = await holders('/run/web.state');
+      if (h.length > 1) seenTogether.push(h);
+      return runningOn(others[0]!, 'web');
+    }, (nodes) => nodes.length === 1 && others.includes(nodes[0]!), 90_000);
+    log.push(`kill -9 of belayd on ${victim}: web on ${on[0]} after ${Date.now() - t0} ms`);
+    expect(seenTogether).toEqual([]);
+    expect(powerCycles(victim)).toBeGreaterThan(cyclesBefore);
+    await waitFor(`${victim} back after the power cycle`, () => status(victim), (s) => s.membership.members.length === 3 && s.synced, 90_000);
+    expect(await holders('/run/web.state')).toEqual(on);
+  }, 180_000);
+
+  it('does not fence a node whose belayd stops cleanly (SIGTERM)', async () => {
+    const leaving = lab.nodes.find((n) => n !== home) ?? 'n3';
+    const cyclesBefore = powerCycles(leaving);
+    const lab2 = Lab.attach(lab.lab);
+    const daemonPid = lab2.pids(leaving).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('daemon');
+      } catch {
+        return false;
+      }
+    });
+    expect(daemonPid).toBeDefined();
+    const watcher = lab.nodes.find((n) => n !== leaving)!;
+    const before = ((await admin(watcher, 'fence-history', { target: leaving })) as { history: unknown[] }).history.length;
+    process.kill(daemonPid!, 'SIGTERM');
+    await waitFor('belayd exited', async () => lab2.pids(leaving).includes(daemonPid!), (alive) => !alive, 60_000);
+    const s = await waitFor(`${leaving} cleanly down`, () => status(watcher), (x) => x.membership.members.length === 2 && x.synced && x.transition?.state !== 'running');
+    expect(s.cib.status?.find((n) => n.uname === leaving)).toMatchObject({ expected: 'down', inCcm: 'false' });
+    const mon = await run(watcher, [process.execPath, CRM_MON, '-1']);
+    expect(mon.stdout).toMatch(new RegExp(`OFFLINE: \\[ ${leaving} \\]`));
+    expect(((await admin(watcher, 'fence-history', { target: leaving })) as { history: unknown[] }).history.length).toBe(before);
+    expect(powerCycles(leaving)).toBe(cyclesBefore);
+    // Back, as systemd would start it again.
+    await powerOff(lab, leaving);
+    await powerOn(lab, leaving);
+    // lab.json is shared with the power switch: record the new machine there.
+    saveLabState(lab);
+    await waitFor(`${leaving} back`, () => status(leaving), (x) => x.membership.members.length === 3 && x.synced, 90_000);
+  }, 180_000);
+
   it('with a device that fails, keeps the crashed node\'s resources stopped until stonith_admin --confirm', async () => {
     await crm('n1', 'configure', 'delete', '--force', 'fence-lab');
     await crm('n1', 'configure', 'primitive', 'fence-bad', 'stonith:fence_dummy', 'params', 'type=fail', 'power_timeout=1', 'pcmk_host_check=none');
@@ -164,6 +223,7 @@ describe('belayd: fencing in a 3-node lab', () => {
     const crashed = (await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1))[0]!;
     const survivors = lab.nodes.filter((n) => n !== crashed);
     await powerOff(lab, crashed);
+    saveLabState(lab);
     await waitFor('failed fencing in crm_mon', () => run(survivors[0]!, [process.execPath, CRM_MON, '-1']), (r) =>
       new RegExp(`Failed Fencing Actions:\\n {2}\\* reboot of ${crashed} failed`).test(r.stdout), 90_000);
     // Until the operator says so, web stays stopped everywhere (it may still run on the unclean node).
@@ -177,5 +237,6 @@ describe('belayd: fencing in a 3-node lab', () => {
     const on = await waitFor('web recovered after the confirmation', () => runningOn(survivors[0]!, 'web'), (nodes) => nodes.length === 1 && survivors.includes(nodes[0]!), 60_000);
     await waitFor('web state file on the new node', () => holders('/run/web.state'), (h) => h.length === 1 && h[0] === on[0], 20_000);
     await powerOn(lab, crashed);
+    saveLabState(lab);
   }, 180_000);
 });
