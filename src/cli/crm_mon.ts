@@ -25,6 +25,7 @@ const USAGE = `usage: crm_mon [OPTIONS]
   -A, --show-node-attributes  show node attributes
   -o, --operations            show the operation history of every node
   -L, --neg-locations         show negative location constraints (bans)
+  -m, --fence-history[=LEVEL] fencing history: 0 none, 1 failed and pending (default), 2 also successful (-m), 3 every entry
   -s, --simple-status         one line (CLUSTER OK / WARN / CRIT) with a Nagios exit code
   --output-as=text|xml|json   output format (xml/json imply --one-shot)
   -X, --as-xml                same as --output-as=xml

@@ -590,6 +590,7 @@ export class ControllerCore {
       if (!settles) continue;
       this.fenceWaits.delete(id);
       if (!t || t.id !== wait.transition || !this.isDc) continue;
+      if (!ok) t.abort(`fencing of ${event.target} failed: ${event.exitReason ?? 'failed'}`);
       if (t.complete(wait.action, ok ? 0 : 1)) {
         if (t.status === 'aborted') {
           out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
@@ -656,6 +657,9 @@ export class ControllerCore {
   /** Remember what an aborted transition still has running, to wait for it. */
   private parkInFlight(t: TransitionRunner): void {
     for (const a of t.inFlight()) {
+      // Fencing is not an executor's operation: its outcome lands in the
+      // fencing history, and the next transition joins the pending request.
+      if (a.kind === 'fence') continue;
       const node = this.nodes.find((n) => n.name === a.node);
       if (node && this.state.membership.members.includes(node.id)) this.orphanedInFlight.set(`${t.id}:${a.id}`, node.id);
     }

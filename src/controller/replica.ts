@@ -12,7 +12,7 @@
  */
 import type { Cib, Configuration, LrmOp, LrmResource, NodeState, NvSet } from '../cib/model.js';
 import { HISTORY_LIMIT, upsertEvent, type FenceEvent, type FenceRequestAction } from '../fencing/history.js';
-import { fencingEnabled, noQuorumPolicy } from './cluster-options.js';
+import { clusterProperty, fencingEnabled, isTrue, noQuorumPolicy } from './cluster-options.js';
 
 /** Pacemaker's version triple, compared lexicographically. */
 export type CibVersion = readonly [adminEpoch: number, epoch: number, numUpdates: number];
@@ -399,7 +399,11 @@ function applyOpResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind:
       const key = `${msg.resource.id}#${msg.op.operation}_${msg.op.interval}`;
       const attrs = transientValues(ns);
       const count = Number(attrs[`fail-count-${key}`] ?? '0');
-      attrs[`fail-count-${key}`] = String(count + 1);
+      // As Pacemaker's controller: a failed stop, and a failed start with
+      // start-failure-is-fatal (the default), count INFINITY at once.
+      const fatal =
+        msg.op.operation === 'stop' || (msg.op.operation === 'start' && isTrue(clusterProperty(state.cib.configuration, 'start-failure-is-fatal'), true));
+      attrs[`fail-count-${key}`] = fatal ? 'INFINITY' : String(count + 1);
       attrs[`last-failure-${key}`] = msg.op.lastRcChange ?? '0';
       ns.transientAttributes = transientSet(node, attrs);
     }

@@ -249,7 +249,11 @@ export class Belayd {
       return;
     }
     if (FencerShell.handlesAgent(r.agent)) {
-      this.fencer.operate(exec, r, (res) => !this.stopped && this.handle(this.core.onLocalResult(exec, res)));
+      this.fencer.operate(exec, r, (res) => {
+        if (this.stopped) return;
+        this.rememberStart(exec, r, res.rc);
+        this.handle(this.core.onLocalResult(exec, res));
+      });
       return;
     }
     if (VipManager.handles(r.agent, r.params)) {

@@ -40,8 +40,3 @@ export function historyFor(history: readonly FenceEvent[], target: string | unde
   const list = history.filter((e) => target === undefined || target === '*' || e.target === target);
   return list.slice().sort((a, b) => (b.completedAt ?? b.requestedAt) - (a.completedAt ?? a.requestedAt) || (b.id < a.id ? -1 : 1));
 }
-
-/** Failed operations with no success for their target after them (crm_mon's "Failed Fencing Actions"). */
-export function unresolvedFailures(history: readonly FenceEvent[]): FenceEvent[] {
-  return history.filter((e, i) => e.state === 'failed' && !history.slice(i + 1).some((later) => later.target === e.target && later.state === 'done'));
-}

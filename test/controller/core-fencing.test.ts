@@ -35,6 +35,9 @@ class Bus {
   executed: Array<{ node: string; exec: LocalExec }> = [];
   fenceRuns: Array<{ node: string; target: string }> = [];
   fenceOk = true;
+  /** Keep fencing requests unanswered (the device is slow) until released. */
+  holdFence = false;
+  held: Array<{ core: ControllerCore; f: import('../../src/controller/core.js').LocalFence }> = [];
   log: string[] = [];
   /** Resources each node's agents run, as the agent would find them. */
   running = new Map<string, Set<string>>();
@@ -61,6 +64,10 @@ class Bus {
     }
     for (const f of out.fence) {
       this.fenceRuns.push({ node: core.self.name, target: f.target });
+      if (this.holdFence) {
+        this.held.push({ core, f });
+        continue;
+      }
       this.take(core, core.onFenceDone(f, this.fenceOk ? { ok: true, devices: ['fence-a'] } : { ok: false, devices: [], reason: 'fence-a returned 1' }, this.now));
     }
   }
@@ -114,6 +121,24 @@ describe('controller: fencing an unclean node before recovery', () => {
     const n3 = bus.core('n1').cib.status!.find((s) => s.uname === 'n3')!;
     expect(n3).toMatchObject({ expected: 'down', lrm: { resources: [] } });
     expect(bus.executed.filter((e) => e.exec.task === 'start').map((e) => `${e.exec.rscId}@${e.node}`)).toContain('A@n1');
+  });
+
+  it('keeps waiting for a fence in progress when the transition is aborted meanwhile', () => {
+    const bus = new Bus(cib({ prefer: 'n3' }));
+    bus.ring([1, 2, 3]);
+    bus.holdFence = true;
+    bus.ring([1, 2]);
+    expect(bus.held).toHaveLength(1);
+    // A configuration change aborts the transition while the device runs.
+    const n2 = bus.core('n2');
+    bus.deliver(n2.proposeAttribute('n1', 'site', 'a', 'forever'), n2);
+    // The new transition joins the pending request instead of fencing twice.
+    expect(bus.fenceRuns).toHaveLength(1);
+    expect(bus.startedOn('A')).toEqual(['n3']);
+    const { core, f } = bus.held.pop()!;
+    bus.holdFence = false;
+    bus.deliver(core.onFenceDone(f, { ok: true, devices: ['fence-a'] }, bus.now), core);
+    expect(bus.startedOn('A').sort()).toEqual(['n1', 'n3']);
   });
 
   it('recovers after stonith_admin --confirm when the device cannot fence', () => {

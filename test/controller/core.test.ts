@@ -114,7 +114,8 @@ describe('controller core', () => {
     expect(starts).toEqual(['n1', 'n2']);
     const n1 = bus.cores[1]!.cib.status!.find((s) => s.uname === 'n1')!;
     const attrs = n1.transientAttributes.flatMap((s) => s.nvpairs.map((p) => `${p.name}=${p.value}`));
-    expect(attrs).toContain('fail-count-A#start_0=1');
+    // start-failure-is-fatal (the default): INFINITY at once, as Pacemaker's controller records it.
+    expect(attrs).toContain('fail-count-A#start_0=INFINITY');
   });
 
   it('applies configuration proposals in one order on every node', () => {
