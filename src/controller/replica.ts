@@ -345,7 +345,9 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
     ns.lrm = { id: String(node.id), resources: msg.lrm };
     ns.transientAttributes = transientSet(node, msg.transient);
   }).state;
-  for (const u of msg.unclean ?? []) {
+  // Malformed extras from a peer are ignored alike on every replica, never thrown.
+  for (const u of Array.isArray(msg.unclean) ? msg.unclean : []) {
+    if (typeof u !== 'object' || u === null || typeof u.node !== 'string' || !Array.isArray(u.lrm)) continue;
     const lost = next.nodes.find((n) => n.name === u.node);
     if (!lost || next.membership.members.includes(lost.id)) continue;
     const ns = next.cib.status?.find((x) => x.id === String(lost.id));
@@ -359,8 +361,23 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
       x.lrm = { id: String(lost.id), resources: u.lrm };
     }).state;
   }
-  if (msg.fencing && msg.fencing.length > 0) next = { ...next, fencing: mergeHistory(next.fencing, msg.fencing) };
+  const theirs = Array.isArray(msg.fencing) ? msg.fencing.filter(isFenceEvent) : [];
+  if (theirs.length > 0) next = { ...next, fencing: mergeHistory(next.fencing, theirs) };
   return { state: next, configChanged: false, statusChanged: true };
+}
+
+function isFenceEvent(e: unknown): e is FenceEvent {
+  if (typeof e !== 'object' || e === null) return false;
+  const x = e as Record<string, unknown>;
+  return (
+    typeof x['id'] === 'string' &&
+    typeof x['target'] === 'string' &&
+    ['reboot', 'off', 'on'].includes(x['action'] as string) &&
+    ['pending', 'done', 'failed'].includes(x['state'] as string) &&
+    typeof x['origin'] === 'string' &&
+    typeof x['client'] === 'string' &&
+    typeof x['requestedAt'] === 'number'
+  );
 }
 
 /** Union by id; a finished entry beats a pending one. Ordered by time, then id, so every replica gets the same list. */
@@ -500,6 +517,7 @@ function applyFenceRequest(state: ReplicaState, msg: Extract<ReplicaMessage, { k
   const executor = state.nodes.find((n) => n.id === msg.executor);
   const origin = state.nodes.find((n) => n.id === msg.from);
   if (!executor || !origin || !state.nodes.some((n) => n.name === msg.target)) return unchanged(state);
+  if (typeof msg.id !== 'string' || !['reboot', 'off', 'on'].includes(msg.action) || typeof msg.at !== 'number') return unchanged(state);
   if (state.fencing.some((e) => e.id === msg.id)) return unchanged(state);
   const event: FenceEvent = {
     id: msg.id,
@@ -518,8 +536,13 @@ function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { ki
   const pending = state.fencing.find((e) => e.id === msg.id);
   const sender = state.nodes.find((n) => n.id === msg.from);
   if (!pending || pending.state !== 'pending' || !sender || sender.name !== pending.executioner) return unchanged(state);
-  const event: FenceEvent = { ...pending, state: msg.ok ? 'done' : 'failed', devices: msg.devices, completedAt: msg.at };
-  if (msg.exitReason !== undefined) event.exitReason = msg.exitReason;
+  const event: FenceEvent = {
+    ...pending,
+    state: msg.ok === true ? 'done' : 'failed',
+    devices: Array.isArray(msg.devices) ? msg.devices.filter((d) => typeof d === 'string') : [],
+    completedAt: typeof msg.at === 'number' ? msg.at : pending.requestedAt,
+  };
+  if (typeof msg.exitReason === 'string') event.exitReason = msg.exitReason;
   const fenced = { ...state, fencing: upsertEvent(state.fencing, event) };
   if (!msg.ok || event.action === 'on') return { state: fenced, configChanged: false, statusChanged: false, fenceEvent: event };
   return { ...markFenced(fenced, event.target), fenceEvent: event };
@@ -527,7 +550,8 @@ function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { ki
 
 function applyFenceConfirm(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-confirm' }>): ApplyOutcome {
   const origin = state.nodes.find((n) => n.id === msg.from);
-  if (!origin || !state.nodes.some((n) => n.name === msg.target)) return unchanged(state);
+  if (!origin || !state.nodes.some((n) => n.name === msg.target) || typeof msg.id !== 'string' || typeof msg.at !== 'number') return unchanged(state);
+  if (state.fencing.some((e) => e.id === msg.id)) return unchanged(state);
   // The confirmation settles every operation still pending for the target.
   let history = state.fencing;
   for (const e of state.fencing) {

@@ -134,3 +134,21 @@ describe('replica: unclean nodes and fencing', () => {
     expect(JSON.stringify(before.cib)).toBe(frozen);
   });
 });
+
+describe('replica: malformed fencing input', () => {
+  it('ignores bad extras and bad fencing messages alike, never throws', () => {
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = ring(s, [1, 2]);
+    const bad = [
+      { kind: 'node-state', from: 1, lrm: [], transient: {}, unclean: { node: 'n3' }, fencing: 'nope' },
+      { kind: 'node-state', from: 1, lrm: [], transient: {}, unclean: [null, { node: 3 }], fencing: [{ id: 1 }, null] },
+      { kind: 'fence-request', from: 1, id: 7, target: 'n3', action: 'reboot', executor: 2, client: 'x', at: 1, random: 0, priorityDelayMs: 0 },
+      { kind: 'fence-request', from: 1, id: 'x', target: 'n3', action: 'explode', executor: 2, client: 'x', at: 1, random: 0, priorityDelayMs: 0 },
+      { kind: 'fence-result', from: 2, id: 'nope', ok: true, devices: 'x', at: 'now' },
+      { kind: 'fence-confirm', from: 2, id: {}, target: 'n3', client: 'x', at: 1 },
+    ] as unknown as ReplicaMessage[];
+    for (const m of bad) s = applyMessage(s, m).state;
+    expect(s.fencing).toEqual([]);
+    expect(n(s, 'n3').expected).toBe('member');
+  });
+});
