@@ -133,8 +133,40 @@ function nginxConfig(dir: string): string {
   ].join('\n');
 }
 
+/**
+ * Store a lab's state. The power switch (another process) may have
+ * power-cycled hosts since `state` was read: what it recorded is kept, so a
+ * stale copy never brings back a dead init or lowers a power-cycle count.
+ */
 export function saveLabState(state: ClusterLabState): void {
-  atomicWriteFileSync(join(state.dir, 'lab.json'), JSON.stringify(state, null, 2));
+  const file = join(state.dir, 'lab.json');
+  let disk: ClusterLabState | undefined;
+  try {
+    disk = JSON.parse(readFileSync(file, 'utf8')) as ClusterLabState;
+  } catch {
+    /* first save */
+  }
+  if (disk && disk.lab.id === state.lab.id) {
+    for (const [host, n] of Object.entries(disk.powerCycles ?? {})) {
+      if (n > (state.powerCycles?.[host] ?? 0)) state.powerCycles = { ...state.powerCycles, [host]: n };
+    }
+    for (const [host, pid] of Object.entries(disk.init)) {
+      const mine = state.init[host];
+      if (pid !== mine && initAlive(pid) && (mine === undefined || !initAlive(mine))) state.init[host] = pid;
+    }
+  }
+  atomicWriteFileSync(file, JSON.stringify(state, null, 2));
+}
+
+/** Whether a pid is a running lab machine's init (`sleep infinity`, not a zombie, not a reused pid). */
+function initAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return false;
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\0infinity\0';
+  } catch {
+    return false;
+  }
 }
 
 /** The lab key the power switch checks fence_belay_lab's requests with; never inside a lab host. */
@@ -212,7 +244,7 @@ export async function labPower(name: string, host: string, action: 'off' | 'on' 
 /** Whether a host's init (its "power") is alive, in the host's own namespace. */
 export function hostIsOn(state: ClusterLabState, host: string): boolean {
   const pid = state.init[host];
-  if (pid === undefined || !pidAlive(pid)) return false;
+  if (pid === undefined || !initAlive(pid)) return false;
   return Lab.attach(state.lab).pids(host).includes(pid);
 }
 
@@ -428,7 +460,7 @@ export async function heal(state: ClusterLabState): Promise<void> {
  */
 export function labExec(state: ClusterLabState, host: string, argv: string[]) {
   let pid = state.init[host];
-  if (pid === undefined || !pidAlive(pid)) {
+  if (pid === undefined || !initAlive(pid)) {
     try {
       const now = loadLabState(state.name);
       if (now.dir === state.dir) {

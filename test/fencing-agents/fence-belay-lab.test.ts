@@ -66,7 +66,7 @@ describe('fence_belay_lab in a lab of two cluster nodes', () => {
   beforeAll(async () => {
     requireBuilt();
     state = await labUp({ name, nodes: 2, apps: 1, daemonArgv: belaydArgv() });
-  }, 60_000);
+  }, 120_000);
   afterAll(async () => {
     if (state) await labDown(state);
   });

@@ -29,7 +29,7 @@ describe('the tutorial on belay with fencing (2 load balancers, haproxy clone, F
     expect(r.crmMonAfter).toMatch(/Online: \[ n1 n2 \]/);
     expect(r.crmMonAfter).toMatch(new RegExp(`reboot of ${r.from} successful: delegate=${r.to}`));
     expect(lines.join('\n')).toContain('crm configure primitive fence-lab stonith:fence_belay_lab');
-  });
+  }, 240_000);
 });
 
 describe('the tutorial: "stop haproxy on the active load balancer and it starts again within 15 seconds"', () => {
