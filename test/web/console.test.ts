@@ -131,13 +131,19 @@ describe('web console in headless Chromium', () => {
     await page.screenshot({ path: join(DOCS, 'web-console.png'), fullPage: true });
   }, 150_000);
 
-  it('puts a node in standby and back online, with confirmation', async () => {
+  it('puts a node in standby and back online, moves a resource and clears the move, with confirmation', async () => {
     const target = lab.nodes.find((n) => n !== home && n !== viewer)!;
     await page.click(`#nodes tr[data-node="${target}"] button[data-action="standby"]`);
     await page.waitForSelector(`#nodes tr[data-node="${target}"] .state:text("standby")`, { timeout: 30_000 });
     expect(await crm(viewer, 'node', 'show', target)).toMatch(/standby=on/);
     await page.click(`#nodes tr[data-node="${target}"] button[data-action="online"]`);
     await page.waitForSelector(`#nodes tr[data-node="${target}"] .state:text("online")`, { timeout: 30_000 });
+    // Move FloatIP to the third node and clear the move again.
+    await page.click(`#actions div[data-rsc="FloatIP"] button[data-args*='"node":"${target}"']`);
+    await page.waitForSelector(`#vips tr[data-rsc="FloatIP"] .where:text("${target}")`, { timeout: 30_000 });
+    expect(await crm(viewer, 'configure', 'show')).toMatch(new RegExp(`location cli-prefer-FloatIP FloatIP .*inf: ${target}`));
+    await page.click('#actions div[data-rsc="FloatIP"] button[data-action="clear"]');
+    await page.waitForSelector('#config:not(:has-text("cli-prefer-FloatIP"))', { timeout: 30_000 });
     // What if: the scheduler's placement with the viewer's node down.
     await page.check(`#whatif-nodes input[value="${viewer}"]`);
     await page.click('#whatif-run');
