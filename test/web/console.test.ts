@@ -18,6 +18,7 @@ import { hashPassword } from '../../src/web/auth.js';
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const CRM_MON = fileURLToPath(new URL('../../bin/crm_mon', import.meta.url));
 const CHROMIUM = '/usr/lib/chromium/chromium';
+/** Screenshots go to docs/ only on request (BELAY_SCREENSHOTS=1), so a test run leaves the tree clean. */
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
@@ -28,6 +29,7 @@ describe('web console in headless Chromium', () => {
   let page: Page;
   let home = '';
   let viewer = '';
+  const shots = () => (process.env['BELAY_SCREENSHOTS'] === '1' ? DOCS : work);
 
   const crm = async (node: string, ...args: string[]) => {
     const r = await labExec(lab, node, [process.execPath, CRM, ...args]);
@@ -98,7 +100,7 @@ describe('web console in headless Chromium', () => {
     await page.fill('input[name=password]', 'wrong');
     await page.click('button');
     await page.waitForSelector('text=Login failed');
-    await page.screenshot({ path: join(DOCS, 'web-console-login.png') });
+    await page.screenshot({ path: join(shots(), 'web-console-login.png') });
     await page.fill('input[name=user]', 'root');
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button');
@@ -127,8 +129,8 @@ describe('web console in headless Chromium', () => {
     console.log(`failover ${home} -> ${monTo}: page ${pageAt - t0} ms, crm_mon ${monSaw - t0} ms after the power loss (page - crm_mon = ${lag} ms)`);
     expect(lag).toBeLessThanOrEqual(1000);
     await page.waitForSelector(`#nodes tr[data-node="${home}"] .state:text("OFFLINE")`);
-    mkdirSync(DOCS, { recursive: true });
-    await page.screenshot({ path: join(DOCS, 'web-console.png'), fullPage: true });
+    mkdirSync(shots(), { recursive: true });
+    await page.screenshot({ path: join(shots(), 'web-console.png'), fullPage: true });
   }, 150_000);
 
   it('puts a node in standby and back online, moves a resource and clears the move, with confirmation', async () => {
