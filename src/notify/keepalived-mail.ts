@@ -139,7 +139,7 @@ const STATE_TEXT: Partial<Record<VrrpState, { subject: string; instance: string;
   MASTER: { subject: 'Entering MASTER state', instance: '=> VRRP Instance is now owning VRRP VIPs <=', group: '=> All VRRP group instances are now in MASTER state <=' },
   BACKUP: { subject: 'Entering BACKUP state', instance: '=> VRRP Instance is no longer owning VRRP VIPs <=', group: '=> All VRRP group instances are now in BACKUP state <=' },
   FAULT: { subject: 'Entering FAULT state', instance: '=> VRRP Instance is no longer owning VRRP VIPs <=', group: '=> All VRRP group instances are now in FAULT state <=' },
-  STOP: { subject: 'Stopping', instance: '=> VRRP Instance stopping <=', group: '=> VRRP Group stopping <=' },
+  STOP: { subject: 'Stopping', instance: '=> VRRP Instance stopping <=', group: '=> All VRRP group instances are now stopping <=' },
 };
 
 /** keepalived's message for a state change (vrrp_smtp_notifier); none for INIT. */

@@ -95,6 +95,9 @@ vrrp_instance VI_1 {
     expect(vrrpMessage('r', 'instance', 'VI_1', 'BACKUP')?.body).toBe('=> VRRP Instance is no longer owning VRRP VIPs <=');
     expect(vrrpMessage('r', 'group', 'G', 'FAULT')?.subject).toBe('[r] VRRP Group G - Entering FAULT state');
     expect(vrrpMessage('r', 'instance', 'VI_1', 'INIT')).toBeUndefined();
+    // The texts keepalived 2.2.7 carries (strings /usr/sbin/keepalived).
+    expect(vrrpMessage('r', 'group', 'G', 'STOP')?.body).toBe('=> All VRRP group instances are now stopping <=');
+    expect(vrrpMessage('r', 'instance', 'VI_1', 'STOP')).toEqual({ subject: '[r] VRRP Instance VI_1 - Stopping', body: '=> VRRP Instance stopping <=' });
   });
 });
 
