@@ -214,6 +214,21 @@ ${alert === 'instance' ? '  smtp_alert\n' : ''}  virtual_ipaddress {
     const m2 = mails().find((x) => x.data.includes('[lb2] VRRP Instance VI_1 - Entering MASTER state'))!;
     expect(m2.from).toBe('keepalived@lb2');
     expect(m2.helo).toBe(spawnSync('hostname', { encoding: 'utf8' }).stdout.trim());
+
+    // Stock keepalived, same relay, its own VRID: the same subject, body and X-Mailer.
+    await l.addHost('ka');
+    const kaConf = path.join(work, 'ka.conf');
+    writeFileSync(kaConf, conf('ka', 100, 'instance').replace('virtual_router_id 77', 'virtual_router_id 78').replace(`${vip}/24`, `${l.subnet}.78/24`));
+    children.push(
+      l.spawn('ka', ['/usr/sbin/keepalived', '--dont-fork', '--log-console', '--no-syslog', '-f', kaConf, '-p', path.join(work, 'ka.pid'), '-r', path.join(work, 'ka-vrrp.pid'), '-c', path.join(work, 'ka-chk.pid')]),
+    );
+    await waitFor(() => subjects().includes('[ka] VRRP Instance VI_1 - Entering MASTER state'), 20000, "stock keepalived's MASTER mail");
+    const stock = mails().find((x) => x.data.includes('[ka] VRRP Instance VI_1 - Entering MASTER state'))!;
+    const ours = vrrpMessage('ka', 'instance', 'VI_1', 'MASTER')!;
+    expect(stock.data).toMatch(/^X-Mailer: Keepalived\r$/m);
+    expect(stock.data).toContain(`Subject: ${ours.subject}\r\n`);
+    expect(stock.data).toContain(`\r\n\r\n${ours.body}\r\n`);
+    expect(stock.from).toBe('keepalived@ka');
   }, 90_000);
 });
 
