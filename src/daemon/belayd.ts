@@ -20,6 +20,7 @@ import type { ClusterConfig, ClusterNode } from './config.js';
 import { VipManager, type VipOpResult } from './vip-manager.js';
 import { BelaydMetrics, type DaemonSnapshot } from '../metrics/daemon.js';
 import { AlertDispatcher } from '../alerts/daemon.js';
+import { fencingRecords, type FenceHistoryLike } from '../alerts/events.js';
 import { tlsFiles, WebConsole } from '../web/server.js';
 
 /** What belayd needs from totem: agreed-order broadcast, membership and quorum. */
@@ -88,7 +89,9 @@ export class Belayd {
       (line) => this.log(line),
     );
     this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), this.metrics.timed(deps.schedule));
-    this.alerts = new AlertDispatcher(new Map(nodes.map((n) => [n.id, n.name])), (line) => this.log(line));
+    // The fencing history, where the controller keeps one (stonith_admin --history).
+    const fencing = () => fencingRecords((this.core as Partial<{ fencingHistory: readonly FenceHistoryLike[] }>).fencingHistory ?? []);
+    this.alerts = new AlertDispatcher(new Map(nodes.map((n) => [n.id, n.name])), (line) => this.log(line), fencing);
   }
 
   private log(line: string): void {
