@@ -10,12 +10,13 @@ import type { Cib } from '../cib/model.js';
 import { runAgentProcess } from '../executor/run.js';
 import { alertsFromCib, type AlertDef } from './config.js';
 import { alertEnv } from './env.js';
-import { alertEvents, alertView, type AlertEvent, type AlertView, type FencingRecord } from './events.js';
+import { alertEvents, alertView, fencingRecords, type AlertEvent, type AlertView, type FenceHistoryLike, type FencingRecord } from './events.js';
 
 export interface AlertSnapshot {
   node: { id: number; name: string };
   membership: { members: number[] };
   cib: Cib;
+  fencing?: readonly FenceHistoryLike[];
 }
 
 /** Events whose result was recorded this long before we started are history, not news (s). */
@@ -35,12 +36,13 @@ export class AlertDispatcher {
   constructor(
     private readonly names: Map<number, string>,
     private readonly log: (line: string) => void,
-    private readonly fencing: () => FencingRecord[] = () => [],
+    /** The fencing history as alert records; without it, the snapshot's `fencing` is read. */
+    private readonly fencing?: () => FencingRecord[],
   ) {}
 
   observe(s: AlertSnapshot, nowMs = Date.now()): AlertEvent[] {
     if (this.closed) return [];
-    const fencing = this.fencing();
+    const fencing = this.fencing ? this.fencing() : fencingRecords(s.fencing ?? []);
     const key = `${s.cib.adminEpoch}.${s.cib.epoch}.${s.cib.numUpdates}|${s.membership.members.join(',')}|${fencing.map((f) => `${f.id}${f.completed ? '+' : '-'}`).join(',')}`;
     if (key === this.lastKey) return [];
     this.lastKey = key;

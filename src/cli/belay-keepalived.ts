@@ -129,7 +129,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
   });
 
   const mailer = new KeepalivedMailer(loaded.mail.settings, log);
-  engine.onStateChange((c) => mailer.onState('instance', c.instance, c.state));
+  engine.onStateChange((c) => mailer.onInstanceState(c.instance, c.state));
   const metrics = opts.metricsListen ? new MetricsServer(() => keepalivedMetricsText(engine.status()), 'belay keepalived') : undefined;
 
   let statusTimer: NodeJS.Timeout | null = null;

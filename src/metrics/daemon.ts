@@ -5,6 +5,7 @@
  */
 import type { Cib } from '../cib/model.js';
 import type { SchedulePort } from '../controller/core.js';
+import type { FenceHistoryLike } from '../alerts/events.js';
 import type { MonInput } from '../status/mon.js';
 import { clusterFamilies, type BelayCounters, type RingView } from './cluster.js';
 import { Histogram, renderFamilies } from './exposition.js';
@@ -20,6 +21,8 @@ export interface DaemonSnapshot {
   lastChange?: { at: number; user?: string; client?: string; origin?: string };
   now: number;
   cib: Cib;
+  /** The fencing history (stonith_admin --history), oldest first, where belayd keeps one. */
+  fencing?: ReadonlyArray<FenceHistoryLike & { requestedAt?: number; completedAt?: number }>;
 }
 
 export interface MetricsSource {

@@ -31,6 +31,8 @@ export interface MailSettings {
   /** Instances and sync groups that mail on state changes. */
   instances: Set<string>;
   groups: Set<string>;
+  /** Every sync group's member instances. */
+  groupMembers: Map<string, string[]>;
 }
 
 /** What a reader of the config should know about mail (to log at start). */
@@ -56,6 +58,7 @@ export function mailSettings(file: string, src: ConfigSource, host = osHostname(
     routerId: host,
     instances: new Set(),
     groups: new Set(),
+    groupMembers: new Map(),
   };
   let globalAlert: boolean | undefined;
   let vrrpAlert: boolean | undefined;
@@ -106,6 +109,10 @@ export function mailSettings(file: string, src: ConfigSource, host = osHostname(
       const name = st.args[0]?.text ?? '';
       const own = (st.block ?? []).find((s) => s.keyword === 'smtp_alert');
       (st.keyword === 'vrrp_instance' ? perInstance : perGroup).set(name, own ? boolArg(own) : undefined);
+      if (st.keyword === 'vrrp_sync_group') {
+        const group = (st.block ?? []).find((s) => s.keyword === 'group');
+        settings.groupMembers.set(name, (group?.block ?? []).flatMap((e) => [e.keyword, ...e.args.map((a) => a.text)]));
+      }
     }
   }
   const dflt = vrrpAlert ?? globalAlert ?? false;
@@ -132,7 +139,7 @@ const STATE_TEXT: Partial<Record<VrrpState, { subject: string; instance: string;
   MASTER: { subject: 'Entering MASTER state', instance: '=> VRRP Instance is now owning VRRP VIPs <=', group: '=> All VRRP group instances are now in MASTER state <=' },
   BACKUP: { subject: 'Entering BACKUP state', instance: '=> VRRP Instance is no longer owning VRRP VIPs <=', group: '=> All VRRP group instances are now in BACKUP state <=' },
   FAULT: { subject: 'Entering FAULT state', instance: '=> VRRP Instance is no longer owning VRRP VIPs <=', group: '=> All VRRP group instances are now in FAULT state <=' },
-  STOP: { subject: 'Stopping', instance: '=> VRRP Instance stopping <=', group: '=> VRRP Group stopping <=' },
+  STOP: { subject: 'Stopping', instance: '=> VRRP Instance stopping <=', group: '=> All VRRP group instances are now stopping <=' },
 };
 
 /** keepalived's message for a state change (vrrp_smtp_notifier); none for INIT. */
@@ -153,6 +160,7 @@ export function vrrpMessage(routerId: string, kind: 'instance' | 'group', name: 
 export class KeepalivedMailer {
   private queue: Promise<void> = Promise.resolve();
   private readonly lastMailed = new Map<string, VrrpState>();
+  private readonly instanceState = new Map<string, VrrpState>();
   /** Mails handed to the relay / refused, for status and tests. */
   readonly counts = { sent: 0, failed: 0 };
 
@@ -163,6 +171,19 @@ export class KeepalivedMailer {
 
   reload(settings: MailSettings): void {
     this.settings = settings;
+  }
+
+  /**
+   * An instance changed state. A sync group's mail goes out when all its
+   * members have reached the same state (keepalived's group transition).
+   */
+  onInstanceState(name: string, state: VrrpState): void {
+    this.instanceState.set(name, state);
+    this.onState('instance', name, state);
+    for (const [group, members] of this.settings.groupMembers) {
+      if (!members.includes(name)) continue;
+      if (members.every((m) => this.instanceState.get(m) === state)) this.onState('group', group, state);
+    }
   }
 
   onState(kind: 'instance' | 'group', name: string, state: VrrpState): void {

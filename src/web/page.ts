@@ -80,6 +80,9 @@ function render(v) {
   for (const n of list(m.node_history && m.node_history.node)) for (const h of list(n.resource_history)) if (h['fail-count'])
     fc.push('<div>' + esc(h.id) + ' on ' + esc(n.name) + ': fail-count=' + esc(h['fail-count']) + ', migration-threshold=' + esc(h['migration-threshold']) + '</div>');
   $('#failcounts').innerHTML = fc.join('') || '<span class="muted">None</span>';
+  $('#fencing').innerHTML = v.fencing.map((f) => '<div>' + esc(f.action) + ' of ' + esc(f.target) + (f.by ? ' by ' + esc(f.by) : '') +
+    ' for ' + esc(f.origin) + ': ' + esc(f.state) + (f.reason ? ' (' + esc(f.reason) + ')' : '') +
+    (f.at ? ', ' + new Date(f.at * 1000).toLocaleString() : '') + '</div>').join('') || '<span class="muted">None</span>';
   $('#whatif-nodes').innerHTML = names.map((n) => '<label><input type="checkbox" value="' + esc(n) + '"> ' + esc(n) + '</label> ').join('');
   if (v.version !== configVersion) { configVersion = v.version; loadConfig(); }
 }
@@ -128,7 +131,8 @@ export function consolePage(opts: { csrf: string; nonce: string; title: string; 
 <main>
 <section><h2>Nodes</h2><table id="nodes"><thead><tr><th>Node</th><th>State</th><th>Resources</th><th></th></tr></thead><tbody></tbody></table></section>
 <section><h2>Floating IPs</h2><table id="vips"><thead><tr><th>Address</th><th>Resource</th><th>Where</th></tr></thead><tbody></tbody></table>
-<h2>Failed resource actions</h2><div id="failures"></div><h2>Fail counts</h2><div id="failcounts"></div></section>
+<h2>Failed resource actions</h2><div id="failures"></div><h2>Fail counts</h2><div id="failcounts"></div>
+<h2>Fencing history</h2><div id="fencing"></div></section>
 <section class="wide"><h2>Resources</h2><table id="resources"><thead><tr><th>Resource</th><th>Agent</th><th>Role</th><th>Node</th></tr></thead><tbody></tbody></table>
 <h2>Actions</h2><div id="msg" class="muted"></div><div id="actions"></div></section>
 <section><h2>What if (nodes down)</h2><div id="whatif-nodes"></div><button id="whatif-run">Simulate</button><pre id="whatif"></pre></section>

@@ -21,6 +21,8 @@ export interface ConsoleView {
   nodesConfigured: number;
   mon: Record<string, unknown>;
   vips: Array<{ rsc: string; ip: string; nodes: string[] }>;
+  /** Fencing operations, newest first. */
+  fencing: Array<{ target: string; action: string; state: string; by: string; origin: string; at: number; reason?: string }>;
   version: string;
 }
 
@@ -62,6 +64,17 @@ export function consoleView(s: DaemonSnapshot & { clusterName?: string }): Conso
     nodesConfigured: s.cib.configuration.nodes.length,
     mon: treeToJson(tree),
     vips: vipsOf(s.cib, s.now),
+    fencing: (s.fencing ?? [])
+      .map((f) => ({
+        target: f.target,
+        action: f.action,
+        state: f.state,
+        by: f.executioner ?? '',
+        origin: `${f.client ?? ''}@${f.origin ?? ''}`,
+        at: f.completedAt ?? f.requestedAt ?? 0,
+        ...(f.exitReason ? { reason: f.exitReason } : {}),
+      }))
+      .reverse(),
     version: `${s.cib.adminEpoch}.${s.cib.epoch}.${s.cib.numUpdates}`,
   };
 }

@@ -50,6 +50,12 @@ vrrp_instance VI_2 {
   virtual_router_id 52
   smtp_alert false
 }
+vrrp_sync_group G1 {
+  group {
+    VI_1
+    VI_2
+  }
+}
 `;
     const { settings, notes } = mailSettings('/k.conf', memSource({ '/k.conf': conf }), 'host1');
     expect(settings.to).toEqual(['a@example.com', 'b@example.com']);
@@ -58,7 +64,9 @@ vrrp_instance VI_2 {
     expect(settings.connectTimeoutMs).toBe(7000);
     expect(settings.routerId).toBe('LVS_DEVEL');
     expect([...settings.instances]).toEqual(['VI_1']);
-    expect(notes.join('\n')).toMatch(/mail on state changes of VI_1 to a@example.com, b@example.com via 198.18.0.9:2525/);
+    expect([...settings.groups]).toEqual(['G1']);
+    expect(settings.groupMembers.get('G1')).toEqual(['VI_1', 'VI_2']);
+    expect(notes.join('\n')).toMatch(/mail on state changes of VI_1, G1 to a@example.com, b@example.com via 198.18.0.9:2525/);
 
     // The seeds' form: mail configured, no smtp_alert anywhere: keepalived sends none, and says so.
     const seed = `global_defs {
@@ -87,6 +95,9 @@ vrrp_instance VI_1 {
     expect(vrrpMessage('r', 'instance', 'VI_1', 'BACKUP')?.body).toBe('=> VRRP Instance is no longer owning VRRP VIPs <=');
     expect(vrrpMessage('r', 'group', 'G', 'FAULT')?.subject).toBe('[r] VRRP Group G - Entering FAULT state');
     expect(vrrpMessage('r', 'instance', 'VI_1', 'INIT')).toBeUndefined();
+    // The texts keepalived 2.2.7 carries (strings /usr/sbin/keepalived).
+    expect(vrrpMessage('r', 'group', 'G', 'STOP')?.body).toBe('=> All VRRP group instances are now stopping <=');
+    expect(vrrpMessage('r', 'instance', 'VI_1', 'STOP')).toEqual({ subject: '[r] VRRP Instance VI_1 - Stopping', body: '=> VRRP Instance stopping <=' });
   });
 });
 
@@ -203,5 +214,75 @@ ${alert === 'instance' ? '  smtp_alert\n' : ''}  virtual_ipaddress {
     const m2 = mails().find((x) => x.data.includes('[lb2] VRRP Instance VI_1 - Entering MASTER state'))!;
     expect(m2.from).toBe('keepalived@lb2');
     expect(m2.helo).toBe(spawnSync('hostname', { encoding: 'utf8' }).stdout.trim());
+
+    // Stock keepalived, same relay, its own VRID: the same subject, body and X-Mailer.
+    await l.addHost('ka');
+    const kaConf = path.join(work, 'ka.conf');
+    writeFileSync(kaConf, conf('ka', 100, 'instance').replace('virtual_router_id 77', 'virtual_router_id 78').replace(`${vip}/24`, `${l.subnet}.78/24`));
+    children.push(
+      l.spawn('ka', ['/usr/sbin/keepalived', '--dont-fork', '--log-console', '--no-syslog', '-f', kaConf, '-p', path.join(work, 'ka.pid'), '-r', path.join(work, 'ka-vrrp.pid'), '-c', path.join(work, 'ka-chk.pid')]),
+    );
+    await waitFor(() => subjects().includes('[ka] VRRP Instance VI_1 - Entering MASTER state'), 20000, "stock keepalived's MASTER mail");
+    const stock = mails().find((x) => x.data.includes('[ka] VRRP Instance VI_1 - Entering MASTER state'))!;
+    const ours = vrrpMessage('ka', 'instance', 'VI_1', 'MASTER')!;
+    expect(stock.data).toMatch(/^X-Mailer: Keepalived\r$/m);
+    expect(stock.data).toContain(`Subject: ${ours.subject}\r\n`);
+    expect(stock.data).toContain(`\r\n\r\n${ours.body}\r\n`);
+    expect(stock.from).toBe('keepalived@ka');
   }, 90_000);
+});
+
+describe('KeepalivedMailer against a real SMTP server on loopback', () => {
+  it('mails an instance change, a sync group once all members agree, never the same state twice; reports a dead relay', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const got: Array<{ to: string[]; data: string }> = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      logger: false,
+      onData(stream, session, cb) {
+        let d = '';
+        stream.on('data', (c: Buffer) => (d += c.toString()));
+        stream.on('end', () => {
+          got.push({ to: session.envelope.rcptTo.map((r) => r.address), data: d });
+          cb();
+        });
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.server.address() as { port: number }).port;
+    try {
+      const { KeepalivedMailer } = await import('../../src/notify/keepalived-mail.js');
+      const settings = {
+        to: ['ops@example.com'],
+        from: 'ka@lb1',
+        server: { host: '127.0.0.1', port },
+        connectTimeoutMs: 5000,
+        heloName: 'lb1',
+        routerId: 'LB1',
+        instances: new Set(['VI_1']),
+        groups: new Set(['G1']),
+        groupMembers: new Map([['G1', ['VI_1', 'VI_2']]]),
+      };
+      const log: string[] = [];
+      const m = new KeepalivedMailer(settings, (l) => log.push(l));
+      m.onInstanceState('VI_1', 'MASTER');
+      m.onInstanceState('VI_1', 'MASTER');
+      m.onInstanceState('VI_2', 'MASTER'); // VI_2 has no smtp_alert, but completes G1
+      await m.flush();
+      const subjects = got.map((g) => /^Subject: (.*)$/m.exec(g.data)?.[1]);
+      expect(subjects).toEqual(['[LB1] VRRP Instance VI_1 - Entering MASTER state', '[LB1] VRRP Group G1 - Entering MASTER state']);
+      expect(got[1]!.data).toContain('=> All VRRP group instances are now in MASTER state <=');
+      expect(m.counts).toEqual({ sent: 2, failed: 0 });
+
+      // A relay that is not there: logged and counted, nothing thrown.
+      const dead = new KeepalivedMailer({ ...settings, server: { host: '127.0.0.1', port: 1 } }, (l) => log.push(l));
+      dead.onInstanceState('VI_1', 'BACKUP');
+      await dead.flush();
+      expect(dead.counts.failed).toBe(1);
+      expect(log.join('\n')).toMatch(/Error sending SMTP alert to 127\.0\.0\.1:1/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  }, 30_000);
 });

@@ -18,6 +18,7 @@ import { hashPassword } from '../../src/web/auth.js';
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const CRM_MON = fileURLToPath(new URL('../../bin/crm_mon', import.meta.url));
 const CHROMIUM = '/usr/lib/chromium/chromium';
+/** Screenshots go to docs/ only on request (BELAY_SCREENSHOTS=1), so a test run leaves the tree clean. */
 const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 const PASSWORD = 'correct horse battery staple';
 
@@ -28,6 +29,7 @@ describe('web console in headless Chromium', () => {
   let page: Page;
   let home = '';
   let viewer = '';
+  const shots = () => (process.env['BELAY_SCREENSHOTS'] === '1' ? DOCS : work);
 
   const crm = async (node: string, ...args: string[]) => {
     const r = await labExec(lab, node, [process.execPath, CRM, ...args]);
@@ -98,7 +100,7 @@ describe('web console in headless Chromium', () => {
     await page.fill('input[name=password]', 'wrong');
     await page.click('button');
     await page.waitForSelector('text=Login failed');
-    await page.screenshot({ path: join(DOCS, 'web-console-login.png') });
+    await page.screenshot({ path: join(shots(), 'web-console-login.png') });
     await page.fill('input[name=user]', 'root');
     await page.fill('input[name=password]', PASSWORD);
     await page.click('button');
@@ -127,17 +129,23 @@ describe('web console in headless Chromium', () => {
     console.log(`failover ${home} -> ${monTo}: page ${pageAt - t0} ms, crm_mon ${monSaw - t0} ms after the power loss (page - crm_mon = ${lag} ms)`);
     expect(lag).toBeLessThanOrEqual(1000);
     await page.waitForSelector(`#nodes tr[data-node="${home}"] .state:text("OFFLINE")`);
-    mkdirSync(DOCS, { recursive: true });
-    await page.screenshot({ path: join(DOCS, 'web-console.png'), fullPage: true });
+    mkdirSync(shots(), { recursive: true });
+    await page.screenshot({ path: join(shots(), 'web-console.png'), fullPage: true });
   }, 150_000);
 
-  it('puts a node in standby and back online, with confirmation', async () => {
+  it('puts a node in standby and back online, moves a resource and clears the move, with confirmation', async () => {
     const target = lab.nodes.find((n) => n !== home && n !== viewer)!;
     await page.click(`#nodes tr[data-node="${target}"] button[data-action="standby"]`);
     await page.waitForSelector(`#nodes tr[data-node="${target}"] .state:text("standby")`, { timeout: 30_000 });
     expect(await crm(viewer, 'node', 'show', target)).toMatch(/standby=on/);
     await page.click(`#nodes tr[data-node="${target}"] button[data-action="online"]`);
     await page.waitForSelector(`#nodes tr[data-node="${target}"] .state:text("online")`, { timeout: 30_000 });
+    // Move FloatIP to the third node and clear the move again.
+    await page.click(`#actions div[data-rsc="FloatIP"] button[data-args*='"node":"${target}"']`);
+    await page.waitForSelector(`#vips tr[data-rsc="FloatIP"] .where:text("${target}")`, { timeout: 30_000 });
+    expect(await crm(viewer, 'configure', 'show')).toMatch(new RegExp(`location cli-prefer-FloatIP FloatIP .*inf: ${target}`));
+    await page.click('#actions div[data-rsc="FloatIP"] button[data-action="clear"]');
+    await page.waitForSelector('#config:not(:has-text("cli-prefer-FloatIP"))', { timeout: 30_000 });
     // What if: the scheduler's placement with the viewer's node down.
     await page.check(`#whatif-nodes input[value="${viewer}"]`);
     await page.click('#whatif-run');

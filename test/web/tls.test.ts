@@ -26,6 +26,7 @@ const snap: DaemonSnapshot = {
   transition: null,
   now: Date.parse('2026-11-22T02:25:00Z') / 1000,
   cib,
+  fencing: [{ id: '2-1', target: 'n3', action: 'reboot', state: 'done', origin: 'n2', client: 'pacemaker-controld', executioner: 'n1', requestedAt: 1_800_000_000, completedAt: 1_800_000_003 }],
 };
 
 function get(path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
@@ -76,6 +77,9 @@ describe('web console over TLS', () => {
     const good = await get('/api/whatif', { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf }, 'POST', '{"down":["n1"]}');
     expect(good.status).toBe(200);
     expect((JSON.parse(good.body) as { text: string }).text).toContain('Transition Summary:');
+    const status = JSON.parse((await get('/api/status', { cookie })).body) as { fencing: unknown[]; vips: unknown[] };
+    expect(status.fencing).toEqual([{ target: 'n3', action: 'reboot', state: 'done', by: 'n1', origin: 'pacemaker-controld@n2', at: 1_800_000_003 }]);
+    expect(status.vips).toEqual([{ rsc: 'FloatIP', ip: expect.any(String), nodes: ['n1'] }]);
     const noSession = await get('/api/status');
     expect(noSession.status).toBe(401);
   });
