@@ -44,7 +44,7 @@ export type VrrpAction =
   | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family }
   | { type: 'add-vips'; instance: string; vips: VipSpec[] }
   | { type: 'remove-vips'; instance: string; vips: VipSpec[] }
-  | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number }
+  | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number; spacingMs?: number }
   | { type: 'notify'; instance: string; state: VrrpState; priority: number }
   | { type: 'group-notify'; group: string; state: VrrpState }
   | { type: 'run-script'; script: string }
@@ -574,8 +574,15 @@ export class VrrpRouter {
       inst.reassertAt = now;
       this.log(`(${name}) received lower priority (${pkt.priority}) advert from ${src} - discarding`);
       this.sendAdvert(inst, inst.effPriority);
-      this.out.push({ type: 'garp', instance: name, vips: inst.spec.vips, repeat: 1 });
+      // keepalived's garp_lower_prio_repeat (default: garp_master_repeat) now, and a second set after garp_lower_prio_delay.
+      this.out.push({ type: 'garp', instance: name, vips: inst.spec.vips, repeat: inst.spec.garpLowerPrioRepeat ?? inst.spec.garpMasterRepeat, ...this.spacing(inst) });
+      const delay = inst.spec.garpLowerPrioDelayMs ?? inst.spec.garpMasterDelayMs;
+      if (delay > 0) inst.garpAt = [...inst.garpAt, now + delay].sort((a, b) => a - b);
     }
+  }
+
+  private spacing(inst: Instance): { spacingMs?: number } {
+    return inst.spec.garpIntervalMs !== undefined ? { spacingMs: inst.spec.garpIntervalMs } : {};
   }
 
   private preemptAllowed(inst: Instance, now: number): boolean {
@@ -617,7 +624,7 @@ export class VrrpRouter {
         }
         if (inst.garpRefreshAt !== null && inst.garpRefreshAt <= now) {
           inst.garpRefreshAt = now + inst.spec.garpMasterRefreshMs;
-          this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: 1 });
+          this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRefreshRepeat ?? 1, ...this.spacing(inst) });
         }
       }
     }
@@ -830,7 +837,7 @@ export class VrrpRouter {
 
   private garp(inst: Instance): void {
     this.log(`(${inst.spec.name}) Sending/queueing gratuitous ARPs on ${inst.spec.interface} for ${inst.spec.vips.map((v) => v.address).join(' ')}`);
-    this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRepeat });
+    this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRepeat, ...this.spacing(inst) });
   }
 
   private sendAdvert(inst: Instance, priority: number): void {

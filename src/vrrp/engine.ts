@@ -49,6 +49,7 @@ export class VrrpEngine {
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly links = new Map<string, boolean>();
   private readonly held = new Map<string, VipSpec>();
+  private readonly vmacs = new Map<string, () => Promise<void>>();
   private netQueue: Promise<void> = Promise.resolve();
   private notifyQueue: Promise<void> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
@@ -84,6 +85,7 @@ export class VrrpEngine {
   }
 
   async start(): Promise<void> {
+    await this.createVmacs(this.spec);
     await this.transport.open(this.memberships(this.spec), (p) => this.onPacket(p));
     this.running = true;
     this.pollLinks(true);
@@ -105,6 +107,18 @@ export class VrrpEngine {
     await this.notifyQueue;
     this.netops.close();
     await this.transport.close();
+    for (const undo of [...this.vmacs.values()].reverse()) await undo().catch(() => {});
+    this.vmacs.clear();
+  }
+
+  /** use_vmac: the macvlans exist (and are up) before sockets bind to them. */
+  private async createVmacs(spec: RouterSpec): Promise<void> {
+    for (const i of spec.instances) {
+      if (!i.vmac || this.vmacs.has(i.vmac.name)) continue;
+      if (!this.netops.createVmac) throw new Error(`(${i.name}) use_vmac needs network operations that can create interfaces`);
+      this.vmacs.set(i.vmac.name, await this.netops.createVmac({ ...i.vmac, family: i.family }));
+      this.log(`(${i.name}) VMAC ${i.vmac.name} (${i.vmac.mac}) on ${i.vmac.base}`);
+    }
   }
 
   /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
@@ -145,7 +159,7 @@ export class VrrpEngine {
     const out: Membership[] = [];
     for (const i of spec.instances) {
       // Unicast instances listen on their interface too, without a group.
-      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.interface });
+      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.xmitInterface ?? i.interface });
     }
     return out;
   }
@@ -194,7 +208,7 @@ export class VrrpEngine {
         case 'send': {
           const inst = this.spec.instances.find((i) => i.name === a.instance);
           const local = inst?.primaryAddress ?? '0.0.0.0';
-          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
           this.track(p);
           break;
         }
@@ -214,12 +228,8 @@ export class VrrpEngine {
           this.queueNet(async () => {
             for (const v of a.vips) {
               if (!this.held.has(vipKey(v))) continue;
-              if (v.family === 6) {
-                this.log(`(${a.instance}) unsolicited neighbour advertisement for ${v.address} not sent (not supported yet)`);
-                continue;
-              }
-              this.log(`Sending gratuitous ARP on ${v.dev} for ${v.address}`);
-              this.netops.garp(v, a.repeat);
+              this.log(v.family === 6 ? `Sending unsolicited Neighbour Adverts on ${v.dev} for ${v.address}` : `Sending gratuitous ARP on ${v.dev} for ${v.address}`);
+              this.netops.garp(v, a.repeat, a.spacingMs);
             }
           });
           break;

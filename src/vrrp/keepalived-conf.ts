@@ -239,6 +239,10 @@ export interface GlobalDefs {
   garpMasterDelay?: number;
   garpMasterRepeat?: number;
   garpMasterRefresh?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelay?: number;
+  garpLowerPrioRepeat?: number;
+  garpInterval?: number;
 }
 
 export interface VrrpScriptConf {
@@ -294,6 +298,12 @@ export interface InstanceConf {
   v3ChecksumAsV2?: boolean;
   oldUnicastChecksum?: 'send' | 'never';
   unicastTtl?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelay?: number;
+  garpLowerPrioRepeat?: number;
+  /** use_vmac [NAME] [MAC]: default vrrp.VRID and 00:00:5e:00:01:VRID (02 for IPv6). */
+  useVmac?: { name?: string; mac?: string };
+  vmacXmitBase?: boolean;
   file: string;
   line: number;
 }
@@ -526,9 +536,21 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
       case 'vrrp_garp_master_refresh':
         g.garpMasterRefresh = intArg(s, 0, 100000);
         break;
-      case 'vrrp_skip_check_adv_addr':
+      case 'vrrp_garp_master_refresh_repeat':
+        g.garpMasterRefreshRepeat = intArg(s, 1, 100);
+        break;
+      case 'vrrp_garp_lower_prio_delay':
+        g.garpLowerPrioDelay = intArg(s, 0, 1000);
+        break;
+      case 'vrrp_garp_lower_prio_repeat':
+        g.garpLowerPrioRepeat = intArg(s, 0, 100);
+        break;
       case 'vrrp_garp_interval':
       case 'vrrp_gna_interval':
+        // seconds, microsecond resolution; one spacing for both (belay sends ARP and NA alike)
+        g.garpInterval = numArg(s, 0, 1);
+        break;
+      case 'vrrp_skip_check_adv_addr':
       case 'max_auto_priority':
       case 'lvs_id':
       case 'enable_traps':
@@ -742,6 +764,24 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'garp_master_refresh':
         c.garpMasterRefresh = intArg(s, 0, 100000);
         break;
+      case 'garp_master_refresh_repeat':
+        c.garpMasterRefreshRepeat = intArg(s, 1, 100);
+        break;
+      case 'garp_lower_prio_delay':
+        c.garpLowerPrioDelay = intArg(s, 0, 1000);
+        break;
+      case 'garp_lower_prio_repeat':
+        c.garpLowerPrioRepeat = intArg(s, 0, 100);
+        break;
+      case 'use_vmac': {
+        c.useVmac = { name: s.args[0] && !/^[0-9a-f]{2}(:[0-9a-f]{2}){4,5}$/i.test(s.args[0].text) ? s.args[0].text : undefined };
+        const mac = s.args.find((a) => /^[0-9a-f]{2}(:[0-9a-f]{2}){4,5}$/i.test(a.text));
+        if (mac) c.useVmac.mac = mac.text;
+        break;
+      }
+      case 'vmac_xmit_base':
+        c.vmacXmitBase = true;
+        break;
       case 'version':
         c.version = intArg(s, 2, 3) as VrrpVersion;
         break;
@@ -765,14 +805,11 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'smtp_alert':
       case 'dont_track_primary':
       case 'debug':
-      case 'garp_master_refresh_repeat':
       case 'native_ipv6':
       case 'accept':
       case 'no_accept':
         warn(s, `${s.keyword} accepted and ignored`);
         break;
-      case 'use_vmac':
-      case 'vmac_xmit_base':
       case 'virtual_routes':
       case 'virtual_rules':
       case 'track_process':
@@ -927,12 +964,22 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       note(`${srcKeyword} ${configuredSrc} is not an address of this host: adverts will carry a source address that is not ours (keepalived accepts this silently)`);
     }
     const primary = configuredSrc ?? host.interfaceAddress(ifname, family);
+    let vmac: InstanceSpec['vmac'];
+    if (i.useVmac) {
+      const vrid = i.virtualRouterId!;
+      const tail = vrid.toString(16).padStart(2, '0');
+      const mac = i.useVmac.mac ? (i.useVmac.mac.split(':').length === 5 ? `${i.useVmac.mac}:${tail}` : i.useVmac.mac) : `00:00:5e:00:0${family === 4 ? 1 : 2}:${tail}`;
+      vmac = { name: i.useVmac.name ?? `vrrp${family === 6 ? '6' : ''}.${vrid}`, mac: mac.toLowerCase(), base: ifname };
+      if (i.unicastPeers.length && !i.vmacXmitBase) note('use_vmac with unicast_peer needs vmac_xmit_base (as keepalived says); sending on the base interface');
+      if (strict && i.vmacXmitBase) note('strict mode cannot use vmac_xmit_base (keepalived refuses it); used anyway');
+    }
     if (!primary) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name}: interface ${ifname} has no IPv${family} address (or does not exist)`);
     const vips: VipSpec[] = [...i.vips, ...i.excludedVips].map((v) => ({
       address: v.address,
       prefix: v.prefix,
       family: v.family,
-      dev: v.dev ?? ifname,
+      // With use_vmac the VIPs of the instance's interface live on the VMAC.
+      dev: vmac && (v.dev === undefined || v.dev === ifname) ? vmac.name : v.dev ?? ifname,
       ...(v.label !== undefined ? { label: v.label } : {}),
     }));
     instanceNotify.set(i.name, { master: i.notifyMaster, backup: i.notifyBackup, fault: i.notifyFault, stop: i.notifyStop, generic: i.notify });
@@ -956,6 +1003,12 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       garpMasterDelayMs: (i.garpMasterDelay ?? g.garpMasterDelay ?? 5) * 1000,
       garpMasterRepeat: i.garpMasterRepeat ?? g.garpMasterRepeat ?? 5,
       garpMasterRefreshMs: (i.garpMasterRefresh ?? g.garpMasterRefresh ?? 0) * 1000,
+      ...optional('garpMasterRefreshRepeat', i.garpMasterRefreshRepeat ?? g.garpMasterRefreshRepeat),
+      ...optional('garpLowerPrioRepeat', i.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat),
+      ...optional('garpLowerPrioDelayMs', secondsToMs(i.garpLowerPrioDelay ?? g.garpLowerPrioDelay)),
+      ...optional('garpIntervalMs', secondsToMs(g.garpInterval)),
+      ...(vmac ? { vmac } : {}),
+      ...(vmac ? { xmitInterface: i.vmacXmitBase || i.unicastPeers.length ? ifname : vmac.name } : {}),
       strict,
       ...(i.v3ChecksumAsV2 ? { v3ChecksumAsV2: true } : {}),
       ...(i.oldUnicastChecksum ? { oldUnicastChecksum: i.oldUnicastChecksum } : {}),
@@ -978,4 +1031,12 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),
     ...(cfg.instances.find((i) => i.unicastTtl) ? { unicastTtl: cfg.instances.find((i) => i.unicastTtl)!.unicastTtl! } : {}),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function secondsToMs(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000);
 }

@@ -56,6 +56,13 @@ export interface InstanceSpec {
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
+  /** Announcements per refresh (keepalived garp_master_refresh_repeat, default 1). */
+  garpMasterRefreshRepeat?: number;
+  /** MASTER hearing a lower-priority master: announcements now (default garpMasterRepeat) and again after this delay (default garpMasterDelayMs). */
+  garpLowerPrioRepeat?: number;
+  garpLowerPrioDelayMs?: number;
+  /** Spacing of repeated announcements (keepalived vrrp_garp_interval / vrrp_gna_interval). */
+  garpIntervalMs?: number;
   /**
    * VRRPv3 over IPv4: checksum without the pseudo-header, as VRRPv2 does
    * (`v3_checksum_as_v2`, for routers that compute it that way).
@@ -63,6 +70,11 @@ export interface InstanceSpec {
   v3ChecksumAsV2?: boolean;
   /** keepalived `old_unicast_checksum`: 'send' computes unicast v3 checksums over the multicast group; 'never' refuses them on receipt. */
   oldUnicastChecksum?: 'auto' | 'send' | 'never';
+  /**
+   * keepalived use_vmac: a macvlan NAME on `base` with the virtual MAC; the
+   * VIPs go on it and (without vmac_xmit_base) the adverts leave from it.
+   */
+  vmac?: { name: string; mac: string; base: string };
   /**
    * Interface adverts are sent and received on, when not `interface`
    * (use_vmac: the macvlan, or its base with vmac_xmit_base).
