@@ -28,6 +28,9 @@ export type VrrpEvent =
   | { type: 'tick' }
   | { type: 'script-result'; script: string; ok: boolean; detail?: string }
   | { type: 'link'; interface: string; up: boolean }
+  /** track_file: the integer the file holds now; track_process: how many matching processes run. */
+  | { type: 'track-file'; name: string; value: number }
+  | { type: 'track-process'; name: string; running: number }
   /** Embedders (FloatIP) drive the base priority directly. */
   | { type: 'set-priority'; instance: string; priority: number }
   /** The cluster placed this address here: become MASTER now, no election wait. */
@@ -159,6 +162,8 @@ export class VrrpRouter {
   private readonly instances = new Map<string, Instance>();
   private readonly scripts = new Map<string, ScriptRt>();
   private readonly links = new Map<string, boolean>();
+  private readonly fileValues = new Map<string, number>();
+  private readonly processCounts = new Map<string, number>();
   private readonly groupState = new Map<string, VrrpState>();
   private readonly unmatched = { wrongVrid: 0, wrongInterface: 0, malformed: 0 };
   private started = false;
@@ -188,6 +193,14 @@ export class VrrpRouter {
         break;
       case 'link':
         this.links.set(event.interface, event.up);
+        this.refreshAll(now);
+        break;
+      case 'track-file':
+        this.fileValues.set(event.name, event.value);
+        this.refreshAll(now);
+        break;
+      case 'track-process':
+        this.processCounts.set(event.name, event.running);
         this.refreshAll(now);
         break;
       case 'set-priority': {
@@ -709,6 +722,21 @@ export class VrrpRouter {
       const up = this.links.get(t.name) !== false;
       if (t.weight === 0) {
         if (!up) faults.push(`interface ${t.name} down`);
+      } else if (t.weight > 0 && up) delta += t.weight;
+      else if (t.weight < 0 && !up) delta += t.weight;
+    }
+    // keepalived track_file: weight 0 → a non-zero value is a FAULT; otherwise value × weight (reverse: −).
+    for (const t of inst.spec.trackFiles ?? []) {
+      const v = this.fileValues.get(t.name) ?? 0;
+      if (t.weight === 0) {
+        if (v !== 0) faults.push(`track_file ${t.name} = ${v}`);
+      } else delta += v * t.weight * (t.reverse ? -1 : 1);
+    }
+    // track_process: up when at least `quorum` processes match; weights as for scripts.
+    for (const t of inst.spec.trackProcesses ?? []) {
+      const up = (this.processCounts.get(t.name) ?? 0) >= t.quorum;
+      if (t.weight === 0) {
+        if (!up) faults.push(`process ${t.name} not running`);
       } else if (t.weight > 0 && up) delta += t.weight;
       else if (t.weight < 0 && !up) delta += t.weight;
     }

@@ -243,6 +243,8 @@ export interface GlobalDefs {
   garpLowerPrioDelay?: number;
   garpLowerPrioRepeat?: number;
   garpInterval?: number;
+  /** notify_fifo PATH (and notify_fifo_script): state lines written to a FIFO. */
+  notifyFifo?: { path: string; script?: string };
 }
 
 export interface VrrpScriptConf {
@@ -285,6 +287,8 @@ export interface InstanceConf {
   mcastSrcIp?: string;
   trackScripts: { name: string; weight?: number }[];
   trackInterfaces: { name: string; weight: number }[];
+  trackFiles: { name: string; weight?: number; reverse: boolean }[];
+  trackProcesses: { name: string; weight?: number }[];
   notifyMaster?: string[];
   notifyBackup?: string[];
   notifyFault?: string[];
@@ -328,10 +332,34 @@ export interface UnsupportedBlock {
   realServers: number;
 }
 
+export interface TrackFileConf {
+  name: string;
+  file: string;
+  weight: number;
+  reverse: boolean;
+  /** init_file [VALUE] [overwrite]: create the file with VALUE (default 0). */
+  initFile?: { value: number; overwrite: boolean };
+  line: number;
+  source: string;
+}
+
+export interface TrackProcessConf {
+  name: string;
+  process: string;
+  /** param_match: the rest of the command line must match too. */
+  params?: string;
+  weight: number;
+  quorum: number;
+  line: number;
+  source: string;
+}
+
 export interface KeepalivedConfig {
   file: string;
   globalDefs: GlobalDefs;
   scripts: VrrpScriptConf[];
+  trackFiles: TrackFileConf[];
+  trackProcesses: TrackProcessConf[];
   instances: InstanceConf[];
   syncGroups: SyncGroupConf[];
   /** LVS blocks (virtual_server, virtual_server_group): parsed, not run yet. */
@@ -382,6 +410,8 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
     file: path,
     globalDefs: { notificationEmail: [], vrrpStrict: false, enableScriptSecurity: false },
     scripts: [],
+    trackFiles: [],
+    trackProcesses: [],
     instances: [],
     syncGroups: [],
     unsupported: [],
@@ -401,6 +431,14 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
         break;
       case 'vrrp_sync_group':
         cfg.syncGroups.push(parseSyncGroup(st, warn));
+        break;
+      case 'track_file':
+      case 'vrrp_track_file':
+        cfg.trackFiles.push(parseTrackFile(st, warn));
+        break;
+      case 'track_process':
+      case 'vrrp_track_process':
+        cfg.trackProcesses.push(parseTrackProcess(st, warn));
         break;
       case 'virtual_server':
       case 'virtual_server_group':
@@ -536,6 +574,15 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
       case 'vrrp_garp_master_refresh':
         g.garpMasterRefresh = intArg(s, 0, 100000);
         break;
+      case 'notify_fifo':
+      case 'vrrp_notify_fifo':
+        g.notifyFifo = { path: arg(s), ...(g.notifyFifo?.script ? { script: g.notifyFifo.script } : {}) };
+        break;
+      case 'notify_fifo_script':
+      case 'vrrp_notify_fifo_script':
+        if (!g.notifyFifo) throw new ConfigError(s.file, s.line, `${s.keyword} needs notify_fifo before it`);
+        g.notifyFifo.script = arg(s);
+        break;
       case 'vrrp_garp_master_refresh_repeat':
         g.garpMasterRefreshRepeat = intArg(s, 1, 100);
         break;
@@ -564,6 +611,62 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
         warn(s, `unknown keyword '${s.keyword}' in global_defs`);
     }
   }
+}
+
+function parseTrackFile(st: Stmt, warn: Warn): TrackFileConf {
+  const t: TrackFileConf = { name: arg(st), file: '', weight: 1, reverse: false, line: st.line, source: st.file };
+  for (const s of blockOf(st)) {
+    switch (s.keyword) {
+      case 'file':
+        t.file = arg(s);
+        break;
+      case 'weight':
+        t.weight = intArg(s, -254, 254);
+        t.reverse = s.args[1]?.text === 'reverse';
+        break;
+      case 'init_file': {
+        const v = s.args.find((a) => /^-?\d+$/.test(a.text));
+        t.initFile = { value: v ? Number(v.text) : 0, overwrite: s.args.some((a) => a.text === 'overwrite') };
+        break;
+      }
+      default:
+        warn(s, `unknown keyword '${s.keyword}' in track_file ${t.name}`);
+    }
+  }
+  if (!t.file) throw new ConfigError(st.file, st.line, `track_file ${t.name} has no 'file'`);
+  return t;
+}
+
+function parseTrackProcess(st: Stmt, warn: Warn): TrackProcessConf {
+  const t: TrackProcessConf = { name: arg(st), process: '', weight: 0, quorum: 1, line: st.line, source: st.file };
+  for (const s of blockOf(st)) {
+    switch (s.keyword) {
+      case 'process':
+        t.process = arg(s);
+        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text).join(' ');
+        break;
+      case 'param_match':
+        if (arg(s) !== 'initial' && arg(s) !== 'partial' && !t.params) warn(s, 'param_match without process parameters: matching the name only');
+        break;
+      case 'weight':
+        t.weight = intArg(s, -254, 254);
+        break;
+      case 'quorum':
+        t.quorum = intArg(s, 1, 65535);
+        break;
+      case 'quorum_max':
+      case 'fork_delay':
+      case 'terminate_delay':
+      case 'delay':
+      case 'full_command':
+        warn(s, `track_process ${s.keyword} accepted and ignored`);
+        break;
+      default:
+        warn(s, `unknown keyword '${s.keyword}' in track_process ${t.name}`);
+    }
+  }
+  if (!t.process) throw new ConfigError(st.file, st.line, `track_process ${t.name} has no 'process'`);
+  return t;
 }
 
 function parseScript(st: Stmt, warn: Warn): VrrpScriptConf {
@@ -654,6 +757,8 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
     unicastPeers: [],
     trackScripts: [],
     trackInterfaces: [],
+    trackFiles: [],
+    trackProcesses: [],
     strict: false,
     file: st.file,
     line: st.line,
@@ -810,10 +915,22 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'no_accept':
         warn(s, `${s.keyword} accepted and ignored`);
         break;
+      case 'track_file':
+        for (const e of listEntries(s)) {
+          const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
+          if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_file ${e.keyword}: bad weight '${w}'`);
+          c.trackFiles.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}), reverse: e.args[2]?.text === 'reverse' });
+        }
+        break;
+      case 'track_process':
+        for (const e of listEntries(s)) {
+          const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
+          if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_process ${e.keyword}: bad weight '${w}'`);
+          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}) });
+        }
+        break;
       case 'virtual_routes':
       case 'virtual_rules':
-      case 'track_process':
-      case 'track_file':
       case 'track_bfd':
         warn(s, `${s.keyword} is not supported yet; ignored`);
         break;
@@ -868,6 +985,12 @@ function validate(cfg: KeepalivedConfig): void {
     if (i.vips.length === 0) cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name} has no virtual_ipaddress` });
     for (const t of i.trackScripts) {
       if (!cfg.scripts.some((s) => s.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown vrrp_script '${t.name}'`);
+    }
+    for (const t of i.trackFiles) {
+      if (!cfg.trackFiles.some((f) => f.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown track_file '${t.name}'`);
+    }
+    for (const t of i.trackProcesses) {
+      if (!cfg.trackProcesses.some((f) => f.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown track_process '${t.name}'`);
     }
   }
   for (const g of cfg.syncGroups) {
@@ -1000,6 +1123,22 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       mcastGroup: family === 4 ? g.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4 : g.vrrpMcastGroup6 ?? VRRP_MCAST_GROUP6,
       trackScripts: i.trackScripts.map((t) => ({ script: t.name, weight: t.weight ?? cfg.scripts.find((s) => s.name === t.name)!.weight })),
       trackInterfaces: i.trackInterfaces,
+      ...(i.trackFiles.length
+        ? {
+            trackFiles: i.trackFiles.map((t) => {
+              const f = cfg.trackFiles.find((x) => x.name === t.name)!;
+              return { name: t.name, weight: t.weight ?? f.weight, reverse: t.weight !== undefined ? t.reverse : f.reverse };
+            }),
+          }
+        : {}),
+      ...(i.trackProcesses.length
+        ? {
+            trackProcesses: i.trackProcesses.map((t) => {
+              const p = cfg.trackProcesses.find((x) => x.name === t.name)!;
+              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum };
+            }),
+          }
+        : {}),
       garpMasterDelayMs: (i.garpMasterDelay ?? g.garpMasterDelay ?? 5) * 1000,
       garpMasterRepeat: i.garpMasterRepeat ?? g.garpMasterRepeat ?? 5,
       garpMasterRefreshMs: (i.garpMasterRefresh ?? g.garpMasterRefresh ?? 0) * 1000,
@@ -1025,7 +1164,15 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     groupNotify.set(s.name, { master: s.notifyMaster, backup: s.notifyBackup, fault: s.notifyFault, stop: s.notifyStop, generic: s.notify });
   }
   return {
-    spec: { routerId: g.routerId ?? hostname, instances, scripts, syncGroups },
+    spec: {
+      routerId: g.routerId ?? hostname,
+      instances,
+      scripts,
+      syncGroups,
+      ...(cfg.trackFiles.length ? { trackFiles: cfg.trackFiles.map((f) => ({ name: f.name, path: f.file, ...(f.initFile ? { init: f.initFile } : {}) })) } : {}),
+      ...(cfg.trackProcesses.length ? { trackProcesses: cfg.trackProcesses.map((p) => ({ name: p.name, process: p.process, ...(p.params ? { params: p.params } : {}) })) } : {}),
+      ...(g.notifyFifo ? { notifyFifo: g.notifyFifo } : {}),
+    },
     instanceNotify,
     groupNotify,
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),

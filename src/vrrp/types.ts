@@ -53,6 +53,10 @@ export interface InstanceSpec {
   mcastGroup: string;
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
+  /** keepalived track_file: value × weight (weight 0: non-zero value = FAULT). */
+  trackFiles?: { name: string; weight: number; reverse?: boolean }[];
+  /** keepalived track_process: weight applies while ≥ quorum processes run (weight 0: FAULT when not). */
+  trackProcesses?: { name: string; weight: number; quorum: number }[];
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
@@ -126,4 +130,10 @@ export interface RouterSpec {
   scripts: ScriptSpec[];
   syncGroups: SyncGroupSpec[];
   timing?: Partial<TimingOptions>;
+  /** Files the engine watches for track_file (init: create with this value). */
+  trackFiles?: { name: string; path: string; init?: { value: number; overwrite: boolean } }[];
+  /** Processes the engine counts for track_process (by name, optionally with parameters). */
+  trackProcesses?: { name: string; process: string; params?: string }[];
+  /** keepalived notify_fifo: `INSTANCE "VI_1" MASTER 100` lines; the script gets the FIFO's path. */
+  notifyFifo?: { path: string; script?: string };
 }
