@@ -336,7 +336,7 @@ export class VrrpEngine {
             for (const v of a.vips) {
               if (!this.held.has(vipKey(v))) continue;
               this.log(v.family === 6 ? `Sending unsolicited Neighbour Adverts on ${v.dev} for ${v.address}` : `Sending gratuitous ARP on ${v.dev} for ${v.address}`);
-              this.netops.garp(v, a.repeat, a.spacingMs);
+              this.netops.garp(v, a.repeat, a.spacingMs, () => this.held.has(vipKey(v)));
             }
           });
           break;

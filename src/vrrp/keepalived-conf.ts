@@ -519,7 +519,7 @@ function commandArg(st: Stmt, warn: Warn): string[] {
   const first = st.args[0];
   if (!first) throw new ConfigError(st.file, st.line, `'${st.keyword}' needs a script`);
   if (first.quoted) {
-    if (st.args.length > 1) warn(st, `'${st.keyword}': user/group '${st.args.slice(1).map((a) => a.text).join(' ')}' ignored (belay runs scripts as itself)`);
+    if (st.args.length > 1) warn(st, `'${st.keyword}': user/group '${st.args.slice(1).map((a) => a.text).join(' ')}' ignored (scripts run as the global script_user)`);
     return [first.text];
   }
   if (st.args.length > 1) {
@@ -699,7 +699,7 @@ function parseScript(st: Stmt, warn: Warn): VrrpScriptConf {
         c.initFail = true;
         break;
       case 'user':
-        warn(s, 'vrrp_script user: belay runs scripts as the user it runs as');
+        warn(s, 'vrrp_script user: ignored; scripts run as the global script_user');
         break;
       default:
         warn(s, `unknown keyword '${s.keyword}' in vrrp_script ${name}`);

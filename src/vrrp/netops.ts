@@ -18,8 +18,8 @@ export interface NetOps {
   delVip(vip: VipSpec): Promise<void>;
   /** use_vmac: create the macvlan (and keepalived's sysctls); returns what to undo. */
   createVmac?(v: { name: string; mac: string; base: string; family: Family }): Promise<() => Promise<void>>;
-  /** Gratuitous ARP / unsolicited NA: `repeat` packets, `spacingMs` apart. */
-  garp(vip: VipSpec, repeat: number, spacingMs?: number): void;
+  /** Gratuitous ARP / unsolicited NA: `repeat` packets, `spacingMs` apart, each only while `stillHeld()`. */
+  garp(vip: VipSpec, repeat: number, spacingMs?: number, stillHeld?: () => boolean): void;
   /** true/false, or undefined when the interface does not exist. */
   linkUp(ifname: string): boolean | undefined;
   interfaceAddress(ifname: string, family: Family): string | undefined;
@@ -187,11 +187,13 @@ export class IpNetOps implements NetOps {
     if (!r.ok && !/Cannot assign|not found|No such|Address not found/i.test(r.stderr)) this.log(`cannot remove ${vip.address}/${vip.prefix} from ${vip.dev}: ${r.stderr}`);
   }
 
-  garp(vip: VipSpec, repeat: number, spacingMs = GARP_SPACING_MS): void {
+  garp(vip: VipSpec, repeat: number, spacingMs = GARP_SPACING_MS, stillHeld: () => boolean = () => true): void {
     // One packet per announcement, spacingMs apart: a Linux client ignores a
     // new MAC for an address within `locktime` (1 s) of its last update, so
     // spaced announcements make sure one lands after that window.
     const send = () => {
+      // A later packet of the series must not claim an address handed over meanwhile.
+      if (!stillHeld()) return;
       try {
         this.announcer.announce(vip);
         return;
