@@ -18,7 +18,7 @@
  * Usage (root, after `npm run build`):
  *   node bench/vrrp-failover.mjs [--keep] [--runs N] [--pairs belay,keepalived,mixed] [--configs v2_1s,v3_100ms] [--scenarios crash,graceful,script]
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Lab } from '../dist/lab/netns.js';
 import {
@@ -92,6 +92,8 @@ async function oneRun(lab, work, daemon, cfgName, scenario, runNo) {
   try {
     await waitFor(() => hasVip(lab, 'lb1', vip), 20000, `${daemon}: lb1 to hold the VIP`);
     await waitFor(() => poller.lastOk()?.who === 'lb1', 10000, `${daemon}: lb1 to answer`);
+    // The backup must be up and following lb1 before the failure (belay's node start is slower than keepalived's).
+    await waitFor(() => backupReady(handles.lb2, impl(daemon, 'lb2'), lab.host('lb1').address), 20000, `${daemon}: lb2 to follow lb1 as BACKUP`);
     // A steady second before the failure, at a random phase of the advert interval.
     await sleep(500 + Math.floor(Math.random() * cfg.advertInt * 1000));
     const t = Date.now();
@@ -108,6 +110,18 @@ async function oneRun(lab, work, daemon, cfgName, scenario, runNo) {
     for (const h of ['lb1', 'lb2']) await stopDaemon(handles[h], 1500);
     lab.killAll('lb1');
     lab.killAll('lb2');
+  }
+}
+
+function backupReady(h, kind, masterAddress) {
+  try {
+    if (kind === 'belay') {
+      const s = JSON.parse(readFileSync(h.statusFile, 'utf8'));
+      return s.status.instances[0]?.state === 'BACKUP' && s.status.instances[0]?.masterAddress === masterAddress;
+    }
+    return readFileSync(h.logFile, 'utf8').includes('Entering BACKUP STATE');
+  } catch {
+    return false;
   }
 }
 

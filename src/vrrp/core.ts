@@ -28,6 +28,9 @@ export type VrrpEvent =
   | { type: 'tick' }
   | { type: 'script-result'; script: string; ok: boolean; detail?: string }
   | { type: 'link'; interface: string; up: boolean }
+  /** track_file: the integer the file holds now; track_process: how many matching processes run. */
+  | { type: 'track-file'; name: string; value: number }
+  | { type: 'track-process'; name: string; running: number }
   /** Embedders (FloatIP) drive the base priority directly. */
   | { type: 'set-priority'; instance: string; priority: number }
   /** The cluster placed this address here: become MASTER now, no election wait. */
@@ -44,7 +47,7 @@ export type VrrpAction =
   | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family }
   | { type: 'add-vips'; instance: string; vips: VipSpec[] }
   | { type: 'remove-vips'; instance: string; vips: VipSpec[] }
-  | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number }
+  | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number; spacingMs?: number }
   | { type: 'notify'; instance: string; state: VrrpState; priority: number }
   | { type: 'group-notify'; group: string; state: VrrpState }
   | { type: 'run-script'; script: string }
@@ -159,6 +162,8 @@ export class VrrpRouter {
   private readonly instances = new Map<string, Instance>();
   private readonly scripts = new Map<string, ScriptRt>();
   private readonly links = new Map<string, boolean>();
+  private readonly fileValues = new Map<string, number>();
+  private readonly processCounts = new Map<string, number>();
   private readonly groupState = new Map<string, VrrpState>();
   private readonly unmatched = { wrongVrid: 0, wrongInterface: 0, malformed: 0 };
   private started = false;
@@ -188,6 +193,14 @@ export class VrrpRouter {
         break;
       case 'link':
         this.links.set(event.interface, event.up);
+        this.refreshAll(now);
+        break;
+      case 'track-file':
+        this.fileValues.set(event.name, event.value);
+        this.refreshAll(now);
+        break;
+      case 'track-process':
+        this.processCounts.set(event.name, event.running);
         this.refreshAll(now);
         break;
       case 'set-priority': {
@@ -574,8 +587,15 @@ export class VrrpRouter {
       inst.reassertAt = now;
       this.log(`(${name}) received lower priority (${pkt.priority}) advert from ${src} - discarding`);
       this.sendAdvert(inst, inst.effPriority);
-      this.out.push({ type: 'garp', instance: name, vips: inst.spec.vips, repeat: 1 });
+      // keepalived's garp_lower_prio_repeat (default: garp_master_repeat) now, and a second set after garp_lower_prio_delay.
+      this.out.push({ type: 'garp', instance: name, vips: inst.spec.vips, repeat: inst.spec.garpLowerPrioRepeat ?? inst.spec.garpMasterRepeat, ...this.spacing(inst) });
+      const delay = inst.spec.garpLowerPrioDelayMs ?? inst.spec.garpMasterDelayMs;
+      if (delay > 0) inst.garpAt = [...inst.garpAt, now + delay].sort((a, b) => a - b);
     }
+  }
+
+  private spacing(inst: Instance): { spacingMs?: number } {
+    return inst.spec.garpIntervalMs !== undefined ? { spacingMs: inst.spec.garpIntervalMs } : {};
   }
 
   private preemptAllowed(inst: Instance, now: number): boolean {
@@ -617,7 +637,7 @@ export class VrrpRouter {
         }
         if (inst.garpRefreshAt !== null && inst.garpRefreshAt <= now) {
           inst.garpRefreshAt = now + inst.spec.garpMasterRefreshMs;
-          this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: 1 });
+          this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRefreshRepeat ?? 1, ...this.spacing(inst) });
         }
       }
     }
@@ -702,6 +722,21 @@ export class VrrpRouter {
       const up = this.links.get(t.name) !== false;
       if (t.weight === 0) {
         if (!up) faults.push(`interface ${t.name} down`);
+      } else if (t.weight > 0 && up) delta += t.weight;
+      else if (t.weight < 0 && !up) delta += t.weight;
+    }
+    // keepalived track_file: weight 0 → a non-zero value is a FAULT; otherwise value × weight (reverse: −).
+    for (const t of inst.spec.trackFiles ?? []) {
+      const v = this.fileValues.get(t.name) ?? 0;
+      if (t.weight === 0) {
+        if (v !== 0) faults.push(`track_file ${t.name} = ${v}`);
+      } else delta += v * t.weight * (t.reverse ? -1 : 1);
+    }
+    // track_process: up when at least `quorum` processes match; weights as for scripts.
+    for (const t of inst.spec.trackProcesses ?? []) {
+      const up = (this.processCounts.get(t.name) ?? 0) >= t.quorum;
+      if (t.weight === 0) {
+        if (!up) faults.push(`process ${t.name} not running`);
       } else if (t.weight > 0 && up) delta += t.weight;
       else if (t.weight < 0 && !up) delta += t.weight;
     }
@@ -830,7 +865,7 @@ export class VrrpRouter {
 
   private garp(inst: Instance): void {
     this.log(`(${inst.spec.name}) Sending/queueing gratuitous ARPs on ${inst.spec.interface} for ${inst.spec.vips.map((v) => v.address).join(' ')}`);
-    this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRepeat });
+    this.out.push({ type: 'garp', instance: inst.spec.name, vips: inst.spec.vips, repeat: inst.spec.garpMasterRepeat, ...this.spacing(inst) });
   }
 
   private sendAdvert(inst: Instance, priority: number): void {

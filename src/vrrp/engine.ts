@@ -7,7 +7,9 @@
  * keepalived.conf; the cluster daemon's FloatIP can build one instance per
  * VIP and steer it with `setPriority` (placement) and `onStateChange`.
  */
-import { existsSync } from 'node:fs';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { closeSync, constants as fsc, existsSync, openSync, readdirSync, readFileSync, watch, writeFileSync, writeSync, type FSWatcher } from 'node:fs';
+import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
 import { IpNetOps, runCommand, type NetOps } from './netops.js';
@@ -49,6 +51,12 @@ export class VrrpEngine {
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly links = new Map<string, boolean>();
   private readonly held = new Map<string, VipSpec>();
+  private readonly vmacs = new Map<string, () => Promise<void>>();
+  private readonly trackWatchers: FSWatcher[] = [];
+  private trackTimer: NodeJS.Timeout | null = null;
+  private readonly trackSeen = new Map<string, number>();
+  private fifoFd: number | null = null;
+  private fifoScript: ChildProcess | null = null;
   private netQueue: Promise<void> = Promise.resolve();
   private notifyQueue: Promise<void> = Promise.resolve();
   private readonly pending = new Set<Promise<unknown>>();
@@ -84,11 +92,110 @@ export class VrrpEngine {
   }
 
   async start(): Promise<void> {
+    await this.createVmacs(this.spec);
     await this.transport.open(this.memberships(this.spec), (p) => this.onPacket(p));
     this.running = true;
     this.pollLinks(true);
     this.linkTimer = setInterval(() => this.pollLinks(false), this.opts.linkPollMs ?? 100);
+    this.startTracking();
+    this.openNotifyFifo();
     this.apply(this.router.step({ type: 'start' }, this.now()));
+  }
+
+  // ------------------------------------------------ track_file, track_process, notify_fifo
+
+  private startTracking(): void {
+    for (const f of this.spec.trackFiles ?? []) {
+      if (f.init && (f.init.overwrite || !existsSync(f.path))) {
+        try {
+          writeFileSync(f.path, `${f.init.value}\n`);
+        } catch (err) {
+          this.log(`track_file ${f.name}: cannot initialise ${f.path}: ${(err as Error).message}`);
+        }
+      }
+      try {
+        // inotify on the directory: the file may be replaced (rename) or created later.
+        const w = watch(path.dirname(f.path), (_ev, name) => {
+          if (name === null || name === path.basename(f.path)) this.pollTracked();
+        });
+        w.on('error', () => {});
+        this.trackWatchers.push(w);
+      } catch {
+        /* the 1 s poll below still covers it */
+      }
+    }
+    if ((this.spec.trackFiles?.length ?? 0) + (this.spec.trackProcesses?.length ?? 0) === 0) return;
+    this.pollTracked();
+    this.trackTimer = setInterval(() => this.pollTracked(), this.spec.trackProcesses?.length ? 500 : 1000);
+  }
+
+  private pollTracked(): void {
+    if (!this.running && this.trackSeen.size > 0) return;
+    for (const f of this.spec.trackFiles ?? []) {
+      let value = 0;
+      try {
+        // keepalived reads an integer; anything else counts as 0.
+        const n = parseInt(readFileSync(f.path, 'utf8').trim(), 10);
+        value = Number.isFinite(n) ? n : 0;
+      } catch {
+        value = 0;
+      }
+      this.emitTracked(`file:${f.name}`, value, () => this.router.step({ type: 'track-file', name: f.name, value }, this.now()));
+    }
+    if (this.spec.trackProcesses?.length) {
+      const procs = listProcesses();
+      for (const p of this.spec.trackProcesses) {
+        const running = procs.filter((x) => x.name === p.process && (!p.params || x.args === p.params)).length;
+        this.emitTracked(`proc:${p.name}`, running, () => this.router.step({ type: 'track-process', name: p.name, running }, this.now()));
+      }
+    }
+  }
+
+  private emitTracked(key: string, value: number, step: () => VrrpAction[]): void {
+    if (this.trackSeen.get(key) === value) return;
+    this.trackSeen.set(key, value);
+    const actions = step();
+    if (this.running) this.apply(actions);
+  }
+
+  private stopTracking(): void {
+    for (const w of this.trackWatchers.splice(0)) w.close();
+    if (this.trackTimer) clearInterval(this.trackTimer);
+    this.trackTimer = null;
+  }
+
+  private openNotifyFifo(): void {
+    const fifo = this.spec.notifyFifo;
+    if (!fifo) return;
+    try {
+      if (!existsSync(fifo.path)) execFileSync('mkfifo', ['-m', '0600', fifo.path]);
+      // Read-write and non-blocking, as keepalived opens it: never blocks without a reader.
+      this.fifoFd = openSync(fifo.path, fsc.O_RDWR | fsc.O_NONBLOCK);
+    } catch (err) {
+      this.log(`notify_fifo ${fifo.path}: ${(err as Error).message}`);
+      return;
+    }
+    if (fifo.script) {
+      const argv = [...splitCommand(fifo.script), fifo.path];
+      this.fifoScript = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', ...(this.opts.scriptCredentials ?? {}) });
+      this.fifoScript.on('error', (err) => this.log(`notify_fifo_script: ${err.message}`));
+    }
+  }
+
+  private fifoLine(line: string): void {
+    if (this.fifoFd === null) return;
+    try {
+      writeSync(this.fifoFd, `${line}\n`);
+    } catch (err) {
+      this.log(`notify_fifo: line dropped (${(err as Error).message})`);
+    }
+  }
+
+  private closeNotifyFifo(): void {
+    if (this.fifoFd !== null) closeSync(this.fifoFd);
+    this.fifoFd = null;
+    if (this.fifoScript && this.fifoScript.exitCode === null) this.fifoScript.kill('SIGTERM');
+    this.fifoScript = null;
   }
 
   /** Release: priority-0 adverts, VIPs removed, notify_stop run; then close. */
@@ -103,8 +210,22 @@ export class VrrpEngine {
     for (const vip of [...this.held.values()]) await this.netops.delVip(vip);
     this.held.clear();
     await this.notifyQueue;
+    this.stopTracking();
+    this.closeNotifyFifo();
     this.netops.close();
     await this.transport.close();
+    for (const undo of [...this.vmacs.values()].reverse()) await undo().catch(() => {});
+    this.vmacs.clear();
+  }
+
+  /** use_vmac: the macvlans exist (and are up) before sockets bind to them. */
+  private async createVmacs(spec: RouterSpec): Promise<void> {
+    for (const i of spec.instances) {
+      if (!i.vmac || this.vmacs.has(i.vmac.name)) continue;
+      if (!this.netops.createVmac) throw new Error(`(${i.name}) use_vmac needs network operations that can create interfaces`);
+      this.vmacs.set(i.vmac.name, await this.netops.createVmac({ ...i.vmac, family: i.family }));
+      this.log(`(${i.name}) VMAC ${i.vmac.name} (${i.vmac.mac}) on ${i.vmac.base}`);
+    }
   }
 
   /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
@@ -145,7 +266,7 @@ export class VrrpEngine {
     const out: Membership[] = [];
     for (const i of spec.instances) {
       // Unicast instances listen on their interface too, without a group.
-      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.interface });
+      out.push({ family: i.family, ...(i.peers.length ? {} : { group: i.mcastGroup }), localAddress: i.primaryAddress, ifname: i.xmitInterface ?? i.interface });
     }
     return out;
   }
@@ -194,7 +315,7 @@ export class VrrpEngine {
         case 'send': {
           const inst = this.spec.instances.find((i) => i.name === a.instance);
           const local = inst?.primaryAddress ?? '0.0.0.0';
-          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
           this.track(p);
           break;
         }
@@ -214,12 +335,8 @@ export class VrrpEngine {
           this.queueNet(async () => {
             for (const v of a.vips) {
               if (!this.held.has(vipKey(v))) continue;
-              if (v.family === 6) {
-                this.log(`(${a.instance}) unsolicited neighbour advertisement for ${v.address} not sent (not supported yet)`);
-                continue;
-              }
-              this.log(`Sending gratuitous ARP on ${v.dev} for ${v.address}`);
-              this.netops.garp(v, a.repeat);
+              this.log(v.family === 6 ? `Sending unsolicited Neighbour Adverts on ${v.dev} for ${v.address}` : `Sending gratuitous ARP on ${v.dev} for ${v.address}`);
+              this.netops.garp(v, a.repeat, a.spacingMs, () => this.held.has(vipKey(v)));
             }
           });
           break;
@@ -227,6 +344,7 @@ export class VrrpEngine {
           this.notify(a.instance, a.state, a.priority);
           break;
         case 'group-notify':
+          this.fifoLine(`GROUP "${a.group}" ${a.state}`);
           this.runNotify(this.groupNotify.get(a.group), 'GROUP', a.group, a.state, undefined);
           break;
         case 'run-script':
@@ -273,6 +391,7 @@ export class VrrpEngine {
 
   private notify(instance: string, state: VrrpState, priority: number): void {
     for (const fn of this.listeners) fn({ instance, state, priority });
+    this.fifoLine(`INSTANCE "${instance}" ${state} ${priority}`);
     this.runNotify(this.instanceNotify.get(instance), 'INSTANCE', instance, state, priority);
   }
 
@@ -308,4 +427,27 @@ function vipKey(v: VipSpec): string {
 /** keepalived execs notify commands directly; shell syntax gets /bin/sh -c. */
 function commandArgv(text: string): string[] {
   return needsShell(text) ? ['/bin/sh', '-c', `${text} "$@"`, 'sh'] : splitCommand(text);
+}
+
+/** Running processes: comm (as keepalived matches it) and the parameters after argv[0]. */
+function listProcesses(): { name: string; args: string }[] {
+  const out: { name: string; args: string }[] = [];
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      out.push({ name, args: argv.slice(1).join(' ') });
+      // A long name is truncated in comm (15 characters): match argv[0]'s basename too.
+      if (argv[0] && path.basename(argv[0]) !== name) out.push({ name: path.basename(argv[0]), args: argv.slice(1).join(' ') });
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return out;
 }

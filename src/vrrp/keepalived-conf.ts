@@ -239,6 +239,12 @@ export interface GlobalDefs {
   garpMasterDelay?: number;
   garpMasterRepeat?: number;
   garpMasterRefresh?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelay?: number;
+  garpLowerPrioRepeat?: number;
+  garpInterval?: number;
+  /** notify_fifo PATH (and notify_fifo_script): state lines written to a FIFO. */
+  notifyFifo?: { path: string; script?: string };
 }
 
 export interface VrrpScriptConf {
@@ -281,6 +287,8 @@ export interface InstanceConf {
   mcastSrcIp?: string;
   trackScripts: { name: string; weight?: number }[];
   trackInterfaces: { name: string; weight: number }[];
+  trackFiles: { name: string; weight?: number; reverse: boolean }[];
+  trackProcesses: { name: string; weight?: number }[];
   notifyMaster?: string[];
   notifyBackup?: string[];
   notifyFault?: string[];
@@ -294,6 +302,12 @@ export interface InstanceConf {
   v3ChecksumAsV2?: boolean;
   oldUnicastChecksum?: 'send' | 'never';
   unicastTtl?: number;
+  garpMasterRefreshRepeat?: number;
+  garpLowerPrioDelay?: number;
+  garpLowerPrioRepeat?: number;
+  /** use_vmac [NAME] [MAC]: default vrrp.VRID and 00:00:5e:00:01:VRID (02 for IPv6). */
+  useVmac?: { name?: string; mac?: string };
+  vmacXmitBase?: boolean;
   file: string;
   line: number;
 }
@@ -318,10 +332,34 @@ export interface UnsupportedBlock {
   realServers: number;
 }
 
+export interface TrackFileConf {
+  name: string;
+  file: string;
+  weight: number;
+  reverse: boolean;
+  /** init_file [VALUE] [overwrite]: create the file with VALUE (default 0). */
+  initFile?: { value: number; overwrite: boolean };
+  line: number;
+  source: string;
+}
+
+export interface TrackProcessConf {
+  name: string;
+  process: string;
+  /** param_match: the rest of the command line must match too. */
+  params?: string;
+  weight: number;
+  quorum: number;
+  line: number;
+  source: string;
+}
+
 export interface KeepalivedConfig {
   file: string;
   globalDefs: GlobalDefs;
   scripts: VrrpScriptConf[];
+  trackFiles: TrackFileConf[];
+  trackProcesses: TrackProcessConf[];
   instances: InstanceConf[];
   syncGroups: SyncGroupConf[];
   /** LVS blocks (virtual_server, virtual_server_group): parsed, not run yet. */
@@ -372,6 +410,8 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
     file: path,
     globalDefs: { notificationEmail: [], vrrpStrict: false, enableScriptSecurity: false },
     scripts: [],
+    trackFiles: [],
+    trackProcesses: [],
     instances: [],
     syncGroups: [],
     unsupported: [],
@@ -391,6 +431,14 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
         break;
       case 'vrrp_sync_group':
         cfg.syncGroups.push(parseSyncGroup(st, warn));
+        break;
+      case 'track_file':
+      case 'vrrp_track_file':
+        cfg.trackFiles.push(parseTrackFile(st, warn));
+        break;
+      case 'track_process':
+      case 'vrrp_track_process':
+        cfg.trackProcesses.push(parseTrackProcess(st, warn));
         break;
       case 'virtual_server':
       case 'virtual_server_group':
@@ -471,7 +519,7 @@ function commandArg(st: Stmt, warn: Warn): string[] {
   const first = st.args[0];
   if (!first) throw new ConfigError(st.file, st.line, `'${st.keyword}' needs a script`);
   if (first.quoted) {
-    if (st.args.length > 1) warn(st, `'${st.keyword}': user/group '${st.args.slice(1).map((a) => a.text).join(' ')}' ignored (belay runs scripts as itself)`);
+    if (st.args.length > 1) warn(st, `'${st.keyword}': user/group '${st.args.slice(1).map((a) => a.text).join(' ')}' ignored (scripts run as the global script_user)`);
     return [first.text];
   }
   if (st.args.length > 1) {
@@ -526,9 +574,30 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
       case 'vrrp_garp_master_refresh':
         g.garpMasterRefresh = intArg(s, 0, 100000);
         break;
-      case 'vrrp_skip_check_adv_addr':
+      case 'notify_fifo':
+      case 'vrrp_notify_fifo':
+        g.notifyFifo = { path: arg(s), ...(g.notifyFifo?.script ? { script: g.notifyFifo.script } : {}) };
+        break;
+      case 'notify_fifo_script':
+      case 'vrrp_notify_fifo_script':
+        if (!g.notifyFifo) throw new ConfigError(s.file, s.line, `${s.keyword} needs notify_fifo before it`);
+        g.notifyFifo.script = arg(s);
+        break;
+      case 'vrrp_garp_master_refresh_repeat':
+        g.garpMasterRefreshRepeat = intArg(s, 1, 100);
+        break;
+      case 'vrrp_garp_lower_prio_delay':
+        g.garpLowerPrioDelay = intArg(s, 0, 1000);
+        break;
+      case 'vrrp_garp_lower_prio_repeat':
+        g.garpLowerPrioRepeat = intArg(s, 0, 100);
+        break;
       case 'vrrp_garp_interval':
       case 'vrrp_gna_interval':
+        // seconds, microsecond resolution; one spacing for both (belay sends ARP and NA alike)
+        g.garpInterval = numArg(s, 0, 1);
+        break;
+      case 'vrrp_skip_check_adv_addr':
       case 'max_auto_priority':
       case 'lvs_id':
       case 'enable_traps':
@@ -542,6 +611,62 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
         warn(s, `unknown keyword '${s.keyword}' in global_defs`);
     }
   }
+}
+
+function parseTrackFile(st: Stmt, warn: Warn): TrackFileConf {
+  const t: TrackFileConf = { name: arg(st), file: '', weight: 1, reverse: false, line: st.line, source: st.file };
+  for (const s of blockOf(st)) {
+    switch (s.keyword) {
+      case 'file':
+        t.file = arg(s);
+        break;
+      case 'weight':
+        t.weight = intArg(s, -254, 254);
+        t.reverse = s.args[1]?.text === 'reverse';
+        break;
+      case 'init_file': {
+        const v = s.args.find((a) => /^-?\d+$/.test(a.text));
+        t.initFile = { value: v ? Number(v.text) : 0, overwrite: s.args.some((a) => a.text === 'overwrite') };
+        break;
+      }
+      default:
+        warn(s, `unknown keyword '${s.keyword}' in track_file ${t.name}`);
+    }
+  }
+  if (!t.file) throw new ConfigError(st.file, st.line, `track_file ${t.name} has no 'file'`);
+  return t;
+}
+
+function parseTrackProcess(st: Stmt, warn: Warn): TrackProcessConf {
+  const t: TrackProcessConf = { name: arg(st), process: '', weight: 0, quorum: 1, line: st.line, source: st.file };
+  for (const s of blockOf(st)) {
+    switch (s.keyword) {
+      case 'process':
+        t.process = arg(s);
+        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text).join(' ');
+        break;
+      case 'param_match':
+        if (arg(s) !== 'initial' && arg(s) !== 'partial' && !t.params) warn(s, 'param_match without process parameters: matching the name only');
+        break;
+      case 'weight':
+        t.weight = intArg(s, -254, 254);
+        break;
+      case 'quorum':
+        t.quorum = intArg(s, 1, 65535);
+        break;
+      case 'quorum_max':
+      case 'fork_delay':
+      case 'terminate_delay':
+      case 'delay':
+      case 'full_command':
+        warn(s, `track_process ${s.keyword} accepted and ignored`);
+        break;
+      default:
+        warn(s, `unknown keyword '${s.keyword}' in track_process ${t.name}`);
+    }
+  }
+  if (!t.process) throw new ConfigError(st.file, st.line, `track_process ${t.name} has no 'process'`);
+  return t;
 }
 
 function parseScript(st: Stmt, warn: Warn): VrrpScriptConf {
@@ -574,7 +699,7 @@ function parseScript(st: Stmt, warn: Warn): VrrpScriptConf {
         c.initFail = true;
         break;
       case 'user':
-        warn(s, 'vrrp_script user: belay runs scripts as the user it runs as');
+        warn(s, 'vrrp_script user: ignored; scripts run as the global script_user');
         break;
       default:
         warn(s, `unknown keyword '${s.keyword}' in vrrp_script ${name}`);
@@ -632,6 +757,8 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
     unicastPeers: [],
     trackScripts: [],
     trackInterfaces: [],
+    trackFiles: [],
+    trackProcesses: [],
     strict: false,
     file: st.file,
     line: st.line,
@@ -742,6 +869,24 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'garp_master_refresh':
         c.garpMasterRefresh = intArg(s, 0, 100000);
         break;
+      case 'garp_master_refresh_repeat':
+        c.garpMasterRefreshRepeat = intArg(s, 1, 100);
+        break;
+      case 'garp_lower_prio_delay':
+        c.garpLowerPrioDelay = intArg(s, 0, 1000);
+        break;
+      case 'garp_lower_prio_repeat':
+        c.garpLowerPrioRepeat = intArg(s, 0, 100);
+        break;
+      case 'use_vmac': {
+        c.useVmac = { name: s.args[0] && !/^[0-9a-f]{2}(:[0-9a-f]{2}){4,5}$/i.test(s.args[0].text) ? s.args[0].text : undefined };
+        const mac = s.args.find((a) => /^[0-9a-f]{2}(:[0-9a-f]{2}){4,5}$/i.test(a.text));
+        if (mac) c.useVmac.mac = mac.text;
+        break;
+      }
+      case 'vmac_xmit_base':
+        c.vmacXmitBase = true;
+        break;
       case 'version':
         c.version = intArg(s, 2, 3) as VrrpVersion;
         break;
@@ -765,18 +910,27 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'smtp_alert':
       case 'dont_track_primary':
       case 'debug':
-      case 'garp_master_refresh_repeat':
       case 'native_ipv6':
       case 'accept':
       case 'no_accept':
         warn(s, `${s.keyword} accepted and ignored`);
         break;
-      case 'use_vmac':
-      case 'vmac_xmit_base':
+      case 'track_file':
+        for (const e of listEntries(s)) {
+          const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
+          if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_file ${e.keyword}: bad weight '${w}'`);
+          c.trackFiles.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}), reverse: e.args[2]?.text === 'reverse' });
+        }
+        break;
+      case 'track_process':
+        for (const e of listEntries(s)) {
+          const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
+          if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_process ${e.keyword}: bad weight '${w}'`);
+          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}) });
+        }
+        break;
       case 'virtual_routes':
       case 'virtual_rules':
-      case 'track_process':
-      case 'track_file':
       case 'track_bfd':
         warn(s, `${s.keyword} is not supported yet; ignored`);
         break;
@@ -831,6 +985,12 @@ function validate(cfg: KeepalivedConfig): void {
     if (i.vips.length === 0) cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name} has no virtual_ipaddress` });
     for (const t of i.trackScripts) {
       if (!cfg.scripts.some((s) => s.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown vrrp_script '${t.name}'`);
+    }
+    for (const t of i.trackFiles) {
+      if (!cfg.trackFiles.some((f) => f.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown track_file '${t.name}'`);
+    }
+    for (const t of i.trackProcesses) {
+      if (!cfg.trackProcesses.some((f) => f.name === t.name)) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name} tracks unknown track_process '${t.name}'`);
     }
   }
   for (const g of cfg.syncGroups) {
@@ -927,12 +1087,22 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       note(`${srcKeyword} ${configuredSrc} is not an address of this host: adverts will carry a source address that is not ours (keepalived accepts this silently)`);
     }
     const primary = configuredSrc ?? host.interfaceAddress(ifname, family);
+    let vmac: InstanceSpec['vmac'];
+    if (i.useVmac) {
+      const vrid = i.virtualRouterId!;
+      const tail = vrid.toString(16).padStart(2, '0');
+      const mac = i.useVmac.mac ? (i.useVmac.mac.split(':').length === 5 ? `${i.useVmac.mac}:${tail}` : i.useVmac.mac) : `00:00:5e:00:0${family === 4 ? 1 : 2}:${tail}`;
+      vmac = { name: i.useVmac.name ?? `vrrp${family === 6 ? '6' : ''}.${vrid}`, mac: mac.toLowerCase(), base: ifname };
+      if (i.unicastPeers.length && !i.vmacXmitBase) note('use_vmac with unicast_peer needs vmac_xmit_base (as keepalived says); sending on the base interface');
+      if (strict && i.vmacXmitBase) note('strict mode cannot use vmac_xmit_base (keepalived refuses it); used anyway');
+    }
     if (!primary) throw new ConfigError(i.file, i.line, `vrrp_instance ${i.name}: interface ${ifname} has no IPv${family} address (or does not exist)`);
     const vips: VipSpec[] = [...i.vips, ...i.excludedVips].map((v) => ({
       address: v.address,
       prefix: v.prefix,
       family: v.family,
-      dev: v.dev ?? ifname,
+      // With use_vmac the VIPs of the instance's interface live on the VMAC.
+      dev: vmac && (v.dev === undefined || v.dev === ifname) ? vmac.name : v.dev ?? ifname,
       ...(v.label !== undefined ? { label: v.label } : {}),
     }));
     instanceNotify.set(i.name, { master: i.notifyMaster, backup: i.notifyBackup, fault: i.notifyFault, stop: i.notifyStop, generic: i.notify });
@@ -953,9 +1123,31 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       mcastGroup: family === 4 ? g.vrrpMcastGroup4 ?? VRRP_MCAST_GROUP4 : g.vrrpMcastGroup6 ?? VRRP_MCAST_GROUP6,
       trackScripts: i.trackScripts.map((t) => ({ script: t.name, weight: t.weight ?? cfg.scripts.find((s) => s.name === t.name)!.weight })),
       trackInterfaces: i.trackInterfaces,
+      ...(i.trackFiles.length
+        ? {
+            trackFiles: i.trackFiles.map((t) => {
+              const f = cfg.trackFiles.find((x) => x.name === t.name)!;
+              return { name: t.name, weight: t.weight ?? f.weight, reverse: t.weight !== undefined ? t.reverse : f.reverse };
+            }),
+          }
+        : {}),
+      ...(i.trackProcesses.length
+        ? {
+            trackProcesses: i.trackProcesses.map((t) => {
+              const p = cfg.trackProcesses.find((x) => x.name === t.name)!;
+              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum };
+            }),
+          }
+        : {}),
       garpMasterDelayMs: (i.garpMasterDelay ?? g.garpMasterDelay ?? 5) * 1000,
       garpMasterRepeat: i.garpMasterRepeat ?? g.garpMasterRepeat ?? 5,
       garpMasterRefreshMs: (i.garpMasterRefresh ?? g.garpMasterRefresh ?? 0) * 1000,
+      ...optional('garpMasterRefreshRepeat', i.garpMasterRefreshRepeat ?? g.garpMasterRefreshRepeat),
+      ...optional('garpLowerPrioRepeat', i.garpLowerPrioRepeat ?? g.garpLowerPrioRepeat),
+      ...optional('garpLowerPrioDelayMs', secondsToMs(i.garpLowerPrioDelay ?? g.garpLowerPrioDelay)),
+      ...optional('garpIntervalMs', secondsToMs(g.garpInterval)),
+      ...(vmac ? { vmac } : {}),
+      ...(vmac ? { xmitInterface: i.vmacXmitBase || i.unicastPeers.length ? ifname : vmac.name } : {}),
       strict,
       ...(i.v3ChecksumAsV2 ? { v3ChecksumAsV2: true } : {}),
       ...(i.oldUnicastChecksum ? { oldUnicastChecksum: i.oldUnicastChecksum } : {}),
@@ -972,10 +1164,26 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     groupNotify.set(s.name, { master: s.notifyMaster, backup: s.notifyBackup, fault: s.notifyFault, stop: s.notifyStop, generic: s.notify });
   }
   return {
-    spec: { routerId: g.routerId ?? hostname, instances, scripts, syncGroups },
+    spec: {
+      routerId: g.routerId ?? hostname,
+      instances,
+      scripts,
+      syncGroups,
+      ...(cfg.trackFiles.length ? { trackFiles: cfg.trackFiles.map((f) => ({ name: f.name, path: f.file, ...(f.initFile ? { init: f.initFile } : {}) })) } : {}),
+      ...(cfg.trackProcesses.length ? { trackProcesses: cfg.trackProcesses.map((p) => ({ name: p.name, process: p.process, ...(p.params ? { params: p.params } : {}) })) } : {}),
+      ...(g.notifyFifo ? { notifyFifo: g.notifyFifo } : {}),
+    },
     instanceNotify,
     groupNotify,
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),
     ...(cfg.instances.find((i) => i.unicastTtl) ? { unicastTtl: cfg.instances.find((i) => i.unicastTtl)!.unicastTtl! } : {}),
   };
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+function secondsToMs(s: number | undefined): number | undefined {
+  return s === undefined ? undefined : Math.round(s * 1000);
 }

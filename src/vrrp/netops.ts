@@ -4,8 +4,9 @@
  * addresses, run scripts with a timeout. Behind an interface so the engine
  * can be driven in tests without touching the host.
  */
+import { Announcer } from './announce.js';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Family } from './addr.js';
 import type { VipSpec } from './types.js';
 
@@ -15,7 +16,10 @@ export const GARP_SPACING_MS = 250;
 export interface NetOps {
   addVip(vip: VipSpec): Promise<void>;
   delVip(vip: VipSpec): Promise<void>;
-  garp(vip: VipSpec, repeat: number): void;
+  /** use_vmac: create the macvlan (and keepalived's sysctls); returns what to undo. */
+  createVmac?(v: { name: string; mac: string; base: string; family: Family }): Promise<() => Promise<void>>;
+  /** Gratuitous ARP / unsolicited NA: `repeat` packets, `spacingMs` apart, each only while `stillHeld()`. */
+  garp(vip: VipSpec, repeat: number, spacingMs?: number, stillHeld?: () => boolean): void;
   /** true/false, or undefined when the interface does not exist. */
   linkUp(ifname: string): boolean | undefined;
   interfaceAddress(ifname: string, family: Family): string | undefined;
@@ -161,6 +165,8 @@ export class IpNetOps implements NetOps {
   private helpers = new Set<ChildProcess>();
   private garpTimers = new Set<NodeJS.Timeout>();
   private readonly batch = new IpBatch();
+  private readonly announcer = new Announcer();
+  private nativeFailed = false;
 
   constructor(private readonly log: (line: string) => void = () => {}) {}
 
@@ -181,16 +187,24 @@ export class IpNetOps implements NetOps {
     if (!r.ok && !/Cannot assign|not found|No such|Address not found/i.test(r.stderr)) this.log(`cannot remove ${vip.address}/${vip.prefix} from ${vip.dev}: ${r.stderr}`);
   }
 
-  garp(vip: VipSpec, repeat: number): void {
-    if (vip.family === 6) {
-      // Unsolicited NA needs a tool we do not have yet (ndisc6); the kernel's own NA on nodad covers most cases.
-      return;
-    }
-    // One packet per arping, GARP_SPACING_MS apart (arping's own interval is
-    // whole seconds): a Linux client ignores a new MAC for an address within
-    // `locktime` (1 s) of its last update, so spaced announcements make sure
-    // one lands after that window instead of a second later.
+  garp(vip: VipSpec, repeat: number, spacingMs = GARP_SPACING_MS, stillHeld: () => boolean = () => true): void {
+    // One packet per announcement, spacingMs apart: a Linux client ignores a
+    // new MAC for an address within `locktime` (1 s) of its last update, so
+    // spaced announcements make sure one lands after that window.
     const send = () => {
+      // A later packet of the series must not claim an address handed over meanwhile.
+      if (!stillHeld()) return;
+      try {
+        this.announcer.announce(vip);
+        return;
+      } catch (err) {
+        if (vip.family === 6) {
+          this.log(`unsolicited neighbour advertisement for ${vip.address} on ${vip.dev} failed: ${(err as Error).message}`);
+          return;
+        }
+        if (!this.nativeFailed) this.log(`gratuitous ARP socket: ${(err as Error).message}; falling back to arping`);
+        this.nativeFailed = true;
+      }
       const child = spawn('arping', ['-q', '-U', '-c', '1', '-I', vip.dev, vip.address], { stdio: 'ignore' });
       this.helpers.add(child);
       child.once('error', (err) => {
@@ -204,7 +218,7 @@ export class IpNetOps implements NetOps {
       const t = setTimeout(() => {
         this.garpTimers.delete(t);
         send();
-      }, i * GARP_SPACING_MS);
+      }, i * spacingMs);
       this.garpTimers.add(t);
     }
   }
@@ -222,6 +236,47 @@ export class IpNetOps implements NetOps {
         return undefined;
       }
     }
+  }
+
+  async createVmac(v: { name: string; mac: string; base: string; family: Family }): Promise<() => Promise<void>> {
+    const sysctl = (key: string, value?: string): string | undefined => {
+      const file = `/proc/sys/${key.replace(/\./g, '/')}`;
+      try {
+        const old = readFileSync(file, 'utf8').trim();
+        if (value !== undefined) writeFileSync(file, value);
+        return old;
+      } catch {
+        return undefined;
+      }
+    };
+    // An interface left over from a killed run with the same name is reused if its MAC matches.
+    let created = false;
+    let r = await ip(['link', 'add', 'link', v.base, 'name', v.name, 'address', v.mac, 'type', 'macvlan', 'mode', 'private']);
+    if (r.ok) created = true;
+    else if (!/exists/i.test(r.stderr)) throw new Error(`use_vmac: cannot create ${v.name} on ${v.base}: ${r.stderr}`);
+    const restore: [string, string][] = [];
+    const set = (key: string, value: string) => {
+      const old = sysctl(key, value);
+      if (old !== undefined && old !== value) restore.push([key, old]);
+    };
+    if (v.family === 4) {
+      // keepalived's settings: the base answers ARP only for its own addresses,
+      // the VMAC accepts adverts from local addresses and does no reverse-path filtering.
+      set(`net.ipv4.conf.${v.base}.arp_ignore`, '1');
+      set(`net.ipv4.conf.${v.base}.arp_filter`, '1');
+      // ARP requests leaving the base carry the base's own address, never a VIP
+      // (else neighbours would learn the VIP at the base's MAC).
+      set(`net.ipv4.conf.${v.base}.arp_announce`, '2');
+      set(`net.ipv4.conf.${v.name}.arp_ignore`, '1');
+      set(`net.ipv4.conf.${v.name}.accept_local`, '1');
+      set(`net.ipv4.conf.${v.name}.rp_filter`, '0');
+    }
+    r = await ip(['link', 'set', v.name, 'up']);
+    if (!r.ok) throw new Error(`use_vmac: cannot bring ${v.name} up: ${r.stderr}`);
+    return async () => {
+      for (const [key, old] of restore.reverse()) sysctl(key, old);
+      if (created) await ip(['link', 'del', v.name]);
+    };
   }
 
   /** Every address configured on this host (its network namespace). */
@@ -253,5 +308,6 @@ export class IpNetOps implements NetOps {
     for (const c of this.helpers) c.kill('SIGKILL');
     this.helpers.clear();
     this.batch.close();
+    this.announcer.close();
   }
 }

@@ -27,6 +27,9 @@ function koffi(): Koffi {
 }
 
 export const AF_INET = 2;
+export const AF_PACKET = 17;
+export const SOCK_DGRAM = 2;
+export const IPPROTO_ICMPV6 = 58;
 export const AF_INET6 = 10;
 const SOCK_RAW = 3;
 const SOCK_NONBLOCK = 0o4000;
@@ -151,9 +154,15 @@ export class RawSocket {
   // One msghdr area per socket: main-thread only, so reuse is safe.
   private static io: { msg: NativeBuf; name: NativeBuf; iov: NativeBuf; ctrl: NativeBuf; data: NativeBuf } | null = null;
 
-  constructor(readonly family: 4 | 6, protocol: number) {
-    const fd = libc().socket(family === 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-    if (fd < 0) throw errnoError(`socket(${family === 4 ? 'AF_INET' : 'AF_INET6'}, SOCK_RAW, ${protocol})`);
+  constructor(
+    readonly family: 4 | 6,
+    protocol: number,
+    /** AF_PACKET sockets (gratuitous ARP) pass their own domain and type. */
+    domain?: { domain: number; type: number },
+  ) {
+    const d = domain?.domain ?? (family === 4 ? AF_INET : AF_INET6);
+    const fd = libc().socket(d, (domain?.type ?? SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (fd < 0) throw errnoError(`socket(${d}, ${domain?.type ?? SOCK_RAW}, ${protocol})`);
     this.fd = fd;
   }
 

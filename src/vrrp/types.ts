@@ -53,9 +53,20 @@ export interface InstanceSpec {
   mcastGroup: string;
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
+  /** keepalived track_file: value × weight (weight 0: non-zero value = FAULT). */
+  trackFiles?: { name: string; weight: number; reverse?: boolean }[];
+  /** keepalived track_process: weight applies while ≥ quorum processes run (weight 0: FAULT when not). */
+  trackProcesses?: { name: string; weight: number; quorum: number }[];
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
+  /** Announcements per refresh (keepalived garp_master_refresh_repeat, default 1). */
+  garpMasterRefreshRepeat?: number;
+  /** MASTER hearing a lower-priority master: announcements now (default garpMasterRepeat) and again after this delay (default garpMasterDelayMs). */
+  garpLowerPrioRepeat?: number;
+  garpLowerPrioDelayMs?: number;
+  /** Spacing of repeated announcements (keepalived vrrp_garp_interval / vrrp_gna_interval). */
+  garpIntervalMs?: number;
   /**
    * VRRPv3 over IPv4: checksum without the pseudo-header, as VRRPv2 does
    * (`v3_checksum_as_v2`, for routers that compute it that way).
@@ -63,6 +74,11 @@ export interface InstanceSpec {
   v3ChecksumAsV2?: boolean;
   /** keepalived `old_unicast_checksum`: 'send' computes unicast v3 checksums over the multicast group; 'never' refuses them on receipt. */
   oldUnicastChecksum?: 'auto' | 'send' | 'never';
+  /**
+   * keepalived use_vmac: a macvlan NAME on `base` with the virtual MAC; the
+   * VIPs go on it and (without vmac_xmit_base) the adverts leave from it.
+   */
+  vmac?: { name: string; mac: string; base: string };
   /**
    * Interface adverts are sent and received on, when not `interface`
    * (use_vmac: the macvlan, or its base with vmac_xmit_base).
@@ -114,4 +130,10 @@ export interface RouterSpec {
   scripts: ScriptSpec[];
   syncGroups: SyncGroupSpec[];
   timing?: Partial<TimingOptions>;
+  /** Files the engine watches for track_file (init: create with this value). */
+  trackFiles?: { name: string; path: string; init?: { value: number; overwrite: boolean } }[];
+  /** Processes the engine counts for track_process (by name, optionally with parameters). */
+  trackProcesses?: { name: string; process: string; params?: string }[];
+  /** keepalived notify_fifo: `INSTANCE "VI_1" MASTER 100` lines; the script gets the FIFO's path. */
+  notifyFifo?: { path: string; script?: string };
 }

@@ -238,3 +238,47 @@ describe('keepalived.conf coverage: @ID lines, $NAME parameters, AH, vrrp_strict
     expect(r.unicastTtl).toBe(64);
   });
 });
+
+describe('track_file, track_process, notify_fifo', () => {
+  it('parse into the engine spec, weights from the instance or the definition', () => {
+    const text = [
+      'global_defs {',
+      '  notify_fifo /run/k.fifo',
+      '  notify_fifo_script /usr/local/bin/fifo-reader',
+      '}',
+      'track_file tf {',
+      '  file /run/prio',
+      '  weight -5 reverse',
+      '  init_file 0 overwrite',
+      '}',
+      'track_process nginx_up {',
+      '  process nginx',
+      '  weight 10',
+      '  quorum 2',
+      '}',
+      'vrrp_instance VI_1 {',
+      ' interface eth0',
+      ' virtual_router_id 51',
+      ' virtual_ipaddress {',
+      '  198.18.0.100/24',
+      ' }',
+      ' track_file {',
+      '  tf weight 3',
+      ' }',
+      ' track_process {',
+      '  nginx_up',
+      ' }',
+      '}',
+    ].join('\n');
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text }));
+    expect(cfg.warnings).toEqual([]);
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.trackFiles).toEqual([{ name: 'tf', path: '/run/prio', init: { value: 0, overwrite: true } }]);
+    expect(r.spec.trackProcesses).toEqual([{ name: 'nginx_up', process: 'nginx' }]);
+    expect(r.spec.notifyFifo).toEqual({ path: '/run/k.fifo', script: '/usr/local/bin/fifo-reader' });
+    expect(r.spec.instances[0]!.trackFiles).toEqual([{ name: 'tf', weight: 3, reverse: false }]);
+    expect(r.spec.instances[0]!.trackProcesses).toEqual([{ name: 'nginx_up', weight: 10, quorum: 2 }]);
+    const bad = text.replace('  tf weight 3', '  nope');
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': bad }))).toThrowError(/unknown track_file 'nope'/);
+  });
+});

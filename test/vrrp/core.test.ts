@@ -479,3 +479,33 @@ describe('receive filtering as a raw socket reports it (interface, destination, 
     expect(decodeAdvertisement(o.bytes, { family: 4, src: addr(2), dst: '224.0.0.18' }).ok).toBe(true);
   });
 });
+
+describe('track_file and track_process', () => {
+  const mk = (over: Parameters<typeof instanceSpec>[1]) => {
+    const r = new VrrpRouter({ routerId: 'x', instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100 }, over)], scripts: [], syncGroups: [] });
+    r.step({ type: 'start' }, 0);
+    return r;
+  };
+  it('track_file: value × weight moves the priority; weight 0 with a non-zero value is a FAULT', () => {
+    const r = mk({ trackFiles: [{ name: 'f', weight: -10 }, { name: 'g', weight: 5, reverse: true }] });
+    r.step({ type: 'track-file', name: 'f', value: 3 }, 10);
+    expect(r.status().instances[0]!.effectivePriority).toBe(70);
+    r.step({ type: 'track-file', name: 'g', value: 2 }, 20);
+    expect(r.status().instances[0]!.effectivePriority).toBe(60);
+    const z = mk({ trackFiles: [{ name: 'f', weight: 0 }] });
+    z.step({ type: 'track-file', name: 'f', value: 1 }, 10);
+    expect(z.state('VI_1')).toBe('FAULT');
+    z.step({ type: 'track-file', name: 'f', value: 0 }, 20);
+    expect(z.state('VI_1')).toBe('BACKUP');
+  });
+  it('track_process: weight while at least quorum processes run; weight 0 → FAULT when fewer', () => {
+    const r = mk({ trackProcesses: [{ name: 'p', weight: 20, quorum: 2 }] });
+    r.step({ type: 'track-process', name: 'p', running: 1 }, 10);
+    expect(r.status().instances[0]!.effectivePriority).toBe(100);
+    r.step({ type: 'track-process', name: 'p', running: 2 }, 20);
+    expect(r.status().instances[0]!.effectivePriority).toBe(120);
+    const z = mk({ trackProcesses: [{ name: 'p', weight: 0, quorum: 1 }] });
+    z.step({ type: 'track-process', name: 'p', running: 0 }, 10);
+    expect(z.state('VI_1')).toBe('FAULT');
+  });
+});
