@@ -91,6 +91,8 @@ export class Belayd {
   private readonly steps: StepTimer;
   private readonly scheduler: AsyncScheduler | undefined;
   private lastKind = '';
+  /** Broadcasts of this turn of the event loop, sent together. */
+  private readonly outbox: ClusterMessage[] = [];
   /** Deliveries and membership changes from totem, in agreed order, not yet applied. */
   private readonly inbox: InboxItem[] = [];
   private inboxHead = 0;
@@ -187,6 +189,7 @@ export class Belayd {
       p.reject(new Error('belayd is stopping'));
     }
     this.pending.clear();
+    this.flushOutbox(); // a last word (leave) still goes out
     this.deps.executor.close();
     this.steps.stop();
     await this.persistChain;
@@ -243,22 +246,24 @@ export class Belayd {
       return;
     }
     if (!whole) return;
-    let msg: ClusterMessage;
+    let msgs: ClusterMessage[];
     try {
-      msg = decodeMessage(whole);
+      msgs = decodeMessages(whole);
     } catch (err) {
       this.counters.badMessages++;
       this.log(`dropped an undecodable message from node ${from}: ${(err as Error).message}`);
       return;
     }
-    if (msg.from !== from) {
+    if (msgs.some((m) => m.from !== from)) {
       this.counters.badMessages++;
-      this.log(`dropped a message from node ${from} claiming to be from node ${msg.from}`);
+      this.log(`dropped a message from node ${from} claiming to be from node ${msgs.find((m) => m.from !== from)!.from}`);
       return;
     }
-    this.lastKind = msg.kind;
-    this.counters.delivered++;
-    this.handle(this.core.onDeliver(msg));
+    for (const msg of msgs) {
+      this.lastKind = msgs.length > 1 ? `batch of ${msgs.length}` : msg.kind;
+      this.counters.delivered++;
+      this.handle(this.core.onDeliver(msg));
+    }
   }
 
   // --- core out -----------------------------------------------------------
@@ -315,10 +320,24 @@ export class Belayd {
     );
   }
 
+  /**
+   * Messages broadcast in one turn of the event loop go as one totem
+   * message (a batch, in order): a transition's hundreds of `exec`s or a
+   * burst of results cost totem a few packets, not hundreds of messages.
+   */
   private broadcast(msg: ClusterMessage): void {
-    const payload = encodeMessage(msg);
-    for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+    this.outbox.push(msg);
     this.counters.sent++;
+    if (this.outbox.length === 1) setImmediate(() => this.flushOutbox());
+  }
+
+  private flushOutbox(): void {
+    const msgs = this.outbox.splice(0);
+    if (msgs.length === 0) return;
+    this.steps.time('send', () => {
+      const payload = encodeMessages(msgs);
+      for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+    });
   }
 
   private queueTick(): void {
@@ -587,23 +606,41 @@ function toLocalResult(r: OperationResult): LocalResult {
 
 /** One byte of framing: 0 = JSON, 1 = raw-deflated JSON. */
 export function encodeMessage(msg: ClusterMessage): Uint8Array {
-  const json = Buffer.from(JSON.stringify(msg), 'utf8');
+  return encodeMessages([msg]);
+}
+
+/** Several messages in one payload (a JSON array), one alone as itself. */
+export function encodeMessages(msgs: ClusterMessage[]): Uint8Array {
+  const json = Buffer.from(JSON.stringify(msgs.length === 1 ? msgs[0] : msgs), 'utf8');
   if (json.length <= COMPRESS_ABOVE) return Buffer.concat([Buffer.of(0), json]);
   return Buffer.concat([Buffer.of(1), deflateRawSync(json)]);
 }
 
 export function decodeMessage(payload: Uint8Array): ClusterMessage {
+  const msgs = decodeMessages(payload);
+  if (msgs.length !== 1) throw new Error(`expected one message, got ${msgs.length}`);
+  return msgs[0]!;
+}
+
+/** The messages of one payload (one, or a batch); a bad one makes the whole payload bad. */
+export function decodeMessages(payload: Uint8Array): ClusterMessage[] {
   if (payload.length < 2) throw new Error('message too short');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.length - 1);
   const text = payload[0] === 0 ? body.toString('utf8') : payload[0] === 1 ? inflateRawSync(body, { maxOutputLength: MAX_MESSAGE_BYTES }).toString('utf8') : undefined;
   if (text === undefined) throw new Error(`unknown message framing ${payload[0]}`);
-  const msg = JSON.parse(text) as ClusterMessage;
+  const parsed = JSON.parse(text) as ClusterMessage | ClusterMessage[];
+  const msgs = Array.isArray(parsed) ? parsed : [parsed];
+  if (msgs.length === 0) throw new Error('empty batch');
+  for (const msg of msgs) checkMessage(msg);
+  return msgs;
+}
+
+function checkMessage(msg: ClusterMessage): void {
   if (typeof msg !== 'object' || msg === null || typeof msg.kind !== 'string' || typeof msg.from !== 'number') {
     throw new Error('not a cluster message');
   }
   const known = ['cib-update', 'cib-offer', 'node-state', 'op-result', 'attr-update', 'cleanup', 'exec', 'leave', 'fence-request', 'fence-result', 'fence-confirm', 'clear-failcount'];
   if (!known.includes(msg.kind)) throw new Error(`unknown message kind '${msg.kind}'`);
-  return msg;
 }
 
 /** The stored configuration, or an empty one on a new node. */
