@@ -48,6 +48,12 @@ import { tutorialCommands } from '../dist/lab/tutorial-demo.js';
 
 const ALL_FAULTS = ['crash', 'reboot', 'kill9', 'partition', 'loss', 'hang', 'busy'];
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  // The usage is this file's header comment.
+  const src = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8');
+  process.stdout.write(`${src.slice(src.indexOf('/**') + 3, src.indexOf('*/')).replace(/^ \* ?/gm, '').trim()}\n`);
+  process.exit(0);
+}
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;

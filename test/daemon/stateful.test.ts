@@ -21,12 +21,12 @@ describe('a promotable clone of ocf:pacemaker:Stateful, live', () => {
     if (r.exitCode !== 0) throw new Error(`crm ${args.join(' ')} on ${node} failed (${r.exitCode}): ${r.all}`);
     return String(r.stdout);
   };
-  /** Each powered node's Stateful state file: "promoted", "unpromoted" or absent. */
+  /** Each powered node's Stateful state file: "promoted", "unpromoted" (Pacemaker 2.1 writes them capitalised) or "none". */
   const roles = async (nodes: string[]): Promise<Record<string, string>> => {
     const out: Record<string, string> = {};
     for (const n of nodes) {
       const r = await labExec(lab, n, ['sh', '-c', 'cat /run/Stateful-st.state 2>/dev/null || echo none']);
-      out[n] = String(r.stdout).trim();
+      out[n] = String(r.stdout).trim().toLowerCase();
     }
     return out;
   };
