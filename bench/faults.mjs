@@ -12,7 +12,8 @@
  *   loss       20% of the node's packets dropped both ways for 20 s
  *              (iptables statistic match in the node's namespace; no netem)
  *   hang       the VIP holder's haproxy stopped (SIGSTOP) for 20 s: a hung
- *              service whose agent monitor must notice
+ *              service (the haproxy agent's monitor, every 15 s with a 20 s
+ *              timeout, does not see it within 20 s: the client waits it out)
  *   busy       both cores busy (one busy loop per core) for 30 s
  *
  * After each fault (and its repair) the cluster gets up to --settle seconds
@@ -160,6 +161,29 @@ async function settle(baseline) {
   }
 }
 
+/**
+ * The client's longest wait for an answer since t0: the largest interval
+ * between two consecutive good answers (a request timing out or refused
+ * in between counts as waiting), from the last good answer before t0.
+ */
+function clientGap(p, t0) {
+  const answers = [...p.answers].sort((a, b) => a.t - b.t);
+  let prev;
+  for (const a of answers) if (a.ok && a.t < t0) prev = a;
+  let gapMs = 0;
+  let failed = 0;
+  for (const a of answers) {
+    if (a.t < t0) continue;
+    if (!a.ok) {
+      failed++;
+      continue;
+    }
+    if (prev) gapMs = Math.max(gapMs, a.t - prev.t);
+    prev = a;
+  }
+  return { gapMs, failed };
+}
+
 async function restartDaemon(n) {
   machineSpawn(state.init[n], state.daemonArgv, join(state.dir, n, 'belayd.log'));
 }
@@ -278,12 +302,12 @@ try {
     const t0 = Date.now();
     const { target } = await inject(kind, holder);
     const result = await settle(baseline);
-    const gap = poller.gapAfter(t0);
+    const gap = clientGap(poller, t0);
     const newHolder = result.holders.length === 1 ? result.holders[0] : undefined;
     const needsNone = kind === 'loss' || kind === 'busy' || (target !== holder && target !== 'all');
     const falseFailover = needsNone && newHolder !== undefined && newHolder !== holder;
-    rows.push({ kind, target, holderBefore: holder, holderAfter: newHolder ?? result.holders.join('+'), gapMs: gap?.gapMs ?? 0, violations: result.problems, falseFailover, tookMs: Date.now() - t0 });
-    log(`${kind.padEnd(9)} ${String(target).padEnd(4)} holder ${holder} -> ${newHolder ?? result.holders.join('+')}  gap ${gap?.gapMs ?? 0} ms  ${result.problems.length ? `VIOLATION: ${result.problems.join('; ')}` : 'ok'}${falseFailover ? '  FALSE FAILOVER' : ''}`);
+    rows.push({ kind, target, holderBefore: holder, holderAfter: newHolder ?? result.holders.join('+'), gapMs: gap.gapMs, failedRequests: gap.failed, violations: result.problems, falseFailover, tookMs: Date.now() - t0 });
+    log(`${kind.padEnd(9)} ${String(target).padEnd(4)} holder ${holder} -> ${newHolder ?? result.holders.join('+')}  gap ${gap.gapMs} ms (${gap.failed} failed)  ${result.problems.length ? `VIOLATION: ${result.problems.join('; ')}` : 'ok'}${falseFailover ? '  FALSE FAILOVER' : ''}`);
     if (newHolder) holder = newHolder;
     await sleep(2000);
   }
@@ -315,6 +339,12 @@ else {
   console.log('| faults | violations | median client gap | max client gap | false failovers |');
   console.log('|---|---|---|---|---|');
   console.log(`| ${summary.faults} (${Object.entries(summary.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) | ${summary.violations} | ${summary.medianGapMs} ms | ${summary.maxGapMs} ms | ${summary.falseFailovers} |`);
+  console.log('| fault | count | violations | max client gap | false failovers |');
+  console.log('|---|---|---|---|---|');
+  for (const k of ALL_FAULTS) {
+    const rs = rows.filter((r) => r.kind === k);
+    if (rs.length) console.log(`| ${k} | ${rs.length} | ${rs.filter((r) => r.violations.length).length} | ${Math.max(...rs.map((r) => r.gapMs))} ms | ${rs.filter((r) => r.falseFailover).length} |`);
+  }
   for (const r of rows.filter((x) => x.violations.length)) console.log(`  violation after ${r.kind} on ${r.target}: ${r.violations.join('; ')}`);
 }
 if (process.exitCode !== 1) process.exitCode = summary.violations === 0 && summary.falseFailovers === 0 && rows.length > 0 ? 0 : 1;
