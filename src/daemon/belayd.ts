@@ -41,6 +41,8 @@ export interface ClusterTransport {
 /** The scheduler run off the event loop (src/daemon/scheduler-thread.ts). */
 export interface AsyncScheduler {
   run(id: number, cib: Cib, nowSeconds: number): Promise<ScheduleResult>;
+  /** The CIB as XML, off the event loop too. */
+  toXml?(cib: Cib): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -91,6 +93,9 @@ export class Belayd {
   private readonly steps: StepTimer;
   private readonly scheduler: AsyncScheduler | undefined;
   private lastKind = '';
+  /** Messages of a delivered batch not applied yet (they come before the rest of the inbox). */
+  private unpacked: ClusterMessage[] = [];
+  private unpackedHead = 0;
   /** Broadcasts of this turn of the event loop, sent together. */
   private readonly outbox: ClusterMessage[] = [];
   /** Deliveries and membership changes from totem, in agreed order, not yet applied. */
@@ -212,7 +217,17 @@ export class Belayd {
   /** Apply what totem delivered, in order, a slice at a time. */
   private drain(): void {
     const until = performance.now() + DRAIN_SLICE_MS;
-    while (this.inboxHead < this.inbox.length && !this.stopped) {
+    while ((this.unpackedHead < this.unpacked.length || this.inboxHead < this.inbox.length) && !this.stopped) {
+      if (this.unpackedHead < this.unpacked.length) {
+        const msg = this.unpacked[this.unpackedHead++]!;
+        if (this.unpackedHead >= this.unpacked.length) {
+          this.unpacked = [];
+          this.unpackedHead = 0;
+        }
+        this.steps.time(() => `deliver ${this.lastKind}`, () => this.applyOne(msg));
+        if (performance.now() >= until) break;
+        continue;
+      }
       const item = this.inbox[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined as unknown as InboxItem;
       if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload));
@@ -226,7 +241,7 @@ export class Belayd {
       this.inbox.splice(0, this.inboxHead);
       this.inboxHead = 0;
     }
-    if (this.inboxHead < this.inbox.length && !this.stopped) setImmediate(() => this.drain());
+    if ((this.unpackedHead < this.unpacked.length || this.inboxHead < this.inbox.length) && !this.stopped) setImmediate(() => this.drain());
     else this.draining = false;
   }
 
@@ -259,11 +274,15 @@ export class Belayd {
       this.log(`dropped a message from node ${from} claiming to be from node ${msgs.find((m) => m.from !== from)!.from}`);
       return;
     }
-    for (const msg of msgs) {
-      this.lastKind = msgs.length > 1 ? `batch of ${msgs.length}` : msg.kind;
-      this.counters.delivered++;
-      this.handle(this.core.onDeliver(msg));
-    }
+    // The messages of a batch are applied one per step, before anything
+    // totem delivered after the batch, so a slice stays a slice.
+    this.unpacked.push(...msgs);
+  }
+
+  private applyOne(msg: ClusterMessage): void {
+    this.lastKind = msg.kind;
+    this.counters.delivered++;
+    this.handle(this.core.onDeliver(msg));
   }
 
   // --- core out -----------------------------------------------------------
@@ -442,7 +461,8 @@ export class Belayd {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
-    const xml = this.steps.time('persist', () => cibToXml({ ...this.core.cib, status: [] }));
+    const stored: Cib = { ...this.core.cib, status: [] };
+    const xml = this.scheduler?.toXml ? await this.scheduler.toXml(stored) : this.steps.time('persist', () => cibToXml(stored));
     if (existsSync(file)) {
       // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
       for (let i = KEEP_VERSIONS - 1; i >= 1; i--) {
