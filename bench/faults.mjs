@@ -25,7 +25,8 @@
  * A false failover is a move of the floating IP after a fault that needs
  * none (any fault on a node that is not the holder, loss, busy).
  *
- * Prints a table: faults, violations, median/max client gap, false failovers.
+ * Prints a table: faults, violations, median/max client gap, failed
+ * requests (the client's 100 ms timeouts and refusals), false failovers.
  *
  * Usage (root, after `npm run build`):
  *   node bench/faults.mjs [--minutes 5] [--seed N] [--nodes 3] [--faults crash,reboot,...]
@@ -331,19 +332,20 @@ const summary = {
   medianGapMs: median,
   maxGapMs: gaps.length ? gaps[gaps.length - 1] : 0,
   falseFailovers: rows.filter((r) => r.falseFailover).length,
+  failedRequests: rows.reduce((n, r) => n + r.failedRequests, 0),
   rows,
 };
 if (JSON_OUT) process.stdout.write(`${JSON.stringify(summary)}\n`);
 else {
   console.log(`belay fault campaign: seed ${SEED}, ${MINUTES} min, ${NODES} load balancers, fencing ${FENCING ? 'on' : 'off'}`);
-  console.log('| faults | violations | median client gap | max client gap | false failovers |');
-  console.log('|---|---|---|---|---|');
-  console.log(`| ${summary.faults} (${Object.entries(summary.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) | ${summary.violations} | ${summary.medianGapMs} ms | ${summary.maxGapMs} ms | ${summary.falseFailovers} |`);
-  console.log('| fault | count | violations | max client gap | false failovers |');
-  console.log('|---|---|---|---|---|');
+  console.log('| faults | violations | median client gap | max client gap | failed requests | false failovers |');
+  console.log('|---|---|---|---|---|---|');
+  console.log(`| ${summary.faults} (${Object.entries(summary.byKind).map(([k, n]) => `${k} ${n}`).join(', ')}) | ${summary.violations} | ${summary.medianGapMs} ms | ${summary.maxGapMs} ms | ${summary.failedRequests} | ${summary.falseFailovers} |`);
+  console.log('| fault | count | violations | max client gap | failed requests | false failovers |');
+  console.log('|---|---|---|---|---|---|');
   for (const k of ALL_FAULTS) {
     const rs = rows.filter((r) => r.kind === k);
-    if (rs.length) console.log(`| ${k} | ${rs.length} | ${rs.filter((r) => r.violations.length).length} | ${Math.max(...rs.map((r) => r.gapMs))} ms | ${rs.filter((r) => r.falseFailover).length} |`);
+    if (rs.length) console.log(`| ${k} | ${rs.length} | ${rs.filter((r) => r.violations.length).length} | ${Math.max(...rs.map((r) => r.gapMs))} ms | ${rs.reduce((n, r) => n + r.failedRequests, 0)} | ${rs.filter((r) => r.falseFailover).length} |`);
   }
   for (const r of rows.filter((x) => x.violations.length)) console.log(`  violation after ${r.kind} on ${r.target}: ${r.violations.join('; ')}`);
 }
