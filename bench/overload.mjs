@@ -22,6 +22,12 @@ import { belaydArgv, labDown, labExec, labUp } from '../dist/lab/cluster-lab.js'
 import { unpack } from '../dist/scheduler/index.js';
 
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  // The usage is this file's header comment.
+  const src = (await import('node:fs')).readFileSync(new URL(import.meta.url), 'utf8');
+  process.stdout.write(`${src.slice(src.indexOf('/**') + 3, src.indexOf('*/')).replace(/^ \* ?/gm, '').trim()}\n`);
+  process.exit(0);
+}
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : def;

@@ -46,6 +46,8 @@ export interface ClusterTransport {
 /** The scheduler run off the event loop (src/daemon/scheduler-thread.ts). */
 export interface AsyncScheduler {
   run(id: number, cib: Cib, nowSeconds: number): Promise<ScheduleResult>;
+  /** The CIB as XML, off the event loop too. */
+  toXml?(cib: Cib): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -96,6 +98,11 @@ export class Belayd {
   private readonly steps: StepTimer;
   private readonly scheduler: AsyncScheduler | undefined;
   private lastKind = '';
+  /** Messages of a delivered batch not applied yet (they come before the rest of the inbox). */
+  private unpacked: ClusterMessage[] = [];
+  private unpackedHead = 0;
+  /** Broadcasts of this turn of the event loop, sent together. */
+  private readonly outbox: ClusterMessage[] = [];
   /** Deliveries and membership changes from totem, in agreed order, not yet applied. */
   private readonly inbox: InboxItem[] = [];
   private inboxHead = 0;
@@ -210,6 +217,7 @@ export class Belayd {
       p.reject(new Error('belayd is stopping'));
     }
     this.pending.clear();
+    this.flushOutbox(); // a last word (leave) still goes out
     this.deps.executor.close();
     this.steps.stop();
     await this.persistChain;
@@ -235,7 +243,17 @@ export class Belayd {
   /** Apply what totem delivered, in order, a slice at a time. */
   private drain(): void {
     const until = performance.now() + DRAIN_SLICE_MS;
-    while (this.inboxHead < this.inbox.length && !this.stopped) {
+    while ((this.unpackedHead < this.unpacked.length || this.inboxHead < this.inbox.length) && !this.stopped) {
+      if (this.unpackedHead < this.unpacked.length) {
+        const msg = this.unpacked[this.unpackedHead++]!;
+        if (this.unpackedHead >= this.unpacked.length) {
+          this.unpacked = [];
+          this.unpackedHead = 0;
+        }
+        this.steps.time(() => `deliver ${this.lastKind}`, () => this.applyOne(msg));
+        if (performance.now() >= until) break;
+        continue;
+      }
       const item = this.inbox[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined as unknown as InboxItem;
       if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload));
@@ -249,7 +267,7 @@ export class Belayd {
       this.inbox.splice(0, this.inboxHead);
       this.inboxHead = 0;
     }
-    if (this.inboxHead < this.inbox.length && !this.stopped) setImmediate(() => this.drain());
+    if ((this.unpackedHead < this.unpacked.length || this.inboxHead < this.inbox.length) && !this.stopped) setImmediate(() => this.drain());
     else this.draining = false;
   }
 
@@ -269,19 +287,25 @@ export class Belayd {
       return;
     }
     if (!whole) return;
-    let msg: ClusterMessage;
+    let msgs: ClusterMessage[];
     try {
-      msg = decodeMessage(whole);
+      msgs = decodeMessages(whole);
     } catch (err) {
       this.counters.badMessages++;
       this.log(`dropped an undecodable message from node ${from}: ${(err as Error).message}`);
       return;
     }
-    if (msg.from !== from) {
+    if (msgs.some((m) => m.from !== from)) {
       this.counters.badMessages++;
-      this.log(`dropped a message from node ${from} claiming to be from node ${msg.from}`);
+      this.log(`dropped a message from node ${from} claiming to be from node ${msgs.find((m) => m.from !== from)!.from}`);
       return;
     }
+    // The messages of a batch are applied one per step, before anything
+    // totem delivered after the batch, so a slice stays a slice.
+    this.unpacked.push(...msgs);
+  }
+
+  private applyOne(msg: ClusterMessage): void {
     this.lastKind = msg.kind;
     this.counters.delivered++;
     this.handle(this.core.onDeliver(msg));
@@ -350,10 +374,24 @@ export class Belayd {
     this.web?.changed();
   }
 
+  /**
+   * Messages broadcast in one turn of the event loop go as one totem
+   * message (a batch, in order): a transition's hundreds of `exec`s or a
+   * burst of results cost totem a few packets, not hundreds of messages.
+   */
   private broadcast(msg: ClusterMessage): void {
-    const payload = encodeMessage(msg);
-    for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+    this.outbox.push(msg);
     this.counters.sent++;
+    if (this.outbox.length === 1) setImmediate(() => this.flushOutbox());
+  }
+
+  private flushOutbox(): void {
+    const msgs = this.outbox.splice(0);
+    if (msgs.length === 0) return;
+    this.steps.time('send', () => {
+      const payload = encodeMessages(msgs);
+      for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+    });
   }
 
   private queueTick(): void {
@@ -462,7 +500,8 @@ export class Belayd {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
-    const xml = this.steps.time('persist', () => cibToXml({ ...this.core.cib, status: [] }));
+    const stored: Cib = { ...this.core.cib, status: [] };
+    const xml = this.scheduler?.toXml ? await this.scheduler.toXml(stored) : this.steps.time('persist', () => cibToXml(stored));
     if (existsSync(file)) {
       // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
       for (let i = KEEP_VERSIONS - 1; i >= 1; i--) {
@@ -625,18 +664,35 @@ function toLocalResult(r: OperationResult): LocalResult {
 
 /** One byte of framing: 0 = JSON, 1 = raw-deflated JSON. */
 export function encodeMessage(msg: ClusterMessage): Uint8Array {
-  const json = Buffer.from(JSON.stringify(msg), 'utf8');
+  return encodeMessages([msg]);
+}
+
+/** Several messages in one payload (a JSON array), one alone as itself. */
+export function encodeMessages(msgs: ClusterMessage[]): Uint8Array {
+  const json = Buffer.from(JSON.stringify(msgs.length === 1 ? msgs[0] : msgs), 'utf8');
   if (json.length <= COMPRESS_ABOVE) return Buffer.concat([Buffer.of(0), json]);
   return Buffer.concat([Buffer.of(1), deflateRawSync(json)]);
 }
 
 export function decodeMessage(payload: Uint8Array): ClusterMessage {
+  const msgs = decodeMessages(payload);
+  if (msgs.length !== 1) throw new Error(`expected one message, got ${msgs.length}`);
+  return msgs[0]!;
+}
+
+/** The messages of one payload (one, or a batch); a bad one makes the whole payload bad. */
+export function decodeMessages(payload: Uint8Array): ClusterMessage[] {
   if (payload.length < 2) throw new Error('message too short');
   const body = Buffer.from(payload.buffer, payload.byteOffset + 1, payload.length - 1);
   const text = payload[0] === 0 ? body.toString('utf8') : payload[0] === 1 ? inflateRawSync(body, { maxOutputLength: MAX_MESSAGE_BYTES }).toString('utf8') : undefined;
   if (text === undefined) throw new Error(`unknown message framing ${payload[0]}`);
-  // Checked against the schema before it reaches the replica (every node drops the same ones).
-  return validateClusterMessage(JSON.parse(text));
+  // A batch of messages (a JSON array) or one. Each is checked against the
+  // schema before it reaches the replica; one invalid message drops the whole
+  // payload, on every node alike.
+  const parsed = JSON.parse(text) as unknown;
+  const msgs = Array.isArray(parsed) ? parsed : [parsed];
+  if (msgs.length === 0) throw new Error('empty batch');
+  return msgs.map((m) => validateClusterMessage(m));
 }
 
 /** The stored configuration, or an empty one on a new node. */

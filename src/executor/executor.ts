@@ -125,7 +125,11 @@ export class Executor {
 
   /** Run one operation (queued behind earlier ones of the same resource). */
   execute(req: OperationRequest): Promise<OperationResult> {
-    if (req.action === 'stop') this.cancelRecurring(req.rscId);
+    // A stop ends every recurring operation of the resource; a role change
+    // ends the old role's monitor (as Pacemaker cancels it before promote or
+    // demote): an Unpromoted monitor on a Promoted instance would see rc 8 as
+    // a failure. The transition starts the new role's monitor afterwards.
+    if (req.action === 'stop' || req.action === 'promote' || req.action === 'demote') this.cancelRecurring(req.rscId);
     return this.serialise(req.rscId, () => this.withSlot(() => this.runOnce(req)));
   }
 

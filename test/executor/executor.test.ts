@@ -353,6 +353,24 @@ describe('scheduling', () => {
     expect(seen.length).toBe(n);
     ex.close();
   });
+
+  it("ends the old role's recurring monitor on promote and demote (Pacemaker's Stateful)", async () => {
+    const stateful = '/usr/lib/ocf/resource.d/pacemaker/Stateful';
+    if (!existsSync(stateful)) throw new Error(`${stateful} is missing: install the Debian package pacemaker`);
+    const ex = executor({ search: { ocfRoots: ['/usr/lib/ocf'], lsbDirs: [] } });
+    const params = { state: join(dir, 'st.state') };
+    const agent = 'ocf:pacemaker:Stateful';
+    expect((await ex.execute({ rscId: 'st', agent, action: 'start', params })).rc).toBe(0);
+    ex.startRecurring({ rscId: 'st', agent, action: 'monitor', intervalMs: 4000, params }, () => undefined);
+    expect(ex.recurringKeys()).toEqual(['st_monitor_4000']);
+    expect((await ex.execute({ rscId: 'st', agent, action: 'promote', params })).rc).toBe(0);
+    expect(ex.recurringKeys()).toEqual([]);
+    ex.startRecurring({ rscId: 'st', agent, action: 'monitor', intervalMs: 3000, params, expectedRc: 8 }, () => undefined);
+    expect((await ex.execute({ rscId: 'st', agent, action: 'demote', params })).rc).toBe(0);
+    expect(ex.recurringKeys()).toEqual([]);
+    expect((await ex.execute({ rscId: 'st', agent, action: 'stop', params })).rc).toBe(0);
+    ex.close();
+  });
 });
 
 describe('LSB init scripts', () => {

@@ -22,12 +22,12 @@ describe('lab of network namespaces', () => {
     const before = await lab.exec('a', ['ping', '-c', '1', '-W', '2', lab.host('b').address], { reject: false });
     expect(before.exitCode).toBe(0);
     const sleeper = lab.spawn('b', ['sleep', '60']);
-    await new Promise((r) => setTimeout(r, 200));
+    for (let i = 0; i < 100 && !lab.pids('b').includes(sleeper.pid!); i++) await new Promise((r) => setTimeout(r, 100));
     expect(lab.pids('b')).toContain(sleeper.pid);
     await lab.crash('b');
     const r = await lab.exec('a', ['ping', '-c', '1', '-W', '1', lab.host('b').address], { reject: false });
     expect(r.exitCode).toBe(1); // 1 = no reply; 2 would be an error running ping
-    await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && lab.pids('b').length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(lab.pids('b')).toEqual([]);
     await lab.setLink('b', true);
   });

@@ -103,16 +103,15 @@ describe('seed 004: Nginx + Keepalived with chk_nginx (weight -5, fall 3, rise 2
     const took = Date.now() - t;
     expect(took).toBeGreaterThan(3000); // fall 3: not on the first failure
     expect(took).toBeLessThan(8000);
-    await sleep(300);
-    expect(await vipHolders(l, ['lb1', 'lb2'], vip)).toEqual(['lb2']);
-    await waitFor(() => statusOf(d1).state === 'BACKUP', 1000, 'lb1 status BACKUP');
+    // lb1 drops the address once it hears lb2's adverts: wait for that event, then check.
+    await waitFor(async () => (await vipHolders(l, ['lb1', 'lb2'], vip)).join() === 'lb2', 10000, 'lb1 to give the VIP up');
+    await waitFor(() => statusOf(d1).state === 'BACKUP', 10000, 'lb1 status BACKUP');
     expect(statusOf(d1)).toMatchObject({ state: 'BACKUP', effectivePriority: 96, scripts: [{ ok: false }] });
 
     // nginx back: 2 good checks → 101 again → lb1 preempts (preempt is the default).
     startNginx(l, 'lb1', work);
     await waitFor(() => hasVip(l, 'lb1', vip), 12000, 'lb1 to take the VIP back after rise 2');
-    await sleep(300);
-    expect(await vipHolders(l, ['lb1', 'lb2'], vip)).toEqual(['lb1']);
+    await waitFor(async () => (await vipHolders(l, ['lb1', 'lb2'], vip)).join() === 'lb1', 10000, 'lb2 to give the VIP up');
 
     // Crash of lb1: the backup takes over after the master-down interval (3 × 2 s + skew).
     await waitFor(() => poller!.lastOk()?.who === 'lb1', 5000, 'lb1 to answer again');
@@ -122,7 +121,7 @@ describe('seed 004: Nginx + Keepalived with chk_nginx (weight -5, fall 3, rise 2
     expect(g.newOwner).toBe('lb2');
     expect(g.gapMs).toBeLessThan(7500);
     // The status file follows within its 100 ms write throttle.
-    await waitFor(() => statusOf(d2).state === 'MASTER', 1000, 'lb2 status MASTER');
+    await waitFor(() => statusOf(d2).state === 'MASTER', 10000, 'lb2 status MASTER');
 
     // Reboot: link up, nginx and belay again; lb1 preempts.
     // A killed daemon leaves its VIP on the interface; a reboot would not keep it.
@@ -160,8 +159,12 @@ describe('seed 002: web1/web2 (PASS auth, the post\'s // annotations left in)', 
     await waitFor(() => poller!.lastOk()?.who === 'web1', 5000, 'web1 to answer');
     const t = Date.now();
     await stopDaemon(d1); // systemctl stop keepalived on web1
-    const g = await waitFor(() => poller!.gap(t, 'web1'), 5000, 'web2 to answer');
-    expect(g.gapMs).toBeLessThan(1000);
+    const g = await waitFor(() => poller!.gap(t, 'web1'), 10000, 'web2 to answer');
+    // The priority-0 advert hands over at once; without it web2 would wait
+    // out the master-down interval (3 × advert_int 1 s + skew). Bounded by
+    // that, not by a sub-second figure a loaded CI machine can miss; the
+    // advert itself is checked in the log below and in the web2's status.
+    expect(g.gapMs).toBeLessThan(3000);
     expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web2']);
     expect(readFileSync(d1.logFile, 'utf8')).toContain('(VI_1) sent 0 priority');
 
@@ -171,8 +174,7 @@ describe('seed 002: web1/web2 (PASS auth, the post\'s // annotations left in)', 
       expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web2']);
     } else {
       await waitFor(() => hasVip(l, 'web1', vip), 8000, 'web1 to preempt');
-      await sleep(300);
-      expect(await vipHolders(l, ['web1', 'web2'], vip)).toEqual(['web1']);
+      await waitFor(async () => (await vipHolders(l, ['web1', 'web2'], vip)).join() === 'web1', 10000, 'web2 to give the VIP up');
     }
   }, 60_000);
 });
@@ -216,8 +218,8 @@ virtual_server ${vip} 80 {
     const da = start(l, 'a', base(150, 'MASTER'));
     const db = start(l, 'b', base(100, 'BACKUP'));
     await waitFor(() => hasVip(l, 'a', vip), 10000, 'a to take the VIP');
-    await waitFor(() => existsSync(notes) && readFileSync(notes, 'utf8').includes('MASTER 150'), 3000, 'the notify script');
-    await sleep(300);
+    await waitFor(() => existsSync(notes) && readFileSync(notes, 'utf8').includes('MASTER 150'), 10000, 'the notify script');
+    await waitFor(() => ['INSTANCE VI_1 BACKUP 100', 'master-only'].every((l) => readFileSync(notes, 'utf8').includes(l)), 10000, 'the other notify scripts');
     const lines = readFileSync(notes, 'utf8').trim().split('\n');
     expect(lines).toContain('INSTANCE VI_1 MASTER 150');
     expect(lines).toContain('INSTANCE VI_1 BACKUP 100');
@@ -227,10 +229,10 @@ virtual_server ${vip} 80 {
     expect(logA).toMatch(/no vrrp_instance has smtp_alert/);
     expect(logA).toContain('(VI_1) Entering MASTER STATE');
 
-    // --status of the running daemon.
-    await sleep(300);
-    const st = execFileSync(process.execPath, [BELAY_BIN, 'keepalived', '--status', '--status-file', da.statusFile], { encoding: 'utf8' });
-    expect(st).toMatch(/VI_1\s+61\s+eth0\s+MASTER\s+150\s+150/);
+    // --status of the running daemon (its status file is written behind a 100 ms throttle).
+    const status = () => execFileSync(process.execPath, [BELAY_BIN, 'keepalived', '--status', '--status-file', da.statusFile], { encoding: 'utf8' });
+    await waitFor(() => /VI_1\s+61\s+eth0\s+MASTER\s+150\s+150/.test(status()), 10000, 'keepalived --status to show VI_1 MASTER');
+    expect(status()).toMatch(/VI_1\s+61\s+eth0\s+MASTER\s+150\s+150/);
 
     // SIGHUP with one more VIP: the kept VIP never leaves, the new one arrives.
     const file = path.join(work, 'keepalived-a.conf');
@@ -253,7 +255,7 @@ virtual_server ${vip} 80 {
     await stopDaemon(da);
     expect(await hasVip(l, 'a', vip)).toBe(false);
     expect(await hasVip(l, 'a', vip2)).toBe(false);
-    await waitFor(() => hasVip(l, 'b', vip), 3000, 'b to take over');
+    await waitFor(() => hasVip(l, 'b', vip), 10000, 'b to take over');
     expect(readFileSync(notes, 'utf8')).toContain('INSTANCE VI_1 STOP 150');
     void db;
   }, 60_000);
@@ -277,7 +279,7 @@ describe('IPv6', () => {
     expect(await has6('b')).toBe(false);
     expect(readFileSync(da.logFile, 'utf8')).toContain('IPv6 needs VRRPv3; using version 3');
     await stopDaemon(da);
-    await waitFor(() => has6('b'), 2000, 'b to take the IPv6 VIP');
+    await waitFor(() => has6('b'), 10000, 'b to take the IPv6 VIP');
     expect(await has6('a')).toBe(false);
   }, 40_000);
 });
@@ -312,9 +314,9 @@ ${track ? '  track_interface {\n    uplink0\n  }\n' : ''}}
     await sleep(1500);
     expect(await vipHolders(l, ['a', 'b'], vip)).toEqual(['a']);
     await l.exec('a', ['ip', 'link', 'set', 'uplink0p', 'down']); // the far end: carrier lost
-    await waitFor(() => hasVip(l, 'b', vip), 3000, 'b to take the VIP when a tracked link goes down');
+    await waitFor(() => hasVip(l, 'b', vip), 10000, 'b to take the VIP when a tracked link goes down');
     expect(await hasVip(l, 'a', vip)).toBe(false);
-    await waitFor(() => statusOf(da).state === 'FAULT', 2000, 'a in FAULT');
+    await waitFor(() => statusOf(da).state === 'FAULT', 10000, 'a in FAULT');
     await l.exec('a', ['ip', 'link', 'set', 'uplink0p', 'up']);
     await waitFor(async () => (await vipHolders(l, ['a', 'b'], vip)).join() === 'a', 6000, 'a to take the VIP back');
   }, 40_000);
