@@ -295,7 +295,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   const unnest = (lines: string[]) => lines.map((l, i) => (i === 0 ? l.replace(/^ {2}\* /, '') : l.slice(2)));
   out.push(...unnest(formatNodeList(ws)));
   out.push('');
-  out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false })));
+  out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false, style: '2.1.5' })));
 
   if (opts.attributes) {
     const nodes = sortedNodes(ws).filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
