@@ -13,7 +13,7 @@ import { parseDurationMs } from '../cib/duration.js';
 import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
 import { formatNodeList, formatResources } from './format.js';
-import { unpackNvSets } from '../scheduler/rules.js';
+import { evalRule, unpackNvSets } from '../scheduler/rules.js';
 import { EXEC_STATUS_TEXT, failedActionFriendly, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
 export interface MonInput {
@@ -241,18 +241,38 @@ interface Ban {
   promotedOnly: boolean;
 }
 
-/** Simple location constraints (rsc + node) with a negative score: what -L lists. */
-function bans(cib: Cib): Ban[] {
-  const out: Ban[] = [];
-  for (const c of cib.configuration.constraints) {
+/**
+ * Negative location preferences, as Pacemaker's ban list: one entry per
+ * location constraint with a node, and one per rule (its id), each with the
+ * nodes where its score is negative; the newest constraint first (Pacemaker
+ * prepends each to data_set->placement_constraints).
+ */
+function bans(ws: WorkingSet): Ban[] {
+  const groups: Ban[][] = [];
+  const nodes = sortedNodes(ws);
+  for (const c of ws.cib.configuration.constraints) {
     if (c.tag !== 'rsc_location') continue;
     const l = c as import('../cib/model.js').LocationConstraint;
-    if (!l.rsc || !l.node || l.score === undefined) continue;
-    const score = parseScore(l.score, 0);
-    if (Number.isNaN(score) || score >= 0) continue;
-    out.push({ id: l.id, rsc: l.rsc, node: l.node, score, promotedOnly: /^(promoted|master)$/i.test(l.role ?? '') });
+    if (!l.rsc || !ws.byId.has(l.rsc)) continue;
+    const promotedOnly = /^(promoted|master)$/i.test(l.role ?? '');
+    if (l.node !== undefined) {
+      const score = parseScore(l.score, 0);
+      if (!Number.isNaN(score) && score < 0 && ws.nodeByName.has(l.node)) groups.push([{ id: l.id, rsc: l.rsc, node: l.node, score, promotedOnly }]);
+      continue;
+    }
+    for (const rule of l.rules) {
+      const text = rule.attrs['score'];
+      if (text === undefined) continue;
+      const score = parseScore(text, 0);
+      if (Number.isNaN(score) || score >= 0) continue;
+      const role = rule.attrs['role'];
+      const ruleRole = role === undefined ? promotedOnly : /^(promoted|master)$/i.test(role);
+      const g: Ban[] = [];
+      for (const n of nodes) if (evalRule(rule, { node: n.attrs, now: ws.now })) g.push({ id: rule.attrs['id'] ?? l.id, rsc: l.rsc, node: n.name, score, promotedOnly: ruleRole });
+      groups.push(g);
+    }
   }
-  return out;
+  return groups.reverse().flat();
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -340,7 +360,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     for (const f of shownFailures) out.push(`  * ${failedActionFriendly(f, ctime)}`);
   }
 
-  const negative = opts.bans ? bans(input.cib) : [];
+  const negative = opts.bans ? bans(ws) : [];
   if (negative.length) {
     out.push('', 'Negative Location Constraints:');
     for (const b of negative) out.push(`  * ${b.id}\tprevents ${b.rsc} from running ${b.promotedOnly ? 'promoted ' : ''}on ${b.node}`);
@@ -641,7 +661,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
-  const negative = bans(input.cib);
+  const negative = bans(ws);
   if (negative.length) {
     top.push(
       el(
