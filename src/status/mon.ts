@@ -151,7 +151,8 @@ function nodeFeatureSet(n: SNode): string | undefined {
 }
 
 function stateOf(ws: WorkingSet, node: SNode): NodeState | undefined {
-  return (ws.cib.status ?? []).find((s) => s.id === node.id || (s.uname !== undefined && s.uname === node.name));
+  // An entry without an id is ignored, as Pacemaker ignores it.
+  return (ws.cib.status ?? []).find((s) => s.id !== undefined && (s.id === node.id || (s.uname !== undefined && s.uname === node.name)));
 }
 
 function expectedRc(op: LrmOp): number | undefined {
