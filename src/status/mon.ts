@@ -90,6 +90,7 @@ interface Summary {
   lastChange: { time?: string; user?: string; client?: string; origin?: string };
   nodesConfigured: number;
   mixedVersion: boolean;
+  instances: { n: number; disabled: number; blocked: number };
 }
 
 import type { FailedOp } from './failures.js';
@@ -140,6 +141,7 @@ function buildModel(input: MonInput): Model {
       lastChange,
       nodesConfigured: ws.nodes.length,
       mixedVersion: sets.size > 1,
+      instances: countInstances(ws),
     },
     failed: pacemakerFailedOps(ws),
   };
@@ -148,6 +150,29 @@ function buildModel(input: MonInput): Model {
 /** get_node_feature_set: an online node's #feature-set (older nodes lack it). */
 function nodeFeatureSet(n: SNode): string | undefined {
   return n.online ? (n.attrs.get('#feature-set') ?? '<3.15.1') : undefined;
+}
+
+/**
+ * pe__count_common of 2.1.5: every primitive (clone instances included)
+ * that is not an orphan, or an orphan still active; disabled (target-role
+ * Stopped, or Unpromoted in a promotable clone) and blocked ones.
+ */
+function countInstances(ws: WorkingSet): { n: number; disabled: number; blocked: number } {
+  const c = { n: 0, disabled: 0, blocked: 0 };
+  const visit = (r: Rsc) => {
+    if (r.children.length) {
+      r.children.forEach(visit);
+      return;
+    }
+    if (r.kind !== 'primitive' || (r.orphan && r.running.length === 0 && r.role === 'Stopped')) return;
+    c.n++;
+    let top = r;
+    while (top.parent) top = top.parent;
+    if (r.targetRole === 'Stopped' || (top.promotable && r.targetRole === 'Unpromoted')) c.disabled++;
+    if (r.blocked) c.blocked++;
+  };
+  ws.resources.forEach(visit);
+  return c;
 }
 
 function stateOf(ws: WorkingSet, node: SNode): NodeState | undefined {
@@ -301,10 +326,11 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     out.push(`  * Last change:  ${lc.time ?? ''}${lc.user !== undefined ? ` by ${lc.user}` : ''}${lc.client !== undefined ? ` via ${lc.client}` : ''}${lc.origin !== undefined ? ` on ${lc.origin}` : ''}`);
   }
   out.push(`  * ${plural(s.nodesConfigured, 'node')} configured`);
-  let counts = `  * ${plural(ws.ninstances, 'resource instance')} configured`;
-  if (ws.disabled && ws.blocked) counts += ` (${ws.disabled} DISABLED, ${ws.blocked} BLOCKED from further action due to failure)`;
-  else if (ws.disabled) counts += ` (${ws.disabled} DISABLED)`;
-  else if (ws.blocked) counts += ` (${ws.blocked} BLOCKED from further action due to failure)`;
+  const ic = s.instances;
+  let counts = `  * ${plural(ic.n, 'resource instance')} configured`;
+  if (ic.disabled && ic.blocked) counts += ` (${ic.disabled} DISABLED, ${ic.blocked} BLOCKED from further action due to failure)`;
+  else if (ic.disabled) counts += ` (${ic.disabled} DISABLED)`;
+  else if (ic.blocked) counts += ` (${ic.blocked} BLOCKED from further action due to failure)`;
   out.push(counts);
   if (ws.options.maintenanceMode) {
     out.push('', '              *** Resource management is DISABLED ***', '  The cluster will not attempt to start, stop or recover services');
@@ -536,7 +562,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       el('last_update', { time: ctime(input.now) }),
       el('last_change', { time: lc.time ?? '', user: lc.user ?? '', client: lc.client ?? '', origin: lc.origin ?? '' }),
       el('nodes_configured', { number: s.nodesConfigured }),
-      el('resources_configured', { number: ws.ninstances, disabled: ws.disabled, blocked: ws.blocked }),
+      el('resources_configured', { number: s.instances.n, disabled: s.instances.disabled, blocked: s.instances.blocked }),
       el('cluster_options', {
         'stonith-enabled': ws.options.fencingEnabled,
         'symmetric-cluster': ws.options.symmetric,
