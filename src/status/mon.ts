@@ -295,7 +295,8 @@ function bans(ws: WorkingSet): Ban[] {
       const ruleRole = role === undefined ? promotedOnly : /^(promoted|master)$/i.test(role);
       const g: Ban[] = [];
       for (const n of nodes) if (evalRule(rule, { node: n.attrs, now: ws.now })) g.push({ id: rule.attrs['id'] ?? l.id, rsc: l.rsc, node: n.name, score, promotedOnly: ruleRole });
-      groups.push(g);
+      // A rule's node list is built by prepending too.
+      groups.push(g.reverse());
     }
   }
   return groups.reverse().flat();
@@ -578,7 +579,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     el(
       'nodes',
       {},
-      ws.nodes.map((n) => {
+      sortedNodes(ws).map((n) => {
         const st = stateOf(ws, n);
         return el('node', {
           name: n.name,
