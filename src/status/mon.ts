@@ -30,6 +30,8 @@ export interface MonInput {
   daemon?: { name: string; state: string; text: string; lastUpdated: number };
   /** Version shown for the DC when the CIB has no dc-version property. */
   version: string;
+  /** The CIB was read from a file (CIB_file): read it exactly as Pacemaker's tools read one. */
+  fromFile?: boolean;
   /** Stack shown when the CIB has no cluster-infrastructure property. */
   stack: string;
 }
@@ -295,8 +297,8 @@ function bans(ws: WorkingSet): Ban[] {
       const ruleRole = role === undefined ? promotedOnly : /^(promoted|master)$/i.test(role);
       const g: Ban[] = [];
       for (const n of nodes) if (evalRule(rule, { node: n.attrs, now: ws.now })) g.push({ id: rule.attrs['id'] ?? l.id, rsc: l.rsc, node: n.name, score, promotedOnly: ruleRole });
-      // A rule's node list is built by prepending too.
-      groups.push(g.reverse());
+      // generate_location_rule: an "and" rule starts from a copy of the node list made by prepending (reversed); an "or" rule appends.
+      groups.push((rule.attrs['boolean-op'] ?? 'and').toLowerCase() === 'or' ? g : g.reverse());
     }
   }
   return groups.reverse().flat();
@@ -358,7 +360,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
 
   if (opts.operations || opts.failcounts) {
     // node_summary: the status section's online nodes; the header once there is one.
-    const states = historyNodes(ws);
+    const states = historyNodes(ws, input.fromFile === true);
     if (states.length) {
       out.push('', opts.operations ? 'Operations:' : 'Migration Summary:');
       for (const { n, h } of states) {
@@ -429,8 +431,50 @@ function operationList(ops: LrmOp[]): LrmOp[] {
     .map((x) => x.op);
 }
 
+/** compare_version: dotted numbers compared field by field. */
+function compareVersion(a: string, b: string): number {
+  const x = a.split('.').map((v) => Number.parseInt(v, 10) || 0);
+  const y = b.split('.').map((v) => Number.parseInt(v, 10) || 0);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
+
+const escapeRe = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * pe_get_failcount (default flags) of 2.1.5: the sum of the node's
+ * fail-count-RSC#OP_INTERVAL attributes (any instance number for an
+ * anonymous clone), and the latest last-failure-* when there is a count.
+ * A CIB of feature set below 3.0.13 has per-resource counts only.
+ */
+function failCount(ws: WorkingSet, node: SNode, name: string, unique: boolean, fromFile: boolean): { count: number; lastFailure: number } {
+  // A CIB file without a feature set is legacy to Pacemaker; belayd's own CIB has per-operation counts.
+  const fs = ws.cib.crmFeatureSet;
+  const legacy = fs === undefined ? fromFile : compareVersion(fs, '3.0.13') < 0;
+  const tail = `${unique ? '' : '(:[0-9]+)?'}${legacy ? '' : '#.+_[0-9]+'}$`;
+  const countRe = new RegExp(`^fail-count-${escapeRe(name)}${tail}`);
+  const lastRe = new RegExp(`^last-failure-${escapeRe(name)}${tail}`);
+  let count = 0;
+  let last = 0;
+  for (const [k, v] of node.attrs) {
+    if (countRe.test(k)) count = addScoresClamped(count, parseScore(v, 0));
+    else if (lastRe.test(k)) {
+      const t = Number.parseInt(v, 10);
+      if (!Number.isNaN(t)) last = Math.max(last, t);
+    }
+  }
+  return { count, lastFailure: count > 0 ? last : 0 };
+}
+
+function addScoresClamped(a: number, b: number): number {
+  if (Number.isNaN(b)) return a;
+  if (a <= -INFINITY || b <= -INFINITY) return -INFINITY;
+  if (a >= INFINITY || b >= INFINITY) return INFINITY;
+  return Math.max(-INFINITY, Math.min(INFINITY, a + b));
+}
+
 /** The status section's online nodes (by id, in the section's order) with their resource histories. */
-function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
+function historyNodes(ws: WorkingSet, fromFile: boolean): Array<{ n: SNode; h: History[] }> {
   const rscOf = new Map<string, Rsc>();
   for (const r of ws.byId.values()) for (const [n, lid] of r.historyIds) rscOf.set(`${n.name}\u0000${lid}`, r);
   const out: Array<{ n: SNode; h: History[] }> = [];
@@ -442,7 +486,7 @@ function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
       const rsc = rscOf.get(`${n.name}\u0000${lrm.id}`) ?? rscForHistory(ws, lrm.id);
       const base = lrm.id.replace(/:\d+$/, '');
       const anonymous = rsc !== undefined && rsc.instance !== undefined && !rsc.unique;
-      const fc = ws.failCounts.get(n)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
+      const fc = failCount(ws, n, rsc ? (rsc.unique ? rsc.id : rsc.baseId) : base, rsc?.unique ?? false, fromFile);
       h.push({
         id: rsc ? (anonymous ? rsc.baseId : rsc.id) : lrm.id,
         lrmId: lrm.id,
@@ -617,7 +661,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
-  const histories = historyNodes(ws);
+  const histories = historyNodes(ws, input.fromFile === true);
   if (histories.length) {
     top.push(
       el(
