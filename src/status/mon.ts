@@ -529,13 +529,16 @@ function roleText(r: Rsc): string {
   return 'Started';
 }
 
+/** native_pending_state: a pending start, stop, ... shows as the role. */
+const PENDING_ROLE: Record<string, string> = { start: 'Starting', stop: 'Stopping', migrate_to: 'Migrating', migrate_from: 'Migrating', promote: 'Promoting', demote: 'Demoting' };
+
 function primitiveXml(r: Rsc, displayId: string): El {
   return el(
     'resource',
     {
       id: displayId,
       resource_agent: agentOf(r),
-      role: roleText(r),
+      role: (r.pendingTask !== undefined ? PENDING_ROLE[r.pendingTask] : undefined) ?? roleText(r),
       target_role: r.meta.get('target-role'),
       active: r.running.length > 0,
       orphaned: r.orphan,
@@ -546,7 +549,8 @@ function primitiveXml(r: Rsc, displayId: string): El {
       nodes_running_on: r.running.length,
       pending: r.startPending ? 'Starting' : undefined,
     },
-    r.running.map((n) => el('node', { name: n.name, id: n.id, cached: true })),
+    // pe__resource_xml: "cached" is whether the node is online.
+    r.running.map((n) => el('node', { name: n.name, id: n.id, cached: n.online })),
   );
 }
 
