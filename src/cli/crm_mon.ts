@@ -171,7 +171,7 @@ export function inputFromSnapshot(s: StatusSnapshot, now: number): MonInput {
 function inputFromFile(path: string, now: number): MonInput {
   if (!existsSync(path)) throw new CibError(`crm_mon: CIB_file ${path} does not exist`);
   // As Pacemaker's crm_mon on a file: the stack and version only from the CIB's own properties.
-  return { cib: readCibFile(path).cib, now, version: 'unknown', stack: 'unknown' };
+  return { cib: readCibFile(path).cib, now, version: 'unknown', stack: 'unknown', fromFile: true };
 }
 
 function render(input: MonInput, a: Args, request: string): string {

@@ -104,6 +104,8 @@ export interface Rsc {
   stopFailedOn: Set<SNode>;
   /** The pending node of an in-flight op. */
   pendingNode?: SNode;
+  /** The first pending operation's task (not a probe), as Pacemaker's rsc->pending_task. */
+  pendingTask?: string;
   /** Scheduling state. */
   allowed: Map<SNode, number>;
   assigned: SNode | null;

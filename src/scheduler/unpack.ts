@@ -614,6 +614,7 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     if (status === -1) {
       // Pending operation
       rsc.pendingNode = node;
+      if (rsc.pendingTask === undefined && (interval !== 0 || task !== 'monitor')) rsc.pendingTask = task;
       if (task === 'start') {
         rsc.startPending = true;
         role = 'Started';

@@ -36,6 +36,15 @@ export function naturalCompare(a: string, b: string): number {
   return A.length - i - (B.length - j);
 }
 
+/**
+ * '3': crm_simulate's layout of Pacemaker 3 (the scheduler corpus's
+ * outputs). '2.1.5': crm_mon of Pacemaker 2.1.5: no "maintenance" flag (a
+ * resource in maintenance is unmanaged), pending operations shown
+ * ("Starting", "Monitoring"), groups in the active list without their
+ * inactive members and with "(N members inactive)".
+ */
+export type Style = '3' | '2.1.5';
+
 const sortNodes = (l: SNode[]) => [...l].sort((x, y) => naturalCompare(x.name, y.name));
 
 export function formatNodeList(ws: WorkingSet): string[] {
@@ -72,9 +81,18 @@ const OCF_EXIT: Record<number, string> = {
   5: 'Not installed', 6: 'Not configured', 7: 'Not running', 8: 'Promoted', 9: 'Failed promoted',
 };
 
-function flagList(r: Rsc, node: SNode | undefined): string[] {
+function flagList(r: Rsc, node: SNode | undefined, style: Style): string[] {
   const flags: string[] = [];
   if (node && !node.online && node.unclean) flags.push('UNCLEAN');
+  if (style === '2.1.5') {
+    if (r.pendingTask === 'monitor') flags.push('Monitoring');
+    if (r.targetRole === 'Stopped') flags.push('disabled');
+    else if (topPromotable(r) && r.targetRole === 'Unpromoted') flags.push('target-role:Unpromoted');
+    if (r.blocked) flags.push('blocked');
+    else if (!r.managed || r.maintenance) flags.push('unmanaged');
+    if (r.failureIgnored) flags.push('failure ignored');
+    return flags;
+  }
   if (r.targetRole === 'Stopped') flags.push('disabled');
   else if (topPromotable(r) && r.targetRole === 'Unpromoted') flags.push('target-role:Unpromoted');
   if (r.blocked) flags.push('blocked');
@@ -91,7 +109,9 @@ function topPromotable(r: Rsc): boolean {
 }
 
 /** One primitive's line, as pcmk__native_output_string builds it. */
-export function primitiveLine(r: Rsc, indent: string, displayId = r.id): string {
+const PENDING_STATE: Record<string, string> = { start: 'Starting', stop: 'Stopping', migrate_to: 'Migrating', migrate_from: 'Migrating', promote: 'Promoting', demote: 'Demoting' };
+
+export function primitiveLine(r: Rsc, indent: string, displayId = r.id, style: Style = '3'): string {
   const nodes = r.running;
   const node = nodes.length === 1 ? nodes[0] : undefined;
   let s = `${indent}* ${displayId}\t(${agentOf(r)}):\t`;
@@ -102,7 +122,8 @@ export function primitiveLine(r: Rsc, indent: string, displayId = r.id): string 
     words.push('FAILED');
     if (role === 'Promoted') words.push('Promoted');
   } else {
-    words.push(nodes.length === 0 ? 'Stopped' : displayRole(r));
+    const pending = style === '2.1.5' && r.pendingTask !== undefined ? PENDING_STATE[r.pendingTask] : undefined;
+    words.push(pending ?? (nodes.length === 0 ? 'Stopped' : displayRole(r)));
   }
   if (node) words.push(node.name);
   s += ' ' + words.join(' ');
@@ -110,7 +131,7 @@ export function primitiveLine(r: Rsc, indent: string, displayId = r.id): string 
     const fp = [...r.failedProbes.values()][0];
     if (fp !== undefined) s += ` (${OCF_EXIT[fp] ?? 'error'}) `;
   }
-  const flags = flagList(r, node);
+  const flags = flagList(r, node, style);
   if (flags.length) s += ` (${flags.join(', ')})`;
   if (nodes.length > 1) s += ` [ ${sortNodesKeep(nodes).map((n) => n.name).join(' ')} ]`;
   return s;
@@ -126,8 +147,14 @@ function displayRole(r: Rsc): string {
   return 'Started';
 }
 
-function groupFlags(g: Rsc): string {
+function groupFlags(g: Rsc, style: Style, inactiveMembers: number): string {
   const f: string[] = [];
+  if (style === '2.1.5') {
+    if (inactiveMembers > 0) f.push(`${inactiveMembers} member${inactiveMembers === 1 ? '' : 's'} inactive`);
+    if (!g.managed || g.maintenance) f.push('unmanaged');
+    if (g.targetRole === 'Stopped') f.push('disabled');
+    return f.length ? ` (${f.join(', ')})` : '';
+  }
   if (g.targetRole === 'Stopped') f.push('disabled');
   if (g.maintenance) f.push('maintenance');
   else if (!g.managed) f.push('unmanaged');
@@ -138,9 +165,19 @@ function isActive(r: Rsc): boolean {
   return r.kind === 'primitive' ? r.running.length > 0 : r.children.some(isActive);
 }
 
-function formatGroup(g: Rsc, indent: string, out: string[]): void {
+function formatGroup(g: Rsc, indent: string, out: string[], style: Style = '3', inactive = true): void {
+  if (style === '2.1.5') {
+    // pe__group_default: without -r, inactive members are left out and counted in the header.
+    const active = g.children.filter(isActive);
+    const n = !inactive && active.length > 0 && active.length < g.children.length ? g.children.length - active.length : 0;
+    const shown = inactive ? g.children : active;
+    if (!shown.length) return;
+    out.push(`${indent}* Resource Group: ${g.id}${groupFlags(g, style, n)}:`);
+    for (const c of shown) out.push(primitiveLine(c, indent + '  ', c.id, style));
+    return;
+  }
   // Inactive orphan groups are not shown
-  out.push(`${indent}* Resource Group: ${g.id}${groupFlags(g)}:`);
+  out.push(`${indent}* Resource Group: ${g.id}${groupFlags(g, style, 0)}:`);
   for (const c of g.children) {
     if (c.orphan && c.running.length === 0) continue;
     out.push(primitiveLine(c, indent + '  '));
@@ -151,13 +188,15 @@ function anyRecursive(r: Rsc, f: (x: Rsc) => boolean): boolean {
   return f(r) || r.children.some((c) => anyRecursive(c, f));
 }
 
-function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inactive = true): void {
+function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inactive = true, style: Style = '3'): void {
   const child = c.cloneCfg!.child;
   let hdr = `${indent}* Clone Set: ${c.id} [${child.id}]`;
   const hf: string[] = [];
   if (c.promotable) hf.push('promotable');
   if (c.unique) hf.push('unique');
-  if (c.maintenance) hf.push('maintenance');
+  if (style === '2.1.5') {
+    if (!c.managed || c.maintenance) hf.push('unmanaged');
+  } else if (c.maintenance) hf.push('maintenance');
   else if (!c.managed) hf.push('unmanaged');
   if (c.targetRole === 'Stopped') hf.push('disabled');
   if (hf.length) hdr += ` (${hf.join(', ')})`;
@@ -186,8 +225,8 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
       else started.push(loc);
     } else full = true;
     if (full) {
-      if (inst.kind === 'group') formatGroup(inst, inner, out);
-      else out.push(primitiveLine(inst, inner, c.unique ? inst.id : inst.baseId));
+      if (inst.kind === 'group') formatGroup(inst, inner, out, style, true);
+      else out.push(primitiveLine(inst, inner, c.unique ? inst.id : inst.baseId, style));
     }
   }
   if (promoted.length) out.push(`${inner}* Promoted: [ ${sortNodes(promoted).map((n) => n.name).join(' ')} ]`);
@@ -244,8 +283,9 @@ function probeFailure(r: Rsc, n: SNode): number | undefined {
  * not even partially active, and clones' "Stopped: [ ... ]" lines, are left
  * out ("Active Resources").
  */
-export function formatResources(ws: WorkingSet, opts: { inactive?: boolean } = {}): string[] {
+export function formatResources(ws: WorkingSet, opts: { inactive?: boolean; style?: Style } = {}): string[] {
   const inactive = opts.inactive ?? true;
+  const style = opts.style ?? '3';
   const out: string[] = [inactive ? '  * Full List of Resources:' : '  * Active Resources:'];
   let any = false;
   for (const r of ws.resources) {
@@ -253,11 +293,11 @@ export function formatResources(ws: WorkingSet, opts: { inactive?: boolean } = {
     if (!inactive && !isActive(r)) continue;
     if (r.kind === 'primitive') {
       if (r.orphan && r.running.length === 0) continue;
-      out.push(primitiveLine(r, '    '));
+      out.push(primitiveLine(r, '    ', r.id, style));
     } else if (r.kind === 'group') {
       if (r.children.every((c) => c.orphan) && !isActive(r)) continue;
-      formatGroup(r, '    ', out);
-    } else formatClone(ws, r, '    ', out, inactive);
+      formatGroup(r, '    ', out, style, inactive);
+    } else formatClone(ws, r, '    ', out, inactive, style);
     if (out.length > before) any = true;
   }
   if (!any) out.push(inactive ? '    * No resources' : '    * No active resources');

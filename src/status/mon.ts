@@ -15,7 +15,7 @@ import { parseDurationMs } from '../cib/duration.js';
 import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
 import { formatNodeList, formatResources } from './format.js';
-import { unpackNvSets } from '../scheduler/rules.js';
+import { evalRule, unpackNvSets } from '../scheduler/rules.js';
 import { EXEC_STATUS_TEXT, failedActionFriendly, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
 export interface MonInput {
@@ -32,6 +32,8 @@ export interface MonInput {
   daemon?: { name: string; state: string; text: string; lastUpdated: number };
   /** Version shown for the DC when the CIB has no dc-version property. */
   version: string;
+  /** The CIB was read from a file (CIB_file): read it exactly as Pacemaker's tools read one. */
+  fromFile?: boolean;
   /** Stack shown when the CIB has no cluster-infrastructure property. */
   stack: string;
   /** Fencing history from belayd (src/status/fencing.ts). */
@@ -95,6 +97,7 @@ interface Summary {
   lastChange: { time?: string; user?: string; client?: string; origin?: string };
   nodesConfigured: number;
   mixedVersion: boolean;
+  instances: { n: number; disabled: number; blocked: number };
 }
 
 import type { FailedOp } from './failures.js';
@@ -145,6 +148,7 @@ function buildModel(input: MonInput): Model {
       lastChange,
       nodesConfigured: ws.nodes.length,
       mixedVersion: sets.size > 1,
+      instances: countInstances(ws),
     },
     failed: pacemakerFailedOps(ws),
   };
@@ -155,8 +159,32 @@ function nodeFeatureSet(n: SNode): string | undefined {
   return n.online ? (n.attrs.get('#feature-set') ?? '<3.15.1') : undefined;
 }
 
+/**
+ * pe__count_common of 2.1.5: every primitive (clone instances included)
+ * that is not an orphan, or an orphan still active; disabled (target-role
+ * Stopped, or Unpromoted in a promotable clone) and blocked ones.
+ */
+function countInstances(ws: WorkingSet): { n: number; disabled: number; blocked: number } {
+  const c = { n: 0, disabled: 0, blocked: 0 };
+  const visit = (r: Rsc) => {
+    if (r.children.length) {
+      r.children.forEach(visit);
+      return;
+    }
+    if (r.kind !== 'primitive' || (r.orphan && r.running.length === 0 && r.role === 'Stopped')) return;
+    c.n++;
+    let top = r;
+    while (top.parent) top = top.parent;
+    if (r.targetRole === 'Stopped' || (top.promotable && r.targetRole === 'Unpromoted')) c.disabled++;
+    if (r.blocked) c.blocked++;
+  };
+  ws.resources.forEach(visit);
+  return c;
+}
+
 function stateOf(ws: WorkingSet, node: SNode): NodeState | undefined {
-  return (ws.cib.status ?? []).find((s) => s.id === node.id || (s.uname !== undefined && s.uname === node.name));
+  // An entry without an id is ignored, as Pacemaker ignores it.
+  return (ws.cib.status ?? []).find((s) => s.id !== undefined && (s.id === node.id || (s.uname !== undefined && s.uname === node.name)));
 }
 
 function expectedRc(op: LrmOp): number | undefined {
@@ -246,18 +274,39 @@ interface Ban {
   promotedOnly: boolean;
 }
 
-/** Simple location constraints (rsc + node) with a negative score: what -L lists. */
-function bans(cib: Cib): Ban[] {
-  const out: Ban[] = [];
-  for (const c of cib.configuration.constraints) {
+/**
+ * Negative location preferences, as Pacemaker's ban list: one entry per
+ * location constraint with a node, and one per rule (its id), each with the
+ * nodes where its score is negative; the newest constraint first (Pacemaker
+ * prepends each to data_set->placement_constraints).
+ */
+function bans(ws: WorkingSet): Ban[] {
+  const groups: Ban[][] = [];
+  const nodes = sortedNodes(ws);
+  for (const c of ws.cib.configuration.constraints) {
     if (c.tag !== 'rsc_location') continue;
     const l = c as import('../cib/model.js').LocationConstraint;
-    if (!l.rsc || !l.node || l.score === undefined) continue;
-    const score = parseScore(l.score, 0);
-    if (Number.isNaN(score) || score >= 0) continue;
-    out.push({ id: l.id, rsc: l.rsc, node: l.node, score, promotedOnly: /^(promoted|master)$/i.test(l.role ?? '') });
+    if (!l.rsc || !ws.byId.has(l.rsc)) continue;
+    const promotedOnly = /^(promoted|master)$/i.test(l.role ?? '');
+    if (l.node !== undefined) {
+      const score = parseScore(l.score, 0);
+      if (!Number.isNaN(score) && score < 0 && ws.nodeByName.has(l.node)) groups.push([{ id: l.id, rsc: l.rsc, node: l.node, score, promotedOnly }]);
+      continue;
+    }
+    for (const rule of l.rules) {
+      const text = rule.attrs['score'];
+      if (text === undefined) continue;
+      const score = parseScore(text, 0);
+      if (Number.isNaN(score) || score >= 0) continue;
+      const role = rule.attrs['role'];
+      const ruleRole = role === undefined ? promotedOnly : /^(promoted|master)$/i.test(role);
+      const g: Ban[] = [];
+      for (const n of nodes) if (evalRule(rule, { node: n.attrs, now: ws.now })) g.push({ id: rule.attrs['id'] ?? l.id, rsc: l.rsc, node: n.name, score, promotedOnly: ruleRole });
+      // generate_location_rule: an "and" rule starts from a copy of the node list made by prepending (reversed); an "or" rule appends.
+      groups.push((rule.attrs['boolean-op'] ?? 'and').toLowerCase() === 'or' ? g : g.reverse());
+    }
   }
-  return out;
+  return groups.reverse().flat();
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -285,10 +334,11 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     out.push(`  * Last change:  ${lc.time ?? ''}${lc.user !== undefined ? ` by ${lc.user}` : ''}${lc.client !== undefined ? ` via ${lc.client}` : ''}${lc.origin !== undefined ? ` on ${lc.origin}` : ''}`);
   }
   out.push(`  * ${plural(s.nodesConfigured, 'node')} configured`);
-  let counts = `  * ${plural(ws.ninstances, 'resource instance')} configured`;
-  if (ws.disabled && ws.blocked) counts += ` (${ws.disabled} DISABLED, ${ws.blocked} BLOCKED from further action due to failure)`;
-  else if (ws.disabled) counts += ` (${ws.disabled} DISABLED)`;
-  else if (ws.blocked) counts += ` (${ws.blocked} BLOCKED from further action due to failure)`;
+  const ic = s.instances;
+  let counts = `  * ${plural(ic.n, 'resource instance')} configured`;
+  if (ic.disabled && ic.blocked) counts += ` (${ic.disabled} DISABLED, ${ic.blocked} BLOCKED from further action due to failure)`;
+  else if (ic.disabled) counts += ` (${ic.disabled} DISABLED)`;
+  else if (ic.blocked) counts += ` (${ic.blocked} BLOCKED from further action due to failure)`;
   out.push(counts);
   if (ws.options.maintenanceMode) {
     out.push('', '              *** Resource management is DISABLED ***', '  The cluster will not attempt to start, stop or recover services');
@@ -300,7 +350,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
   const unnest = (lines: string[]) => lines.map((l, i) => (i === 0 ? l.replace(/^ {2}\* /, '') : l.slice(2)));
   out.push(...unnest(formatNodeList(ws)));
   out.push('');
-  out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false })));
+  out.push(...unnest(formatResources(ws, { inactive: opts.inactive ?? false, style: '2.1.5' })));
 
   if (opts.attributes) {
     const nodes = sortedNodes(ws).filter((n) => n.online).map((n) => ({ n, attrs: shownAttributes(n) })).filter((x) => x.attrs.length > 0);
@@ -315,7 +365,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
 
   if (opts.operations || opts.failcounts) {
     // node_summary: the status section's online nodes; the header once there is one.
-    const states = historyNodes(ws);
+    const states = historyNodes(ws, input.fromFile === true);
     if (states.length) {
       out.push('', opts.operations ? 'Operations:' : 'Migration Summary:');
       for (const { n, h } of states) {
@@ -347,7 +397,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
 
   out.push(...fencingSections(input.fencing, opts.fenceHistory ?? 1));
 
-  const negative = opts.bans ? bans(input.cib) : [];
+  const negative = opts.bans ? bans(ws) : [];
   if (negative.length) {
     out.push('', 'Negative Location Constraints:');
     for (const b of negative) out.push(`  * ${b.id}\tprevents ${b.rsc} from running ${b.promotedOnly ? 'promoted ' : ''}on ${b.node}`);
@@ -388,8 +438,50 @@ function operationList(ops: LrmOp[]): LrmOp[] {
     .map((x) => x.op);
 }
 
+/** compare_version: dotted numbers compared field by field. */
+function compareVersion(a: string, b: string): number {
+  const x = a.split('.').map((v) => Number.parseInt(v, 10) || 0);
+  const y = b.split('.').map((v) => Number.parseInt(v, 10) || 0);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) - (y[i] ?? 0);
+  return 0;
+}
+
+const escapeRe = (v: string) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * pe_get_failcount (default flags) of 2.1.5: the sum of the node's
+ * fail-count-RSC#OP_INTERVAL attributes (any instance number for an
+ * anonymous clone), and the latest last-failure-* when there is a count.
+ * A CIB of feature set below 3.0.13 has per-resource counts only.
+ */
+function failCount(ws: WorkingSet, node: SNode, name: string, unique: boolean, fromFile: boolean): { count: number; lastFailure: number } {
+  // A CIB file without a feature set is legacy to Pacemaker; belayd's own CIB has per-operation counts.
+  const fs = ws.cib.crmFeatureSet;
+  const legacy = fs === undefined ? fromFile : compareVersion(fs, '3.0.13') < 0;
+  const tail = `${unique ? '' : '(:[0-9]+)?'}${legacy ? '' : '#.+_[0-9]+'}$`;
+  const countRe = new RegExp(`^fail-count-${escapeRe(name)}${tail}`);
+  const lastRe = new RegExp(`^last-failure-${escapeRe(name)}${tail}`);
+  let count = 0;
+  let last = 0;
+  for (const [k, v] of node.attrs) {
+    if (countRe.test(k)) count = addScoresClamped(count, parseScore(v, 0));
+    else if (lastRe.test(k)) {
+      const t = Number.parseInt(v, 10);
+      if (!Number.isNaN(t)) last = Math.max(last, t);
+    }
+  }
+  return { count, lastFailure: count > 0 ? last : 0 };
+}
+
+function addScoresClamped(a: number, b: number): number {
+  if (Number.isNaN(b)) return a;
+  if (a <= -INFINITY || b <= -INFINITY) return -INFINITY;
+  if (a >= INFINITY || b >= INFINITY) return INFINITY;
+  return Math.max(-INFINITY, Math.min(INFINITY, a + b));
+}
+
 /** The status section's online nodes (by id, in the section's order) with their resource histories. */
-function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
+function historyNodes(ws: WorkingSet, fromFile: boolean): Array<{ n: SNode; h: History[] }> {
   const rscOf = new Map<string, Rsc>();
   for (const r of ws.byId.values()) for (const [n, lid] of r.historyIds) rscOf.set(`${n.name}\u0000${lid}`, r);
   const out: Array<{ n: SNode; h: History[] }> = [];
@@ -401,7 +493,7 @@ function historyNodes(ws: WorkingSet): Array<{ n: SNode; h: History[] }> {
       const rsc = rscOf.get(`${n.name}\u0000${lrm.id}`) ?? rscForHistory(ws, lrm.id);
       const base = lrm.id.replace(/:\d+$/, '');
       const anonymous = rsc !== undefined && rsc.instance !== undefined && !rsc.unique;
-      const fc = ws.failCounts.get(n)?.get(rsc?.unique ? lrm.id : base) ?? { count: 0, lastFailure: 0 };
+      const fc = failCount(ws, n, rsc ? (rsc.unique ? rsc.id : rsc.baseId) : base, rsc?.unique ?? false, fromFile);
       h.push({
         id: rsc ? (anonymous ? rsc.baseId : rsc.id) : lrm.id,
         lrmId: lrm.id,
@@ -444,13 +536,16 @@ function roleText(r: Rsc): string {
   return 'Started';
 }
 
+/** native_pending_state: a pending start, stop, ... shows as the role. */
+const PENDING_ROLE: Record<string, string> = { start: 'Starting', stop: 'Stopping', migrate_to: 'Migrating', migrate_from: 'Migrating', promote: 'Promoting', demote: 'Demoting' };
+
 function primitiveXml(r: Rsc, displayId: string): El {
   return el(
     'resource',
     {
       id: displayId,
       resource_agent: agentOf(r),
-      role: roleText(r),
+      role: (r.pendingTask !== undefined ? PENDING_ROLE[r.pendingTask] : undefined) ?? roleText(r),
       target_role: r.meta.get('target-role'),
       active: r.running.length > 0,
       orphaned: r.orphan,
@@ -461,7 +556,8 @@ function primitiveXml(r: Rsc, displayId: string): El {
       nodes_running_on: r.running.length,
       pending: r.startPending ? 'Starting' : undefined,
     },
-    r.running.map((n) => el('node', { name: n.name, id: n.id, cached: true })),
+    // pe__resource_xml: "cached" is whether the node is online.
+    r.running.map((n) => el('node', { name: n.name, id: n.id, cached: n.online })),
   );
 }
 
@@ -522,7 +618,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       el('last_update', { time: ctime(input.now) }),
       el('last_change', { time: lc.time ?? '', user: lc.user ?? '', client: lc.client ?? '', origin: lc.origin ?? '' }),
       el('nodes_configured', { number: s.nodesConfigured }),
-      el('resources_configured', { number: ws.ninstances, disabled: ws.disabled, blocked: ws.blocked }),
+      el('resources_configured', { number: s.instances.n, disabled: s.instances.disabled, blocked: s.instances.blocked }),
       el('cluster_options', {
         'stonith-enabled': ws.options.fencingEnabled,
         'symmetric-cluster': ws.options.symmetric,
@@ -538,7 +634,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
     el(
       'nodes',
       {},
-      ws.nodes.map((n) => {
+      sortedNodes(ws).map((n) => {
         const st = stateOf(ws, n);
         return el('node', {
           name: n.name,
@@ -576,7 +672,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
-  const histories = historyNodes(ws);
+  const histories = historyNodes(ws, input.fromFile === true);
   if (histories.length) {
     top.push(
       el(
@@ -648,7 +744,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
-  const negative = bans(input.cib);
+  const negative = bans(ws);
   if (negative.length) {
     top.push(
       el(

@@ -72,12 +72,19 @@ describe('CIB XML scanner: malformed XML', () => {
   });
 
   it('a malformed document reports the XML error, not an import error before it', () => {
-    // The first node_state is imported while scanning (its history entry
-    // lacks an id); the XML error after it still wins.
-    const bad = '<node_state id="1" uname="n1"><lrm id="1"><lrm_resources><lrm_resource type="Dummy"/></lrm_resources></lrm></node_state>';
+    // The first node_state is imported while scanning (its lrm_resource lacks
+    // its id); the XML error after it still wins.
+    const bad = '<node_state id="1" uname="n1"><lrm><lrm_resources><lrm_resource type="Dummy"/></lrm_resources></lrm></node_state>';
     const text = `<cib><configuration/><status>${bad}<node_state id="2"></status></cib>`;
     expect(() => parseCibXml(text, 'c.xml')).toThrow(/malformed XML: close tag <\/status> does not match <node_state>/);
-    expect(() => parseCibXml(`<cib><configuration/><status>${bad}</status></cib>`, 'c.xml')).toThrow(/<lrm_resource[^>]*> lacks the required attribute "id"/);
+    expect(() => parseCibXml(`<cib><configuration/><status>${bad}</status></cib>`, 'c.xml')).toThrow(/<lrm_resource> lacks the required attribute "id"/);
+  });
+
+  it('reads a node_state without id, as Pacemaker does (which then ignores the entry)', () => {
+    const cib = parseCibXml('<cib><configuration/><status><node_state uname="n1" in_ccm="false"/></status></cib>', 'c.xml');
+    expect(cib.status).toHaveLength(1);
+    expect(cib.status![0]!.id).toBeUndefined();
+    expect(cib.status![0]!.uname).toBe('n1');
   });
 
   it('import errors inside the status come in document order', () => {

@@ -86,7 +86,7 @@ describe('crm_mon sections beyond the reference captures', () => {
     const cib = healthyCib();
     const n1 = nodeState(cib, 'n1');
     const lrm = n1.lrm!.resources.find((r) => r.id === 'FloatIP')!;
-    lrm.ops.push({ ...op('FloatIP', 'monitor', 15000, 15, 7, '02:25:00', 3), id: 'FloatIP_last_failure_0', extra: { 'exit-reason': 'address gone' } });
+    lrm.ops.push({ ...op('FloatIP', 'monitor', 15000, 15, 7, '02:25:00', 3), id: 'FloatIP_last_failure_0', extra: { operation_key: 'FloatIP_monitor_15000', 'exit-reason': 'address gone' } });
     n1.transientAttributes = [
       {
         id: 'status-1',
@@ -106,7 +106,8 @@ describe('crm_mon sections beyond the reference captures', () => {
   it('lists failed actions from the operation history, as Pacemaker words them', () => {
     const text = monText(input(failing()));
     expect(text).toContain(
-      "\nFailed Resource Actions:\n  * FloatIP_monitor_15000 on n1 'not running' (7): call=15, status='complete', exitreason='address gone', last-rc-change='2026-11-22 02:25:00Z', queued=0ms, exec=3ms\n",
+      // 2.1.5's default (friendly) form.
+      "\nFailed Resource Actions:\n  * FloatIP 15s-interval monitor on n1 returned 'not running' (address gone) at Sun Nov 22 02:25:00 2026 after 3ms\n",
     );
     expect(monText(input(healthyCib()))).not.toContain('Failed Resource Actions');
   });
@@ -126,7 +127,7 @@ describe('crm_mon sections beyond the reference captures', () => {
     const tags = t.children.map((c) => c.tag);
     expect(tags).toEqual(['summary', 'nodes', 'resources', 'node_attributes', 'node_history', 'failures', 'status']);
     const failure = t.children.find((c) => c.tag === 'failures')!.children[0]!;
-    expect(Object.fromEntries(failure.attrs)).toMatchObject({ op_key: 'FloatIP_monitor_15000', node: 'n1', exitcode: '7', exitstatus: 'not running', call: '15' });
+    expect(Object.fromEntries(failure.attrs)).toMatchObject({ op_key: 'FloatIP_monitor_15000', node: 'n1', exitcode: '7', exitstatus: 'not running', call: '15', 'last-rc-change': '2026-11-22 02:25:00Z', interval: '15000', task: 'monitor' });
     const xml = monXml(input(failing()));
     expect(xml).toContain('<resource_history id="FloatIP" orphan="false" migration-threshold="1000000" fail-count="1" last-failure="Sun Nov 22 02:25:00 2026">');
   });
