@@ -23,7 +23,34 @@ export interface CibHandle {
   localNode?: string;
 }
 
+/**
+ * A crm script session (`crm -f FILE`, or commands on stdin): like crmsh's
+ * interactive configure level, edits accumulate in memory and reach the CIB
+ * at `commit` (or at the end of the input).
+ */
+export interface Session {
+  handle: CibHandle;
+  /** The configuration as edited so far, not yet committed. */
+  cib: Cib;
+}
+
+let session: Session | undefined;
+
+export function setSession(s: Session | undefined): void {
+  session = s;
+}
+
+export function currentSession(): Session | undefined {
+  return session;
+}
+
 export async function loadCib(): Promise<CibHandle> {
+  if (session) return { ...session.handle, cib: session.cib };
+  return loadStoredCib();
+}
+
+/** The CIB as stored (file or cluster), never a session's pending edits. */
+export async function loadStoredCib(): Promise<CibHandle> {
   const path = process.env.CIB_file;
   if (path !== undefined && path !== '') return { path, cib: readCibFile(path).cib };
   const { adminCall } = await import('../admin/socket.js');
@@ -48,6 +75,16 @@ export async function commitCib(handle: CibHandle, after: Cib): Promise<void> {
   const old = new Set(validateCib(before).map((p) => p.message));
   const fresh = validateCib(after).filter((p) => !old.has(p.message));
   if (fresh.length) throw new CibError(fresh.map((p) => p.message).join('\n       '));
+  if (session) {
+    session.cib = after;
+    return;
+  }
+  await storeCib(handle, after);
+}
+
+/** Write a CIB to where the handle came from (file or live cluster). */
+export async function storeCib(handle: CibHandle, after: Cib): Promise<void> {
+  const before = handle.cib;
   if (handle.path !== undefined) {
     after.adminEpoch = before.adminEpoch;
     after.epoch = before.epoch + 1;

@@ -81,7 +81,9 @@ async function create(args: string[]): Promise<number> {
   const item = parseStatement({ tokens: argvTokens(args) });
   const handle = await loadCib();
   const cib = handle.cib;
-  await commitCib(handle, applyItem(cib, item, 'create'));
+  const notes: string[] = [];
+  await commitCib(handle, applyItem(cib, item, 'create', notes));
+  for (const n of notes) process.stderr.write(`INFO: ${n}\n`);
   return 0;
 }
 
@@ -146,7 +148,10 @@ async function del(args: string[]): Promise<number> {
       throw new CibError(`resource "${id}" is running (on ${on.join(', ')}), can't delete it: run "crm resource stop ${id}" first, or delete --force`);
     }
   }
-  await commitCib(handle, deleteIds(cib, ids));
+  const notes: string[] = [];
+  const next = deleteIds(cib, ids, notes);
+  await commitCib(handle, next);
+  for (const n of notes) process.stderr.write(`INFO: ${n}\n`);
   return 0;
 }
 

@@ -5,6 +5,7 @@
  */
 import {
   addClone,
+  allResources,
   addConstraint,
   addGroup,
   addNode,
@@ -14,6 +15,7 @@ import {
   checkRefs,
   findResource,
   mergeConfiguration,
+  renameReferences,
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
@@ -53,12 +55,13 @@ export function sortItems(items: ConfigItem[]): ConfigItem[] {
     .map(([it]) => it);
 }
 
-export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' = 'create'): Cib {
+export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' = 'create', notes: string[] = []): Cib {
   switch (item.kind) {
     case 'primitive': {
-      const found = findResource(cib, item.primitive.id);
-      if (found && mode === 'update' && found.res.tag === 'primitive') return replacePrimitive(cib, item.primitive);
-      return addPrimitive(cib, item.primitive);
+      const p = item.primitive.operationsIdRef !== undefined ? resolveOperationsRef(cib, item.primitive) : item.primitive;
+      const found = findResource(cib, p.id);
+      if (found && mode === 'update' && found.res.tag === 'primitive') return replacePrimitive(cib, p);
+      return addPrimitive(cib, p);
     }
     case 'group': {
       let base = cib;
@@ -69,7 +72,10 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       let base = cib;
       const old = findResource(cib, item.clone.id)?.res.tag;
       if (mode === 'update' && (old === 'clone' || old === 'master')) base = unwrap(cib, item.clone.id);
-      return addClone(base, item.clone, item.member);
+      const next = addClone(base, item.clone, item.member);
+      // crmsh: constraints on what was cloned now apply to the clone.
+      if (mode === 'create') renameReferences(next, item.member, item.clone.id, notes);
+      return next;
     }
     case 'constraint': {
       const i = cib.configuration.constraints.findIndex((c) => c.id === item.constraint.id);
@@ -101,6 +107,19 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return addNode(cib, item.node);
     }
   }
+}
+
+/**
+ * `operations $id-ref=X`: X names an <operations> set, or (as crmsh allows)
+ * a resource whose operations set is meant; the reference must resolve.
+ */
+function resolveOperationsRef(cib: Cib, p: Primitive): Primitive {
+  const ref = p.operationsIdRef!;
+  const prims = allResources(cib).filter((r): r is Primitive => r.tag === 'primitive');
+  if (prims.some((r) => r.operationsId === ref)) return p;
+  const owner = prims.find((r) => r.id === ref);
+  if (owner?.operationsId !== undefined) return { ...p, operationsIdRef: owner.operationsId };
+  throw new CibError(`${p.id}: operations $id-ref=${ref}: no operations set with that id`);
 }
 
 /** Replace a primitive wherever it sits (top level, group, clone). */

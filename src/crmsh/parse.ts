@@ -9,7 +9,7 @@
 import { CibError } from '../cib/errors.js';
 import { isScore } from '../cib/score.js';
 import { uniqueId } from '../cib/edit.js';
-import { parseCibXml } from '../cib/xml.js';
+import { opAttrOrder, parseCibXml } from '../cib/xml.js';
 import type {
   Clone,
   Configuration,
@@ -51,7 +51,7 @@ const OP_XML_ATTRS: Record<string, keyof Operation> = {
   description: 'description',
 };
 
-const RESOURCE_KEYWORDS = new Set(['params', 'meta', 'utilization', 'op', 'operations']);
+const RESOURCE_KEYWORDS = new Set(['params', 'meta', 'utilization', 'op', 'operations', 'op_params', 'op_meta']);
 
 class Parser {
   private i = 0;
@@ -165,6 +165,14 @@ class Parser {
       const t = this.next('NAME=VALUE');
       const [n, v] = this.pair(t);
       if (n === '$id-ref') this.fail(`$id-ref is not supported by belay's crm`, t);
+      // crmsh: "$ID:NAME=VALUE" gives the nvpair its own id.
+      const own = /^\$([^:]+):(.+)$/.exec(n);
+      if (own) {
+        this.made.add(own[1]!);
+        set.nvpairs.push({ id: own[1]!, name: own[2]!, value: v });
+        continue;
+      }
+      if (n.startsWith('$')) this.fail(`"${n}" is not a parameter name`, t);
       set.nvpairs.push({ id: this.id(`${id}-${n}`), name: n, value: v });
     }
     return set;
@@ -220,11 +228,19 @@ class Parser {
       } else if (t.text === 'operations') {
         this.i++;
         const [n, v] = this.pair(this.next('$id=ID'));
-        if (n !== '$id') this.fail(`expected $id=ID after "operations"`);
-        p.operationsId = v;
+        if (n === '$id') p.operationsId = v;
+        else if (n === '$id-ref') p.operationsIdRef = v;
+        else this.fail(`expected $id=ID or $id-ref=ID after "operations"`);
       } else if (t.text === 'op') {
         this.i++;
         p.operations.push(this.op(id, p.operations));
+      } else if (t.text === 'op_params' || t.text === 'op_meta') {
+        // Another attribute set of the op before (crmsh 4.x): its score and rules are kept.
+        this.i++;
+        const o = p.operations[p.operations.length - 1];
+        if (!o) this.fail(`"${t.text}" must follow an op`, t);
+        if (t.text === 'op_params') o.instanceAttributes.push(this.attrSet(o.id, 'instance_attributes', stop));
+        else o.metaAttributes.push(this.attrSet(o.id, 'meta_attributes', stop));
       } else this.fail(`unexpected "${t.text}" in primitive ${id} (expected params, meta, utilization or op)`, t);
     }
     return { kind: 'primitive', primitive: p };
@@ -237,17 +253,23 @@ class Parser {
     const params: Array<[string, string]> = [];
     let opId: string | undefined;
     let sawInterval = false;
+    const order: string[] = [];
     while (!this.done() && !RESOURCE_KEYWORDS.has(this.peek()!.text)) {
       const t = this.next('NAME=VALUE');
       const [n, v] = this.pair(t);
       if (n === '$id' || n === 'id') opId = v;
       else if (n in OP_XML_ATTRS) {
         (o as unknown as Record<string, string>)[OP_XML_ATTRS[n]!] = v;
+        if (!order.includes(n)) order.push(n);
         if (n === 'interval') sawInterval = true;
       } else params.push([n, v]);
     }
-    // crmsh always writes an interval: 0s when none is given.
-    if (!sawInterval) o.interval = '0s';
+    // crmsh adds the missing interval after the attributes given.
+    if (!sawInterval) order.push('interval');
+    // crmsh always writes an interval: 0 when none is given.
+    if (!sawInterval) o.interval = '0';
+    else if (o.interval.trim() === '') this.fail(`op ${o.name} of ${rsc}: interval is empty (Pacemaker's schema needs one: interval=0 for a one-shot operation)`, nameTok);
+    if (o.role !== undefined) o.role = normaliseRole(o.role);
     if (existing.some((x) => x.name === o.name && x.interval === o.interval && x.role === o.role)) {
       this.fail(`${rsc} already has a ${o.name} op with interval ${o.interval}`, nameTok);
     }
@@ -269,6 +291,8 @@ class Parser {
     }
     ordered.instanceAttributes = o.instanceAttributes;
     ordered.metaAttributes = o.metaAttributes;
+    const attrOrder = opAttrOrder(order);
+    if (attrOrder) ordered.attrOrder = attrOrder;
     return ordered;
   }
 
@@ -342,7 +366,7 @@ class Parser {
     else this.fail(`"${rt.text}" is not a resource id`, rt);
     while (!this.done() && /^(role|resource-discovery)=/.test(this.peek()!.text)) {
       const [n, v] = this.pair(this.next('role='));
-      if (n === 'role') c.role = v;
+      if (n === 'role') c.role = normaliseRole(v);
       else c.resourceDiscovery = v;
     }
     const t = this.peek();
@@ -377,7 +401,7 @@ class Parser {
     while (!this.done() && /^\$(id|role)=/.test(this.peek()!.text)) {
       const [n, v] = this.pair(this.next('$id='));
       if (n === '$id') rid = v;
-      else attrs.role = v;
+      else attrs.role = normaliseRole(v);
     }
     const st = this.peek();
     const s = this.scoreToken(st);
@@ -531,10 +555,10 @@ class Parser {
         const ba = bracketAttrs[it.group];
         if (ba?.sequential !== undefined) cur.sequential = ba.sequential;
         if (ba?.['require-all'] !== undefined) cur.requireAll = ba['require-all'];
-        if (it.q !== undefined) cur[attrName] = it.q;
+        if (it.q !== undefined) cur[attrName] = attrName === 'role' ? normaliseRole(it.q) : it.q;
         sets.push(cur);
         curKey = key;
-      } else if (it.q !== cur[attrName]) {
+      } else if ((attrName === 'role' && it.q !== undefined ? normaliseRole(it.q) : it.q) !== cur[attrName]) {
         this.fail(`all members of a set must have the same ${attrName}`);
       }
       cur.resources.push(it.id);
@@ -556,8 +580,8 @@ class Parser {
       c.rsc = rsc;
       c.withRsc = withRsc;
       c.score = score;
-      if (rRole) c.rscRole = rRole;
-      if (wRole) c.withRscRole = wRole;
+      if (rRole) c.rscRole = normaliseRole(rRole);
+      if (wRole) c.withRscRole = normaliseRole(wRole);
     } else c.score = score;
     for (const [n, v] of list.extra) {
       if (n === 'node-attribute') c.nodeAttribute = v;
@@ -582,7 +606,11 @@ class Parser {
       if (l === 'mandatory') kind = 'Mandatory';
       else if (l === 'optional' || l === 'advisory') kind = 'Optional';
       else if (l === 'serialize') kind = 'Serialize';
-      else score = this.score(s, st);
+      else {
+        // crmsh 4.4 writes a kind, never the legacy score: 0 is Optional, any other score Mandatory.
+        const sc = this.score(s, st);
+        kind = /^[+-]?0+$/.test(sc) ? 'Optional' : 'Mandatory';
+      }
     }
     const list = this.rscList(id, 'action');
     if (list.simple) {
@@ -631,23 +659,36 @@ class Parser {
       id = t.text.slice(0, -1);
       t = this.next('a node name');
     }
-    const [uname, type] = t.text.split(':');
-    if (!uname || !/^[\w.-]+$/.test(uname)) this.fail(`"${t.text}" is not a node name`, t);
+    const [uname, type, more] = t.text.split(':');
+    if (!uname || !/^[\w.-]+$/.test(uname) || more !== undefined) this.fail(`"${t.text}" is not a node name (uname[:type])`, t);
+    if (type !== undefined && !NODE_TYPES.includes(type)) this.fail(`"${type}" is not a node type (${NODE_TYPES.join(', ')})`, t);
     const n = { id: id ?? uname, uname, instanceAttributes: [], utilization: [] } as unknown as Node;
     const ordered: Node = { id: n.id, uname } as Node;
-    if (type) ordered.type = type;
+    if (type) ordered.type = type === 'normal' ? 'member' : type;
     const stop = new Set(['attributes', 'utilization']);
     while (!this.done()) {
       const k = this.next('attributes or utilization');
       if (k.text.startsWith('description=')) ordered.description = k.text.slice(12);
-      else if (k.text === 'attributes') n.instanceAttributes.push(this.attrSet(`nodes-${n.id}`, 'instance_attributes', stop));
-      else if (k.text === 'utilization') n.utilization.push(this.attrSet(`nodes-${n.id}`, 'utilization', stop));
+      else if (k.text === 'attributes') n.instanceAttributes.push(this.attrSet(n.id, 'instance_attributes', stop));
+      else if (k.text === 'utilization') n.utilization.push(this.attrSet(n.id, 'utilization', stop));
       else this.fail(`unexpected "${k.text}" (expected attributes or utilization)`, k);
     }
     ordered.instanceAttributes = n.instanceAttributes;
     ordered.utilization = n.utilization;
     return { kind: 'node', node: ordered };
   }
+}
+
+/** Node types of Pacemaker's schema (crmsh also takes "normal", its old name for member). */
+const NODE_TYPES = ['member', 'ping', 'remote', 'normal'];
+
+/**
+ * Roles as Pacemaker's schema spells them: crmsh 4.4 takes "master",
+ * "started", ... in any case and writes Master, Started, ...
+ */
+export function normaliseRole(r: string): string {
+  const known = ['Started', 'Stopped', 'Master', 'Slave', 'Promoted', 'Unpromoted'];
+  return known.find((k) => k.toLowerCase() === r.toLowerCase()) ?? r;
 }
 
 function orderSetKeys(s: ResourceSet): ResourceSet {

@@ -8,7 +8,7 @@
  */
 import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
-import { constraintToXml, optionSetToXml } from '../cib/xml.js';
+import { constraintToXml, opPairs, optionSetToXml } from '../cib/xml.js';
 import type {
   AnyConstraint,
   Cib,
@@ -54,12 +54,25 @@ function scoreText(s: string | undefined): string {
   return s.replace('INFINITY', 'inf');
 }
 
+/**
+ * Parameters crmsh never prints in clear: those matching its
+ * `obscure_pattern` option, "passw*" by default (password, passwd, ...).
+ */
+export const OBSCURE_PATTERN = /^passw/;
+
+export function isSecretParameter(name: string): boolean {
+  return OBSCURE_PATTERN.test(name);
+}
+
 function attrSet(keyword: string, s: NvSet): string {
   const bits = [keyword];
   if (s.idRef !== undefined) bits.push(`$id-ref=${s.idRef}`);
   if (s.score) bits.push(`${s.score}:`);
   for (const r of s.rules) bits.push(`rule ${cliRule(r)}`);
-  for (const p of s.nvpairs) bits.push(cliNvpair(p));
+  for (const p of s.nvpairs) {
+    if (keyword === 'params' && p.value !== undefined && p.idRef === undefined && isSecretParameter(p.name)) bits.push(`${p.name}="******"`);
+    else bits.push(cliNvpair(p));
+  }
   return bits.join(' ');
 }
 
@@ -72,29 +85,19 @@ function agentSpec(p: Primitive): string {
   return s.startsWith('ocf:heartbeat:') ? s.slice('ocf:heartbeat:'.length) : s;
 }
 
-const OP_FIELDS: Array<[keyof Operation, string]> = [
-  ['interval', 'interval'],
-  ['timeout', 'timeout'],
-  ['role', 'role'],
-  ['onFail', 'on-fail'],
-  ['enabled', 'enabled'],
-  ['startDelay', 'start-delay'],
-  ['intervalOrigin', 'interval-origin'],
-  ['recordPending', 'record-pending'],
-  ['description', 'description'],
-];
-
-function opLine(o: Operation): string {
+/**
+ * An op as crmsh prints it: `op NAME` and the <op> attributes in their XML
+ * order (id left out); each instance_attributes / meta_attributes set of
+ * the op on a line of its own as `op_params` / `op_meta`, with its score
+ * and rules, so that loading the text back gives the same op.
+ */
+function opParts(o: Operation): string[] {
   const bits = ['op', o.name];
-  for (const [f, n] of OP_FIELDS) {
-    const v = o[f];
-    if (typeof v === 'string' && !(f === 'interval' && v === '')) bits.push(nvpairFormat(n, v));
-  }
-  if (o.extra) for (const [k, v] of Object.entries(o.extra)) bits.push(nvpairFormat(k, v));
-  for (const s of o.instanceAttributes) for (const p of s.nvpairs) bits.push(cliNvpair(p));
-  const meta = o.metaAttributes.flatMap((s) => s.nvpairs);
-  if (meta.length) bits.push('op_meta', ...meta.map(cliNvpair));
-  return bits.join(' ');
+  for (const [k, v] of opPairs(o)) if (k !== 'id' && k !== 'name') bits.push(nvpairFormat(k, v));
+  const parts = [bits.join(' ')];
+  for (const s of o.instanceAttributes) parts.push(attrSet('op_params', s));
+  for (const s of o.metaAttributes) parts.push(attrSet('op_meta', s));
+  return parts;
 }
 
 export function showPrimitive(p: Primitive): string {
@@ -104,7 +107,9 @@ export function showPrimitive(p: Primitive): string {
   for (const s of p.metaAttributes) parts.push(attrSet('meta', s));
   for (const s of p.utilization) parts.push(attrSet('utilization', s));
   if (p.operationsId !== undefined) parts.push(`operations $id=${p.operationsId}`);
-  for (const o of p.operations) parts.push(opLine(o));
+  // crmsh prints the reference with two blanks ("operations  $id-ref=X").
+  if (p.operationsIdRef !== undefined) parts.push(`operations  $id-ref=${p.operationsIdRef}`);
+  for (const o of p.operations) parts.push(...opParts(o));
   return cliFormat(parts);
 }
 
@@ -292,32 +297,71 @@ export function showConstraint(c: AnyConstraint): string {
   return showRaw((c as { raw: RawElement }).raw);
 }
 
+/**
+ * crmsh's order of statements (xmlutil's _sort_cli_order): by kind, then
+ * by id (crmsh's default sort_elements=yes). A promotable `clone` is a
+ * clone here, the legacy <master> an `ms`, so `ms` comes first.
+ */
+const CLI_RANK: Record<string, number> = {
+  node: 0,
+  rsc_template: 1,
+  template: 1,
+  primitive: 2,
+  bundle: 3,
+  group: 4,
+  master: 5,
+  clone: 6,
+  tag: 8,
+  tags: 8,
+  rsc_location: 9,
+  rsc_colocation: 9,
+  rsc_order: 9,
+  rsc_ticket: 10,
+  'fencing-topology': 10,
+  crm_config: 11,
+  rsc_defaults: 12,
+  op_defaults: 13,
+  acl_role: 14,
+  role: 14,
+  acl_target: 15,
+  acl_group: 15,
+  acl_user: 15,
+  alert: 16,
+};
+const RANK_LAST = 1000;
+
+function byCliOrder<T extends { rank: number; id: string }>(list: T[]): T[] {
+  return list
+    .map((x, i) => [x, i] as const)
+    .sort(([a, i], [b, j]) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : i - j))
+    .map(([x]) => x);
+}
+
 /** The statements of a configuration, in crmsh's order, each with the ids it shows. */
 export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }> {
   const conf = cib.configuration;
-  const out: Array<{ ids: string[]; text: string }> = [];
-  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n) });
-  const all = allResources(cib);
-  const kindOrder = ['primitive', 'group', 'clone', 'master'];
-  for (const k of kindOrder) for (const r of all) if (r.tag === k) out.push({ ids: [r.id], text: showResource(r) });
-  for (const r of all) if (!kindOrder.includes(r.tag)) out.push({ ids: [r.id], text: showResource(r) });
-  for (const tag of ['rsc_location', 'rsc_colocation', 'rsc_order']) {
-    for (const c of conf.constraints) if (c.tag === tag) out.push({ ids: [c.id], text: showConstraint(c) });
-  }
-  for (const c of conf.constraints) {
-    if (!['rsc_location', 'rsc_colocation', 'rsc_order'].includes(c.tag)) out.push({ ids: [c.id], text: showConstraint(c) });
-  }
+  const out: Array<{ ids: string[]; text: string; rank: number; id: string }> = [];
+  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n), rank: CLI_RANK.node!, id: n.id || n.uname });
+  for (const r of allResources(cib)) out.push({ ids: [r.id], text: showResource(r), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
+  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
   const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
     for (const s of sets) {
       const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
-      out.push({ ids: s.id ? [s.id] : [], text });
+      out.push({ ids: s.id ? [s.id] : [], text, rank: CLI_RANK[section]!, id: s.id ?? '' });
     }
   };
   opts('property', 'crm_config', conf.crmConfig);
   opts('rsc_defaults', 'rsc_defaults', conf.rscDefaults);
   opts('op_defaults', 'op_defaults', conf.opDefaults);
-  for (const s of conf.otherSections) out.push({ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s) });
-  return out;
+  for (const s of conf.otherSections) {
+    for (const st of showSection(s)) out.push(st);
+  }
+  return byCliOrder(out).map(({ ids, text }) => ({ ids, text }));
+}
+
+/** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */
+function showSection(s: RawElement): Array<{ ids: string[]; text: string; rank: number; id: string }> {
+  return [{ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s), rank: CLI_RANK[s.tag] ?? RANK_LAST, id: s.attrs.id ?? s.tag }];
 }
 
 /** `crm configure show [ID...]`: the whole configuration, or the named objects. */

@@ -48,9 +48,9 @@ describe('crmsh primitives', () => {
     expect(p.utilization[0]!.nvpairs[0]!.id).toBe('FloatIP-utilization-cpu');
     expect(p.operations.map((o) => [o.id, o.name, o.interval, o.timeout])).toEqual([
       ['FloatIP-monitor-15s', 'monitor', '15s', '20s'],
-      ['FloatIP-start-0s', 'start', '0s', '30s'],
+      ['FloatIP-start-0', 'start', '0', '30s'],
     ]);
-    expect(p.operations[1]!.instanceAttributes[0]!.nvpairs[0]).toEqual({ id: 'FloatIP-start-0s-instance_attributes-OCF_CHECK_LEVEL', name: 'OCF_CHECK_LEVEL', value: '10' });
+    expect(p.operations[1]!.instanceAttributes[0]!.nvpairs[0]).toEqual({ id: 'FloatIP-start-0-instance_attributes-OCF_CHECK_LEVEL', name: 'OCF_CHECK_LEVEL', value: '10' });
   });
   it('accepts the agent forms crmsh accepts', () => {
     const agent = (spec: string) => {
@@ -107,7 +107,9 @@ describe('crmsh constraints', () => {
     const cs = cib.configuration.constraints as unknown as Array<Record<string, unknown>>;
     expect(cs[0]).toMatchObject({ first: 'a', then: 'b', kind: 'Mandatory' });
     expect(cs[1]).toMatchObject({ firstAction: 'start', thenAction: 'promote', kind: 'Optional', symmetrical: 'false' });
-    expect(cs[2]).toMatchObject({ score: 'INFINITY' });
+    // crmsh 4.4 writes a kind for a score: inf (any non-zero score) is Mandatory, 0 Optional.
+    expect(cs[2]).toMatchObject({ kind: 'Mandatory' });
+    expect(cs[2]!.score).toBeUndefined();
     expect(cs[3]!.kind).toBeUndefined();
     expect(cs[4]!.kind).toBe('Optional');
   });
@@ -123,7 +125,7 @@ describe('crmsh constraints', () => {
     expect(o2!.sets).toEqual([{ id: 'o2-0', resources: ['a', 'b', 'c'] }]);
     const text = showConfiguration(cib);
     expect(text).toContain('order o1 Mandatory: a ( b c ) d\n');
-    expect(text).toContain('order o2 inf: a b c\n');
+    expect(text).toContain('order o2 Mandatory: a b c\n');
   });
   it('location with a score and with rules', () => {
     const cib = build(base + 'location l1 a 100: n1\nlocation l2 a rule -inf: #uname eq n2 or #uname eq n3\nlocation l3 a rule $role=Promoted 50: defined pingd and pingd number:gte 1');
