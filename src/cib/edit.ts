@@ -518,6 +518,10 @@ export function renameReferences(cib: Cib, from: string, to: string, notes: stri
     }
     if (changed) notes.push(`modified ${cliKind(c.tag)}:${c.id} from ${from} to ${to}`);
   }
+  for (const s of cib.configuration.otherSections) {
+    if (s.tag !== 'tags') continue;
+    for (const t of s.children) for (const r of t.children) if (r.tag === 'obj_ref' && r.attrs.id === from) r.attrs.id = to;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -696,4 +700,30 @@ export function nodeAttribute(cib: Cib, nodeName: string, name: string): string 
     for (const s of sets) for (const p of s.nvpairs) if (p.name === name) return p.value;
   }
   return undefined;
+}
+
+/**
+ * `crm configure rename OLD NEW` (crmsh): the object's own id changes and
+ * constraints that name it follow; ids inside it stay as they are, as in
+ * crmsh.
+ */
+export function renameObject(cib: Cib, from: string, to: string): Cib {
+  const next = cloneCib(cib);
+  if (collectIds(next).has(to)) throw new CibError(`id "${to}" is already in use`);
+  if (!/^[A-Za-z_][\w.:-]*$/.test(to)) throw new CibError(`"${to}" is not a valid id`);
+  const found = findResource(next, from);
+  if (found) {
+    found.res.id = to;
+    if (found.res.tag !== 'primitive' && found.res.tag !== 'group' && found.res.tag !== 'clone' && found.res.tag !== 'master') {
+      (found.res as { raw: RawElement }).raw.attrs.id = to;
+    }
+    renameReferences(next, from, to);
+  } else {
+    const c = next.configuration.constraints.find((x) => x.id === from);
+    if (!c) throw new CibError(`object "${from}" does not exist`);
+    c.id = to;
+    if (!('sets' in c)) (c as RawConstraint).raw.attrs.id = to;
+  }
+  bumpEpoch(next);
+  return next;
 }

@@ -6,16 +6,16 @@
  * the epoch bumped. On any error the file is left byte-for-byte untouched.
  */
 import { readFileSync } from 'node:fs';
-import { activeOn, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
+import { activeOn, constraintRefs, deleteIds, findResource, mergeConfiguration, renameObject, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
 import { emptyCib, type Cib } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
 import { applyItem, applyItems } from '../crmsh/apply.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
-import { showConfiguration } from '../crmsh/show.js';
+import { showConfiguration, showStatements } from '../crmsh/show.js';
 import { argvTokens, tokenize } from '../crmsh/tokenize.js';
-import { commitCib, loadCib } from './crm-cibfile.js';
+import { commitCib, currentSession, loadCib, type CibHandle } from './crm-cibfile.js';
 
 const CREATE_COMMANDS = new Set([
   'primitive',
@@ -30,6 +30,11 @@ const CREATE_COMMANDS = new Set([
   'rsc_defaults',
   'op_defaults',
   'node',
+  'rsc_ticket',
+  'tag',
+  'master',
+  'monitor',
+  'fencing_topology',
 ]);
 
 const HELP = `usage: crm configure COMMAND ...
@@ -67,6 +72,10 @@ export async function runConfigure(args: string[]): Promise<number> {
       return verify();
     case 'edit':
       return edit(rest);
+    case 'filter':
+      return filter(rest);
+    case 'rename':
+      return rename(rest);
     case 'commit':
     case 'end':
     case 'up':
@@ -79,6 +88,12 @@ export async function runConfigure(args: string[]): Promise<number> {
 
 async function create(args: string[]): Promise<number> {
   const item = parseStatement({ tokens: argvTokens(args) });
+  if (args[0] === 'master') {
+    process.stderr.write(`WARNING: This command 'master' is deprecated, please use 'ms'\nINFO: "master" is accepted as "ms"\n`);
+  }
+  if (item.kind === 'clone' && item.clone.tag === 'master') {
+    process.stderr.write(`WARNING: "ms" is deprecated. Please use "clone ${item.clone.id} ${item.member} meta promotable=true"\n`);
+  }
   const handle = await loadCib();
   const cib = handle.cib;
   const notes: string[] = [];
@@ -88,7 +103,8 @@ async function create(args: string[]): Promise<number> {
 }
 
 async function show(args: string[]): Promise<number> {
-  const { cib } = await loadCib();
+  const handle0 = await loadCib();
+  const { cib } = handle0;
   if (args[0] === 'xml') {
     const ids = args.slice(1);
     if (ids.length === 0) {
@@ -104,6 +120,10 @@ async function show(args: string[]): Promise<number> {
     }
     return 0;
   }
+  if (args.length && args.some((a) => /^(type|related):/.test(a) || a === 'changed')) {
+    process.stdout.write(showFiltered(cib, args, handle0.path === undefined ? undefined : handle0));
+    return 0;
+  }
   if (args.length) {
     const text = showConfiguration(cib, args);
     const shown = new Set(args.filter((id) => text.length > 0 && showConfiguration(cib, [id]).length > 0));
@@ -114,6 +134,33 @@ async function show(args: string[]): Promise<number> {
   }
   process.stdout.write(showConfiguration(cib));
   return 0;
+}
+
+/**
+ * crmsh's show filters: `type:KIND` (primitive, group, location, ...),
+ * `related:ID` (the object and what names it), `changed` (objects that
+ * differ from the stored CIB: pending edits of a crm session).
+ */
+function showFiltered(cib: Cib, args: string[], handle?: CibHandle): string {
+  const stored = currentSession()?.handle.cib ?? handle?.cib ?? cib;
+  const before = new Map(showStatements(stored).map((s) => [s.ids[0], s.text]));
+  const st = showStatements(cib);
+  return st
+    .filter((s) =>
+      args.some((a) => {
+        if (a === 'changed') return before.get(s.ids[0]) !== s.text;
+        if (a.startsWith('type:')) return s.text.split(' ', 1)[0] === a.slice(5);
+        if (a.startsWith('related:')) {
+          const id = a.slice(8);
+          if (s.ids.includes(id)) return true;
+          const c = cib.configuration.constraints.find((x) => s.ids.includes(x.id));
+          return c !== undefined && constraintRefs(c).includes(id);
+        }
+        return s.ids.includes(a);
+      }),
+    )
+    .map((s) => s.text + '\n')
+    .join('');
 }
 
 function findAnyResource(cib: Cib, id: string) {
@@ -212,22 +259,48 @@ async function verify(): Promise<number> {
 /** Open $EDITOR on the crmsh text, then load the result back (replace for the whole configuration). */
 async function edit(ids: string[]): Promise<number> {
   const { spawnSync } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const handle = await loadCib();
-  const cib = handle.cib;
-  const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
-  const file = join(dir, 'configuration.crm');
-  const before = showConfiguration(cib, ids.length ? ids : undefined);
-  writeFileSync(file, before);
-  try {
+  return rewrite(ids, (file) => {
     const editor = process.env.EDITOR || process.env.VISUAL || 'vi';
     // The editor gets the file name as an argument, never through a shell line.
     const r = spawnSync(editor, [file], { stdio: 'inherit' });
     if (r.error) throw new CibError(`cannot run the editor "${editor}": ${r.error.message}`);
     if (r.status !== 0) throw new CibError(`the editor "${editor}" failed (exit ${r.status}); nothing changed`);
-    const after = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
+  });
+}
+
+/**
+ * `filter CMD [ID...]` (crmsh): the crmsh text of the configuration (or of
+ * the named objects) goes through CMD, a command line the administrator
+ * typed (run by /bin/sh as crmsh does), and its output is loaded back as
+ * `edit` would.
+ */
+async function filter(args: string[]): Promise<number> {
+  const [cmd, ...ids] = args;
+  if (cmd === undefined) throw new CibError('usage: crm configure filter CMD [ID...]');
+  const { spawnSync } = await import('node:child_process');
+  return rewrite(ids, (file) => {
+    const r = spawnSync('/bin/sh', ['-c', cmd], { input: readFileSync(file), encoding: 'utf8' });
+    if (r.error) throw new CibError(`cannot run the filter "${cmd}": ${r.error.message}`);
+    if (r.status !== 0) throw new CibError(`the filter "${cmd}" failed (exit ${r.status}): ${r.stderr.trim()}`);
+    return r.stdout;
+  });
+}
+
+/** Edit the crmsh text of the configuration (or of the named objects) with CHANGE, then apply the result. */
+async function rewrite(ids: string[], change: (file: string) => string): Promise<number> {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const handle = await loadCib();
+  const cib = handle.cib;
+  for (const id of ids) if (showConfiguration(cib, [id]) === '') throw new CibError(`object "${id}" does not exist`);
+  const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
+  const file = join(dir, 'configuration.crm');
+  const before = showConfiguration(cib, ids.length ? ids : undefined);
+  writeFileSync(file, before);
+  try {
+    const after = change(file);
     if (after === before) return 0;
     const items = tokenize(after, file).map((st) => parseStatement(st));
     let next: Cib;
@@ -249,6 +322,15 @@ async function edit(ids: string[]): Promise<number> {
   }
 }
 
+/** `rename OLD NEW` (crmsh): a resource or constraint gets a new id; references follow. */
+async function rename(args: string[]): Promise<number> {
+  const [from, to, ...extra] = args;
+  if (from === undefined || to === undefined || extra.length) throw new CibError('usage: crm configure rename OLD-ID NEW-ID');
+  const handle = await loadCib();
+  await commitCib(handle, renameObject(handle.cib, from, to));
+  return 0;
+}
+
 function itemIds(it: ConfigItem): string[] {
   switch (it.kind) {
     case 'primitive':
@@ -263,6 +345,14 @@ function itemIds(it: ConfigItem): string[] {
       return [it.node.id, it.node.uname];
     case 'xml':
       return [];
+    case 'ticket':
+      return [it.constraint.id];
+    case 'monitor':
+      return [it.rsc];
+    case 'tag':
+      return [it.tag.attrs.id!];
+    case 'fencing_topology':
+      return ['fencing_topology'];
     default:
       return it.setId ? [it.setId] : [];
   }

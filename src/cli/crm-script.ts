@@ -72,8 +72,10 @@ export async function runScript(file: string, opts: ScriptOptions = {}): Promise
     for (const { line, text: l } of scriptLines(text)) {
       lineNo = line;
       const trimmed = l.trim();
-      if (trimmed === '' || trimmed.startsWith('#')) continue;
+      if (trimmed === '') continue;
+      // crmsh echoes comment lines too.
       if (opts.regression) process.stdout.write(`.INP: ${trimmed}\n`);
+      if (trimmed.startsWith('#')) continue;
       let words: string[];
       try {
         words = tokenize(trimmed).flatMap((st) => st.tokens.map((t) => t.text));

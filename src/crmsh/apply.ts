@@ -11,6 +11,8 @@ import {
   addNode,
   addPrimitive,
   cloneCib,
+  collectIds,
+  uniqueId,
   bumpEpoch,
   checkRefs,
   findResource,
@@ -19,8 +21,8 @@ import {
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import type { Cib, Clone, Group, Primitive, TopResource } from '../cib/model.js';
-import type { ConfigItem } from './parse.js';
+import type { Cib, Clone, Group, Operation, Primitive, RawElement, TopResource } from '../cib/model.js';
+import type { ConfigItem, FencingLevelSpec } from './parse.js';
 
 const ORDER: Record<ConfigItem['kind'], number> = {
   node: 0,
@@ -28,6 +30,10 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   group: 2,
   clone: 3,
   constraint: 4,
+  ticket: 4,
+  monitor: 1.5,
+  tag: 4,
+  fencing_topology: 4,
   property: 5,
   rsc_defaults: 6,
   op_defaults: 7,
@@ -96,6 +102,29 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return setOptions(cib, 'opDefaults', item.pairs, item.setId);
     case 'xml':
       return mergeConfiguration(cib, item.configuration);
+    case 'monitor': {
+      const next = cloneCib(cib);
+      const found = findResource(next, item.rsc);
+      if (!found || found.res.tag !== 'primitive') throw new CibError(`monitor: "${item.rsc}" is not a primitive`);
+      const p = found.res as Primitive;
+      if (p.operations.some((o) => o.name === 'monitor' && o.interval === item.interval)) throw new CibError(`${item.rsc} already has a monitor op with interval ${item.interval}`);
+      const id = uniqueId(collectIds(next), `${item.rsc}-monitor-${item.interval}`);
+      const op: Operation = { id, name: 'monitor', interval: item.interval, instanceAttributes: [], metaAttributes: [] };
+      if (item.timeout !== undefined) op.timeout = item.timeout;
+      if (item.role !== undefined) {
+        op.role = item.role;
+        op.attrOrder = ['role', 'interval', ...(item.timeout !== undefined ? ['timeout'] : [])];
+      }
+      p.operations.push(op);
+      bumpEpoch(next);
+      return next;
+    }
+    case 'ticket':
+      return addConstraint(cib, item.constraint);
+    case 'tag':
+      return addTag(cib, item.tag);
+    case 'fencing_topology':
+      return setFencingTopology(cib, item.levels);
     case 'node': {
       const i = cib.configuration.nodes.findIndex((n) => n.uname === item.node.uname);
       if (i >= 0 && mode === 'update') {
@@ -120,6 +149,63 @@ function resolveOperationsRef(cib: Cib, p: Primitive): Primitive {
   const owner = prims.find((r) => r.id === ref);
   if (owner?.operationsId !== undefined) return { ...p, operationsIdRef: owner.operationsId };
   throw new CibError(`${p.id}: operations $id-ref=${ref}: no operations set with that id`);
+}
+
+/** Add a <tag> to the <tags> section (made when missing); its id must be new. */
+function addTag(cib: Cib, tag: RawElement): Cib {
+  const next = cloneCib(cib);
+  if (collectIds(next).has(tag.attrs.id!)) throw new CibError(`id "${tag.attrs.id}" is already in use`);
+  for (const ref of tag.children) {
+    if (!findResource(next, ref.attrs.id!)) throw new CibError(`tag ${tag.attrs.id}: resource "${ref.attrs.id}" does not exist`);
+  }
+  let tags = next.configuration.otherSections.find((s) => s.tag === 'tags');
+  if (!tags) {
+    tags = { tag: 'tags', attrs: {}, children: [] };
+    next.configuration.otherSections.push(tags);
+  }
+  tags.children.push(structuredClone(tag));
+  bumpEpoch(next);
+  return next;
+}
+
+/**
+ * The <fencing-topology> section from `fencing_topology` levels, replacing
+ * the one there: levels are numbered per target from 1; a level without a
+ * target applies to every node of the CIB (crmsh's expansion). Level ids
+ * are crmsh's: fencing, fencing-0, fencing-1, ...
+ */
+function setFencingTopology(cib: Cib, levels: FencingLevelSpec[]): Cib {
+  const next = cloneCib(cib);
+  const others = next.configuration.otherSections.filter((s) => s.tag !== 'fencing-topology');
+  const taken = collectIds({ ...next, configuration: { ...next.configuration, otherSections: others } });
+  const expanded: FencingLevelSpec[] = [];
+  if (levels.length && 'allNodes' in levels[0]!.target) {
+    for (const n of next.configuration.nodes) for (const l of levels) expanded.push({ target: { node: n.id }, devices: l.devices });
+  } else expanded.push(...levels);
+  const index = new Map<string, number>();
+  const section: RawElement = { tag: 'fencing-topology', attrs: {}, children: [] };
+  for (const l of expanded) {
+    const t = l.target;
+    const key = 'node' in t ? t.node : 'pattern' in t ? t.pattern : 'attribute' in t ? t.attribute : '';
+    const i = (index.get(key) ?? 0) + 1;
+    index.set(key, i);
+    const attrs: Record<string, string> = {};
+    if ('node' in t) Object.assign(attrs, { target: t.node, index: String(i), devices: l.devices });
+    else if ('pattern' in t) Object.assign(attrs, { index: String(i), devices: l.devices, 'target-pattern': t.pattern });
+    else if ('attribute' in t) Object.assign(attrs, { index: String(i), devices: l.devices, 'target-attribute': t.attribute, 'target-value': t.value });
+    attrs.id = uniqueId(taken, 'fencing');
+    taken.set(attrs.id, 'fencing-level');
+    section.children.push({ tag: 'fencing-level', attrs, children: [] });
+  }
+  const devices = new Set(allResources(next).map((r) => r.id));
+  for (const c of section.children) {
+    for (const d of c.attrs.devices!.split(',')) if (!devices.has(d)) throw new CibError(`fencing_topology: device "${d}" is not a resource`);
+  }
+  const at = next.configuration.otherSections.findIndex((s) => s.tag === 'fencing-topology');
+  if (at >= 0) next.configuration.otherSections[at] = section;
+  else next.configuration.otherSections.push(section);
+  bumpEpoch(next);
+  return next;
 }
 
 /** Replace a primitive wherever it sits (top level, group, clone). */

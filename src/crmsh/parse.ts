@@ -21,6 +21,8 @@ import type {
   Operation,
   OrderConstraint,
   Primitive,
+  RawConstraint,
+  RawElement,
   ResourceSet,
   RuleNode,
 } from '../cib/model.js';
@@ -33,7 +35,22 @@ export type ConfigItem =
   | { kind: 'constraint'; constraint: LocationConstraint | ColocationConstraint | OrderConstraint }
   | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]> }
   | { kind: 'node'; node: Node }
+  | { kind: 'ticket'; constraint: RawConstraint }
+  | { kind: 'monitor'; rsc: string; role?: string; interval: string; timeout?: string }
+  | { kind: 'tag'; tag: RawElement }
+  | { kind: 'fencing_topology'; levels: FencingLevelSpec[] }
   | { kind: 'xml'; configuration: Configuration };
+
+/**
+ * One `fencing_topology` level as written: for a node (`node1: st`), for
+ * the nodes whose attribute has a value (`attr:rack=1: st`), for nodes
+ * matching a pattern (`pattern:node.*: st`), or for every node of the CIB
+ * (no target given).
+ */
+export interface FencingLevelSpec {
+  target: { node: string } | { attribute: string; value: string } | { pattern: string } | { allNodes: true };
+  devices: string;
+}
 
 /** Resource classes Pacemaker knows. */
 export const RESOURCE_CLASSES = ['ocf', 'lsb', 'systemd', 'service', 'stonith', 'upstart', 'nagios', 'heartbeat'];
@@ -109,6 +126,11 @@ class Parser {
       case 'clone':
       case 'ms':
         return this.clone(k);
+      case 'master':
+        // crmsh 4.4: "master" is accepted as "ms".
+        return this.clone('ms');
+      case 'monitor':
+        return this.monitor();
       case 'location':
         return this.location();
       case 'colocation':
@@ -124,6 +146,13 @@ class Parser {
         return this.node();
       case 'xml':
         return this.xml(kw);
+      case 'rsc_ticket':
+        return this.ticket();
+      case 'tag':
+        return this.tag();
+      case 'fencing_topology':
+      case 'fencing-topology':
+        return this.fencingTopology();
       default:
         this.fail(`unknown configure command "${k}" (known: primitive, group, clone, ms, location, colocation, order, property, rsc_defaults, op_defaults, node)`, kw);
     }
@@ -233,7 +262,8 @@ class Parser {
         else this.fail(`expected $id=ID or $id-ref=ID after "operations"`);
       } else if (t.text === 'op') {
         this.i++;
-        p.operations.push(this.op(id, p.operations));
+        // crmsh bases op ids on the operations set's id when it has one (d1-ops-monitor-60m).
+        p.operations.push(this.op(id, p.operations, p.operationsId));
       } else if (t.text === 'op_params' || t.text === 'op_meta') {
         // Another attribute set of the op before (crmsh 4.x): its score and rules are kept.
         this.i++;
@@ -246,7 +276,7 @@ class Parser {
     return { kind: 'primitive', primitive: p };
   }
 
-  op(rsc: string, existing: Operation[]): Operation {
+  op(rsc: string, existing: Operation[], idBase = rsc): Operation {
     const nameTok = this.next('an operation name (monitor, start, stop, ...)');
     if (!/^[a-z_][\w-]*$/i.test(nameTok.text)) this.fail(`"${nameTok.text}" is not an operation name`, nameTok);
     const o = { name: nameTok.text, interval: '', instanceAttributes: [], metaAttributes: [] } as unknown as Operation;
@@ -273,7 +303,7 @@ class Parser {
     if (existing.some((x) => x.name === o.name && x.interval === o.interval && x.role === o.role)) {
       this.fail(`${rsc} already has a ${o.name} op with interval ${o.interval}`, nameTok);
     }
-    o.id = opId ?? this.id(`${rsc}-${o.name}-${o.interval}`);
+    o.id = opId ?? this.id(`${idBase}-${o.name}-${o.interval}`);
     this.made.add(o.id);
     if (params.length) {
       const setId = this.id(`${o.id}-instance_attributes`);
@@ -326,17 +356,9 @@ class Parser {
     const member = this.ident('resource id');
     const c = { tag: 'clone', id, instanceAttributes: [], metaAttributes: [] } as Omit<Clone, 'child'>;
     this.containerBody(id, c);
-    if (kw === 'ms') {
-      // crmsh 4.x on Pacemaker 2: "ms" makes a promotable clone.
-      let set = c.metaAttributes[0];
-      if (!set) {
-        set = { id: this.id(`${id}-meta_attributes`), rules: [], nvpairs: [] };
-        c.metaAttributes.push(set);
-      }
-      if (!set.nvpairs.some((p) => p.name === 'promotable')) {
-        set.nvpairs.unshift({ id: this.id(`${set.id}-promotable`), name: 'promotable', value: 'true' });
-      }
-    }
+    // crmsh 4.4 writes "ms" as the legacy <master> element (Pacemaker 2 takes it as a
+    // promotable clone) and says it is deprecated.
+    if (kw === 'ms') c.tag = 'master';
     return { kind: 'clone', clone: c, member };
   }
 
@@ -629,6 +651,90 @@ class Parser {
     }
     c.sets = list.sets ?? [];
     return { kind: 'constraint', constraint: c };
+  }
+
+  /** rsc_ticket ID TICKET: RSC[:ROLE]... [loss-policy=X]: one resource is a plain ticket, more make sets. */
+  ticket(): ConfigItem {
+    const id = this.ident('constraint id');
+    this.made.add(id);
+    const tt = this.next('TICKET:');
+    const ticket = this.scoreToken(tt);
+    if (ticket === undefined) this.fail(`expected a ticket name followed by ":", got "${tt.text}"`, tt);
+    const refs: Array<[string, string | undefined]> = [];
+    const extra: Record<string, string> = {};
+    while (!this.done()) {
+      const t = this.next('a resource');
+      if (t.text.includes('=')) {
+        const [n, v] = this.pair(t);
+        if (n !== 'loss-policy') this.fail(`unknown rsc_ticket option "${n}"`, t);
+        extra[n] = v;
+        continue;
+      }
+      const [rid, role, more] = t.text.split(':');
+      if (!rid || more !== undefined || !/^[A-Za-z_][\w.-]*$/.test(rid)) this.fail(`"${t.text}" is not a resource (ID or ID:ROLE)`, t);
+      refs.push([rid, role ? normaliseRole(role) : undefined]);
+    }
+    if (refs.length === 0) this.fail('rsc_ticket needs at least one resource');
+    const raw: RawElement = { tag: 'rsc_ticket', attrs: { id, ticket }, children: [] };
+    if (refs.length === 1) {
+      raw.attrs.rsc = refs[0]![0];
+      if (refs[0]![1]) raw.attrs['rsc-role'] = refs[0]![1];
+      Object.assign(raw.attrs, extra);
+    } else {
+      Object.assign(raw.attrs, extra);
+      // Consecutive resources with the same role share a set, as crmsh groups them.
+      let cur: RawElement | undefined;
+      let curRole: string | undefined;
+      for (const [rid, role] of refs) {
+        if (!cur || role !== curRole) {
+          cur = { tag: 'resource_set', attrs: {}, children: [] };
+          if (role) cur.attrs.role = role;
+          cur.attrs.id = this.id(`${id}-${raw.children.length}`);
+          raw.children.push(cur);
+          curRole = role;
+        }
+        cur.children.push({ tag: 'resource_ref', attrs: { id: rid }, children: [] });
+      }
+    }
+    return { kind: 'ticket', constraint: { tag: 'rsc_ticket', id, raw } };
+  }
+
+  /** monitor RSC[:ROLE] INTERVAL[:TIMEOUT]: a monitor op on an existing primitive. */
+  monitor(): ConfigItem {
+    const rt = this.next('RSC[:ROLE]');
+    const [rsc, role, more] = rt.text.split(':');
+    if (!rsc || more !== undefined) this.fail(`"${rt.text}" is not RSC[:ROLE]`, rt);
+    const it = this.next('INTERVAL[:TIMEOUT]');
+    const [interval, timeout, more2] = it.text.split(':');
+    if (!interval || more2 !== undefined) this.fail(`"${it.text}" is not INTERVAL[:TIMEOUT]`, it);
+    if (!this.done()) this.fail(`unexpected "${this.peek()!.text}"`);
+    return { kind: 'monitor', rsc, interval, ...(role ? { role: normaliseRole(role) } : {}), ...(timeout ? { timeout } : {}) };
+  }
+
+  /** tag ID: RSC... (also "tag ID RSC..."). */
+  tag(): ConfigItem {
+    const t = this.next('tag id');
+    const id = t.text.endsWith(':') ? t.text.slice(0, -1) : t.text;
+    if (!/^[A-Za-z_][\w.:-]*$/.test(id)) this.fail(`"${t.text}" is not a valid tag id`, t);
+    const tag: RawElement = { tag: 'tag', attrs: { id }, children: [] };
+    while (!this.done()) tag.children.push({ tag: 'obj_ref', attrs: { id: this.ident('resource id') }, children: [] });
+    if (tag.children.length === 0) this.fail(`tag ${id} needs at least one resource`);
+    return { kind: 'tag', tag };
+  }
+
+  /** fencing_topology [TARGET:] DEVICES... ; DEVICES is one level (a,b for several devices). */
+  fencingTopology(): ConfigItem {
+    const levels: FencingLevelSpec[] = [];
+    let target: FencingLevelSpec['target'] = { allNodes: true };
+    while (!this.done()) {
+      const t = this.next('a fencing level');
+      let m: RegExpExecArray | null;
+      if ((m = /^attr:([\w-]+)=([\w-]+)$/i.exec(t.text))) target = { attribute: m[1]!, value: m[2]! };
+      else if ((m = /^pattern:(.+)$/i.exec(t.text))) target = { pattern: m[1]! };
+      else if ((m = /^([^:]+):$/.exec(t.text))) target = { node: m[1]! };
+      else levels.push({ target, devices: t.text });
+    }
+    return { kind: 'fencing_topology', levels };
   }
 
   options(kind: 'property' | 'rsc_defaults' | 'op_defaults'): ConfigItem {

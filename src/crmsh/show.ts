@@ -294,7 +294,32 @@ export function showConstraint(c: AnyConstraint): string {
   if ('rules' in c) return showLocation(c);
   if (c.tag === 'rsc_colocation' && 'sets' in c) return showColocation(c as ColocationConstraint);
   if (c.tag === 'rsc_order' && 'sets' in c) return showOrder(c as OrderConstraint);
-  return showRaw((c as { raw: RawElement }).raw);
+  const raw = (c as { raw: RawElement }).raw;
+  if (raw.tag === 'rsc_ticket') {
+    const t = showTicket(raw);
+    if (t !== undefined) return t;
+  }
+  return showRaw(raw);
+}
+
+/** rsc_ticket ID TICKET: RSC[:ROLE]... [loss-policy=X], when the XML has that shape. */
+function showTicket(raw: RawElement): string | undefined {
+  const a = raw.attrs;
+  const known = new Set(['id', 'ticket', 'rsc', 'rsc-role', 'loss-policy']);
+  if (!a.id || !a.ticket || Object.keys(a).some((k) => !known.has(k))) return undefined;
+  const refs: string[] = [];
+  if (a.rsc !== undefined) {
+    if (raw.children.length) return undefined;
+    refs.push(a['rsc-role'] ? `${a.rsc}:${a['rsc-role']}` : a.rsc);
+  } else {
+    for (const set of raw.children) {
+      if (set.tag !== 'resource_set' || Object.keys(set.attrs).some((k) => k !== 'id' && k !== 'role')) return undefined;
+      for (const r of set.children) refs.push(set.attrs.role ? `${r.attrs.id}:${set.attrs.role}` : r.attrs.id!);
+    }
+  }
+  const bits = [`rsc_ticket ${a.id} ${a.ticket}:`, ...refs];
+  if (a['loss-policy'] !== undefined) bits.push(nvpairFormat('loss-policy', a['loss-policy']));
+  return bits.join(' ');
 }
 
 /**
@@ -354,14 +379,44 @@ export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }>
   opts('rsc_defaults', 'rsc_defaults', conf.rscDefaults);
   opts('op_defaults', 'op_defaults', conf.opDefaults);
   for (const s of conf.otherSections) {
-    for (const st of showSection(s)) out.push(st);
+    for (const st of showSection(s, cib)) out.push(st);
   }
   return byCliOrder(out).map(({ ids, text }) => ({ ids, text }));
 }
 
 /** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */
-function showSection(s: RawElement): Array<{ ids: string[]; text: string; rank: number; id: string }> {
+function showSection(s: RawElement, cib: Cib): Array<{ ids: string[]; text: string; rank: number; id: string }> {
+  if (s.tag === 'tags') {
+    return s.children.map((t) => ({
+      ids: [t.attrs.id ?? ''],
+      text: t.tag === 'tag' && t.children.every((c) => c.tag === 'obj_ref') ? `tag ${t.attrs.id} ${t.children.map((c) => c.attrs.id).join(' ')}` : showRaw(t),
+      rank: CLI_RANK.tag!,
+      id: t.attrs.id ?? '',
+    }));
+  }
+  if (s.tag === 'fencing-topology' && s.children.every((c) => c.tag === 'fencing-level')) {
+    return [{ ids: ['fencing_topology'], text: showFencingTopology(s, cib), rank: CLI_RANK['fencing-topology']!, id: 'fencing_topology' }];
+  }
   return [{ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s), rank: CLI_RANK[s.tag] ?? RANK_LAST, id: s.attrs.id ?? s.tag }];
+}
+
+/**
+ * fencing_topology as crmsh prints it: `fencing_topology DEVICES...` when
+ * every node has the same levels, else the levels per target
+ * (`node1: a b`, `attr:NAME=VALUE: ...`, `pattern:RE: ...`).
+ */
+function showFencingTopology(s: RawElement, cib: Cib): string {
+  const byTarget = new Map<string, Map<number, string>>();
+  for (const l of s.children) {
+    const a = l.attrs;
+    const key = a['target-pattern'] !== undefined ? `pattern:${a['target-pattern']}` : a['target-attribute'] !== undefined ? `attr:${a['target-attribute']}=${a['target-value'] ?? ''}` : `${a.target ?? ''}:`;
+    if (!byTarget.has(key)) byTarget.set(key, new Map());
+    byTarget.get(key)!.set(Number(a.index), a.devices ?? '');
+  }
+  const lines = [...byTarget].map(([k, levels]) => [k, [...levels].sort((x, y) => x[0] - y[0]).map(([, d]) => d).join(' ')] as const);
+  const distinct = new Set(lines.map(([, d]) => d));
+  if (distinct.size === 1 && byTarget.size === cib.configuration.nodes.length) return `fencing_topology ${lines[0]![1]}`;
+  return cliFormat(['fencing_topology', ...lines.map(([k, d]) => `${k} ${d}`)]);
 }
 
 /** `crm configure show [ID...]`: the whole configuration, or the named objects. */

@@ -389,7 +389,15 @@ export function canonicalConfiguration(xml: string): string | undefined {
   const conf = tree.children.find((c) => c.tag === 'configuration');
   if (!conf) return undefined;
   const lines: string[] = [];
+  // The order of objects within these sections means nothing to Pacemaker (nor to
+  // crmsh, which shows them sorted): compare them sorted by tag and id. Order
+  // inside an object (group members, ops, nvpairs) is kept.
+  const UNORDERED = new Set(['nodes', 'resources', 'constraints', 'crm_config', 'rsc_defaults', 'op_defaults', 'tags', 'acls', 'alerts', 'fencing-topology']);
   const walk = (e: RawElement, depth: number) => {
+    if (UNORDERED.has(e.tag)) {
+      const key = (c: RawElement) => `${c.tag}\u0000${c.attrs.id ?? ''}\u0000${c.attrs.target ?? ''}\u0000${c.attrs.index ?? ''}`;
+      e = { ...e, children: [...e.children].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0)) };
+    }
     const attrs = Object.keys(e.attrs)
       .sort()
       .map((k) => `${k}=${JSON.stringify(e.attrs[k])}`)
