@@ -478,11 +478,12 @@ function deleteContainer(cib: Cib, found: Found, notes: string[]): Cib {
   const first = kids[0]!;
   if (!found.parent) {
     conf.resources.splice(conf.resources.indexOf(c), 1, ...kids);
-  } else if (kids.length === 1) {
-    // A group of one inside a clone: the clone keeps the member.
-    (found.parent as Clone).child = first as Primitive;
   } else {
-    throw new CibError(`${c.tag} "${c.id}" is inside ${found.parent.tag} "${found.parent.id}": its members cannot all stay there; delete ${found.parent.id} first`);
+    // A group inside a clone: as crmsh, the clone goes first (its constraints
+    // move to the group), then the group (they move on to its first member).
+    const clone = found.parent as Clone;
+    deleteContainer(cib, { res: clone }, notes);
+    return deleteContainer(cib, { res: c }, notes);
   }
   renameReferences(cib, c.id, first.id, notes);
   return cib;

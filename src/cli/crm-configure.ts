@@ -74,6 +74,10 @@ export async function runConfigure(args: string[]): Promise<number> {
       return edit(rest);
     case 'filter':
       return filter(rest);
+    case 'save':
+      return save(rest);
+    case 'erase':
+      return erase(rest);
     case 'rename':
       return rename(rest);
     case 'commit':
@@ -320,6 +324,28 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `save [xml] FILE` (crmsh): the configuration as crmsh text (or CIB XML) in a file. */
+async function save(args: string[]): Promise<number> {
+  const xml = args[0] === 'xml';
+  const file = xml ? args[1] : args[0];
+  if (file === undefined) throw new CibError('usage: crm configure save [xml] FILE');
+  const { cib } = await loadCib();
+  const { atomicWriteFileSync } = await import('../lib/atomic-write.js');
+  atomicWriteFileSync(file, xml ? cibToXml(cib, { omitStatus: true, declaration: true }) : showConfiguration(cib));
+  return 0;
+}
+
+/** `erase [nodes]` (crmsh): remove every object but the nodes, or (with "nodes") the nodes. */
+async function erase(args: string[]): Promise<number> {
+  if (args.length > 1 || (args.length === 1 && args[0] !== 'nodes')) throw new CibError('usage: crm configure erase [nodes]');
+  const handle = await loadCib();
+  const next = structuredClone(handle.cib);
+  if (args[0] === 'nodes') next.configuration.nodes = [];
+  else next.configuration = { ...emptyCib().configuration, nodes: next.configuration.nodes };
+  await commitCib(handle, next);
+  return 0;
 }
 
 /** `rename OLD NEW` (crmsh): a resource or constraint gets a new id; references follow. */

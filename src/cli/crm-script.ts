@@ -9,7 +9,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { CibError } from '../cib/errors.js';
-import { emptyCib, type Cib } from '../cib/model.js';
 import { tokenize } from '../crmsh/tokenize.js';
 import { currentSession, loadStoredCib, setSession, storeCib } from './crm-cibfile.js';
 
@@ -156,17 +155,6 @@ export async function runScript(file: string, opts: ScriptOptions = {}): Promise
       case '_objects':
       case 'refresh':
         return;
-      case 'erase': {
-        const s = currentSession()!;
-        const next: Cib = structuredClone(s.cib);
-        if (args[0] === 'nodes') next.configuration.nodes = [];
-        else {
-          const keep = next.configuration.nodes;
-          next.configuration = { ...emptyCib().configuration, nodes: keep };
-        }
-        s.cib = next;
-        return;
-      }
       default:
         if ((await run('configure', words)) !== 0) failed = true;
         void onFail;

@@ -21,7 +21,7 @@ import {
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import type { Cib, Clone, Group, Operation, Primitive, RawElement, TopResource } from '../cib/model.js';
+import type { Cib, Clone, Group, LocationConstraint, Operation, Primitive, RawElement, RuleNode, TopResource } from '../cib/model.js';
 import type { ConfigItem, FencingLevelSpec } from './parse.js';
 
 const ORDER: Record<ConfigItem['kind'], number> = {
@@ -84,6 +84,7 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return next;
     }
     case 'constraint': {
+      if (item.constraint.tag === 'rsc_location') item.constraint.rules = item.constraint.rules.map((r) => resolveRuleRef(cib, r));
       const i = cib.configuration.constraints.findIndex((c) => c.id === item.constraint.id);
       if (i >= 0 && mode === 'update') {
         const next = cloneCib(cib);
@@ -127,6 +128,27 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return setFencingTopology(cib, item.levels);
     case 'node': {
       const i = cib.configuration.nodes.findIndex((n) => n.uname === item.node.uname);
+      if (i >= 0 && mode === 'create') {
+        // crmsh: `node NAME attributes ...` on a node already there adds to its attributes.
+        const next = cloneCib(cib);
+        const node = next.configuration.nodes[i]!;
+        for (const kind of ['instanceAttributes', 'utilization'] as const) {
+          for (const set of item.node[kind]) {
+            const into = node[kind][0];
+            if (!into) {
+              node[kind].push(structuredClone(set));
+              continue;
+            }
+            for (const p of set.nvpairs) {
+              const have = into.nvpairs.find((x) => x.name === p.name);
+              if (have) have.value = p.value;
+              else into.nvpairs.push({ ...p, id: uniqueId(collectIds(next), `${into.id}-${p.name}`) });
+            }
+          }
+        }
+        bumpEpoch(next);
+        return next;
+      }
       if (i >= 0 && mode === 'update') {
         const next = cloneCib(cib);
         next.configuration.nodes[i] = structuredClone(item.node);
@@ -206,6 +228,19 @@ function setFencingTopology(cib: Cib, levels: FencingLevelSpec[]): Cib {
   else next.configuration.otherSections.push(section);
   bumpEpoch(next);
   return next;
+}
+
+/** `rule $id-ref=X`: X is a rule's id, or (as crmsh takes it) a location whose first rule is meant. */
+function resolveRuleRef(cib: Cib, r: RuleNode): RuleNode {
+  const ref = r.attrs['id-ref'];
+  if (ref === undefined) return r;
+  const rules: RuleNode[] = [];
+  for (const c of cib.configuration.constraints) if (c.tag === 'rsc_location' && 'rules' in c) rules.push(...(c as LocationConstraint).rules);
+  if (rules.some((x) => x.attrs.id === ref)) return r;
+  const loc = cib.configuration.constraints.find((c) => c.id === ref && c.tag === 'rsc_location') as LocationConstraint | undefined;
+  const first = loc?.rules[0]?.attrs.id;
+  if (first === undefined) throw new CibError(`rule $id-ref=${ref}: no rule with that id`);
+  return { ...r, attrs: { 'id-ref': first } };
 }
 
 /** Replace a primitive wherever it sits (top level, group, clone). */

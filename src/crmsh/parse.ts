@@ -418,6 +418,12 @@ class Parser {
 
   /** rule [$id=X] [$role=R] [SCORE:] EXPR [and|or EXPR ...] — up to the next "rule". */
   rule(owner: string, stop: (t: Token) => boolean = () => false): RuleNode {
+    const ref = this.peek();
+    if (ref && ref.text.startsWith('$id-ref=')) {
+      // A rule defined elsewhere (crmsh also takes the id of a location: its first rule).
+      this.i++;
+      return { tag: 'rule', attrs: { 'id-ref': ref.text.slice('$id-ref='.length) }, children: [] };
+    }
     const attrs: Record<string, string> = {};
     let rid: string | undefined;
     while (!this.done() && /^\$(id|role)=/.test(this.peek()!.text)) {
