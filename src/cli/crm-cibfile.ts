@@ -5,7 +5,10 @@
  * cluster takes it by compare-and-set on the version, so two admins editing
  * at once cannot overwrite each other unknowingly.
  */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CibError } from '../cib/errors.js';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { readCibFile, writeCibFile } from '../cib/file.js';
 import type { Cib, NvSet } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
@@ -32,6 +35,47 @@ export interface Session {
   handle: CibHandle;
   /** The configuration as edited so far, not yet committed. */
   cib: Cib;
+}
+
+/**
+ * crmsh's user options that belay honours, from crmsh's own preferences file
+ * (~/.config/crm/crm.conf, `[core] sort_elements = no`), so that both tools
+ * show the same for the same user. `options sort_elements no` writes it.
+ */
+export const userOptions: { sortElements: boolean } = { sortElements: readSortElements() };
+
+function crmConfPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || `${process.env.HOME ?? '/root'}/.config`;
+  return `${base}/crm/crm.conf`;
+}
+
+function readSortElements(): boolean {
+  let text = '';
+  try {
+    text = readFileSync(crmConfPath(), 'utf8');
+  } catch {
+    return true;
+  }
+  const m = /^\s*sort_elements\s*=\s*(\S+)/m.exec(text);
+  return !m || !['no', 'false', 'off', '0'].includes(m[1]!.toLowerCase());
+}
+
+/** Record sort_elements in crm.conf's [core] section (crmsh's format). */
+export function writeSortElements(on: boolean): void {
+  userOptions.sortElements = on;
+  const path = crmConfPath();
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = '';
+  }
+  const line = `sort_elements = ${on ? 'yes' : 'no'}`;
+  if (/^\s*sort_elements\s*=.*$/m.test(text)) text = text.replace(/^\s*sort_elements\s*=.*$/m, line);
+  else if (/^\[core\]\s*$/m.test(text)) text = text.replace(/^\[core\]\s*$/m, `[core]\n${line}`);
+  else text = `[core]\n${line}\n\n` + text;
+  mkdirSync(dirname(path), { recursive: true });
+  atomicWriteFileSync(path, text);
 }
 
 let session: Session | undefined;

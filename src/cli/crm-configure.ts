@@ -15,7 +15,7 @@ import { applyItem, applyItems } from '../crmsh/apply.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
 import { showConfiguration, showStatements } from '../crmsh/show.js';
 import { argvTokens, tokenize } from '../crmsh/tokenize.js';
-import { commitCib, currentSession, loadCib, type CibHandle } from './crm-cibfile.js';
+import { commitCib, currentSession, loadCib, userOptions, type CibHandle } from './crm-cibfile.js';
 
 const CREATE_COMMANDS = new Set([
   'primitive',
@@ -128,15 +128,16 @@ async function show(args: string[]): Promise<number> {
     process.stdout.write(showFiltered(cib, args, handle0.path === undefined ? undefined : handle0));
     return 0;
   }
+  const opts = { sortElements: userOptions.sortElements };
   if (args.length) {
-    const text = showConfiguration(cib, args);
+    const text = showConfiguration(cib, args, opts);
     const shown = new Set(args.filter((id) => text.length > 0 && showConfiguration(cib, [id]).length > 0));
     const missing = args.filter((id) => !shown.has(id));
     if (missing.length) throw new CibError(`object "${missing[0]}" does not exist`);
     process.stdout.write(text);
     return 0;
   }
-  process.stdout.write(showConfiguration(cib));
+  process.stdout.write(showConfiguration(cib, undefined, opts));
   return 0;
 }
 

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { CibError } from '../cib/errors.js';
 import { tokenize } from '../crmsh/tokenize.js';
-import { currentSession, loadStoredCib, setSession, storeCib } from './crm-cibfile.js';
+import { currentSession, loadStoredCib, setSession, storeCib, writeSortElements } from './crm-cibfile.js';
 
 const LEVELS = new Set(['configure', 'cib', 'resource', 'node', 'ra', 'status', 'options', 'cluster', 'history', 'site', 'assist', 'maintenance', 'corosync', 'script']);
 
@@ -120,6 +120,13 @@ export async function runScript(file: string, opts: ScriptOptions = {}): Promise
           await begin();
           await configureLine(words, commit, runLevel, fail);
           continue;
+        }
+        if (level === 'options') {
+          // crmsh user options; belay keeps them for this run (crmsh stores them in ~/.config/crm).
+          if (w0 === 'sort_elements' || w0 === 'sort-elements') {
+            writeSortElements(!['false', 'no', 'off', '0'].includes((rest[0] ?? '').toLowerCase()));
+            continue;
+          }
         }
         if ((await runLevel(level, words)) !== 0) failed = true;
       } catch (e) {

@@ -147,9 +147,11 @@ function cliExprs(r: RuleNode): string {
   return r.children.map(exp2cli).join(` ${op} `);
 }
 
-function cliRule(r: RuleNode): string {
+function cliRule(r: RuleNode, referenced: ReadonlySet<string> = new Set()): string {
   if (r.attrs['id-ref'] !== undefined) return `$id-ref=${r.attrs['id-ref']}`;
   const bits: string[] = [];
+  // crmsh shows a rule's id when another rule refers to it.
+  if (r.attrs.id !== undefined && referenced.has(r.attrs.id)) bits.push(`$id=${r.attrs.id}`);
   if (r.attrs.role) bits.push(`$role=${r.attrs.role}`);
   const score = r.attrs.score === 'INFINITY' ? '' : r.attrs.score ? scoreText(r.attrs.score) : (r.attrs['score-attribute'] ?? '');
   if (score) bits.push(`${score}:`);
@@ -184,7 +186,17 @@ function rscSets(sets: ResourceSet[], kind: 'colocation' | 'order' | 'location')
   return col;
 }
 
-function showLocation(c: LocationConstraint): string {
+/** Ids of location rules that a rule elsewhere refers to ($id-ref). */
+function referencedRules(cib: Cib): Set<string> {
+  const out = new Set<string>();
+  for (const c of cib.configuration.constraints) {
+    if (c.tag !== 'rsc_location' || !('rules' in c)) continue;
+    for (const r of (c as LocationConstraint).rules) if (r.attrs['id-ref'] !== undefined) out.add(r.attrs['id-ref']);
+  }
+  return out;
+}
+
+function showLocation(c: LocationConstraint, referenced: ReadonlySet<string> = new Set()): string {
   let rsc: string;
   if (c.rsc !== undefined) rsc = c.rsc;
   else if (c.rscPattern !== undefined) rsc = `/${c.rscPattern}/`;
@@ -193,7 +205,7 @@ function showLocation(c: LocationConstraint): string {
   if (c.role !== undefined) head += ` role=${c.role}`;
   if (c.resourceDiscovery !== undefined) head += ` resource-discovery=${c.resourceDiscovery}`;
   if (c.node !== undefined) head += ` ${scoreText(c.score ?? c.extra?.['score-attribute'])}: ${c.node}`;
-  return cliFormat([head, ...c.rules.map((r) => `rule ${cliRule(r)}`)]);
+  return cliFormat([head, ...c.rules.map((r) => `rule ${cliRule(r, referenced)}`)]);
 }
 
 function showColocation(c: ColocationConstraint): string {
@@ -289,9 +301,9 @@ export function showResource(r: TopResource): string {
   }
 }
 
-export function showConstraint(c: AnyConstraint): string {
+export function showConstraint(c: AnyConstraint, referenced: ReadonlySet<string> = new Set()): string {
   if ('sets' in c && !constraintIsCli(c)) return showXmlText(constraintToXml(c));
-  if ('rules' in c) return showLocation(c);
+  if ('rules' in c) return showLocation(c, referenced);
   if (c.tag === 'rsc_colocation' && 'sets' in c) return showColocation(c as ColocationConstraint);
   if (c.tag === 'rsc_order' && 'sets' in c) return showOrder(c as OrderConstraint);
   const raw = (c as { raw: RawElement }).raw;
@@ -355,20 +367,27 @@ const CLI_RANK: Record<string, number> = {
 };
 const RANK_LAST = 1000;
 
-function byCliOrder<T extends { rank: number; id: string }>(list: T[]): T[] {
+function byCliOrder<T extends { rank: number; id: string }>(list: T[], sortElements: boolean): T[] {
   return list
     .map((x, i) => [x, i] as const)
-    .sort(([a, i], [b, j]) => a.rank - b.rank || (a.id < b.id ? -1 : a.id > b.id ? 1 : i - j))
+    .sort(([a, i], [b, j]) => a.rank - b.rank || (sortElements && a.id !== b.id ? (a.id < b.id ? -1 : 1) : i - j))
     .map(([x]) => x);
 }
 
+/** crmsh's user options that change what `show` prints. */
+export interface ShowOptions {
+  /** crmsh's sort_elements (default yes): sort objects of a kind by id, else keep CIB order. */
+  sortElements?: boolean;
+}
+
 /** The statements of a configuration, in crmsh's order, each with the ids it shows. */
-export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }> {
+export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: string[]; text: string }> {
   const conf = cib.configuration;
   const out: Array<{ ids: string[]; text: string; rank: number; id: string }> = [];
   for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n), rank: CLI_RANK.node!, id: n.id || n.uname });
   for (const r of allResources(cib)) out.push({ ids: [r.id], text: showResource(r), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
-  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
+  const referenced = referencedRules(cib);
+  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c, referenced), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
   const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
     for (const s of sets) {
       const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
@@ -381,7 +400,7 @@ export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }>
   for (const s of conf.otherSections) {
     for (const st of showSection(s, cib)) out.push(st);
   }
-  return byCliOrder(out).map(({ ids, text }) => ({ ids, text }));
+  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text }));
 }
 
 /** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */
@@ -420,8 +439,8 @@ function showFencingTopology(s: RawElement, cib: Cib): string {
 }
 
 /** `crm configure show [ID...]`: the whole configuration, or the named objects. */
-export function showConfiguration(cib: Cib, ids?: string[]): string {
-  let st = showStatements(cib);
+export function showConfiguration(cib: Cib, ids?: string[], opts: ShowOptions = {}): string {
+  let st = showStatements(cib, opts);
   if (ids && ids.length) st = st.filter((s) => s.ids.some((i) => ids.includes(i)));
   return st.map((s) => s.text + '\n').join('');
 }
