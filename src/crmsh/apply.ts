@@ -72,7 +72,17 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
     case 'group': {
       let base = cib;
       if (mode === 'update' && findResource(cib, item.group.id)?.res.tag === 'group') base = unwrap(cib, item.group.id);
-      return addGroup(base, item.group, item.members);
+      const grouped = addGroup(base, item.group, item.members);
+      // crmsh: constraints on the members now apply to the group.
+      if (mode === 'create') {
+        for (const m of item.members) renameReferences(grouped, m, item.group.id, notes);
+        // A colocation or order between two members now names the group twice: it goes.
+        grouped.configuration.constraints = grouped.configuration.constraints.filter((c) => {
+          const x = c as { rsc?: string; withRsc?: string; first?: string; then?: string };
+          return !((x.rsc !== undefined && x.rsc === x.withRsc) || (x.first !== undefined && x.first === x.then));
+        });
+      }
+      return grouped;
     }
     case 'clone': {
       let base = cib;
@@ -98,9 +108,9 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
     case 'property':
       return setOptions(cib, 'crmConfig', item.pairs, item.setId);
     case 'rsc_defaults':
-      return setOptions(cib, 'rscDefaults', item.pairs, item.setId);
+      return withRules(setOptions(cib, 'rscDefaults', item.pairs, item.setId), 'rscDefaults', item.setId, item.rules);
     case 'op_defaults':
-      return setOptions(cib, 'opDefaults', item.pairs, item.setId);
+      return withRules(setOptions(cib, 'opDefaults', item.pairs, item.setId), 'opDefaults', item.setId, item.rules);
     case 'xml':
       return mergeConfiguration(cib, item.configuration);
     case 'monitor': {
@@ -228,6 +238,15 @@ function setFencingTopology(cib: Cib, levels: FencingLevelSpec[]): Cib {
   else next.configuration.otherSections.push(section);
   bumpEpoch(next);
   return next;
+}
+
+/** Rules of a defaults set given with its nvpairs: the set (named, or the default one) gets them. */
+function withRules(cib: Cib, section: 'rscDefaults' | 'opDefaults', setId: string | undefined, rules: RuleNode[] | undefined): Cib {
+  if (!rules?.length) return cib;
+  const id = setId ?? (section === 'rscDefaults' ? 'rsc-options' : 'op-options');
+  const set = cib.configuration[section].find((s) => s.id === id);
+  if (set) set.rules = structuredClone(rules);
+  return cib;
 }
 
 /** `rule $id-ref=X`: X is a rule's id, or (as crmsh takes it) a location whose first rule is meant. */

@@ -33,7 +33,7 @@ export type ConfigItem =
   | { kind: 'group'; group: Group; members: string[] }
   | { kind: 'clone'; clone: Omit<Clone, 'child'>; member: string }
   | { kind: 'constraint'; constraint: LocationConstraint | ColocationConstraint | OrderConstraint }
-  | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]> }
+  | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]>; rules?: RuleNode[] }
   | { kind: 'node'; node: Node }
   | { kind: 'ticket'; constraint: RawConstraint }
   | { kind: 'monitor'; rsc: string; role?: string; interval: string; timeout?: string }
@@ -751,14 +751,24 @@ class Parser {
       setId = t.text.slice(0, -1);
     }
     const pairs: Array<[string, string]> = [];
+    const rules: RuleNode[] = [];
     while (!this.done()) {
+      if (this.peek()!.text === 'rule') {
+        // rsc_defaults / op_defaults sets may hold rules (crmsh: "op_defaults $id=X rule 100: ...").
+        this.i++;
+        const owner = setId ?? (kind === 'property' ? 'cib-bootstrap-options' : kind === 'rsc_defaults' ? 'rsc-options' : 'op-options');
+        rules.push(this.rule(owner, (t) => this.isPair(t)));
+        continue;
+      }
       const p = this.next('NAME=VALUE');
       const [n, v] = this.pair(p);
       if (n === '$id') setId = v;
       else pairs.push([n, v]);
     }
     if (pairs.length === 0 && setId === undefined) this.fail(`${kind} needs at least one NAME=VALUE`);
-    return setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
+    const out: ConfigItem = setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
+    if (rules.length) out.rules = rules;
+    return out;
   }
 
   node(): ConfigItem {

@@ -389,10 +389,10 @@ export function canonicalConfiguration(xml: string): string | undefined {
   const conf = tree.children.find((c) => c.tag === 'configuration');
   if (!conf) return undefined;
   const lines: string[] = [];
-  // The order of objects within these sections means nothing to Pacemaker (nor to
+  // The order of sections in <configuration> (an interleave in Pacemaker's schema) and of objects within these sections means nothing to Pacemaker (nor to
   // crmsh, which shows them sorted): compare them sorted by tag and id. Order
   // inside an object (group members, ops, nvpairs) is kept.
-  const UNORDERED = new Set(['nodes', 'resources', 'constraints', 'crm_config', 'rsc_defaults', 'op_defaults', 'tags', 'acls', 'alerts', 'fencing-topology']);
+  const UNORDERED = new Set(['configuration', 'nodes', 'resources', 'constraints', 'crm_config', 'rsc_defaults', 'op_defaults', 'tags', 'acls', 'alerts', 'fencing-topology']);
   const walk = (e: RawElement, depth: number) => {
     if (UNORDERED.has(e.tag)) {
       const key = (c: RawElement) => `${c.tag}\u0000${c.attrs.id ?? ''}\u0000${c.attrs.target ?? ''}\u0000${c.attrs.index ?? ''}`;
