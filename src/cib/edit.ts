@@ -728,3 +728,40 @@ export function renameObject(cib: Cib, from: string, to: string): Cib {
   bumpEpoch(next);
   return next;
 }
+
+/**
+ * `crm configure modgroup GROUP add RSC [after|before MEMBER]` and
+ * `modgroup GROUP remove RSC` (crmsh): a top-level primitive joins the
+ * group (at the end, or next to a member), or a member leaves it and
+ * stands on its own again. Constraints are left as they are, as in crmsh.
+ */
+export function modifyGroup(cib: Cib, groupId: string, op: 'add' | 'remove', rsc: string, where?: { position: 'after' | 'before'; member: string }): Cib {
+  const next = cloneCib(cib);
+  const list = next.configuration.resources;
+  const found = findResource(next, groupId);
+  const g = found?.res as Group | undefined;
+  if (!g || g.tag !== 'group') throw new CibError(`"${groupId}" is not a group`);
+  // A member that leaves stands after the group (or the clone holding it).
+  const gi = list.indexOf(found!.parent ?? g);
+  if (op === 'add') {
+    const ri = list.findIndex((r) => r.id === rsc);
+    const p = list[ri];
+    if (!p || p.tag !== 'primitive') throw new CibError(`"${rsc}" is not a primitive outside any group or clone`);
+    let at = g.children.length;
+    if (where) {
+      const mi = g.children.findIndex((c) => c.id === where.member);
+      if (mi < 0) throw new CibError(`"${where.member}" is not a member of group ${groupId}`);
+      at = where.position === 'after' ? mi + 1 : mi;
+    }
+    g.children.splice(at, 0, p as Primitive);
+    list.splice(ri, 1);
+  } else {
+    const mi = g.children.findIndex((c) => c.id === rsc);
+    if (mi < 0) throw new CibError(`"${rsc}" is not a member of group ${groupId}`);
+    if (g.children.length === 1) throw new CibError(`${rsc} is the last member of group ${groupId}: delete the group instead`);
+    const [m] = g.children.splice(mi, 1);
+    list.splice(gi + 1, 0, m!);
+  }
+  bumpEpoch(next);
+  return next;
+}

@@ -6,7 +6,7 @@
  * the epoch bumped. On any error the file is left byte-for-byte untouched.
  */
 import { readFileSync } from 'node:fs';
-import { activeOn, constraintRefs, deleteIds, findResource, mergeConfiguration, renameObject, replaceConfiguration, targetRole } from '../cib/edit.js';
+import { activeOn, constraintRefs, deleteIds, findResource, mergeConfiguration, modifyGroup, renameObject, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
 import { emptyCib, type Cib } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
@@ -76,6 +76,8 @@ export async function runConfigure(args: string[]): Promise<number> {
       return filter(rest);
     case 'save':
       return save(rest);
+    case 'modgroup':
+      return modgroup(rest);
     case 'erase':
       return erase(rest);
     case 'rename':
@@ -325,6 +327,18 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `modgroup GROUP add RSC [after|before MEMBER]` / `modgroup GROUP remove RSC` (crmsh). */
+async function modgroup(args: string[]): Promise<number> {
+  const [group, op, rsc, position, member, ...extra] = args;
+  const usage = 'usage: crm configure modgroup GROUP add RSC [after|before MEMBER] | modgroup GROUP remove RSC';
+  if (group === undefined || (op !== 'add' && op !== 'remove') || rsc === undefined || extra.length) throw new CibError(usage);
+  if (position !== undefined && (op !== 'add' || (position !== 'after' && position !== 'before') || member === undefined)) throw new CibError(usage);
+  const handle = await loadCib();
+  const where = position !== undefined ? { position: position as 'after' | 'before', member: member! } : undefined;
+  await commitCib(handle, modifyGroup(handle.cib, group, op, rsc, where));
+  return 0;
 }
 
 /** `save [xml] FILE` (crmsh): the configuration as crmsh text (or CIB XML) in a file. */

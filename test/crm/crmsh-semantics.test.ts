@@ -190,3 +190,31 @@ describe('show says everything the CIB holds', () => {
     verify(f);
   });
 });
+
+describe('crmsh statements kept as CIB XML sections', () => {
+  it('fencing_topology writes <fencing-topology><fencing-level id target index devices/>', () => {
+    const f = cibFile();
+    script(f, ['node node1', 'node node2', 'primitive st1 stonith:fence_dummy', 'primitive st2 stonith:fence_dummy', 'fencing_topology st1 st2']);
+    let x = xml(f);
+    expect(x).toContain('<fencing-level target="node1" index="1" devices="st1" id="fencing"/>');
+    expect(x).toContain('<fencing-level target="node2" index="2" devices="st2" id="fencing-2"/>');
+    expect(crm(f, 'configure', 'show', 'fencing_topology').stdout).toBe('fencing_topology st1 st2\n');
+    ok(f, 'fencing_topology', 'node1:', 'st1,st2', 'node2:', 'st2');
+    x = xml(f);
+    expect(x).toContain('<fencing-level target="node1" index="1" devices="st1,st2" id="fencing"/>');
+    expect(x).toContain('<fencing-level target="node2" index="1" devices="st2" id="fencing-0"/>');
+    expect(crm(f, 'configure', 'show', 'fencing_topology').stdout).toBe('fencing_topology \\\n\tnode1: st1,st2 \\\n\tnode2: st2\n');
+    verify(f);
+  });
+  it('tag, rsc_ticket, modgroup and rename', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'primitive d3 ocf:pacemaker:Dummy', 'group g1 d1 d2', 'tag t1: d1 d3', 'rsc_ticket tk ticketA: d3 loss-policy=stop']);
+    ok(f, 'modgroup', 'g1', 'add', 'd3', 'before', 'd2');
+    ok(f, 'rename', 'd1', 'dd1');
+    const shown = crm(f, 'configure', 'show').stdout;
+    expect(shown).toContain('group g1 dd1 d3 d2\n');
+    expect(shown).toContain('tag t1 dd1 d3\n');
+    expect(shown).toContain('rsc_ticket tk ticketA: d3 loss-policy=stop\n');
+    verify(f);
+  });
+});
