@@ -13,6 +13,9 @@ import type {
   NvPair,
   NvSet,
   Primitive,
+  RawConstraint,
+  RawElement,
+  Resource,
   ResourceSet,
   RuleNode,
   TopResource,
@@ -358,13 +361,13 @@ export function replaceConstraint(cib: Cib, c: AnyConstraint): Cib {
  * set loses the member; a set left empty goes, and a constraint left
  * without sets goes). Nodes can be named by uname too.
  */
-export function deleteIds(cib: Cib, ids: string[]): Cib {
+export function deleteIds(cib: Cib, ids: string[], notes: string[] = []): Cib {
   let next = cloneCib(cib);
   // Every id must exist now; one that an earlier id's cascade removed is fine.
   for (const id of ids) deleteOne(cloneCib(cib), id);
   for (const id of ids) {
     try {
-      next = deleteOne(next, id);
+      next = deleteOne(next, id, notes);
     } catch (e) {
       if (!(e instanceof CibError)) throw e;
     }
@@ -373,9 +376,12 @@ export function deleteIds(cib: Cib, ids: string[]): Cib {
   return next;
 }
 
-function deleteOne(cib: Cib, id: string): Cib {
+function deleteOne(cib: Cib, id: string, notes: string[] = []): Cib {
   const conf = cib.configuration;
   const found = findResource(cib, id);
+  if (found && (found.res.tag === 'group' || found.res.tag === 'clone' || found.res.tag === 'master')) {
+    return deleteContainer(cib, found, notes);
+  }
   if (found) {
     const gone = new Set<string>();
     const collect = (r: TopResource) => {
@@ -402,7 +408,7 @@ function deleteOne(cib: Cib, id: string): Cib {
       gone.add(parent.id);
       conf.resources.splice(conf.resources.indexOf(parent), 1);
     }
-    dropReferences(cib, gone);
+    dropReferences(cib, gone, notes);
     return cib;
   }
   const ci = conf.constraints.findIndex((c) => c.id === id);
@@ -425,9 +431,22 @@ function deleteOne(cib: Cib, id: string): Cib {
   throw new CibError(`object "${id}" does not exist`);
 }
 
-function dropReferences(cib: Cib, gone: Set<string>): void {
+/** crmsh's name for a constraint kind in its messages ("location:l1"). */
+export function cliKind(tag: string): string {
+  return tag === 'rsc_location' ? 'location' : tag === 'rsc_colocation' ? 'colocation' : tag === 'rsc_order' ? 'order' : tag === 'rsc_ticket' ? 'rsc_ticket' : tag;
+}
+
+function dropReferences(cib: Cib, gone: Set<string>, notes: string[] = []): void {
   const conf = cib.configuration;
   conf.constraints = conf.constraints.filter((c) => {
+    const keep = keepConstraint(c, gone);
+    if (!keep) notes.push(`hanging ${cliKind(c.tag)}:${c.id} deleted`);
+    return keep;
+  });
+}
+
+function keepConstraint(c: AnyConstraint, gone: Set<string>): boolean {
+  {
     if (!('sets' in c)) {
       // rsc_ticket and other raw constraints: drop if they name a gone resource.
       const raw = (c as { raw: { attrs: Record<string, string> } }).raw;
@@ -444,7 +463,66 @@ function dropReferences(cib: Cib, gone: Set<string>): void {
     for (const s of c.sets) s.resources = s.resources.filter((r) => !gone.has(r));
     c.sets = c.sets.filter((s) => s.resources.length > 0 || s.idRef !== undefined);
     return c.sets.length > 0;
-  });
+  }
+}
+
+/**
+ * Delete a group, clone or ms but not what it holds (crmsh's way): the
+ * members take its place, and constraints that named it name its first
+ * member instead ("modified location:l1 from g1 to d1").
+ */
+function deleteContainer(cib: Cib, found: Found, notes: string[]): Cib {
+  const conf = cib.configuration;
+  const c = found.res as Group | Clone;
+  const kids: Resource[] = c.tag === 'group' ? (c as Group).children : [(c as Clone).child];
+  const first = kids[0]!;
+  if (!found.parent) {
+    conf.resources.splice(conf.resources.indexOf(c), 1, ...kids);
+  } else {
+    // A group inside a clone: as crmsh, the clone goes first (its constraints
+    // move to the group), then the group (they move on to its first member).
+    const clone = found.parent as Clone;
+    deleteContainer(cib, { res: clone }, notes);
+    return deleteContainer(cib, { res: c }, notes);
+  }
+  renameReferences(cib, c.id, first.id, notes);
+  return cib;
+}
+
+/** Constraints naming FROM name TO instead (crmsh: "modified location:l1 from g1 to c1"). */
+export function renameReferences(cib: Cib, from: string, to: string, notes: string[] = []): void {
+  for (const c of cib.configuration.constraints) {
+    let changed = false;
+    const swap = (v: string | undefined) => {
+      if (v !== from) return v;
+      changed = true;
+      return to;
+    };
+    if (!('sets' in c)) {
+      const raw = (c as RawConstraint).raw;
+      const walk = (e: RawElement) => {
+        for (const k of ['rsc', 'with-rsc', 'first', 'then']) if (e.attrs[k] === from) {
+          e.attrs[k] = to;
+          changed = true;
+        }
+        if (e.tag === 'resource_ref' && e.attrs.id === from) {
+          e.attrs.id = to;
+          changed = true;
+        }
+        e.children.forEach(walk);
+      };
+      if (raw) walk(raw);
+    } else {
+      const x = c as { rsc?: string; withRsc?: string; first?: string; then?: string };
+      for (const k of ['rsc', 'withRsc', 'first', 'then'] as const) if (x[k] !== undefined) x[k] = swap(x[k]);
+      for (const s of c.sets) s.resources = s.resources.map((r) => swap(r)!);
+    }
+    if (changed) notes.push(`modified ${cliKind(c.tag)}:${c.id} from ${from} to ${to}`);
+  }
+  for (const s of cib.configuration.otherSections) {
+    if (s.tag !== 'tags') continue;
+    for (const t of s.children) for (const r of t.children) if (r.tag === 'obj_ref' && r.attrs.id === from) r.attrs.id = to;
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -624,4 +702,67 @@ export function nodeAttribute(cib: Cib, nodeName: string, name: string): string 
     for (const s of sets) for (const p of s.nvpairs) if (p.name === name) return p.value;
   }
   return undefined;
+}
+
+/**
+ * `crm configure rename OLD NEW` (crmsh): the object's own id changes and
+ * constraints that name it follow; ids inside it stay as they are, as in
+ * crmsh.
+ */
+export function renameObject(cib: Cib, from: string, to: string): Cib {
+  const next = cloneCib(cib);
+  if (collectIds(next).has(to)) throw new CibError(`id "${to}" is already in use`);
+  if (!/^[A-Za-z_][\w.:-]*$/.test(to)) throw new CibError(`"${to}" is not a valid id`);
+  const found = findResource(next, from);
+  if (found) {
+    found.res.id = to;
+    if (found.res.tag !== 'primitive' && found.res.tag !== 'group' && found.res.tag !== 'clone' && found.res.tag !== 'master') {
+      (found.res as { raw: RawElement }).raw.attrs.id = to;
+    }
+    renameReferences(next, from, to);
+  } else {
+    const c = next.configuration.constraints.find((x) => x.id === from);
+    if (!c) throw new CibError(`object "${from}" does not exist`);
+    c.id = to;
+    if (!('sets' in c)) (c as RawConstraint).raw.attrs.id = to;
+  }
+  bumpEpoch(next);
+  return next;
+}
+
+/**
+ * `crm configure modgroup GROUP add RSC [after|before MEMBER]` and
+ * `modgroup GROUP remove RSC` (crmsh): a top-level primitive joins the
+ * group (at the end, or next to a member), or a member leaves it and
+ * stands on its own again. Constraints are left as they are, as in crmsh.
+ */
+export function modifyGroup(cib: Cib, groupId: string, op: 'add' | 'remove', rsc: string, where?: { position: 'after' | 'before'; member: string }): Cib {
+  const next = cloneCib(cib);
+  const list = next.configuration.resources;
+  const found = findResource(next, groupId);
+  const g = found?.res as Group | undefined;
+  if (!g || g.tag !== 'group') throw new CibError(`"${groupId}" is not a group`);
+  // A member that leaves stands after the group (or the clone holding it).
+  const gi = list.indexOf(found!.parent ?? g);
+  if (op === 'add') {
+    const ri = list.findIndex((r) => r.id === rsc);
+    const p = list[ri];
+    if (!p || p.tag !== 'primitive') throw new CibError(`"${rsc}" is not a primitive outside any group or clone`);
+    let at = g.children.length;
+    if (where) {
+      const mi = g.children.findIndex((c) => c.id === where.member);
+      if (mi < 0) throw new CibError(`"${where.member}" is not a member of group ${groupId}`);
+      at = where.position === 'after' ? mi + 1 : mi;
+    }
+    g.children.splice(at, 0, p as Primitive);
+    list.splice(ri, 1);
+  } else {
+    const mi = g.children.findIndex((c) => c.id === rsc);
+    if (mi < 0) throw new CibError(`"${rsc}" is not a member of group ${groupId}`);
+    if (g.children.length === 1) throw new CibError(`${rsc} is the last member of group ${groupId}: delete the group instead`);
+    const [m] = g.children.splice(mi, 1);
+    list.splice(gi + 1, 0, m!);
+  }
+  bumpEpoch(next);
+  return next;
 }

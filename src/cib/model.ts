@@ -92,6 +92,12 @@ export interface Operation {
   instanceAttributes: NvSet[];
   metaAttributes: NvSet[];
   extra?: Extra;
+  /**
+   * The order of the <op> attributes other than id and name, as written,
+   * when it is not the model's own order (crmsh prints them in that order:
+   * `op start timeout=60s interval=0`).
+   */
+  attrOrder?: string[];
 }
 
 export interface Primitive {
@@ -108,6 +114,8 @@ export interface Primitive {
   operations: Operation[];
   /** The id of the <operations> element, when it had one. */
   operationsId?: string;
+  /** <operations id-ref=X>: the operations of another resource, used here too. */
+  operationsIdRef?: string;
   extra?: Extra;
 }
 

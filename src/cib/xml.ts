@@ -310,6 +310,7 @@ class Importer {
           break;
         case 'operations':
           if (c.attrs.id !== undefined) p.operationsId = c.attrs.id;
+          if (c.attrs['id-ref'] !== undefined) p.operationsIdRef = c.attrs['id-ref'];
           for (const o of c.children) p.operations.push(o.tag === 'op' ? this.op(o) : this.unexpected(c, o));
           break;
         default:
@@ -323,6 +324,8 @@ class Importer {
     const o = { instanceAttributes: [], metaAttributes: [] } as unknown as Operation;
     this.attrs(el, OP_ATTRS, o as unknown as Record<string, unknown>, ['id', 'name']);
     if (o.interval === undefined) o.interval = '';
+    const order = opAttrOrder(Object.keys(el.attrs));
+    if (order) o.attrOrder = order;
     for (const c of el.children) {
       if (c.tag === 'instance_attributes') o.instanceAttributes.push(this.nvset(c));
       else if (c.tag === 'meta_attributes') o.metaAttributes.push(this.nvset(c));
@@ -656,6 +659,32 @@ function escapeText(v: string): string {
   return v.replace(/[&<>]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : '&gt;'));
 }
 
+/** The model's own order of <op> attributes after id and name. */
+const OP_DEFAULT_ORDER = OP_ATTRS.map(([x]) => x).filter((x) => x !== 'id' && x !== 'name');
+
+/** An <op>'s attribute order (without id and name), when it differs from the model's order. */
+export function opAttrOrder(names: string[]): string[] | undefined {
+  const seen = names.filter((n) => n !== 'id' && n !== 'name');
+  const known = seen.filter((n) => OP_DEFAULT_ORDER.includes(n));
+  const canonical = OP_DEFAULT_ORDER.filter((n) => known.includes(n));
+  const extras = seen.filter((n) => !OP_DEFAULT_ORDER.includes(n));
+  const asDefault = [...canonical, ...extras];
+  return seen.every((n, i) => asDefault[i] === n) ? undefined : seen;
+}
+
+/** An <op>'s attributes: id and name first, then in its recorded order. */
+export function opPairs(o: Operation): Array<[string, string]> {
+  const all = pairs(o, OP_ATTRS).filter(([k, v]) => !(k === 'interval' && v === ''));
+  if (!o.attrOrder) return all;
+  const head = all.filter(([k]) => k === 'id' || k === 'name');
+  const rest = all.filter(([k]) => k !== 'id' && k !== 'name');
+  const rank = (k: string) => {
+    const i = o.attrOrder!.indexOf(k);
+    return i < 0 ? o.attrOrder!.length : i;
+  };
+  return [...head, ...rest.map((x, i) => [x, i] as const).sort((a, b) => rank(a[0][0]) - rank(b[0][0]) || a[1] - b[1]).map(([x]) => x)];
+}
+
 function pairs(obj: object, map: AttrMap): Array<[string, string]> {
   const o = obj as Record<string, unknown>;
   const out: Array<[string, string]> = [];
@@ -706,10 +735,13 @@ function writePrimitive(w: Writer, d: number, p: Primitive): void {
     writeNvSets(w, d + 1, 'instance_attributes', p.instanceAttributes);
     writeNvSets(w, d + 1, 'meta_attributes', p.metaAttributes);
     writeNvSets(w, d + 1, 'utilization', p.utilization);
-    if (p.operations.length > 0 || p.operationsId !== undefined) {
-      w.el(d + 1, 'operations', p.operationsId !== undefined ? [['id', p.operationsId]] : [], () => {
+    if (p.operations.length > 0 || p.operationsId !== undefined || p.operationsIdRef !== undefined) {
+      const oattrs: Array<[string, string]> = [];
+      if (p.operationsId !== undefined) oattrs.push(['id', p.operationsId]);
+      if (p.operationsIdRef !== undefined) oattrs.push(['id-ref', p.operationsIdRef]);
+      w.el(d + 1, 'operations', oattrs, () => {
         for (const o of p.operations) {
-          const oa = pairs(o, OP_ATTRS).filter(([k, v]) => !(k === 'interval' && v === ''));
+          const oa = opPairs(o);
           w.el(d + 2, 'op', oa, () => {
             writeNvSets(w, d + 3, 'instance_attributes', o.instanceAttributes);
             writeNvSets(w, d + 3, 'meta_attributes', o.metaAttributes);

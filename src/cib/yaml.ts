@@ -32,6 +32,7 @@
  */
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Node as YNode, type Pair } from 'yaml';
 import { CibError } from './errors.js';
+import { allResources } from './edit.js';
 import { emptyCib, type Cib, type Clone, type Group, type Node, type NvSet, type Operation, type Primitive } from './model.js';
 import { applyItems } from '../crmsh/apply.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
@@ -155,7 +156,9 @@ class YamlReader {
       const meta = this.pairs(get('meta')?.[1], `${id}.meta`);
       const prom = get('promotable');
       if (prom) meta.unshift(['promotable', this.str(prom[1], 'promotable')]);
-      const words = [cl[0], id, member, ...descWords, ...(meta.length ? ['meta', ...meta.map(([k, v]) => `${k}=${v}`)] : []), ...this.attrWords('params', get('params')?.[1], `${id}.params`)];
+      // belay YAML's "ms:" is a promotable clone (Pacemaker 2's form), not crmsh's legacy <master>.
+      else if (cl[0] === 'ms') meta.unshift(['promotable', 'true']);
+      const words = ['clone', id, member, ...descWords, ...(meta.length ? ['meta', ...meta.map(([k, v]) => `${k}=${v}`)] : []), ...this.attrWords('params', get('params')?.[1], `${id}.params`)];
       items.push(this.viaCrmsh(cl[1]!, words));
       return id;
     }
@@ -272,6 +275,8 @@ export function parseCibYaml(text: string, fileName?: string): Cib {
   const reader = new YamlReader(fileName, lc);
   const items = reader.document(doc.contents);
   const cib = applyItems(emptyCib(), items, 'create');
+  // YAML keys have no order that means anything: ops keep the model's attribute order.
+  for (const r of allResources(cib)) if (r.tag === 'primitive') for (const o of (r as Primitive).operations) delete o.attrOrder;
   cib.epoch = 0;
   cib.numUpdates = 0;
   return cib;

@@ -5,7 +5,10 @@
  * cluster takes it by compare-and-set on the version, so two admins editing
  * at once cannot overwrite each other unknowingly.
  */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { CibError } from '../cib/errors.js';
+import { atomicWriteFileSync } from '../lib/atomic-write.js';
 import { readCibFile, writeCibFile } from '../cib/file.js';
 import type { Cib, NvSet } from '../cib/model.js';
 import { validateCib } from '../cib/validate.js';
@@ -23,7 +26,75 @@ export interface CibHandle {
   localNode?: string;
 }
 
+/**
+ * A crm script session (`crm -f FILE`, or commands on stdin): like crmsh's
+ * interactive configure level, edits accumulate in memory and reach the CIB
+ * at `commit` (or at the end of the input).
+ */
+export interface Session {
+  handle: CibHandle;
+  /** The configuration as edited so far, not yet committed. */
+  cib: Cib;
+}
+
+/**
+ * crmsh's user options that belay honours, from crmsh's own preferences file
+ * (~/.config/crm/crm.conf, `[core] sort_elements = no`), so that both tools
+ * show the same for the same user. `options sort_elements no` writes it.
+ */
+export const userOptions: { sortElements: boolean } = { sortElements: readSortElements() };
+
+function crmConfPath(): string {
+  const base = process.env.XDG_CONFIG_HOME || `${process.env.HOME ?? '/root'}/.config`;
+  return `${base}/crm/crm.conf`;
+}
+
+function readSortElements(): boolean {
+  let text = '';
+  try {
+    text = readFileSync(crmConfPath(), 'utf8');
+  } catch {
+    return true;
+  }
+  const m = /^\s*sort_elements\s*=\s*(\S+)/m.exec(text);
+  return !m || !['no', 'false', 'off', '0'].includes(m[1]!.toLowerCase());
+}
+
+/** Record sort_elements in crm.conf's [core] section (crmsh's format). */
+export function writeSortElements(on: boolean): void {
+  userOptions.sortElements = on;
+  const path = crmConfPath();
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    text = '';
+  }
+  const line = `sort_elements = ${on ? 'yes' : 'no'}`;
+  if (/^\s*sort_elements\s*=.*$/m.test(text)) text = text.replace(/^\s*sort_elements\s*=.*$/m, line);
+  else if (/^\[core\]\s*$/m.test(text)) text = text.replace(/^\[core\]\s*$/m, `[core]\n${line}`);
+  else text = `[core]\n${line}\n\n` + text;
+  mkdirSync(dirname(path), { recursive: true });
+  atomicWriteFileSync(path, text);
+}
+
+let session: Session | undefined;
+
+export function setSession(s: Session | undefined): void {
+  session = s;
+}
+
+export function currentSession(): Session | undefined {
+  return session;
+}
+
 export async function loadCib(): Promise<CibHandle> {
+  if (session) return { ...session.handle, cib: session.cib };
+  return loadStoredCib();
+}
+
+/** The CIB as stored (file or cluster), never a session's pending edits. */
+export async function loadStoredCib(): Promise<CibHandle> {
   const path = process.env.CIB_file;
   if (path !== undefined && path !== '') return { path, cib: readCibFile(path).cib };
   const { adminCall } = await import('../admin/socket.js');
@@ -48,6 +119,16 @@ export async function commitCib(handle: CibHandle, after: Cib): Promise<void> {
   const old = new Set(validateCib(before).map((p) => p.message));
   const fresh = validateCib(after).filter((p) => !old.has(p.message));
   if (fresh.length) throw new CibError(fresh.map((p) => p.message).join('\n       '));
+  if (session) {
+    session.cib = after;
+    return;
+  }
+  await storeCib(handle, after);
+}
+
+/** Write a CIB to where the handle came from (file or live cluster). */
+export async function storeCib(handle: CibHandle, after: Cib): Promise<void> {
+  const before = handle.cib;
   if (handle.path !== undefined) {
     after.adminEpoch = before.adminEpoch;
     after.epoch = before.epoch + 1;

@@ -7,7 +7,7 @@
  */
 import { fencingConfigErrors } from '../fencing/fencer.js';
 import { readFileSync } from 'node:fs';
-import { activeOn, allResources, deleteIds, findResource, mergeConfiguration, replaceConfiguration, targetRole } from '../cib/edit.js';
+import { activeOn, allResources, constraintRefs, deleteIds, findResource, mergeConfiguration, modifyGroup, renameObject, replaceConfiguration, targetRole } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
 import { emptyCib, type Cib, type Primitive } from '../cib/model.js';
 import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
@@ -15,9 +15,9 @@ import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
 import { applyItem, applyItems } from '../crmsh/apply.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
-import { showConfiguration } from '../crmsh/show.js';
+import { showConfiguration, showStatements } from '../crmsh/show.js';
 import { argvTokens, tokenize } from '../crmsh/tokenize.js';
-import { commitCib, loadCib } from './crm-cibfile.js';
+import { commitCib, currentSession, loadCib, userOptions, type CibHandle } from './crm-cibfile.js';
 
 const CREATE_COMMANDS = new Set([
   'primitive',
@@ -32,6 +32,11 @@ const CREATE_COMMANDS = new Set([
   'rsc_defaults',
   'op_defaults',
   'node',
+  'rsc_ticket',
+  'tag',
+  'master',
+  'monitor',
+  'fencing_topology',
 ]);
 
 const HELP = `usage: crm configure COMMAND ...
@@ -69,6 +74,16 @@ export async function runConfigure(args: string[]): Promise<number> {
       return verify();
     case 'edit':
       return edit(rest);
+    case 'filter':
+      return filter(rest);
+    case 'save':
+      return save(rest);
+    case 'modgroup':
+      return modgroup(rest);
+    case 'erase':
+      return erase(rest);
+    case 'rename':
+      return rename(rest);
     case 'commit':
     case 'end':
     case 'up':
@@ -81,11 +96,19 @@ export async function runConfigure(args: string[]): Promise<number> {
 
 async function create(args: string[]): Promise<number> {
   const item = parseStatement({ tokens: argvTokens(args) });
+  if (args[0] === 'master') {
+    process.stderr.write(`WARNING: This command 'master' is deprecated, please use 'ms'\nINFO: "master" is accepted as "ms"\n`);
+  }
+  if (item.kind === 'clone' && item.clone.tag === 'master') {
+    process.stderr.write(`WARNING: "ms" is deprecated. Please use "clone ${item.clone.id} ${item.member} meta promotable=true"\n`);
+  }
   const handle = await loadCib();
   const cib = handle.cib;
-  const next = applyItem(cib, item, 'create');
+  const notes: string[] = [];
+  const next = applyItem(cib, item, 'create', notes);
   checkStonithAgents(cib, next);
   await commitCib(handle, next);
+  for (const n of notes) process.stderr.write(`INFO: ${n}\n`);
   return 0;
 }
 
@@ -111,7 +134,8 @@ export function checkStonithAgents(before: Cib, after: Cib): void {
 }
 
 async function show(args: string[]): Promise<number> {
-  const { cib } = await loadCib();
+  const handle0 = await loadCib();
+  const { cib } = handle0;
   if (args[0] === 'xml') {
     const ids = args.slice(1);
     if (ids.length === 0) {
@@ -127,16 +151,48 @@ async function show(args: string[]): Promise<number> {
     }
     return 0;
   }
+  if (args.length && args.some((a) => /^(type|related):/.test(a) || a === 'changed')) {
+    process.stdout.write(showFiltered(cib, args, handle0.path === undefined ? undefined : handle0));
+    return 0;
+  }
+  const opts = { sortElements: userOptions.sortElements };
   if (args.length) {
-    const text = showConfiguration(cib, args);
+    const text = showConfiguration(cib, args, opts);
     const shown = new Set(args.filter((id) => text.length > 0 && showConfiguration(cib, [id]).length > 0));
     const missing = args.filter((id) => !shown.has(id));
     if (missing.length) throw new CibError(`object "${missing[0]}" does not exist`);
     process.stdout.write(text);
     return 0;
   }
-  process.stdout.write(showConfiguration(cib));
+  process.stdout.write(showConfiguration(cib, undefined, opts));
   return 0;
+}
+
+/**
+ * crmsh's show filters: `type:KIND` (primitive, group, location, ...),
+ * `related:ID` (the object and what names it), `changed` (objects that
+ * differ from the stored CIB: pending edits of a crm session).
+ */
+function showFiltered(cib: Cib, args: string[], handle?: CibHandle): string {
+  const stored = currentSession()?.handle.cib ?? handle?.cib ?? cib;
+  const before = new Map(showStatements(stored).map((s) => [s.ids[0], s.text]));
+  const st = showStatements(cib);
+  return st
+    .filter((s) =>
+      args.some((a) => {
+        if (a === 'changed') return before.get(s.ids[0]) !== s.text;
+        if (a.startsWith('type:')) return s.text.split(' ', 1)[0] === a.slice(5);
+        if (a.startsWith('related:')) {
+          const id = a.slice(8);
+          if (s.ids.includes(id)) return true;
+          const c = cib.configuration.constraints.find((x) => s.ids.includes(x.id));
+          return c !== undefined && constraintRefs(c).includes(id);
+        }
+        return s.ids.includes(a);
+      }),
+    )
+    .map((s) => s.text + '\n')
+    .join('');
 }
 
 function findAnyResource(cib: Cib, id: string) {
@@ -171,7 +227,10 @@ async function del(args: string[]): Promise<number> {
       throw new CibError(`resource "${id}" is running (on ${on.join(', ')}), can't delete it: run "crm resource stop ${id}" first, or delete --force`);
     }
   }
-  await commitCib(handle, deleteIds(cib, ids));
+  const notes: string[] = [];
+  const next = deleteIds(cib, ids, notes);
+  await commitCib(handle, next);
+  for (const n of notes) process.stderr.write(`INFO: ${n}\n`);
   return 0;
 }
 
@@ -237,22 +296,48 @@ async function verify(): Promise<number> {
 /** Open $EDITOR on the crmsh text, then load the result back (replace for the whole configuration). */
 async function edit(ids: string[]): Promise<number> {
   const { spawnSync } = await import('node:child_process');
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const handle = await loadCib();
-  const cib = handle.cib;
-  const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
-  const file = join(dir, 'configuration.crm');
-  const before = showConfiguration(cib, ids.length ? ids : undefined);
-  writeFileSync(file, before);
-  try {
+  return rewrite(ids, (file) => {
     const editor = process.env.EDITOR || process.env.VISUAL || 'vi';
     // The editor gets the file name as an argument, never through a shell line.
     const r = spawnSync(editor, [file], { stdio: 'inherit' });
     if (r.error) throw new CibError(`cannot run the editor "${editor}": ${r.error.message}`);
     if (r.status !== 0) throw new CibError(`the editor "${editor}" failed (exit ${r.status}); nothing changed`);
-    const after = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
+  });
+}
+
+/**
+ * `filter CMD [ID...]` (crmsh): the crmsh text of the configuration (or of
+ * the named objects) goes through CMD, a command line the administrator
+ * typed (run by /bin/sh as crmsh does), and its output is loaded back as
+ * `edit` would.
+ */
+async function filter(args: string[]): Promise<number> {
+  const [cmd, ...ids] = args;
+  if (cmd === undefined) throw new CibError('usage: crm configure filter CMD [ID...]');
+  const { spawnSync } = await import('node:child_process');
+  return rewrite(ids, (file) => {
+    const r = spawnSync('/bin/sh', ['-c', cmd], { input: readFileSync(file), encoding: 'utf8' });
+    if (r.error) throw new CibError(`cannot run the filter "${cmd}": ${r.error.message}`);
+    if (r.status !== 0) throw new CibError(`the filter "${cmd}" failed (exit ${r.status}): ${r.stderr.trim()}`);
+    return r.stdout;
+  });
+}
+
+/** Edit the crmsh text of the configuration (or of the named objects) with CHANGE, then apply the result. */
+async function rewrite(ids: string[], change: (file: string) => string): Promise<number> {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const handle = await loadCib();
+  const cib = handle.cib;
+  for (const id of ids) if (showConfiguration(cib, [id]) === '') throw new CibError(`object "${id}" does not exist`);
+  const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
+  const file = join(dir, 'configuration.crm');
+  const before = showConfiguration(cib, ids.length ? ids : undefined);
+  writeFileSync(file, before);
+  try {
+    const after = change(file);
     if (after === before) return 0;
     const items = tokenize(after, file).map((st) => parseStatement(st));
     let next: Cib;
@@ -274,6 +359,49 @@ async function edit(ids: string[]): Promise<number> {
   }
 }
 
+/** `modgroup GROUP add RSC [after|before MEMBER]` / `modgroup GROUP remove RSC` (crmsh). */
+async function modgroup(args: string[]): Promise<number> {
+  const [group, op, rsc, position, member, ...extra] = args;
+  const usage = 'usage: crm configure modgroup GROUP add RSC [after|before MEMBER] | modgroup GROUP remove RSC';
+  if (group === undefined || (op !== 'add' && op !== 'remove') || rsc === undefined || extra.length) throw new CibError(usage);
+  if (position !== undefined && (op !== 'add' || (position !== 'after' && position !== 'before') || member === undefined)) throw new CibError(usage);
+  const handle = await loadCib();
+  const where = position !== undefined ? { position: position as 'after' | 'before', member: member! } : undefined;
+  await commitCib(handle, modifyGroup(handle.cib, group, op, rsc, where));
+  return 0;
+}
+
+/** `save [xml] FILE` (crmsh): the configuration as crmsh text (or CIB XML) in a file. */
+async function save(args: string[]): Promise<number> {
+  const xml = args[0] === 'xml';
+  const file = xml ? args[1] : args[0];
+  if (file === undefined) throw new CibError('usage: crm configure save [xml] FILE');
+  const { cib } = await loadCib();
+  const { atomicWriteFileSync } = await import('../lib/atomic-write.js');
+  atomicWriteFileSync(file, xml ? cibToXml(cib, { omitStatus: true, declaration: true }) : showConfiguration(cib));
+  return 0;
+}
+
+/** `erase [nodes]` (crmsh): remove every object but the nodes, or (with "nodes") the nodes. */
+async function erase(args: string[]): Promise<number> {
+  if (args.length > 1 || (args.length === 1 && args[0] !== 'nodes')) throw new CibError('usage: crm configure erase [nodes]');
+  const handle = await loadCib();
+  const next = structuredClone(handle.cib);
+  if (args[0] === 'nodes') next.configuration.nodes = [];
+  else next.configuration = { ...emptyCib().configuration, nodes: next.configuration.nodes };
+  await commitCib(handle, next);
+  return 0;
+}
+
+/** `rename OLD NEW` (crmsh): a resource or constraint gets a new id; references follow. */
+async function rename(args: string[]): Promise<number> {
+  const [from, to, ...extra] = args;
+  if (from === undefined || to === undefined || extra.length) throw new CibError('usage: crm configure rename OLD-ID NEW-ID');
+  const handle = await loadCib();
+  await commitCib(handle, renameObject(handle.cib, from, to));
+  return 0;
+}
+
 function itemIds(it: ConfigItem): string[] {
   switch (it.kind) {
     case 'primitive':
@@ -288,6 +416,14 @@ function itemIds(it: ConfigItem): string[] {
       return [it.node.id, it.node.uname];
     case 'xml':
       return [];
+    case 'ticket':
+      return [it.constraint.id];
+    case 'monitor':
+      return [it.rsc];
+    case 'tag':
+      return [it.tag.attrs.id!];
+    case 'fencing_topology':
+      return ['fencing_topology'];
     default:
       return it.setId ? [it.setId] : [];
   }

@@ -18,12 +18,32 @@ With CIB_file=PATH set, crm works on that CIB file instead of a live cluster.
 `;
 
 /** crmsh's global options; belay accepts them and needs none of them. */
-const GLOBAL_FLAGS = new Set(['-F', '--force', '-w', '--wait', '-d', '--debug', '-R', '--regression-tests', '-q', '--quiet', '-n', '--no']);
+const GLOBAL_FLAGS = new Set(['-F', '--force', '-w', '--wait', '-d', '--debug', '-R', '--regression-tests', '-q', '--quiet', '-n', '--no', '-y', '--yes']);
 
 export async function main(argv: string[]): Promise<number> {
   let i = 0;
-  while (i < argv.length && GLOBAL_FLAGS.has(argv[i]!)) i++;
+  let script: string | undefined;
+  let regression = false;
+  while (i < argv.length) {
+    const a = argv[i]!;
+    if (a === '-f' || a === '--file') {
+      script = argv[i + 1] ?? '-';
+      i += 2;
+    } else if (GLOBAL_FLAGS.has(a)) {
+      if (a === '-R' || a === '--regression-tests') regression = true;
+      i++;
+    } else break;
+  }
+  if (script !== undefined || (i === argv.length && !process.stdin.isTTY && argv.length > 0)) {
+    const { runScript } = await import('./crm-script.js');
+    return runScript(script ?? '-', { regression });
+  }
   const [level, ...rest] = argv.slice(i);
+  return runLevel(level, rest);
+}
+
+/** One crm command: LEVEL and its arguments. */
+export async function runLevel(level: string | undefined, rest: string[]): Promise<number> {
   try {
     switch (level) {
       case 'ra': {

@@ -5,20 +5,24 @@
  */
 import {
   addClone,
+  allResources,
   addConstraint,
   addGroup,
   addNode,
   addPrimitive,
   cloneCib,
+  collectIds,
+  uniqueId,
   bumpEpoch,
   checkRefs,
   findResource,
   mergeConfiguration,
+  renameReferences,
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import type { Cib, Clone, Group, Primitive, TopResource } from '../cib/model.js';
-import type { ConfigItem } from './parse.js';
+import type { Cib, Clone, Group, LocationConstraint, Operation, Primitive, RawElement, RuleNode, TopResource } from '../cib/model.js';
+import type { ConfigItem, FencingLevelSpec } from './parse.js';
 
 const ORDER: Record<ConfigItem['kind'], number> = {
   node: 0,
@@ -26,6 +30,10 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   group: 2,
   clone: 3,
   constraint: 4,
+  ticket: 4,
+  monitor: 1.5,
+  tag: 4,
+  fencing_topology: 4,
   property: 5,
   rsc_defaults: 6,
   op_defaults: 7,
@@ -53,25 +61,40 @@ export function sortItems(items: ConfigItem[]): ConfigItem[] {
     .map(([it]) => it);
 }
 
-export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' = 'create'): Cib {
+export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' = 'create', notes: string[] = []): Cib {
   switch (item.kind) {
     case 'primitive': {
-      const found = findResource(cib, item.primitive.id);
-      if (found && mode === 'update' && found.res.tag === 'primitive') return replacePrimitive(cib, item.primitive);
-      return addPrimitive(cib, item.primitive);
+      const p = item.primitive.operationsIdRef !== undefined ? resolveOperationsRef(cib, item.primitive) : item.primitive;
+      const found = findResource(cib, p.id);
+      if (found && mode === 'update' && found.res.tag === 'primitive') return replacePrimitive(cib, p);
+      return addPrimitive(cib, p);
     }
     case 'group': {
       let base = cib;
       if (mode === 'update' && findResource(cib, item.group.id)?.res.tag === 'group') base = unwrap(cib, item.group.id);
-      return addGroup(base, item.group, item.members);
+      const grouped = addGroup(base, item.group, item.members);
+      // crmsh: constraints on the members now apply to the group.
+      if (mode === 'create') {
+        for (const m of item.members) renameReferences(grouped, m, item.group.id, notes);
+        // A colocation or order between two members now names the group twice: it goes.
+        grouped.configuration.constraints = grouped.configuration.constraints.filter((c) => {
+          const x = c as { rsc?: string; withRsc?: string; first?: string; then?: string };
+          return !((x.rsc !== undefined && x.rsc === x.withRsc) || (x.first !== undefined && x.first === x.then));
+        });
+      }
+      return grouped;
     }
     case 'clone': {
       let base = cib;
       const old = findResource(cib, item.clone.id)?.res.tag;
       if (mode === 'update' && (old === 'clone' || old === 'master')) base = unwrap(cib, item.clone.id);
-      return addClone(base, item.clone, item.member);
+      const next = addClone(base, item.clone, item.member);
+      // crmsh: constraints on what was cloned now apply to the clone.
+      if (mode === 'create') renameReferences(next, item.member, item.clone.id, notes);
+      return next;
     }
     case 'constraint': {
+      if (item.constraint.tag === 'rsc_location') item.constraint.rules = item.constraint.rules.map((r) => resolveRuleRef(cib, r));
       const i = cib.configuration.constraints.findIndex((c) => c.id === item.constraint.id);
       if (i >= 0 && mode === 'update') {
         const next = cloneCib(cib);
@@ -85,13 +108,57 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
     case 'property':
       return setOptions(cib, 'crmConfig', item.pairs, item.setId);
     case 'rsc_defaults':
-      return setOptions(cib, 'rscDefaults', item.pairs, item.setId);
+      return withRules(setOptions(cib, 'rscDefaults', item.pairs, item.setId), 'rscDefaults', item.setId, item.rules);
     case 'op_defaults':
-      return setOptions(cib, 'opDefaults', item.pairs, item.setId);
+      return withRules(setOptions(cib, 'opDefaults', item.pairs, item.setId), 'opDefaults', item.setId, item.rules);
     case 'xml':
       return mergeConfiguration(cib, item.configuration);
+    case 'monitor': {
+      const next = cloneCib(cib);
+      const found = findResource(next, item.rsc);
+      if (!found || found.res.tag !== 'primitive') throw new CibError(`monitor: "${item.rsc}" is not a primitive`);
+      const p = found.res as Primitive;
+      if (p.operations.some((o) => o.name === 'monitor' && o.interval === item.interval)) throw new CibError(`${item.rsc} already has a monitor op with interval ${item.interval}`);
+      const id = uniqueId(collectIds(next), `${item.rsc}-monitor-${item.interval}`);
+      const op: Operation = { id, name: 'monitor', interval: item.interval, instanceAttributes: [], metaAttributes: [] };
+      if (item.timeout !== undefined) op.timeout = item.timeout;
+      if (item.role !== undefined) {
+        op.role = item.role;
+        op.attrOrder = ['role', 'interval', ...(item.timeout !== undefined ? ['timeout'] : [])];
+      }
+      p.operations.push(op);
+      bumpEpoch(next);
+      return next;
+    }
+    case 'ticket':
+      return addConstraint(cib, item.constraint);
+    case 'tag':
+      return addTag(cib, item.tag);
+    case 'fencing_topology':
+      return setFencingTopology(cib, item.levels);
     case 'node': {
       const i = cib.configuration.nodes.findIndex((n) => n.uname === item.node.uname);
+      if (i >= 0 && mode === 'create') {
+        // crmsh: `node NAME attributes ...` on a node already there adds to its attributes.
+        const next = cloneCib(cib);
+        const node = next.configuration.nodes[i]!;
+        for (const kind of ['instanceAttributes', 'utilization'] as const) {
+          for (const set of item.node[kind]) {
+            const into = node[kind][0];
+            if (!into) {
+              node[kind].push(structuredClone(set));
+              continue;
+            }
+            for (const p of set.nvpairs) {
+              const have = into.nvpairs.find((x) => x.name === p.name);
+              if (have) have.value = p.value;
+              else into.nvpairs.push({ ...p, id: uniqueId(collectIds(next), `${into.id}-${p.name}`) });
+            }
+          }
+        }
+        bumpEpoch(next);
+        return next;
+      }
       if (i >= 0 && mode === 'update') {
         const next = cloneCib(cib);
         next.configuration.nodes[i] = structuredClone(item.node);
@@ -101,6 +168,98 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return addNode(cib, item.node);
     }
   }
+}
+
+/**
+ * `operations $id-ref=X`: X names an <operations> set, or (as crmsh allows)
+ * a resource whose operations set is meant; the reference must resolve.
+ */
+function resolveOperationsRef(cib: Cib, p: Primitive): Primitive {
+  const ref = p.operationsIdRef!;
+  const prims = allResources(cib).filter((r): r is Primitive => r.tag === 'primitive');
+  if (prims.some((r) => r.operationsId === ref)) return p;
+  const owner = prims.find((r) => r.id === ref);
+  if (owner?.operationsId !== undefined) return { ...p, operationsIdRef: owner.operationsId };
+  throw new CibError(`${p.id}: operations $id-ref=${ref}: no operations set with that id`);
+}
+
+/** Add a <tag> to the <tags> section (made when missing); its id must be new. */
+function addTag(cib: Cib, tag: RawElement): Cib {
+  const next = cloneCib(cib);
+  if (collectIds(next).has(tag.attrs.id!)) throw new CibError(`id "${tag.attrs.id}" is already in use`);
+  for (const ref of tag.children) {
+    if (!findResource(next, ref.attrs.id!)) throw new CibError(`tag ${tag.attrs.id}: resource "${ref.attrs.id}" does not exist`);
+  }
+  let tags = next.configuration.otherSections.find((s) => s.tag === 'tags');
+  if (!tags) {
+    tags = { tag: 'tags', attrs: {}, children: [] };
+    next.configuration.otherSections.push(tags);
+  }
+  tags.children.push(structuredClone(tag));
+  bumpEpoch(next);
+  return next;
+}
+
+/**
+ * The <fencing-topology> section from `fencing_topology` levels, replacing
+ * the one there: levels are numbered per target from 1; a level without a
+ * target applies to every node of the CIB (crmsh's expansion). Level ids
+ * are crmsh's: fencing, fencing-0, fencing-1, ...
+ */
+function setFencingTopology(cib: Cib, levels: FencingLevelSpec[]): Cib {
+  const next = cloneCib(cib);
+  const others = next.configuration.otherSections.filter((s) => s.tag !== 'fencing-topology');
+  const taken = collectIds({ ...next, configuration: { ...next.configuration, otherSections: others } });
+  const expanded: FencingLevelSpec[] = [];
+  if (levels.length && 'allNodes' in levels[0]!.target) {
+    for (const n of next.configuration.nodes) for (const l of levels) expanded.push({ target: { node: n.id }, devices: l.devices });
+  } else expanded.push(...levels);
+  const index = new Map<string, number>();
+  const section: RawElement = { tag: 'fencing-topology', attrs: {}, children: [] };
+  for (const l of expanded) {
+    const t = l.target;
+    const key = 'node' in t ? t.node : 'pattern' in t ? t.pattern : 'attribute' in t ? t.attribute : '';
+    const i = (index.get(key) ?? 0) + 1;
+    index.set(key, i);
+    const attrs: Record<string, string> = {};
+    if ('node' in t) Object.assign(attrs, { target: t.node, index: String(i), devices: l.devices });
+    else if ('pattern' in t) Object.assign(attrs, { index: String(i), devices: l.devices, 'target-pattern': t.pattern });
+    else if ('attribute' in t) Object.assign(attrs, { index: String(i), devices: l.devices, 'target-attribute': t.attribute, 'target-value': t.value });
+    attrs.id = uniqueId(taken, 'fencing');
+    taken.set(attrs.id, 'fencing-level');
+    section.children.push({ tag: 'fencing-level', attrs, children: [] });
+  }
+  const devices = new Set(allResources(next).map((r) => r.id));
+  for (const c of section.children) {
+    for (const d of c.attrs.devices!.split(',')) if (!devices.has(d)) throw new CibError(`fencing_topology: device "${d}" is not a resource`);
+  }
+  const at = next.configuration.otherSections.findIndex((s) => s.tag === 'fencing-topology');
+  if (at >= 0) next.configuration.otherSections[at] = section;
+  else next.configuration.otherSections.push(section);
+  bumpEpoch(next);
+  return next;
+}
+
+/** Rules of a defaults set given with its nvpairs: the set (named, or the default one) gets them. */
+function withRules(cib: Cib, section: 'rscDefaults' | 'opDefaults', setId: string | undefined, rules: RuleNode[] | undefined): Cib {
+  if (!rules?.length) return cib;
+  const id = setId ?? (section === 'rscDefaults' ? 'rsc-options' : 'op-options');
+  const set = cib.configuration[section].find((s) => s.id === id);
+  if (set) set.rules = structuredClone(rules);
+  return cib;
+}
+
+/** `rule $id-ref=X`: X is a rule's id, or (as crmsh takes it) a location whose first rule is meant. */
+function resolveRuleRef(cib: Cib, r: RuleNode): RuleNode {
+  const ref = r.attrs['id-ref'];
+  if (ref === undefined) return r;
+  const rules: RuleNode[] = [];
+  for (const c of cib.configuration.constraints) if (c.tag === 'rsc_location' && 'rules' in c) rules.push(...(c as LocationConstraint).rules);
+  if (rules.some((x) => x.attrs.id === ref)) return r;
+  const loc = cib.configuration.constraints.find((c) => c.id === ref && c.tag === 'rsc_location') as LocationConstraint | undefined;
+  const first = loc?.rules[0]?.attrs.id;
+  if (first === undefined) throw new CibError(`rule $id-ref=${ref}: no rule with that id`);
+  return { ...r, attrs: { 'id-ref': first } };
 }
 
 /** Replace a primitive wherever it sits (top level, group, clone). */

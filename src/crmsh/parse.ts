@@ -9,7 +9,7 @@
 import { CibError } from '../cib/errors.js';
 import { isScore } from '../cib/score.js';
 import { uniqueId } from '../cib/edit.js';
-import { parseCibXml } from '../cib/xml.js';
+import { opAttrOrder, parseCibXml } from '../cib/xml.js';
 import type {
   Clone,
   Configuration,
@@ -21,6 +21,8 @@ import type {
   Operation,
   OrderConstraint,
   Primitive,
+  RawConstraint,
+  RawElement,
   ResourceSet,
   RuleNode,
 } from '../cib/model.js';
@@ -31,9 +33,24 @@ export type ConfigItem =
   | { kind: 'group'; group: Group; members: string[] }
   | { kind: 'clone'; clone: Omit<Clone, 'child'>; member: string }
   | { kind: 'constraint'; constraint: LocationConstraint | ColocationConstraint | OrderConstraint }
-  | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]> }
+  | { kind: 'property' | 'rsc_defaults' | 'op_defaults'; setId?: string; pairs: Array<[string, string]>; rules?: RuleNode[] }
   | { kind: 'node'; node: Node }
+  | { kind: 'ticket'; constraint: RawConstraint }
+  | { kind: 'monitor'; rsc: string; role?: string; interval: string; timeout?: string }
+  | { kind: 'tag'; tag: RawElement }
+  | { kind: 'fencing_topology'; levels: FencingLevelSpec[] }
   | { kind: 'xml'; configuration: Configuration };
+
+/**
+ * One `fencing_topology` level as written: for a node (`node1: st`), for
+ * the nodes whose attribute has a value (`attr:rack=1: st`), for nodes
+ * matching a pattern (`pattern:node.*: st`), or for every node of the CIB
+ * (no target given).
+ */
+export interface FencingLevelSpec {
+  target: { node: string } | { attribute: string; value: string } | { pattern: string } | { allNodes: true };
+  devices: string;
+}
 
 /** Resource classes Pacemaker knows. */
 export const RESOURCE_CLASSES = ['ocf', 'lsb', 'systemd', 'service', 'stonith', 'upstart', 'nagios', 'heartbeat'];
@@ -51,7 +68,7 @@ const OP_XML_ATTRS: Record<string, keyof Operation> = {
   description: 'description',
 };
 
-const RESOURCE_KEYWORDS = new Set(['params', 'meta', 'utilization', 'op', 'operations']);
+const RESOURCE_KEYWORDS = new Set(['params', 'meta', 'utilization', 'op', 'operations', 'op_params', 'op_meta']);
 
 class Parser {
   private i = 0;
@@ -109,6 +126,11 @@ class Parser {
       case 'clone':
       case 'ms':
         return this.clone(k);
+      case 'master':
+        // crmsh 4.4: "master" is accepted as "ms".
+        return this.clone('ms');
+      case 'monitor':
+        return this.monitor();
       case 'location':
         return this.location();
       case 'colocation':
@@ -124,6 +146,13 @@ class Parser {
         return this.node();
       case 'xml':
         return this.xml(kw);
+      case 'rsc_ticket':
+        return this.ticket();
+      case 'tag':
+        return this.tag();
+      case 'fencing_topology':
+      case 'fencing-topology':
+        return this.fencingTopology();
       default:
         this.fail(`unknown configure command "${k}" (known: primitive, group, clone, ms, location, colocation, order, property, rsc_defaults, op_defaults, node)`, kw);
     }
@@ -165,6 +194,14 @@ class Parser {
       const t = this.next('NAME=VALUE');
       const [n, v] = this.pair(t);
       if (n === '$id-ref') this.fail(`$id-ref is not supported by belay's crm`, t);
+      // crmsh: "$ID:NAME=VALUE" gives the nvpair its own id.
+      const own = /^\$([^:]+):(.+)$/.exec(n);
+      if (own) {
+        this.made.add(own[1]!);
+        set.nvpairs.push({ id: own[1]!, name: own[2]!, value: v });
+        continue;
+      }
+      if (n.startsWith('$')) this.fail(`"${n}" is not a parameter name`, t);
       set.nvpairs.push({ id: this.id(`${id}-${n}`), name: n, value: v });
     }
     return set;
@@ -220,38 +257,53 @@ class Parser {
       } else if (t.text === 'operations') {
         this.i++;
         const [n, v] = this.pair(this.next('$id=ID'));
-        if (n !== '$id') this.fail(`expected $id=ID after "operations"`);
-        p.operationsId = v;
+        if (n === '$id') p.operationsId = v;
+        else if (n === '$id-ref') p.operationsIdRef = v;
+        else this.fail(`expected $id=ID or $id-ref=ID after "operations"`);
       } else if (t.text === 'op') {
         this.i++;
-        p.operations.push(this.op(id, p.operations));
+        // crmsh bases op ids on the operations set's id when it has one (d1-ops-monitor-60m).
+        p.operations.push(this.op(id, p.operations, p.operationsId));
+      } else if (t.text === 'op_params' || t.text === 'op_meta') {
+        // Another attribute set of the op before (crmsh 4.x): its score and rules are kept.
+        this.i++;
+        const o = p.operations[p.operations.length - 1];
+        if (!o) this.fail(`"${t.text}" must follow an op`, t);
+        if (t.text === 'op_params') o.instanceAttributes.push(this.attrSet(o.id, 'instance_attributes', stop));
+        else o.metaAttributes.push(this.attrSet(o.id, 'meta_attributes', stop));
       } else this.fail(`unexpected "${t.text}" in primitive ${id} (expected params, meta, utilization or op)`, t);
     }
     return { kind: 'primitive', primitive: p };
   }
 
-  op(rsc: string, existing: Operation[]): Operation {
+  op(rsc: string, existing: Operation[], idBase = rsc): Operation {
     const nameTok = this.next('an operation name (monitor, start, stop, ...)');
     if (!/^[a-z_][\w-]*$/i.test(nameTok.text)) this.fail(`"${nameTok.text}" is not an operation name`, nameTok);
     const o = { name: nameTok.text, interval: '', instanceAttributes: [], metaAttributes: [] } as unknown as Operation;
     const params: Array<[string, string]> = [];
     let opId: string | undefined;
     let sawInterval = false;
+    const order: string[] = [];
     while (!this.done() && !RESOURCE_KEYWORDS.has(this.peek()!.text)) {
       const t = this.next('NAME=VALUE');
       const [n, v] = this.pair(t);
       if (n === '$id' || n === 'id') opId = v;
       else if (n in OP_XML_ATTRS) {
         (o as unknown as Record<string, string>)[OP_XML_ATTRS[n]!] = v;
+        if (!order.includes(n)) order.push(n);
         if (n === 'interval') sawInterval = true;
       } else params.push([n, v]);
     }
-    // crmsh always writes an interval: 0s when none is given.
-    if (!sawInterval) o.interval = '0s';
+    // crmsh adds the missing interval after the attributes given.
+    if (!sawInterval) order.push('interval');
+    // crmsh always writes an interval: 0 when none is given.
+    if (!sawInterval) o.interval = '0';
+    else if (o.interval.trim() === '') this.fail(`op ${o.name} of ${rsc}: interval is empty (Pacemaker's schema needs one: interval=0 for a one-shot operation)`, nameTok);
+    if (o.role !== undefined) o.role = normaliseRole(o.role);
     if (existing.some((x) => x.name === o.name && x.interval === o.interval && x.role === o.role)) {
       this.fail(`${rsc} already has a ${o.name} op with interval ${o.interval}`, nameTok);
     }
-    o.id = opId ?? this.id(`${rsc}-${o.name}-${o.interval}`);
+    o.id = opId ?? this.id(`${idBase}-${o.name}-${o.interval}`);
     this.made.add(o.id);
     if (params.length) {
       const setId = this.id(`${o.id}-instance_attributes`);
@@ -269,6 +321,8 @@ class Parser {
     }
     ordered.instanceAttributes = o.instanceAttributes;
     ordered.metaAttributes = o.metaAttributes;
+    const attrOrder = opAttrOrder(order);
+    if (attrOrder) ordered.attrOrder = attrOrder;
     return ordered;
   }
 
@@ -302,17 +356,9 @@ class Parser {
     const member = this.ident('resource id');
     const c = { tag: 'clone', id, instanceAttributes: [], metaAttributes: [] } as Omit<Clone, 'child'>;
     this.containerBody(id, c);
-    if (kw === 'ms') {
-      // crmsh 4.x on Pacemaker 2: "ms" makes a promotable clone.
-      let set = c.metaAttributes[0];
-      if (!set) {
-        set = { id: this.id(`${id}-meta_attributes`), rules: [], nvpairs: [] };
-        c.metaAttributes.push(set);
-      }
-      if (!set.nvpairs.some((p) => p.name === 'promotable')) {
-        set.nvpairs.unshift({ id: this.id(`${set.id}-promotable`), name: 'promotable', value: 'true' });
-      }
-    }
+    // crmsh 4.4 writes "ms" as the legacy <master> element (Pacemaker 2 takes it as a
+    // promotable clone) and says it is deprecated.
+    if (kw === 'ms') c.tag = 'master';
     return { kind: 'clone', clone: c, member };
   }
 
@@ -342,7 +388,7 @@ class Parser {
     else this.fail(`"${rt.text}" is not a resource id`, rt);
     while (!this.done() && /^(role|resource-discovery)=/.test(this.peek()!.text)) {
       const [n, v] = this.pair(this.next('role='));
-      if (n === 'role') c.role = v;
+      if (n === 'role') c.role = normaliseRole(v);
       else c.resourceDiscovery = v;
     }
     const t = this.peek();
@@ -372,12 +418,18 @@ class Parser {
 
   /** rule [$id=X] [$role=R] [SCORE:] EXPR [and|or EXPR ...] — up to the next "rule". */
   rule(owner: string, stop: (t: Token) => boolean = () => false): RuleNode {
+    const ref = this.peek();
+    if (ref && ref.text.startsWith('$id-ref=')) {
+      // A rule defined elsewhere (crmsh also takes the id of a location: its first rule).
+      this.i++;
+      return { tag: 'rule', attrs: { 'id-ref': ref.text.slice('$id-ref='.length) }, children: [] };
+    }
     const attrs: Record<string, string> = {};
     let rid: string | undefined;
     while (!this.done() && /^\$(id|role)=/.test(this.peek()!.text)) {
       const [n, v] = this.pair(this.next('$id='));
       if (n === '$id') rid = v;
-      else attrs.role = v;
+      else attrs.role = normaliseRole(v);
     }
     const st = this.peek();
     const s = this.scoreToken(st);
@@ -531,10 +583,10 @@ class Parser {
         const ba = bracketAttrs[it.group];
         if (ba?.sequential !== undefined) cur.sequential = ba.sequential;
         if (ba?.['require-all'] !== undefined) cur.requireAll = ba['require-all'];
-        if (it.q !== undefined) cur[attrName] = it.q;
+        if (it.q !== undefined) cur[attrName] = attrName === 'role' ? normaliseRole(it.q) : it.q;
         sets.push(cur);
         curKey = key;
-      } else if (it.q !== cur[attrName]) {
+      } else if ((attrName === 'role' && it.q !== undefined ? normaliseRole(it.q) : it.q) !== cur[attrName]) {
         this.fail(`all members of a set must have the same ${attrName}`);
       }
       cur.resources.push(it.id);
@@ -556,8 +608,8 @@ class Parser {
       c.rsc = rsc;
       c.withRsc = withRsc;
       c.score = score;
-      if (rRole) c.rscRole = rRole;
-      if (wRole) c.withRscRole = wRole;
+      if (rRole) c.rscRole = normaliseRole(rRole);
+      if (wRole) c.withRscRole = normaliseRole(wRole);
     } else c.score = score;
     for (const [n, v] of list.extra) {
       if (n === 'node-attribute') c.nodeAttribute = v;
@@ -582,7 +634,11 @@ class Parser {
       if (l === 'mandatory') kind = 'Mandatory';
       else if (l === 'optional' || l === 'advisory') kind = 'Optional';
       else if (l === 'serialize') kind = 'Serialize';
-      else score = this.score(s, st);
+      else {
+        // crmsh 4.4 writes a kind, never the legacy score: 0 is Optional, any other score Mandatory.
+        const sc = this.score(s, st);
+        kind = /^[+-]?0+$/.test(sc) ? 'Optional' : 'Mandatory';
+      }
     }
     const list = this.rscList(id, 'action');
     if (list.simple) {
@@ -603,6 +659,90 @@ class Parser {
     return { kind: 'constraint', constraint: c };
   }
 
+  /** rsc_ticket ID TICKET: RSC[:ROLE]... [loss-policy=X]: one resource is a plain ticket, more make sets. */
+  ticket(): ConfigItem {
+    const id = this.ident('constraint id');
+    this.made.add(id);
+    const tt = this.next('TICKET:');
+    const ticket = this.scoreToken(tt);
+    if (ticket === undefined) this.fail(`expected a ticket name followed by ":", got "${tt.text}"`, tt);
+    const refs: Array<[string, string | undefined]> = [];
+    const extra: Record<string, string> = {};
+    while (!this.done()) {
+      const t = this.next('a resource');
+      if (t.text.includes('=')) {
+        const [n, v] = this.pair(t);
+        if (n !== 'loss-policy') this.fail(`unknown rsc_ticket option "${n}"`, t);
+        extra[n] = v;
+        continue;
+      }
+      const [rid, role, more] = t.text.split(':');
+      if (!rid || more !== undefined || !/^[A-Za-z_][\w.-]*$/.test(rid)) this.fail(`"${t.text}" is not a resource (ID or ID:ROLE)`, t);
+      refs.push([rid, role ? normaliseRole(role) : undefined]);
+    }
+    if (refs.length === 0) this.fail('rsc_ticket needs at least one resource');
+    const raw: RawElement = { tag: 'rsc_ticket', attrs: { id, ticket }, children: [] };
+    if (refs.length === 1) {
+      raw.attrs.rsc = refs[0]![0];
+      if (refs[0]![1]) raw.attrs['rsc-role'] = refs[0]![1];
+      Object.assign(raw.attrs, extra);
+    } else {
+      Object.assign(raw.attrs, extra);
+      // Consecutive resources with the same role share a set, as crmsh groups them.
+      let cur: RawElement | undefined;
+      let curRole: string | undefined;
+      for (const [rid, role] of refs) {
+        if (!cur || role !== curRole) {
+          cur = { tag: 'resource_set', attrs: {}, children: [] };
+          if (role) cur.attrs.role = role;
+          cur.attrs.id = this.id(`${id}-${raw.children.length}`);
+          raw.children.push(cur);
+          curRole = role;
+        }
+        cur.children.push({ tag: 'resource_ref', attrs: { id: rid }, children: [] });
+      }
+    }
+    return { kind: 'ticket', constraint: { tag: 'rsc_ticket', id, raw } };
+  }
+
+  /** monitor RSC[:ROLE] INTERVAL[:TIMEOUT]: a monitor op on an existing primitive. */
+  monitor(): ConfigItem {
+    const rt = this.next('RSC[:ROLE]');
+    const [rsc, role, more] = rt.text.split(':');
+    if (!rsc || more !== undefined) this.fail(`"${rt.text}" is not RSC[:ROLE]`, rt);
+    const it = this.next('INTERVAL[:TIMEOUT]');
+    const [interval, timeout, more2] = it.text.split(':');
+    if (!interval || more2 !== undefined) this.fail(`"${it.text}" is not INTERVAL[:TIMEOUT]`, it);
+    if (!this.done()) this.fail(`unexpected "${this.peek()!.text}"`);
+    return { kind: 'monitor', rsc, interval, ...(role ? { role: normaliseRole(role) } : {}), ...(timeout ? { timeout } : {}) };
+  }
+
+  /** tag ID: RSC... (also "tag ID RSC..."). */
+  tag(): ConfigItem {
+    const t = this.next('tag id');
+    const id = t.text.endsWith(':') ? t.text.slice(0, -1) : t.text;
+    if (!/^[A-Za-z_][\w.:-]*$/.test(id)) this.fail(`"${t.text}" is not a valid tag id`, t);
+    const tag: RawElement = { tag: 'tag', attrs: { id }, children: [] };
+    while (!this.done()) tag.children.push({ tag: 'obj_ref', attrs: { id: this.ident('resource id') }, children: [] });
+    if (tag.children.length === 0) this.fail(`tag ${id} needs at least one resource`);
+    return { kind: 'tag', tag };
+  }
+
+  /** fencing_topology [TARGET:] DEVICES... ; DEVICES is one level (a,b for several devices). */
+  fencingTopology(): ConfigItem {
+    const levels: FencingLevelSpec[] = [];
+    let target: FencingLevelSpec['target'] = { allNodes: true };
+    while (!this.done()) {
+      const t = this.next('a fencing level');
+      let m: RegExpExecArray | null;
+      if ((m = /^attr:([\w-]+)=([\w-]+)$/i.exec(t.text))) target = { attribute: m[1]!, value: m[2]! };
+      else if ((m = /^pattern:(.+)$/i.exec(t.text))) target = { pattern: m[1]! };
+      else if ((m = /^([^:]+):$/.exec(t.text))) target = { node: m[1]! };
+      else levels.push({ target, devices: t.text });
+    }
+    return { kind: 'fencing_topology', levels };
+  }
+
   options(kind: 'property' | 'rsc_defaults' | 'op_defaults'): ConfigItem {
     let setId: string | undefined;
     const t = this.peek();
@@ -611,14 +751,24 @@ class Parser {
       setId = t.text.slice(0, -1);
     }
     const pairs: Array<[string, string]> = [];
+    const rules: RuleNode[] = [];
     while (!this.done()) {
+      if (this.peek()!.text === 'rule') {
+        // rsc_defaults / op_defaults sets may hold rules (crmsh: "op_defaults $id=X rule 100: ...").
+        this.i++;
+        const owner = setId ?? (kind === 'property' ? 'cib-bootstrap-options' : kind === 'rsc_defaults' ? 'rsc-options' : 'op-options');
+        rules.push(this.rule(owner, (t) => this.isPair(t)));
+        continue;
+      }
       const p = this.next('NAME=VALUE');
       const [n, v] = this.pair(p);
       if (n === '$id') setId = v;
       else pairs.push([n, v]);
     }
     if (pairs.length === 0 && setId === undefined) this.fail(`${kind} needs at least one NAME=VALUE`);
-    return setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
+    const out: ConfigItem = setId !== undefined ? { kind, setId, pairs } : { kind, pairs };
+    if (rules.length) out.rules = rules;
+    return out;
   }
 
   node(): ConfigItem {
@@ -631,23 +781,36 @@ class Parser {
       id = t.text.slice(0, -1);
       t = this.next('a node name');
     }
-    const [uname, type] = t.text.split(':');
-    if (!uname || !/^[\w.-]+$/.test(uname)) this.fail(`"${t.text}" is not a node name`, t);
+    const [uname, type, more] = t.text.split(':');
+    if (!uname || !/^[\w.-]+$/.test(uname) || more !== undefined) this.fail(`"${t.text}" is not a node name (uname[:type])`, t);
+    if (type !== undefined && !NODE_TYPES.includes(type)) this.fail(`"${type}" is not a node type (${NODE_TYPES.join(', ')})`, t);
     const n = { id: id ?? uname, uname, instanceAttributes: [], utilization: [] } as unknown as Node;
     const ordered: Node = { id: n.id, uname } as Node;
-    if (type) ordered.type = type;
+    if (type) ordered.type = type === 'normal' ? 'member' : type;
     const stop = new Set(['attributes', 'utilization']);
     while (!this.done()) {
       const k = this.next('attributes or utilization');
       if (k.text.startsWith('description=')) ordered.description = k.text.slice(12);
-      else if (k.text === 'attributes') n.instanceAttributes.push(this.attrSet(`nodes-${n.id}`, 'instance_attributes', stop));
-      else if (k.text === 'utilization') n.utilization.push(this.attrSet(`nodes-${n.id}`, 'utilization', stop));
+      else if (k.text === 'attributes') n.instanceAttributes.push(this.attrSet(n.id, 'instance_attributes', stop));
+      else if (k.text === 'utilization') n.utilization.push(this.attrSet(n.id, 'utilization', stop));
       else this.fail(`unexpected "${k.text}" (expected attributes or utilization)`, k);
     }
     ordered.instanceAttributes = n.instanceAttributes;
     ordered.utilization = n.utilization;
     return { kind: 'node', node: ordered };
   }
+}
+
+/** Node types of Pacemaker's schema (crmsh also takes "normal", its old name for member). */
+const NODE_TYPES = ['member', 'ping', 'remote', 'normal'];
+
+/**
+ * Roles as Pacemaker's schema spells them: crmsh 4.4 takes "master",
+ * "started", ... in any case and writes Master, Started, ...
+ */
+export function normaliseRole(r: string): string {
+  const known = ['Started', 'Stopped', 'Master', 'Slave', 'Promoted', 'Unpromoted'];
+  return known.find((k) => k.toLowerCase() === r.toLowerCase()) ?? r;
 }
 
 function orderSetKeys(s: ResourceSet): ResourceSet {

@@ -8,7 +8,7 @@
  */
 import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
-import { constraintToXml, optionSetToXml } from '../cib/xml.js';
+import { constraintToXml, opPairs, optionSetToXml } from '../cib/xml.js';
 import type {
   AnyConstraint,
   Cib,
@@ -54,12 +54,25 @@ function scoreText(s: string | undefined): string {
   return s.replace('INFINITY', 'inf');
 }
 
+/**
+ * Parameters crmsh never prints in clear: those matching its
+ * `obscure_pattern` option, "passw*" by default (password, passwd, ...).
+ */
+export const OBSCURE_PATTERN = /^passw/;
+
+export function isSecretParameter(name: string): boolean {
+  return OBSCURE_PATTERN.test(name);
+}
+
 function attrSet(keyword: string, s: NvSet): string {
   const bits = [keyword];
   if (s.idRef !== undefined) bits.push(`$id-ref=${s.idRef}`);
   if (s.score) bits.push(`${s.score}:`);
   for (const r of s.rules) bits.push(`rule ${cliRule(r)}`);
-  for (const p of s.nvpairs) bits.push(cliNvpair(p));
+  for (const p of s.nvpairs) {
+    if (keyword === 'params' && p.value !== undefined && p.idRef === undefined && isSecretParameter(p.name)) bits.push(`${p.name}="******"`);
+    else bits.push(cliNvpair(p));
+  }
   return bits.join(' ');
 }
 
@@ -72,29 +85,19 @@ function agentSpec(p: Primitive): string {
   return s.startsWith('ocf:heartbeat:') ? s.slice('ocf:heartbeat:'.length) : s;
 }
 
-const OP_FIELDS: Array<[keyof Operation, string]> = [
-  ['interval', 'interval'],
-  ['timeout', 'timeout'],
-  ['role', 'role'],
-  ['onFail', 'on-fail'],
-  ['enabled', 'enabled'],
-  ['startDelay', 'start-delay'],
-  ['intervalOrigin', 'interval-origin'],
-  ['recordPending', 'record-pending'],
-  ['description', 'description'],
-];
-
-function opLine(o: Operation): string {
+/**
+ * An op as crmsh prints it: `op NAME` and the <op> attributes in their XML
+ * order (id left out); each instance_attributes / meta_attributes set of
+ * the op on a line of its own as `op_params` / `op_meta`, with its score
+ * and rules, so that loading the text back gives the same op.
+ */
+function opParts(o: Operation): string[] {
   const bits = ['op', o.name];
-  for (const [f, n] of OP_FIELDS) {
-    const v = o[f];
-    if (typeof v === 'string' && !(f === 'interval' && v === '')) bits.push(nvpairFormat(n, v));
-  }
-  if (o.extra) for (const [k, v] of Object.entries(o.extra)) bits.push(nvpairFormat(k, v));
-  for (const s of o.instanceAttributes) for (const p of s.nvpairs) bits.push(cliNvpair(p));
-  const meta = o.metaAttributes.flatMap((s) => s.nvpairs);
-  if (meta.length) bits.push('op_meta', ...meta.map(cliNvpair));
-  return bits.join(' ');
+  for (const [k, v] of opPairs(o)) if (k !== 'id' && k !== 'name') bits.push(nvpairFormat(k, v));
+  const parts = [bits.join(' ')];
+  for (const s of o.instanceAttributes) parts.push(attrSet('op_params', s));
+  for (const s of o.metaAttributes) parts.push(attrSet('op_meta', s));
+  return parts;
 }
 
 export function showPrimitive(p: Primitive): string {
@@ -104,7 +107,9 @@ export function showPrimitive(p: Primitive): string {
   for (const s of p.metaAttributes) parts.push(attrSet('meta', s));
   for (const s of p.utilization) parts.push(attrSet('utilization', s));
   if (p.operationsId !== undefined) parts.push(`operations $id=${p.operationsId}`);
-  for (const o of p.operations) parts.push(opLine(o));
+  // crmsh prints the reference with two blanks ("operations  $id-ref=X").
+  if (p.operationsIdRef !== undefined) parts.push(`operations  $id-ref=${p.operationsIdRef}`);
+  for (const o of p.operations) parts.push(...opParts(o));
   return cliFormat(parts);
 }
 
@@ -142,9 +147,11 @@ function cliExprs(r: RuleNode): string {
   return r.children.map(exp2cli).join(` ${op} `);
 }
 
-function cliRule(r: RuleNode): string {
+function cliRule(r: RuleNode, referenced: ReadonlySet<string> = new Set()): string {
   if (r.attrs['id-ref'] !== undefined) return `$id-ref=${r.attrs['id-ref']}`;
   const bits: string[] = [];
+  // crmsh shows a rule's id when another rule refers to it.
+  if (r.attrs.id !== undefined && referenced.has(r.attrs.id)) bits.push(`$id=${r.attrs.id}`);
   if (r.attrs.role) bits.push(`$role=${r.attrs.role}`);
   const score = r.attrs.score === 'INFINITY' ? '' : r.attrs.score ? scoreText(r.attrs.score) : (r.attrs['score-attribute'] ?? '');
   if (score) bits.push(`${score}:`);
@@ -179,7 +186,17 @@ function rscSets(sets: ResourceSet[], kind: 'colocation' | 'order' | 'location')
   return col;
 }
 
-function showLocation(c: LocationConstraint): string {
+/** Ids of location rules that a rule elsewhere refers to ($id-ref). */
+function referencedRules(cib: Cib): Set<string> {
+  const out = new Set<string>();
+  for (const c of cib.configuration.constraints) {
+    if (c.tag !== 'rsc_location' || !('rules' in c)) continue;
+    for (const r of (c as LocationConstraint).rules) if (r.attrs['id-ref'] !== undefined) out.add(r.attrs['id-ref']);
+  }
+  return out;
+}
+
+function showLocation(c: LocationConstraint, referenced: ReadonlySet<string> = new Set()): string {
   let rsc: string;
   if (c.rsc !== undefined) rsc = c.rsc;
   else if (c.rscPattern !== undefined) rsc = `/${c.rscPattern}/`;
@@ -188,7 +205,7 @@ function showLocation(c: LocationConstraint): string {
   if (c.role !== undefined) head += ` role=${c.role}`;
   if (c.resourceDiscovery !== undefined) head += ` resource-discovery=${c.resourceDiscovery}`;
   if (c.node !== undefined) head += ` ${scoreText(c.score ?? c.extra?.['score-attribute'])}: ${c.node}`;
-  return cliFormat([head, ...c.rules.map((r) => `rule ${cliRule(r)}`)]);
+  return cliFormat([head, ...c.rules.map((r) => `rule ${cliRule(r, referenced)}`)]);
 }
 
 function showColocation(c: ColocationConstraint): string {
@@ -284,45 +301,146 @@ export function showResource(r: TopResource): string {
   }
 }
 
-export function showConstraint(c: AnyConstraint): string {
+export function showConstraint(c: AnyConstraint, referenced: ReadonlySet<string> = new Set()): string {
   if ('sets' in c && !constraintIsCli(c)) return showXmlText(constraintToXml(c));
-  if ('rules' in c) return showLocation(c);
+  if ('rules' in c) return showLocation(c, referenced);
   if (c.tag === 'rsc_colocation' && 'sets' in c) return showColocation(c as ColocationConstraint);
   if (c.tag === 'rsc_order' && 'sets' in c) return showOrder(c as OrderConstraint);
-  return showRaw((c as { raw: RawElement }).raw);
+  const raw = (c as { raw: RawElement }).raw;
+  if (raw.tag === 'rsc_ticket') {
+    const t = showTicket(raw);
+    if (t !== undefined) return t;
+  }
+  return showRaw(raw);
+}
+
+/** rsc_ticket ID TICKET: RSC[:ROLE]... [loss-policy=X], when the XML has that shape. */
+function showTicket(raw: RawElement): string | undefined {
+  const a = raw.attrs;
+  const known = new Set(['id', 'ticket', 'rsc', 'rsc-role', 'loss-policy']);
+  if (!a.id || !a.ticket || Object.keys(a).some((k) => !known.has(k))) return undefined;
+  const refs: string[] = [];
+  if (a.rsc !== undefined) {
+    if (raw.children.length) return undefined;
+    refs.push(a['rsc-role'] ? `${a.rsc}:${a['rsc-role']}` : a.rsc);
+  } else {
+    for (const set of raw.children) {
+      if (set.tag !== 'resource_set' || Object.keys(set.attrs).some((k) => k !== 'id' && k !== 'role')) return undefined;
+      for (const r of set.children) refs.push(set.attrs.role ? `${r.attrs.id}:${set.attrs.role}` : r.attrs.id!);
+    }
+  }
+  const bits = [`rsc_ticket ${a.id} ${a.ticket}:`, ...refs];
+  if (a['loss-policy'] !== undefined) bits.push(nvpairFormat('loss-policy', a['loss-policy']));
+  return bits.join(' ');
+}
+
+/**
+ * crmsh's order of statements (xmlutil's _sort_cli_order): by kind, then
+ * by id (crmsh's default sort_elements=yes). A promotable `clone` is a
+ * clone here, the legacy <master> an `ms`, so `ms` comes first.
+ */
+const CLI_RANK: Record<string, number> = {
+  node: 0,
+  rsc_template: 1,
+  template: 1,
+  primitive: 2,
+  bundle: 3,
+  group: 4,
+  master: 5,
+  clone: 6,
+  tag: 8,
+  tags: 8,
+  rsc_location: 9,
+  rsc_colocation: 9,
+  rsc_order: 9,
+  rsc_ticket: 10,
+  'fencing-topology': 10,
+  crm_config: 11,
+  rsc_defaults: 12,
+  op_defaults: 13,
+  acl_role: 14,
+  role: 14,
+  acl_target: 15,
+  acl_group: 15,
+  acl_user: 15,
+  alert: 16,
+};
+const RANK_LAST = 1000;
+
+function byCliOrder<T extends { rank: number; id: string }>(list: T[], sortElements: boolean): T[] {
+  return list
+    .map((x, i) => [x, i] as const)
+    .sort(([a, i], [b, j]) => a.rank - b.rank || (sortElements && a.id !== b.id ? (a.id < b.id ? -1 : 1) : i - j))
+    .map(([x]) => x);
+}
+
+/** crmsh's user options that change what `show` prints. */
+export interface ShowOptions {
+  /** crmsh's sort_elements (default yes): sort objects of a kind by id, else keep CIB order. */
+  sortElements?: boolean;
 }
 
 /** The statements of a configuration, in crmsh's order, each with the ids it shows. */
-export function showStatements(cib: Cib): Array<{ ids: string[]; text: string }> {
+export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: string[]; text: string }> {
   const conf = cib.configuration;
-  const out: Array<{ ids: string[]; text: string }> = [];
-  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n) });
-  const all = allResources(cib);
-  const kindOrder = ['primitive', 'group', 'clone', 'master'];
-  for (const k of kindOrder) for (const r of all) if (r.tag === k) out.push({ ids: [r.id], text: showResource(r) });
-  for (const r of all) if (!kindOrder.includes(r.tag)) out.push({ ids: [r.id], text: showResource(r) });
-  for (const tag of ['rsc_location', 'rsc_colocation', 'rsc_order']) {
-    for (const c of conf.constraints) if (c.tag === tag) out.push({ ids: [c.id], text: showConstraint(c) });
-  }
-  for (const c of conf.constraints) {
-    if (!['rsc_location', 'rsc_colocation', 'rsc_order'].includes(c.tag)) out.push({ ids: [c.id], text: showConstraint(c) });
-  }
+  const out: Array<{ ids: string[]; text: string; rank: number; id: string }> = [];
+  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n), rank: CLI_RANK.node!, id: n.id || n.uname });
+  for (const r of allResources(cib)) out.push({ ids: [r.id], text: showResource(r), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
+  const referenced = referencedRules(cib);
+  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c, referenced), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
   const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
     for (const s of sets) {
       const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
-      out.push({ ids: s.id ? [s.id] : [], text });
+      out.push({ ids: s.id ? [s.id] : [], text, rank: CLI_RANK[section]!, id: s.id ?? '' });
     }
   };
   opts('property', 'crm_config', conf.crmConfig);
   opts('rsc_defaults', 'rsc_defaults', conf.rscDefaults);
   opts('op_defaults', 'op_defaults', conf.opDefaults);
-  for (const s of conf.otherSections) out.push({ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s) });
-  return out;
+  for (const s of conf.otherSections) {
+    for (const st of showSection(s, cib)) out.push(st);
+  }
+  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text }));
+}
+
+/** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */
+function showSection(s: RawElement, cib: Cib): Array<{ ids: string[]; text: string; rank: number; id: string }> {
+  if (s.tag === 'tags') {
+    return s.children.map((t) => ({
+      ids: [t.attrs.id ?? ''],
+      text: t.tag === 'tag' && t.children.every((c) => c.tag === 'obj_ref') ? `tag ${t.attrs.id} ${t.children.map((c) => c.attrs.id).join(' ')}` : showRaw(t),
+      rank: CLI_RANK.tag!,
+      id: t.attrs.id ?? '',
+    }));
+  }
+  if (s.tag === 'fencing-topology' && s.children.every((c) => c.tag === 'fencing-level')) {
+    return [{ ids: ['fencing_topology'], text: showFencingTopology(s, cib), rank: CLI_RANK['fencing-topology']!, id: 'fencing_topology' }];
+  }
+  return [{ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s), rank: CLI_RANK[s.tag] ?? RANK_LAST, id: s.attrs.id ?? s.tag }];
+}
+
+/**
+ * fencing_topology as crmsh prints it: `fencing_topology DEVICES...` when
+ * every node has the same levels, else the levels per target
+ * (`node1: a b`, `attr:NAME=VALUE: ...`, `pattern:RE: ...`).
+ */
+function showFencingTopology(s: RawElement, cib: Cib): string {
+  const byTarget = new Map<string, Map<number, string>>();
+  for (const l of s.children) {
+    const a = l.attrs;
+    const key = a['target-pattern'] !== undefined ? `pattern:${a['target-pattern']}` : a['target-attribute'] !== undefined ? `attr:${a['target-attribute']}=${a['target-value'] ?? ''}` : `${a.target ?? ''}:`;
+    if (!byTarget.has(key)) byTarget.set(key, new Map());
+    byTarget.get(key)!.set(Number(a.index), a.devices ?? '');
+  }
+  const lines = [...byTarget].map(([k, levels]) => [k, [...levels].sort((x, y) => x[0] - y[0]).map(([, d]) => d).join(' ')] as const);
+  const distinct = new Set(lines.map(([, d]) => d));
+  if (distinct.size === 1 && byTarget.size === cib.configuration.nodes.length) return `fencing_topology ${lines[0]![1]}`;
+  return cliFormat(['fencing_topology', ...lines.map(([k, d]) => `${k} ${d}`)]);
 }
 
 /** `crm configure show [ID...]`: the whole configuration, or the named objects. */
-export function showConfiguration(cib: Cib, ids?: string[]): string {
-  let st = showStatements(cib);
+export function showConfiguration(cib: Cib, ids?: string[], opts: ShowOptions = {}): string {
+  let st = showStatements(cib, opts);
   if (ids && ids.length) st = st.filter((s) => s.ids.some((i) => ids.includes(i)));
   return st.map((s) => s.text + '\n').join('');
 }

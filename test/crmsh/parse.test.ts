@@ -48,9 +48,9 @@ describe('crmsh primitives', () => {
     expect(p.utilization[0]!.nvpairs[0]!.id).toBe('FloatIP-utilization-cpu');
     expect(p.operations.map((o) => [o.id, o.name, o.interval, o.timeout])).toEqual([
       ['FloatIP-monitor-15s', 'monitor', '15s', '20s'],
-      ['FloatIP-start-0s', 'start', '0s', '30s'],
+      ['FloatIP-start-0', 'start', '0', '30s'],
     ]);
-    expect(p.operations[1]!.instanceAttributes[0]!.nvpairs[0]).toEqual({ id: 'FloatIP-start-0s-instance_attributes-OCF_CHECK_LEVEL', name: 'OCF_CHECK_LEVEL', value: '10' });
+    expect(p.operations[1]!.instanceAttributes[0]!.nvpairs[0]).toEqual({ id: 'FloatIP-start-0-instance_attributes-OCF_CHECK_LEVEL', name: 'OCF_CHECK_LEVEL', value: '10' });
   });
   it('accepts the agent forms crmsh accepts', () => {
     const agent = (spec: string) => {
@@ -84,9 +84,10 @@ describe('crmsh containers', () => {
     expect(gc!.id).toBe('g-clone');
     expect(gc!.child.tag).toBe('group');
     expect(gc!.metaAttributes[0]!.nvpairs[0]!.id).toBe('g-clone-meta_attributes-interleave');
-    expect(ms!.tag).toBe('clone');
-    expect(ms!.metaAttributes[0]!.nvpairs.map((p) => [p.name, p.value])).toEqual([['promotable', 'true'], ['promoted-max', '1']]);
-    expect(showConfiguration(cib)).toContain('clone c-ms c \\\n\tmeta promotable=true promoted-max=1\n');
+    // crmsh 4.4 writes "ms" as the legacy <master> element.
+    expect(ms!.tag).toBe('master');
+    expect(ms!.metaAttributes[0]!.nvpairs.map((p) => [p.name, p.value])).toEqual([['promoted-max', '1']]);
+    expect(showConfiguration(cib)).toContain('ms c-ms c \\\n\tmeta promoted-max=1\n');
   });
   it('refuses to clone a resource that does not exist or is already cloned', () => {
     expect(err('clone x-clone x').message).toContain('resource "x" does not exist');
@@ -107,7 +108,9 @@ describe('crmsh constraints', () => {
     const cs = cib.configuration.constraints as unknown as Array<Record<string, unknown>>;
     expect(cs[0]).toMatchObject({ first: 'a', then: 'b', kind: 'Mandatory' });
     expect(cs[1]).toMatchObject({ firstAction: 'start', thenAction: 'promote', kind: 'Optional', symmetrical: 'false' });
-    expect(cs[2]).toMatchObject({ score: 'INFINITY' });
+    // crmsh 4.4 writes a kind for a score: inf (any non-zero score) is Mandatory, 0 Optional.
+    expect(cs[2]).toMatchObject({ kind: 'Mandatory' });
+    expect(cs[2]!.score).toBeUndefined();
     expect(cs[3]!.kind).toBeUndefined();
     expect(cs[4]!.kind).toBe('Optional');
   });
@@ -123,7 +126,7 @@ describe('crmsh constraints', () => {
     expect(o2!.sets).toEqual([{ id: 'o2-0', resources: ['a', 'b', 'c'] }]);
     const text = showConfiguration(cib);
     expect(text).toContain('order o1 Mandatory: a ( b c ) d\n');
-    expect(text).toContain('order o2 inf: a b c\n');
+    expect(text).toContain('order o2 Mandatory: a b c\n');
   });
   it('location with a score and with rules', () => {
     const cib = build(base + 'location l1 a 100: n1\nlocation l2 a rule -inf: #uname eq n2 or #uname eq n3\nlocation l3 a rule $role=Promoted 50: defined pingd and pingd number:gte 1');
@@ -159,7 +162,7 @@ describe('xml statements', () => {
     cib.configuration.otherSections.push({ tag: 'tags', attrs: {}, children: [{ tag: 'tag', attrs: { id: 't1' }, children: [{ tag: 'obj_ref', attrs: { id: 'a' }, children: [] }] }] });
     const text = showConfiguration(cib);
     expect(text).toContain('xml <rsc_location id="ls" node="n1" score="10"> \\\n  <resource_set id="ls-0"> \\\n');
-    expect(text).toContain('xml <tags> \\\n');
+    expect(text).toContain('tag t1 a\n');
     const again = applyItems(emptyCib(), tokenize(text).map((s) => parseStatement(s)), 'create');
     expect(again.configuration).toStrictEqual(cib.configuration);
   });

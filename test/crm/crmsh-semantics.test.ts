@@ -1,0 +1,220 @@
+// crmsh 4.4 semantics that belay's `crm configure` got wrong (issue 14,
+// "found on today's code"): each case runs bin/crm on a CIB file, checks
+// what crmsh writes or prints, and has Pacemaker's crm_verify check the CIB.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { crm, requireBuild, tempDir } from './helpers.js';
+
+const CRM_VERIFY = '/usr/sbin/crm_verify';
+
+let cleanup: (() => void) | undefined;
+afterEach(() => cleanup?.());
+beforeAll(() => {
+  requireBuild();
+  if (!existsSync(CRM_VERIFY)) throw new Error(`${CRM_VERIFY} is missing: apt-get install pacemaker-cli-utils (scripts/debian-packages.txt)`);
+});
+
+function cibFile(): string {
+  const t = tempDir();
+  cleanup = t.cleanup;
+  const f = join(t.dir, 'cib.xml');
+  ok(f, 'property', 'stonith-enabled=false');
+  return f;
+}
+
+function ok(f: string, ...args: string[]): string {
+  const r = crm(f, 'configure', ...args);
+  expect(r.stderr.split('\n').filter((l) => l.startsWith('ERROR')), `crm configure ${args.join(' ')}`).toEqual([]);
+  expect(r.code).toBe(0);
+  return r.stderr;
+}
+
+function script(f: string, lines: string[]): void {
+  for (const l of lines) {
+    const words = l.match(/(?:[^\s"']+|"[^"]*"|'[^']*')+/g)!.map((w) => w.replace(/^(\w[\w-]*=)?["'](.*)["']$/, '$1$2'));
+    ok(f, ...words);
+  }
+}
+
+/** Pacemaker's own check of the file: schema and configuration (crm_verify -x). */
+function verify(f: string): void {
+  const r = spawnSync(CRM_VERIFY, ['-x', f], { encoding: 'utf8' });
+  const errors = (r.stderr + r.stdout).split('\n').filter((l) => /error|invalid|does not validate/i.test(l));
+  expect(errors, `crm_verify -x ${f}`).toEqual([]);
+  expect(r.status).toBe(0);
+}
+
+function xml(f: string): string {
+  return readFileSync(f, 'utf8');
+}
+
+describe('delete of a group, clone or ms keeps its members (crmsh)', () => {
+  it('group: members stay, constraints name the first member', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'primitive d3 ocf:pacemaker:Dummy', 'group g1 d1 d2', 'location l1 g1 100: node1', 'colocation c1 inf: g1 d3', 'order o1 Mandatory: d3 g1']);
+    const note = ok(f, 'delete', 'g1');
+    expect(note).toContain('INFO: modified location:l1 from g1 to d1');
+    const x = xml(f);
+    expect(x).not.toContain('id="g1"');
+    expect(x).toContain('<primitive id="d1"');
+    expect(x).toContain('<primitive id="d2"');
+    expect(x).toMatch(/<rsc_location id="l1" rsc="d1"/);
+    expect(x).toMatch(/<rsc_colocation id="c1" rsc="d1" with-rsc="d3"/);
+    expect(x).toMatch(/<rsc_order id="o1" first="d3" then="d1"/);
+    verify(f);
+  });
+  it('clone and ms: the child stays, constraints name it', () => {
+    const f = cibFile();
+    script(f, ['primitive d4 ocf:pacemaker:Dummy', 'clone cl d4', 'location l4 cl 10: node1', 'primitive s5 ocf:pacemaker:Stateful', 'ms m5 s5', 'colocation c5 inf: m5:Master d4']);
+    ok(f, 'delete', 'cl', 'm5');
+    const x = xml(f);
+    expect(x).toContain('<primitive id="d4"');
+    expect(x).toContain('<primitive id="s5"');
+    expect(x).not.toMatch(/<clone /);
+    expect(x).toMatch(/<rsc_location id="l4" rsc="d4"/);
+    expect(x).toMatch(/<rsc_colocation id="c5" rsc="s5"/);
+  });
+});
+
+describe('show hides secrets', () => {
+  it('prints password and passwd as ****** (crmsh obscure_pattern passw*)', () => {
+    const f = cibFile();
+    ok(f, 'primitive', 'st', 'stonith:fence_ipmilan', 'params', 'ip=198.51.100.9', 'username=admin', 'password=s3cret', 'passwd=old');
+    const shown = crm(f, 'configure', 'show', 'st').stdout;
+    expect(shown).toContain('params ip=198.51.100.9 username=admin password="******" passwd="******"');
+    expect(shown).not.toContain('s3cret');
+    // The CIB keeps the value: only the display hides it.
+    expect(xml(f)).toContain('value="s3cret"');
+  });
+});
+
+describe('writes keep what crmsh wrote', () => {
+  it('<operations id-ref=...> survives any crm write, and crmsh syntax makes it', () => {
+    const f = cibFile();
+    const withRef = xml(f).replace(
+      '<resources/>',
+      `<resources>
+      <primitive id="d1" class="ocf" provider="pacemaker" type="Dummy">
+        <operations id="d1-ops">
+          <op name="monitor" interval="60m" id="d1-monitor-60m"/>
+        </operations>
+      </primitive>
+      <primitive id="s5" class="ocf" provider="pacemaker" type="Dummy">
+        <operations id-ref="d1-ops"/>
+      </primitive>
+    </resources>`,
+    );
+    writeFileSync(f, withRef);
+    ok(f, 'primitive', 'd9', 'ocf:pacemaker:Dummy');
+    expect(xml(f)).toContain('<operations id-ref="d1-ops"/>');
+    ok(f, 'primitive', 's6', 'ocf:pacemaker:Dummy', 'operations', '$id-ref=d1');
+    expect(xml(f)).toMatch(/<primitive id="s6"[^]*?<operations id-ref="d1-ops"\/>/);
+    expect(crm(f, 'configure', 'show', 's5').stdout).toBe('primitive s5 ocf:pacemaker:Dummy \\\n\toperations  $id-ref=d1-ops\n');
+    verify(f);
+  });
+});
+
+describe('CIBs that pass Pacemaker schema and crm_verify', () => {
+  it('colocation roles are written as Pacemaker spells them (a:master -> Master)', () => {
+    const f = cibFile();
+    script(f, ['primitive a ocf:pacemaker:Stateful', 'primitive b ocf:pacemaker:Dummy', 'ms ma a', 'colocation c 0: ma:master b']);
+    expect(xml(f)).toMatch(/rsc-role="Master"/);
+    expect(crm(f, 'configure', 'show', 'c').stdout).toBe('colocation c 0: ma:Master b\n');
+    verify(f);
+  });
+  it('an op with an empty interval is refused and the file left alone', () => {
+    const f = cibFile();
+    const before = xml(f);
+    const r = crm(f, 'configure', 'primitive', 'd1', 'ocf:pacemaker:Dummy', 'op', 'monitor', 'interval=');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ERROR: op monitor of d1: interval is empty/);
+    expect(xml(f)).toBe(before);
+  });
+  it('an op without interval gets interval=0 as crmsh writes it', () => {
+    const f = cibFile();
+    ok(f, 'primitive', 'd1', 'ocf:pacemaker:Dummy', 'op', 'start', 'timeout=60s');
+    expect(xml(f)).toContain('<op id="d1-start-0" name="start" timeout="60s" interval="0"/>');
+    expect(crm(f, 'configure', 'show', 'd1').stdout).toBe('primitive d1 ocf:pacemaker:Dummy \\\n\top start timeout=60s interval=0\n');
+    verify(f);
+  });
+  it('node types outside the schema are refused (node n:unknown)', () => {
+    const f = cibFile();
+    const r = crm(f, 'configure', 'node', 'n:unknown');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('"unknown" is not a node type');
+    ok(f, 'node', 'n2:member');
+    verify(f);
+  });
+  it('cloning a group moves its constraints to the clone', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'group g1 d1 d2', 'location l1 g1 100: node1']);
+    const note = ok(f, 'clone', 'c1', 'g1');
+    expect(note).toContain('INFO: modified location:l1 from g1 to c1');
+    expect(xml(f)).toMatch(/<rsc_location id="l1" rsc="c1"/);
+    verify(f);
+  });
+  it('order with a score gets a kind, as crmsh 4.4 writes it', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'order o1 100: d1 d2', 'order o2 0: d1 d2', 'order o3 inf: d1 d2']);
+    const x = xml(f);
+    expect(x).toMatch(/<rsc_order id="o1" first="d1" then="d2" kind="Mandatory"\/>/);
+    expect(x).toMatch(/<rsc_order id="o2" first="d1" then="d2" kind="Optional"\/>/);
+    expect(x).toMatch(/<rsc_order id="o3" first="d1" then="d2" kind="Mandatory"\/>/);
+    expect(x).not.toMatch(/<rsc_order[^>]*score=/);
+    verify(f);
+  });
+  it('params $ID:NAME=VALUE names the nvpair id', () => {
+    const f = cibFile();
+    ok(f, 'primitive', 'p0', 'ocf:pacemaker:Dummy', 'params', '$p0-state:state=1');
+    expect(xml(f)).toContain('<nvpair id="p0-state" name="state" value="1"/>');
+    expect(crm(f, 'configure', 'show', 'p0').stdout).toBe('primitive p0 ocf:pacemaker:Dummy \\\n\tparams state=1\n');
+    verify(f);
+  });
+});
+
+describe('show says everything the CIB holds', () => {
+  it('op_params / op_meta with scores and rules load back to the same configuration', () => {
+    const f = cibFile();
+    ok(f, ...'primitive d7 ocf:heartbeat:Dummy op start interval=0 timeout=60s op_params 2: rule #uname eq node1 op_param=dummy op_params 1: op_param=smart op_meta 2: rule #ra-version version:gt 1.0 start-delay=120m op_meta 1: start-delay=60m'.split(' '));
+    const shown = crm(f, 'configure', 'show', 'd7').stdout;
+    expect(shown).toBe(
+      'primitive d7 Dummy \\\n\top start interval=0 timeout=60s \\\n\top_params 2: rule #uname eq node1 op_param=dummy \\\n\top_params 1: op_param=smart \\\n\top_meta 2: rule #ra-version version:gt 1.0 start-delay=120m \\\n\top_meta 1: start-delay=60m\n',
+    );
+    const before = xml(f).replace(/ epoch="\d+"/, '');
+    const t = join(f, '..', 'd7.crm');
+    writeFileSync(t, shown);
+    ok(f, 'load', 'update', t);
+    expect(xml(f).replace(/ epoch="\d+"/, '')).toBe(before);
+    verify(f);
+  });
+});
+
+describe('crmsh statements kept as CIB XML sections', () => {
+  it('fencing_topology writes <fencing-topology><fencing-level id target index devices/>', () => {
+    const f = cibFile();
+    script(f, ['node node1', 'node node2', 'primitive st1 stonith:fence_dummy', 'primitive st2 stonith:fence_dummy', 'fencing_topology st1 st2']);
+    let x = xml(f);
+    expect(x).toContain('<fencing-level target="node1" index="1" devices="st1" id="fencing"/>');
+    expect(x).toContain('<fencing-level target="node2" index="2" devices="st2" id="fencing-2"/>');
+    expect(crm(f, 'configure', 'show', 'fencing_topology').stdout).toBe('fencing_topology st1 st2\n');
+    ok(f, 'fencing_topology', 'node1:', 'st1,st2', 'node2:', 'st2');
+    x = xml(f);
+    expect(x).toContain('<fencing-level target="node1" index="1" devices="st1,st2" id="fencing"/>');
+    expect(x).toContain('<fencing-level target="node2" index="1" devices="st2" id="fencing-0"/>');
+    expect(crm(f, 'configure', 'show', 'fencing_topology').stdout).toBe('fencing_topology \\\n\tnode1: st1,st2 \\\n\tnode2: st2\n');
+    verify(f);
+  });
+  it('tag, rsc_ticket, modgroup and rename', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'primitive d3 ocf:pacemaker:Dummy', 'group g1 d1 d2', 'tag t1: d1 d3', 'rsc_ticket tk ticketA: d3 loss-policy=stop']);
+    ok(f, 'modgroup', 'g1', 'add', 'd3', 'before', 'd2');
+    ok(f, 'rename', 'd1', 'dd1');
+    const shown = crm(f, 'configure', 'show').stdout;
+    expect(shown).toContain('group g1 dd1 d3 d2\n');
+    expect(shown).toContain('tag t1 dd1 d3\n');
+    expect(shown).toContain('rsc_ticket tk ticketA: d3 loss-policy=stop\n');
+    verify(f);
+  });
+});
