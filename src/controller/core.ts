@@ -86,6 +86,8 @@ export class ControllerCore {
   private awaitingNodeStates = new Set<number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
+  /** One-shot operations run here whose result is not yet agreed, by transition key: told to a new DC as pending (record-pending). */
+  private readonly localInFlight = new Map<string, ExecMessage>();
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -145,7 +147,16 @@ export class ControllerCore {
     const own = this.state.cib.status?.find((s) => s.id === String(this.self.id));
     const transient: Record<string, string> = {};
     for (const set of own?.transientAttributes ?? []) for (const p of set.nvpairs) if (p.value !== undefined) transient[p.name] = p.value;
-    out.broadcast.push({ kind: 'node-state', from: this.self.id, lrm: structuredClone(own?.lrm?.resources ?? []), transient });
+    const lrm = structuredClone(own?.lrm?.resources ?? []);
+    // An operation an earlier DC started here is still running: a new DC must
+    // see it (Pacemaker's record-pending), or it starts the resource elsewhere too.
+    for (const [key, e] of this.localInFlight) {
+      let r = lrm.find((x) => x.id === e.rsc);
+      if (!r) lrm.push((r = { id: e.rsc, ops: [] }));
+      r.ops = r.ops.filter((o) => o.id !== `${e.rsc}_last_0`);
+      r.ops.push({ id: `${e.rsc}_last_0`, operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name });
+    }
+    out.broadcast.push({ kind: 'node-state', from: this.self.id, lrm, transient });
     this.needSchedule = true;
     return out;
   }
@@ -154,7 +165,11 @@ export class ControllerCore {
   onDeliver(msg: ClusterMessage): CoreOutput {
     const out = emptyOutput();
     if (msg.kind === 'exec') {
-      if (msg.node === this.self.id) out.execute.push(this.localExec(msg));
+      if (msg.node === this.self.id) {
+        const exec = this.localExec(msg);
+        if (msg.intervalMs === 0) this.localInFlight.set(exec.transitionKey, msg);
+        out.execute.push(exec);
+      }
       return out;
     }
     const outcome: ApplyOutcome = applyMessage(this.state, msg);
@@ -172,7 +187,12 @@ export class ControllerCore {
       this.awaitingNodeStates.delete(msg.from);
       this.needSchedule = true;
     }
-    if (msg.kind === 'op-result') this.onOpResult(msg, out);
+    if (msg.kind === 'op-result') {
+      // Pending until its result is in the agreed stream (a result sent while
+      // the ring re-forms is delivered after the new ring's node states).
+      if (msg.from === this.self.id && msg.op.transitionKey !== undefined) this.localInFlight.delete(msg.op.transitionKey);
+      this.onOpResult(msg, out);
+    }
     if ((msg.kind === 'attr-update' || msg.kind === 'cleanup') && outcome.statusChanged) {
       this.abortTransition(msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : `attribute ${msg.name} changed on ${msg.node}`);
       this.needSchedule = true;
