@@ -185,6 +185,17 @@ export class ControllerCore {
     }
     if (msg.kind === 'node-state') {
       this.awaitingNodeStates.delete(msg.from);
+      // What an earlier transition left running on that node is over unless
+      // the node still reports it pending (it may have restarted meanwhile:
+      // waiting for it would stop the DC from scheduling for good).
+      const pending = new Set<string>();
+      for (const r of msg.lrm) {
+        for (const o of r.ops) {
+          const k = o.opStatus === '-1' ? parseTransitionKey(o.transitionKey) : undefined;
+          if (k && k.dc === this.self.id) pending.add(`${k.transition}:${k.action}`);
+        }
+      }
+      for (const [key, node] of this.orphanedInFlight) if (node === msg.from && !pending.has(key)) this.orphanedInFlight.delete(key);
       this.needSchedule = true;
     }
     if (msg.kind === 'op-result') {
@@ -337,10 +348,16 @@ export class ControllerCore {
     if (!this.isDc) return;
     const t = this.transition;
     const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
+    const wasRunning = t?.status === 'running';
     if (ours && t.complete(key.action, rc)) {
       if (t.status === 'aborted') {
-        out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
-        this.parkInFlight(t);
+        // Park what is left once, when it aborts: a late result of an
+        // already-aborted transition must not park again what a node's
+        // node-state has since said is over.
+        if (wasRunning) {
+          out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
+          this.parkInFlight(t);
+        }
         this.needSchedule = true;
       } else if (t.status === 'running') {
         this.dispatch(out);
