@@ -8,6 +8,7 @@ import { registerDaemonCommands } from './belay-daemon.js';
 import { registerKeepalivedCommands } from './belay-keepalived.js';
 import { registerLabCommands } from './belay-lab.js';
 import { registerRingCommands } from './belay-ring.js';
+import { registerSimCommands } from './belay-sim.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('belay')
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   registerAgentCommands(program);
   registerKeepalivedCommands(program);
   registerLabCommands(program);
+  registerSimCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
