@@ -162,6 +162,8 @@ interface SimNode {
   running: Set<string>;
   monitors: Map<string, Monitor>;
   pendingOps: Map<number, AgentOp>;
+  /** One-shot operations waiting behind a running one of the same resource. */
+  rscQueue: Map<string, LocalExec[]>;
   /** Steps of this node wait until then (a slow node). */
   stallUntil: number;
   tickQueued: boolean;
@@ -330,6 +332,7 @@ export class ClusterSim {
         running: new Set(),
         monitors: new Map(),
         pendingOps: new Map(),
+        rscQueue: new Map(),
         stallUntil: 0,
         tickQueued: false,
         lastVersion: undefined,
@@ -391,6 +394,7 @@ export class ClusterSim {
     node.running = new Set();
     node.monitors = new Map();
     node.pendingOps = new Map();
+    node.rscQueue = new Map();
     node.tickQueued = false;
     node.reasm = new Reassembler(64 * 1024 * 1024);
     node.ring = '';
@@ -436,6 +440,7 @@ export class ClusterSim {
     node.running = new Set();
     node.monitors = new Map();
     node.pendingOps = new Map();
+    node.rscQueue = new Map();
     node.incarnation++;
     this.stats.crashes++;
   }
@@ -644,8 +649,29 @@ export class ClusterSim {
 
   // ------------------------------------------------------------ agents
 
+  /** As the real executor: one-shot operations of one resource run one after another. */
   private execute(node: SimNode, exec: LocalExec): void {
     this.stats.operations++;
+    if (!exec.resolved || exec.intervalMs > 0) {
+      this.runOp(node, exec, () => {});
+      return;
+    }
+    const q = node.rscQueue.get(exec.rscId);
+    if (q) {
+      q.push(exec);
+      return;
+    }
+    node.rscQueue.set(exec.rscId, []);
+    const next = (): void => {
+      const rest = node.rscQueue.get(exec.rscId);
+      const e = rest?.shift();
+      if (!e) node.rscQueue.delete(exec.rscId);
+      else this.runOp(node, e, next);
+    };
+    this.runOp(node, exec, next);
+  }
+
+  private runOp(node: SimNode, exec: LocalExec, done: () => void): void {
     const rsc = exec.rscId;
     if (!exec.resolved) {
       this.report(node, exec, 6, 0, `${rsc} is not configured`);
@@ -675,6 +701,7 @@ export class ClusterSim {
         if (leavesRunning) node.running.add(rsc);
         this.log(`${node.name}: ${rsc} ${exec.task} timed out`);
         this.report(node, exec, 1, 2, `${exec.task} timed out after ${timeoutMs} ms`);
+        done();
       });
       return;
     }
@@ -691,6 +718,7 @@ export class ClusterSim {
         rc = node.running.has(rsc) ? 0 : 7;
       }
       this.report(node, exec, rc, 0, rc === 1 ? `${exec.task} failed` : undefined);
+      done();
     });
   }
 
@@ -816,8 +844,11 @@ export class ClusterSim {
   private injectFuzz(): void {
     const up = this.nodes.filter((n) => n.ctl);
     if (!this.fuzz || up.length === 0 || this.seenEncoded.length === 0) return;
-    const node = this.rng.pick(up);
     const bytes = this.fuzz.mutate(this.rng.pick(this.seenEncoded), this.rng);
+    // Sent by the node it claims to come from when that one is up, so that
+    // most mutations get past the sender check to the schema and the replica.
+    const claimed = claimedSender(bytes);
+    const node = up.find((n) => n.id === claimed) ?? this.rng.pick(up);
     this.stats.fuzzed++;
     this.sendPayload(node, bytes);
   }
@@ -902,7 +933,7 @@ export class ClusterSim {
       const ctl = n.ctl!;
       if (ctl.membership.ringId !== ring || ctl.membership.members.length !== this.nodes.length) return `${n.name} is not in one ring of all`;
       if (!ctl.synced) return `${n.name} is not synced`;
-      if (n.pendingOps.size > 0) return `${n.name} has operations pending`;
+      if (n.pendingOps.size > 0 || n.rscQueue.size > 0) return `${n.name} has operations pending`;
       if (n.stack!.core.state !== 'operational') return `${n.name} totem is ${n.stack!.core.state}`;
     }
     const dc = this.nodes.find((n) => n.ctl!.isDc);
@@ -1051,6 +1082,12 @@ function skipStops(port: SchedulePort): SchedulePort {
     const dropped = new Set(g.actions.filter((a) => a.task === 'stop').map((a) => a.id));
     return { ...g, actions: g.actions.filter((a) => !dropped.has(a.id)).map((a) => ({ ...a, inputs: a.inputs.filter((i) => !dropped.has(i)) })) };
   };
+}
+
+function claimedSender(bytes: Uint8Array): number | undefined {
+  if (bytes.length < 2 || bytes[0] !== 0) return undefined;
+  const m = /"from":(\d+)/.exec(Buffer.from(bytes.buffer, bytes.byteOffset + 1, Math.min(bytes.length - 1, 4096)).toString('utf8'));
+  return m ? Number(m[1]) : undefined;
 }
 
 function firstDifference(a: string, b: string): string {
