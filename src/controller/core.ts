@@ -34,6 +34,8 @@ export interface ExecMessage {
   task: string;
   intervalMs: number;
   targetRc: number;
+  /** The ring the DC dispatched it in: delivered in a later ring (sent while the ring re-formed), it is stale. */
+  ring?: string;
 }
 
 export type ClusterMessage = ReplicaMessage | ExecMessage;
@@ -166,6 +168,12 @@ export class ControllerCore {
     const out = emptyOutput();
     if (msg.kind === 'exec') {
       if (msg.node === this.self.id) {
+        // The DC aborted that transition at the membership change; running it
+        // now could start a resource the new DC has placed elsewhere.
+        if (msg.ring !== undefined && msg.ring !== this.state.membership.ringId) {
+          out.log.push(`ignored ${msg.task} of ${msg.rsc} from transition ${msg.transition} of ring ${msg.ring} (now ${this.state.membership.ringId})`);
+          return out;
+        }
         const exec = this.localExec(msg);
         if (msg.intervalMs === 0) this.localInFlight.set(exec.transitionKey, msg);
         out.execute.push(exec);
@@ -333,6 +341,7 @@ export class ControllerCore {
         task: action.task,
         intervalMs: action.intervalMs,
         targetRc: action.targetRc,
+        ring: this.state.membership.ringId,
       });
     }
     if (t.status === 'complete') {
