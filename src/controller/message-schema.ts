@@ -250,7 +250,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     task: str,
     intervalMs: count,
     targetRc: int(0, 255),
-  }),
+  }, { ring: str }),
 };
 
 export type Checked<T> = { ok: true; value: T } | { ok: false; error: string };
