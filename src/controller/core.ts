@@ -88,6 +88,8 @@ export class ControllerCore {
   private awaitingNodeStates = new Set<number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
+  /** Orphaned recurring monitors, by the same key: resource history id (a stop there cancels them unreported). */
+  private readonly orphanedMonitors = new Map<string, string>();
   /** One-shot operations run here whose result is not yet agreed, by transition key: told to a new DC as pending (record-pending). */
   private readonly localInFlight = new Map<string, ExecMessage>();
 
@@ -290,6 +292,7 @@ export class ControllerCore {
       this.dispatch(out);
       return out;
     }
+    for (const k of this.orphanedMonitors.keys()) if (!this.orphanedInFlight.has(k)) this.orphanedMonitors.delete(k);
     if (!this.needSchedule || this.orphanedInFlight.size > 0) return out;
     this.needSchedule = false;
     let graph: ReturnType<SchedulePort>;
@@ -354,6 +357,11 @@ export class ControllerCore {
     const key = parseTransitionKey(msg.op.transitionKey);
     const rc = Number(msg.op.rcCode ?? '0');
     if (key) this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
+    if (msg.op.operation === 'stop') {
+      // The executor cancels a resource's recurring monitors at its stop
+      // without a result: waiting for their first one would wait for ever.
+      for (const [k, rsc] of this.orphanedMonitors) if (rsc === msg.resource.id && this.orphanedInFlight.get(k) === msg.from) this.orphanedInFlight.delete(k);
+    }
     if (!this.isDc) return;
     const t = this.transition;
     const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
@@ -392,7 +400,10 @@ export class ControllerCore {
   private parkInFlight(t: TransitionRunner): void {
     for (const a of t.inFlight()) {
       const node = this.nodes.find((n) => n.name === a.node);
-      if (node && this.state.membership.members.includes(node.id)) this.orphanedInFlight.set(`${t.id}:${a.id}`, node.id);
+      if (node && this.state.membership.members.includes(node.id)) {
+        this.orphanedInFlight.set(`${t.id}:${a.id}`, node.id);
+        if (a.intervalMs > 0 && a.rsc) this.orphanedMonitors.set(`${t.id}:${a.id}`, a.rsc);
+      }
     }
   }
 
