@@ -678,8 +678,8 @@ export class ClusterSim {
       return;
     }
     this.log(`${node.name}: exec ${rsc} ${exec.task}${exec.intervalMs ? ` every ${exec.intervalMs} ms` : ''}`);
-    if (exec.task === 'start' || exec.task === 'stop') {
-      // A start or stop ends the recurring operations of the old instance.
+    if (exec.task === 'stop') {
+      // As the executor: a stop cancels the resource's recurring operations, unreported.
       node.monitors.delete(rsc);
     }
     if (exec.intervalMs > 0) {
