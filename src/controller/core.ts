@@ -213,6 +213,12 @@ export class ControllerCore {
       // the ring re-forms is delivered after the new ring's node states).
       if (msg.from === this.self.id && msg.op.transitionKey !== undefined) this.localInFlight.delete(msg.op.transitionKey);
       this.onOpResult(msg, out);
+      if (msg.op.operation === 'stop') {
+        // The executor cancels a resource's recurring monitors at its stop
+        // without a result: waiting for their first one would wait for ever.
+        // (After onOpResult: the stop may be what aborted and parked them.)
+        for (const [k, rsc] of this.orphanedMonitors) if (rsc === msg.resource.id && this.orphanedInFlight.get(k) === msg.from) this.orphanedInFlight.delete(k);
+      }
     }
     if ((msg.kind === 'attr-update' || msg.kind === 'cleanup') && outcome.statusChanged) {
       this.abortTransition(msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : `attribute ${msg.name} changed on ${msg.node}`);
@@ -357,11 +363,7 @@ export class ControllerCore {
     const key = parseTransitionKey(msg.op.transitionKey);
     const rc = Number(msg.op.rcCode ?? '0');
     if (key) this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
-    if (msg.op.operation === 'stop') {
-      // The executor cancels a resource's recurring monitors at its stop
-      // without a result: waiting for their first one would wait for ever.
-      for (const [k, rsc] of this.orphanedMonitors) if (rsc === msg.resource.id && this.orphanedInFlight.get(k) === msg.from) this.orphanedInFlight.delete(k);
-    }
+
     if (!this.isDc) return;
     const t = this.transition;
     const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
