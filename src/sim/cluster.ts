@@ -956,6 +956,10 @@ export class ClusterSim {
     // The agents' real state is what the CIB says.
     for (const rsc of result.ws.byId.values()) {
       if (rsc.kind !== 'primitive') continue;
+      // A failed stop without fencing leaves the resource blocked where it
+      // was (Pacemaker's FAILED, blocked): its real state is unknown until an
+      // admin cleans it up, and that is the scheduler's placement.
+      if (rsc.blocked || rsc.stopFailedOn.size > 0) continue;
       for (const n of this.nodes) {
         const historyId = rsc.unique ? rsc.id : rsc.baseId;
         const cibSays = rsc.running.some((s) => s.name === n.name);
@@ -964,7 +968,9 @@ export class ClusterSim {
     }
     for (const n of this.nodes) {
       for (const id of n.running) {
-        const known = [...result.ws.byId.values()].some((r) => r.kind === 'primitive' && (r.unique ? r.id : r.baseId) === id && r.running.some((s) => s.name === n.name));
+        const known = [...result.ws.byId.values()].some(
+          (r) => r.kind === 'primitive' && (r.unique ? r.id : r.baseId) === id && (r.blocked || r.stopFailedOn.size > 0 || r.running.some((s) => s.name === n.name)),
+        );
         if (!known) return `${id} runs on ${n.name} unknown to the CIB`;
       }
     }
