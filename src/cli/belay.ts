@@ -9,6 +9,7 @@ import { registerKeepalivedCommands } from './belay-keepalived.js';
 import { registerLabCommands } from './belay-lab.js';
 import { registerRingCommands } from './belay-ring.js';
 import { registerWebCommands } from './belay-web.js';
+import { registerSimCommands } from './belay-sim.js';
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('belay')
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<number> {
   registerKeepalivedCommands(program);
   registerWebCommands(program);
   registerLabCommands(program);
+  registerSimCommands(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -37,6 +37,8 @@ export interface ExecMessage {
   task: string;
   intervalMs: number;
   targetRc: number;
+  /** The ring the DC dispatched it in: delivered in a later ring (sent while the ring re-formed), it is stale. */
+  ring?: string;
 }
 
 export type ClusterMessage = ReplicaMessage | ExecMessage;
@@ -145,6 +147,10 @@ export class ControllerCore {
   private localPolicyDone = false;
   /** The "no fence device" errors were logged for this configuration epoch. */
   private noDeviceLoggedFor = '';
+  /** Orphaned recurring monitors, by the same key: resource history id (a stop there cancels them unreported). */
+  private readonly orphanedMonitors = new Map<string, string>();
+  /** One-shot operations run here whose result is not yet agreed, by transition key: told to a new DC as pending (record-pending). */
+  private readonly localInFlight = new Map<string, ExecMessage>();
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -207,7 +213,16 @@ export class ControllerCore {
     const own = this.state.cib.status?.find((s) => s.id === String(this.self.id));
     const transient: Record<string, string> = {};
     for (const set of own?.transientAttributes ?? []) for (const p of set.nvpairs) if (p.value !== undefined) transient[p.name] = p.value;
-    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm: own?.lrm?.resources ?? [], transient };
+    const lrm = structuredClone(own?.lrm?.resources ?? []);
+    // An operation an earlier DC started here is still running: a new DC must
+    // see it (Pacemaker's record-pending), or it starts the resource elsewhere too.
+    for (const [key, e] of this.localInFlight) {
+      let r = lrm.find((x) => x.id === e.rsc);
+      if (!r) lrm.push((r = { id: e.rsc, ops: [] }));
+      r.ops = r.ops.filter((o) => o.id !== `${e.rsc}_last_0`);
+      r.ops.push({ id: `${e.rsc}_last_0`, operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name });
+    }
+    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient };
     // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
     const unclean = (this.state.cib.status ?? []).filter(
       (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && ns.uname !== undefined && !membership.members.includes(Number(ns.id)),
@@ -233,7 +248,17 @@ export class ControllerCore {
   onDeliver(msg: ClusterMessage): CoreOutput {
     const out = emptyOutput();
     if (msg.kind === 'exec') {
-      if (msg.node === this.self.id) out.execute.push(this.localExec(msg));
+      if (msg.node === this.self.id) {
+        // The DC aborted that transition at the membership change; running it
+        // now could start a resource the new DC has placed elsewhere.
+        if (msg.ring !== undefined && msg.ring !== this.state.membership.ringId) {
+          out.log.push(`ignored ${msg.task} of ${msg.rsc} from transition ${msg.transition} of ring ${msg.ring} (now ${this.state.membership.ringId})`);
+          return out;
+        }
+        const exec = this.localExec(msg);
+        if (msg.intervalMs === 0) this.localInFlight.set(exec.transitionKey, msg);
+        out.execute.push(exec);
+      }
       return out;
     }
     const outcome: ApplyOutcome = applyMessage(this.state, msg);
@@ -251,9 +276,31 @@ export class ControllerCore {
     }
     if (msg.kind === 'node-state') {
       this.awaitingNodeStates.delete(msg.from);
+      // What an earlier transition left running on that node is over unless
+      // the node still reports it pending (it may have restarted meanwhile:
+      // waiting for it would stop the DC from scheduling for good).
+      const pending = new Set<string>();
+      for (const r of msg.lrm) {
+        for (const o of r.ops) {
+          const k = o.opStatus === '-1' ? parseTransitionKey(o.transitionKey) : undefined;
+          if (k && k.dc === this.self.id) pending.add(`${k.transition}:${k.action}`);
+        }
+      }
+      for (const [key, node] of this.orphanedInFlight) if (node === msg.from && !pending.has(key)) this.orphanedInFlight.delete(key);
       this.needSchedule = true;
     }
-    if (msg.kind === 'op-result') this.onOpResult(msg, out);
+    if (msg.kind === 'op-result') {
+      // Pending until its result is in the agreed stream (a result sent while
+      // the ring re-forms is delivered after the new ring's node states).
+      if (msg.from === this.self.id && msg.op.transitionKey !== undefined) this.localInFlight.delete(msg.op.transitionKey);
+      this.onOpResult(msg, out);
+      if (msg.op.operation === 'stop') {
+        // The executor cancels a resource's recurring monitors at its stop
+        // without a result: waiting for their first one would wait for ever.
+        // (After onOpResult: the stop may be what aborted and parked them.)
+        for (const [k, rsc] of this.orphanedMonitors) if (rsc === msg.resource.id && this.orphanedInFlight.get(k) === msg.from) this.orphanedInFlight.delete(k);
+      }
+    }
     if ((msg.kind === 'attr-update' || msg.kind === 'cleanup' || msg.kind === 'leave') && outcome.statusChanged) {
       this.abortTransition(
         msg.kind === 'cleanup' ? `cleanup of ${msg.rsc ?? 'all resources'}` : msg.kind === 'leave' ? `node ${this.nameOf(msg.from)} is shutting down` : `attribute ${msg.name} changed on ${msg.node}`,
@@ -380,6 +427,7 @@ export class ControllerCore {
       this.dispatch(out);
       return out;
     }
+    for (const k of this.orphanedMonitors.keys()) if (!this.orphanedInFlight.has(k)) this.orphanedMonitors.delete(k);
     if (this.nextRecheckAt !== undefined && nowSeconds >= this.nextRecheckAt) {
       // As Pacemaker: a recheck also lets fencing that gave up try again.
       this.fenceFailures.clear();
@@ -543,6 +591,7 @@ export class ControllerCore {
         task: action.task,
         intervalMs: action.intervalMs,
         targetRc: action.targetRc,
+        ring: this.state.membership.ringId,
       });
     }
     if (t.status === 'complete') {
@@ -674,10 +723,16 @@ export class ControllerCore {
     if (local && msg.from !== this.self.id) return;
     const t = this.transition;
     const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
+    const wasRunning = t?.status === 'running';
     if (ours && t.complete(key.action, rc)) {
       if (t.status === 'aborted') {
-        out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
-        this.parkInFlight(t);
+        // Park what is left once, when it aborts: a late result of an
+        // already-aborted transition must not park again what a node's
+        // node-state has since said is over.
+        if (wasRunning) {
+          out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
+          this.parkInFlight(t);
+        }
         this.needSchedule = true;
       } else if (t.status === 'running') {
         this.dispatch(out);
@@ -706,7 +761,10 @@ export class ControllerCore {
       // fencing history, and the next transition joins the pending request.
       if (a.kind === 'fence') continue;
       const node = this.nodes.find((n) => n.name === a.node);
-      if (node && this.state.membership.members.includes(node.id)) this.orphanedInFlight.set(`${t.id}:${a.id}`, node.id);
+      if (node && this.state.membership.members.includes(node.id)) {
+        this.orphanedInFlight.set(`${t.id}:${a.id}`, node.id);
+        if (a.intervalMs > 0 && a.rsc) this.orphanedMonitors.set(`${t.id}:${a.id}`, a.rsc);
+      }
     }
   }
 

@@ -272,7 +272,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     task: str,
     intervalMs: count,
     targetRc: int(0, 255),
-  }),
+  }, { ring: str }),
   leave: obj({ kind: str, from: nodeId }),
   'fence-request': obj({
     kind: str,

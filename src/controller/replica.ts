@@ -289,6 +289,12 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
   if (state.sync) {
     return { ...unchanged(state), updateResult: { ...result, ok: false, error: 'the cluster is synchronising its configuration; try again' } };
   }
+  // As Pacemaker's CIB manager: no configuration write without quorum. A
+  // partition without it could reach the same epoch as the quorate one with
+  // another edit, and lose the quorate side's acknowledged change at the merge.
+  if (!state.membership.quorate) {
+    return { ...unchanged(state), updateResult: { ...result, ok: false, error: 'the partition has no quorum; configuration changes are refused' } };
+  }
   if (current[0] !== msg.base[0] || current[1] !== msg.base[1]) {
     return {
       ...unchanged(state),
