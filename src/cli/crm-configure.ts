@@ -106,7 +106,7 @@ async function create(args: string[]): Promise<number> {
   const cib = handle.cib;
   const notes: string[] = [];
   const next = applyItem(cib, item, 'create', notes);
-  checkStonithAgents(cib, next);
+  checkStonithAgents(handle, next);
   await commitCib(handle, next);
   for (const n of notes) process.stderr.write(`INFO: ${n}\n`);
   return 0;
@@ -114,22 +114,22 @@ async function create(args: string[]): Promise<number> {
 
 /**
  * A fence device whose agent is not installed would be started, fail on
- * every node, and leave the cluster unable to fence: refuse it here, as
- * crmsh does for an agent without meta-data. Only devices this edit adds or
- * changes are checked, so an old configuration can still be edited.
+ * every node, and leave the cluster unable to fence: on the live cluster it
+ * is refused. A CIB file may be written for other machines (crmsh accepts
+ * such a device offline), so there it is a warning. Only devices this edit
+ * adds or changes are checked, so an old configuration can still be edited.
  */
-export function checkStonithAgents(before: Cib, after: Cib): void {
+export function checkStonithAgents(handle: CibHandle, after: Cib): void {
   const old = new Map<string, string>();
-  for (const r of allResources(before)) if (r.tag === 'primitive') old.set(r.id, `${(r as Primitive).class}:${(r as Primitive).type}`);
+  for (const r of allResources(handle.cib)) if (r.tag === 'primitive') old.set(r.id, `${(r as Primitive).class}:${(r as Primitive).type}`);
   for (const r of allResources(after)) {
     if (r.tag !== 'primitive') continue;
     const p = r as Primitive;
     if (p.class !== 'stonith' || old.get(p.id) === `stonith:${p.type}`) continue;
-    if (fenceAgentPath(p.type) === undefined) {
-      throw new CibError(
-        `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`,
-      );
-    }
+    if (fenceAgentPath(p.type) !== undefined) continue;
+    const what = `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`;
+    if (handle.path === undefined) throw new CibError(what);
+    process.stderr.write(`WARNING: ${what}\n`);
   }
 }
 
@@ -277,7 +277,7 @@ async function load(args: string[]): Promise<number> {
     const built = applyItems(base, src.items!, 'update');
     next = replaceConfiguration(cib, built.configuration);
   }
-  checkStonithAgents(cib, next);
+  checkStonithAgents(handle, next);
   await commitCib(handle, next);
   return 0;
 }

@@ -120,6 +120,14 @@ describe('belayd: fencing in a 3-node lab', () => {
   });
 
   let home = '';
+  it('refuses a fence device whose agent is not installed on the live cluster, and keeps the configuration', async () => {
+    const before = await crm('n1', 'configure', 'show');
+    const r = await run('n1', [process.execPath, CRM, 'configure', 'primitive', 'fence-x', 'stonith:fence_nonexistent']);
+    expect(r.code).not.toBe(0);
+    expect(r.all).toContain('stonith:fence_nonexistent of "fence-x": no such fence agent');
+    expect(await crm('n1', 'configure', 'show')).toBe(before);
+  });
+
   it('with the lab power switch as device, starts web on one node', async () => {
     await crm('n1', 'configure', 'primitive', 'fence-lab', 'stonith:fence_belay_lab', 'op', 'monitor', 'interval=10s');
     const on = await waitFor('web running', () => runningOn('n1', 'web'), (nodes) => nodes.length === 1);
