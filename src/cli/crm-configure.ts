@@ -115,11 +115,12 @@ async function create(args: string[]): Promise<number> {
 /**
  * A fence device whose agent is not installed would be started, fail on
  * every node, and leave the cluster unable to fence: on the live cluster it
- * is refused. A CIB file may be written for other machines (crmsh accepts
- * such a device offline), so there it is a warning. Only devices this edit
+ * is refused. A CIB file may be written for other machines, so there it is
+ * accepted silently, as crmsh does. Only devices this edit
  * adds or changes are checked, so an old configuration can still be edited.
  */
 export function checkStonithAgents(handle: CibHandle, after: Cib): void {
+  if (handle.path !== undefined) return;
   const old = new Map<string, string>();
   for (const r of allResources(handle.cib)) if (r.tag === 'primitive') old.set(r.id, `${(r as Primitive).class}:${(r as Primitive).type}`);
   for (const r of allResources(after)) {
@@ -127,9 +128,9 @@ export function checkStonithAgents(handle: CibHandle, after: Cib): void {
     const p = r as Primitive;
     if (p.class !== 'stonith' || old.get(p.id) === `stonith:${p.type}`) continue;
     if (fenceAgentPath(p.type) !== undefined) continue;
-    const what = `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`;
-    if (handle.path === undefined) throw new CibError(what);
-    process.stderr.write(`WARNING: ${what}\n`);
+    throw new CibError(
+      `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`,
+    );
   }
 }
 
