@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { renderClusterConfig } from '../daemon/config.js';
 import { atomicWriteFileSync } from '../lib/atomic-write.js';
-import { bootMachine, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
+import { bootMachine, isBootedInit, machineExec, machineSpawn, removeHostEtc, writeHostEtc } from './machine.js';
 import { Lab, LAB_SUBNET, requireCommands, requireNetnsSupport, type LabDescription } from './netns.js';
 import {
   HOST_KEY_DIR_IN_HOST, HOST_KEY_NAME, hostKey, prepareSwitchFiles, powerSwitchArgv, startPowerSwitchProcess, stopPowerSwitchProcess, SWITCH_DIR_IN_HOST,
@@ -163,7 +163,7 @@ function initAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     if (stat.slice(stat.lastIndexOf(')') + 2)[0] === 'Z') return false;
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\0infinity\0';
+    return isBootedInit(pid);
   } catch {
     return false;
   }

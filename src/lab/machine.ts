@@ -9,7 +9,7 @@
  * network namespace therefore powers the machine off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { execa, type Options as ExecaOptions, type Result } from 'execa';
 import type { Lab } from './netns.js';
@@ -67,7 +67,19 @@ export async function bootMachine(lab: Lab, hostName: string, disks: Record<stri
   init.stdout!.destroy();
   init.stderr!.destroy();
   init.unref();
+  // "ready" comes just before `exec sleep infinity`: a booted host is one
+  // whose init is that sleep (the lab's liveness check looks for it).
+  for (let i = 0; i < 500 && !isBootedInit(pid); i++) await new Promise((r) => setTimeout(r, 10));
   return pid;
+}
+
+/** The host's init has finished booting (it is `sleep infinity`). */
+export function isBootedInit(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === 'sleep\0infinity\0';
+  } catch {
+    return false;
+  }
 }
 
 function enter(initPid: number): string[] {
