@@ -12,7 +12,7 @@ import { unpack } from '../../src/scheduler/index.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const SOCKET_JS = fileURLToPath(new URL('../../dist/admin/socket.js', import.meta.url));
-const ROUNDS = 3;
+const ROUNDS = 10;
 
 interface Status {
   membership: { members: number[]; quorate: boolean };
