@@ -348,7 +348,7 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
   const node = state.nodes.find((n) => n.id === msg.from);
   if (!node) return unchanged(state);
   let next = editStatus(state, node, (ns) => {
-    ns.lrm = { id: String(node.id), resources: settledPending(ns.lrm?.resources ?? [], msg.lrm) };
+    ns.lrm = { id: String(node.id), resources: msg.lrm };
     ns.transientAttributes = transientSet(node, msg.transient);
   }).state;
   // Malformed extras from a peer are ignored alike on every replica, never thrown.
@@ -370,30 +370,6 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
   const theirs = Array.isArray(msg.fencing) ? msg.fencing.filter(isFenceEvent) : [];
   if (theirs.length > 0) next = { ...next, fencing: mergeHistory(next.fencing, theirs) };
   return { state: next, configChanged: false, statusChanged: true };
-}
-
-/**
- * A node-state is built when the ring changes, from what the node had in
- * flight then; the result of such an operation can be agreed before that
- * node-state (sent in the old ring, delivered first in the new one). A
- * pending record (op-status -1) must not then replace the result of the very
- * same operation (same transition key): the operation would stay pending
- * for ever, and the DC would wait for it for ever.
- */
-function settledPending(have: LrmResource[], incoming: LrmResource[]): LrmResource[] {
-  return incoming.map((r) => {
-    const known = have.find((h) => h.id === r.id);
-    if (!known || !Array.isArray(r.ops)) return r;
-    let changed = false;
-    const ops = r.ops.map((o) => {
-      if (o.opStatus !== '-1' || o.transitionKey === undefined) return o;
-      const done = known.ops.find((k) => k.transitionKey === o.transitionKey && k.operation === o.operation && k.opStatus !== '-1');
-      if (!done) return o;
-      changed = true;
-      return done;
-    });
-    return changed ? { ...r, ops } : r;
-  });
 }
 
 function isFenceEvent(e: unknown): e is FenceEvent {

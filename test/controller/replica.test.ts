@@ -155,21 +155,4 @@ describe('CIB replica', () => {
       expect(replay(5)).toEqual(first);
     }
   });
-
-  it('keeps an agreed result when a node-state built earlier still calls that operation pending', () => {
-    // The ring changes while a probe runs on n2: its node-state (built then)
-    // lists the probe pending, but the probe's result, sent in the old ring,
-    // is agreed first. The pending record must not hide the result.
-    let s = formRing(initialReplica(emptyCib(), nodes), [1, 2, 3], []);
-    const rsc = { id: 'web', class: 'ocf', provider: 'heartbeat', type: 'Dummy' };
-    const key = '23:2:7:1';
-    s = applyMessage(s, { kind: 'op-result', from: 2, resource: rsc, op: { id: '', operation: 'monitor', interval: '0', rcCode: '7', opStatus: '0', transitionKey: key }, targetRc: 7 }).state;
-    const pending = { id: 'web_last_0', operation: 'monitor', interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: 'n2' };
-    s = applyMessage(s, { kind: 'node-state', from: 2, lrm: [{ id: 'web', ops: [pending] }], transient: {} }).state;
-    const ops = () => s.cib.status!.find((n) => n.uname === 'n2')!.lrm!.resources.find((r) => r.id === 'web')!.ops;
-    expect(ops().map((o) => [o.operation, o.opStatus, o.rcCode])).toEqual([['monitor', '0', '7']]);
-    // A pending operation of another transition is still recorded pending (record-pending).
-    s = applyMessage(s, { kind: 'node-state', from: 2, lrm: [{ id: 'web', ops: [{ ...pending, operation: 'start', rcCode: '193', transitionKey: '24:2:0:1' }] }], transient: {} }).state;
-    expect(ops().map((o) => [o.operation, o.opStatus])).toEqual([['start', '-1']]);
-  });
 });
