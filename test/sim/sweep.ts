@@ -7,12 +7,8 @@ import { ALL_INVARIANTS, runCluster, type ClusterSimOptions, type ClusterSimResu
 export const SEEDS = Number(process.env.CLUSTER_SIM_SEEDS ?? 1000);
 export const BASE = Number(process.env.CLUSTER_SIM_BASE ?? 1);
 
-/**
- * Every invariant but dc-without-quorum: today a partition without quorum
- * elects itself a DC (src/controller/replica.ts chooseDc); the fix belongs to
- * the fencing work, and checker.test.ts holds that invariant's own test.
- */
-export const CI_CHECKS = ALL_INVARIANTS.filter((c) => c !== 'dc-without-quorum');
+/** Every invariant (dc-without-quorum too: fixed with the fencing work). */
+export const CI_CHECKS = [...ALL_INVARIANTS];
 
 /** The CI profile: short fault phases (3 to 6 s simulated), every fourth seed through the totem codec. */
 export function ciOptions(seed: number): ClusterSimOptions {
@@ -62,7 +58,7 @@ export function sweep(from: number, count: number): void {
     const cause = known.get(f.seed);
     console.error(
       (cause !== undefined ? `known-failing seed ${f.seed} (${cause})` : `FAILING SEED ${f.seed} (a regression: not in known-failing.json)`) +
-        ` (replay: belay sim --seed ${f.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --ignore dc-without-quorum --verbose):\n  ` +
+        ` (replay: belay sim --seed ${f.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --verbose):\n  ` +
         f.violations.map((v) => `${v.code} at ${v.at} ms: ${v.message.slice(0, 400)}`).join('\n  '),
     );
   }
