@@ -151,6 +151,11 @@ export class ControllerCore {
   private readonly orphanedMonitors = new Map<string, string>();
   /** One-shot operations run here whose result is not yet agreed, by transition key: told to a new DC as pending (record-pending). */
   private readonly localInFlight = new Map<string, ExecMessage>();
+  /**
+   * Own one-shot results agreed since this node last sent its node-state:
+   * that node-state (built at the ring change) may still list them pending.
+   */
+  private readonly settledSinceNodeState = new Map<string, Extract<ReplicaMessage, { kind: 'op-result' }>>();
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -274,6 +279,19 @@ export class ControllerCore {
       const r = outcome.updateResult;
       out.replies.push(r.ok ? { requestId: r.requestId, ok: true } : { requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
     }
+    if (msg.kind === 'node-state' && msg.from === this.self.id) {
+      // A result agreed before our node-state but after it was built: the
+      // node-state just put the operation back to pending on every replica.
+      // Send the result again, so it is agreed after (else the operation is
+      // pending for ever and the DC waits for it for ever).
+      for (const r of msg.lrm) {
+        for (const o of r.ops) {
+          const done = o.opStatus === '-1' && o.transitionKey !== undefined ? this.settledSinceNodeState.get(o.transitionKey) : undefined;
+          if (done) out.broadcast.push(done);
+        }
+      }
+      this.settledSinceNodeState.clear();
+    }
     if (msg.kind === 'node-state') {
       this.awaitingNodeStates.delete(msg.from);
       // What an earlier transition left running on that node is over unless
@@ -292,7 +310,9 @@ export class ControllerCore {
     if (msg.kind === 'op-result') {
       // Pending until its result is in the agreed stream (a result sent while
       // the ring re-forms is delivered after the new ring's node states).
-      if (msg.from === this.self.id && msg.op.transitionKey !== undefined) this.localInFlight.delete(msg.op.transitionKey);
+      if (msg.from === this.self.id && msg.op.transitionKey !== undefined && this.localInFlight.delete(msg.op.transitionKey)) {
+        this.settledSinceNodeState.set(msg.op.transitionKey, msg);
+      }
       this.onOpResult(msg, out);
       if (msg.op.operation === 'stop') {
         // The executor cancels a resource's recurring monitors at its stop

@@ -824,7 +824,15 @@ export class ClusterSim {
     const candidates = this.nodes.filter((n) => n.ctl && n.ctl.synced);
     if (candidates.length === 0) return;
     const node = this.rng.pick(candidates);
-    const ctl = node.ctl!;
+    // The admin's request is a step of that node like any other: a stalled
+    // node reads and answers it only when it runs again (by then it may have
+    // seen its ring go), and a node that restarted meanwhile never does.
+    this.onNode(node, this.now, () => this.proposeEdit(node));
+  }
+
+  private proposeEdit(node: SimNode): void {
+    const ctl = node.ctl;
+    if (!ctl || !ctl.synced) return;
     const configuration: Configuration = structuredClone(ctl.cib.configuration);
     const k = ++this.editSeq;
     const marker = `sim-edit-${k}`;

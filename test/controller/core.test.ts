@@ -136,4 +136,25 @@ describe('controller core', () => {
     ]);
     expect(bus.cores.map((c) => c.cib.configuration.resources.length)).toEqual([1, 1, 1]);
   });
+
+  it('sends a result again when its node-state, built before the result was agreed, calls it pending', () => {
+    const bus = new Bus(cibWithA());
+    bus.ring([1, 2, 3]);
+    const n2 = bus.cores[1]!;
+    // The DC asks n2 for a probe; the agent is still running it when the ring changes.
+    const out = n2.onDeliver({ kind: 'exec', from: 1, node: 2, transition: 9, action: 4, rsc: 'A', task: 'monitor', intervalMs: 0, targetRc: 7, ring: '1.2.3' });
+    const exec = out.execute[0]!;
+    const nodeState = n2.onMembership({ ringId: 'r2', members: [1, 2, 3], quorate: true }).broadcast.find((m) => m.kind === 'node-state')!;
+    // The result (sent in the old ring) is agreed first, then the node-state that lists it pending.
+    const result = n2.onLocalResult(exec, { rc: 7, opStatus: 0, callId: 99, finishedAt: 1000, execTimeMs: 5 }).broadcast.find((m) => m.kind === 'op-result')!;
+    n2.onDeliver(result);
+    const again = n2.onDeliver(nodeState).broadcast.filter((m) => m.kind === 'op-result');
+    expect(again).toEqual([result]);
+    n2.onDeliver(again[0]!);
+    const ops = n2.cib.status!.find((s) => s.uname === 'n2')!.lrm!.resources.find((r) => r.id === 'A')!.ops;
+    expect(ops.filter((o) => o.opStatus === '-1')).toEqual([]);
+    // Once sent again, the next node-state does not repeat it.
+    const next = n2.onMembership({ ringId: 'r3', members: [1, 2, 3], quorate: true }).broadcast.find((m) => m.kind === 'node-state')!;
+    expect(n2.onDeliver(next).broadcast.filter((m) => m.kind === 'op-result')).toEqual([]);
+  });
 });

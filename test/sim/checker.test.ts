@@ -39,11 +39,9 @@ describe('cluster simulator checker', () => {
     expect(bad).toEqual([]);
   }, 300_000);
 
-  // Known fault, fixed with the fencing work (src/controller/replica.ts
-  // chooseDc elects a DC in every partition): a node alone without quorum
-  // calls itself DC. When the fix lands this test starts failing: drop `.fails`
-  // and 'dc-without-quorum' from CI_CHECKS' exclusion in sweep.ts.
-  it.fails('no node is DC of a partition without quorum (seed 1)', () => {
+  // Fixed with the fencing work: a partition without quorum has no DC
+  // (src/controller/replica.ts chooseDc), and the CI sweep checks it too.
+  it('no node is DC of a partition without quorum (seed 1)', () => {
     const r = runCluster(1, { chaosMs: 4000, settleMs: 20_000, check: ['dc-without-quorum'] });
     expect(r.violations).toEqual([]);
   }, 120_000);

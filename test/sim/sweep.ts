@@ -1,20 +1,38 @@
 /** Shared by the cluster simulator's CI files: sweep seeds, report failing ones with the replay command. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'vitest';
 import { ALL_INVARIANTS, runCluster, type ClusterSimOptions, type ClusterSimResult } from '../../src/sim/cluster.js';
 
 export const SEEDS = Number(process.env.CLUSTER_SIM_SEEDS ?? 1000);
 export const BASE = Number(process.env.CLUSTER_SIM_BASE ?? 1);
 
-/**
- * Every invariant but dc-without-quorum: today a partition without quorum
- * elects itself a DC (src/controller/replica.ts chooseDc); the fix belongs to
- * the fencing work, and checker.test.ts holds that invariant's own test.
- */
-export const CI_CHECKS = ALL_INVARIANTS.filter((c) => c !== 'dc-without-quorum');
+/** Every invariant (dc-without-quorum too: fixed with the fencing work). */
+export const CI_CHECKS = [...ALL_INVARIANTS];
 
 /** The CI profile: short fault phases (3 to 6 s simulated), every fourth seed through the totem codec. */
 export function ciOptions(seed: number): ClusterSimOptions {
   return { chaosMs: 3000 + (seed % 4) * 1000, wire: seed % 4 === 0, check: CI_CHECKS, fencing: seed % 5 === 0 ? 'none' : 'power-off' };
+}
+
+/**
+ * The ratchet: seeds of the CI profile known to fail today, each with a
+ * one-line cause (known-failing.json, seed -> cause). Any OTHER failing seed
+ * fails the sweep (a regression); a listed seed that now passes is printed so
+ * the list can shrink. The list only ever names open faults; it never hides a
+ * new one.
+ */
+export const KNOWN_FAILING_PATH = join(import.meta.dirname, 'known-failing.json');
+export function knownFailing(): Map<number, string> {
+  const raw = JSON.parse(readFileSync(KNOWN_FAILING_PATH, 'utf8')) as Record<string, unknown>;
+  const out = new Map<number, string>();
+  for (const [k, v] of Object.entries(raw)) {
+    if (k.startsWith('//')) continue;
+    const seed = Number(k);
+    if (!Number.isInteger(seed) || typeof v !== 'string' || v.length === 0) throw new Error(`${KNOWN_FAILING_PATH}: entry "${k}" must be a seed with a one-line cause`);
+    out.set(seed, v);
+  }
+  return out;
 }
 
 export function sweep(from: number, count: number): void {
@@ -29,14 +47,23 @@ export function sweep(from: number, count: number): void {
     rings += r.stats.rings;
     if (r.violations.length > 0) failed.push(r);
   }
+  const known = knownFailing();
+  const failedSeeds = new Set(failed.map((f) => f.seed));
+  const nowPassing = [...known.keys()].filter((s) => s >= from && s < from + count && !failedSeeds.has(s));
+  if (nowPassing.length > 0) {
+    console.log(`known-failing seeds that now PASS (remove them from test/sim/known-failing.json): ${nowPassing.join(' ')}`);
+  }
   for (const f of failed) {
     const o = ciOptions(f.seed);
+    const cause = known.get(f.seed);
     console.error(
-      `FAILING SEED ${f.seed} (replay: belay sim --seed ${f.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --ignore dc-without-quorum --verbose):\n  ` +
+      (cause !== undefined ? `known-failing seed ${f.seed} (${cause})` : `FAILING SEED ${f.seed} (a regression: not in known-failing.json)`) +
+        ` (replay: belay sim --seed ${f.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --verbose):\n  ` +
         f.violations.map((v) => `${v.code} at ${v.at} ms: ${v.message.slice(0, 400)}`).join('\n  '),
     );
   }
-  expect(failed.map((f) => f.seed)).toEqual([]);
+  // Regressions: failing seeds that are not on the known list.
+  expect(failed.map((f) => f.seed).filter((s) => !known.has(s))).toEqual([]);
   // The runs did real work: rings formed, the DC ran transitions, agents ran operations.
   expect(rings).toBeGreaterThan(count * 2);
   expect(transitions).toBeGreaterThan(count * 2);
