@@ -403,7 +403,6 @@ function dropRules(ifname: string): string[][] {
   ];
 }
 
-/** Cut a host off from every other host while its link stays up (a split network, not a dead host). */
 /**
  * Cut a host off from every other host while its link stays up (a split
  * network, not a dead host). The power switch stays reachable, as over a
