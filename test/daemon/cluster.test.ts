@@ -11,6 +11,7 @@ import { Lab } from '../../src/lab/netns.js';
 import type { Cib } from '../../src/cib/model.js';
 import { belaydArgv, labDown, labExec, labUp, partition, heal, powerOff, powerOn, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { unpack } from '../../src/scheduler/index.js';
+import { waiter } from '../wait.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const BELAY = fileURLToPath(new URL('../../bin/belay', import.meta.url));
@@ -47,21 +48,7 @@ describe('belayd: a 3-node cluster in the lab', () => {
     const ws = unpack(s.cib, Math.floor(Date.now() / 1000));
     return ws.resources.filter((r) => r.id === rsc).flatMap((r) => r.running.map((n) => n.name)).sort();
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> => {
-    const start = Date.now();
-    let last: T | undefined;
-    let lastErr: unknown;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        last = await probe();
-        if (ok(last)) return last;
-      } catch (err) {
-        lastErr = err;
-      }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)} ${lastErr ? String(lastErr) : ''}`);
-  };
+  const waitFor = waiter(20_000, 150);
   const failCount = async (node: string, on: string, rsc: string) => {
     const s = await status(node);
     const ns = s.cib.status?.find((n) => n.uname === on);

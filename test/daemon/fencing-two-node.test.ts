@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
 import { belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, saveLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { unpack } from '../../src/scheduler/index.js';
+import { waiter } from '../wait.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const SOCKET_JS = fileURLToPath(new URL('../../dist/admin/socket.js', import.meta.url));
@@ -38,21 +39,7 @@ describe('belayd: two nodes, fencing race', () => {
     const ws = unpack((await status(node)).cib, Math.floor(Date.now() / 1000));
     return ws.resources.filter((r) => r.id === rsc).flatMap((r) => r.running.map((n) => n.name)).sort();
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> => {
-    const start = Date.now();
-    let last: T | undefined;
-    let lastErr: unknown;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        last = await probe();
-        if (ok(last)) return last;
-      } catch (err) {
-        lastErr = err;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 1000)} ${lastErr ? String(lastErr) : ''}`);
-  };
+  const waitFor = waiter(60_000, 200);
   const cycles = (host: string) => loadLabState(lab.name).powerCycles?.[host] ?? 0;
 
   beforeAll(async () => {

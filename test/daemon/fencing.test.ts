@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cib } from '../../src/cib/model.js';
 import { belaydArgv, heal, labDown, labExec, labUp, loadLabState, partition, powerOff, powerOn, saveLabState, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { unpack } from '../../src/scheduler/index.js';
+import { waiter } from '../wait.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const CRM_MON = fileURLToPath(new URL('../../bin/crm_mon', import.meta.url));
@@ -63,21 +64,7 @@ describe('belayd: fencing in a 3-node lab', () => {
     }
     return out;
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> => {
-    const start = Date.now();
-    let last: T | undefined;
-    let lastErr: unknown;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        last = await probe();
-        if (ok(last)) return last;
-      } catch (err) {
-        lastErr = err;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 2000)} ${lastErr ? String(lastErr) : ''}`);
-  };
+  const waitFor = waiter(60_000, 200);
   const powerCycles = (host: string) => loadLabState(lab.name).powerCycles?.[host] ?? 0;
 
   beforeAll(async () => {

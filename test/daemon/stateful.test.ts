@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { belaydArgv, labDown, labExec, labUp, powerOff, type ClusterLabState } from '../../src/lab/cluster-lab.js';
+import { waiter } from '../wait.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const CRM_MON = fileURLToPath(new URL('../../bin/crm_mon', import.meta.url));
@@ -30,20 +31,7 @@ describe('a promotable clone of ocf:pacemaker:Stateful, live', () => {
     }
     return out;
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> => {
-    const start = Date.now();
-    let last: T | undefined;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        last = await probe();
-        if (ok(last)) return last;
-      } catch {
-        /* not yet */
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-  };
+  const waitFor = waiter(60_000, 300);
   const oneOf = (r: Record<string, string>, nodes: string[]) =>
     nodes.filter((n) => r[n] === 'promoted').length === 1 && nodes.filter((n) => r[n] === 'unpromoted').length === nodes.length - 1;
 

@@ -15,6 +15,7 @@ import type { ChildProcess } from 'node:child_process';
 import { belaydArgv, labDown, labExec, labUp, powerOff, type ClusterLabState } from '../../src/lab/cluster-lab.js';
 import { machineSpawn } from '../../src/lab/machine.js';
 import { promtool } from './promtool.js';
+import { waiter } from '../wait.js';
 
 const CRM = fileURLToPath(new URL('../../bin/crm', import.meta.url));
 const SAMPLE = '/usr/share/pacemaker/alerts/alert_file.sh.sample';
@@ -34,21 +35,7 @@ describe('metrics, Prometheus and alerts on a 3-node lab cluster', () => {
     if (r.exitCode !== 0) throw new Error(`crm ${args.join(' ')} on ${node} failed (${r.exitCode}): ${r.all}`);
     return String(r.stdout);
   };
-  const waitFor = async <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000): Promise<T> => {
-    const start = Date.now();
-    let last: T | undefined;
-    let lastErr: unknown;
-    while (Date.now() - start < timeoutMs) {
-      try {
-        last = await probe();
-        if (ok(last)) return last;
-      } catch (err) {
-        lastErr = err;
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)} ${lastErr ? String(lastErr) : ''}`);
-  };
+  const waitFor = waiter(30_000, 250);
   const query = async (q: string): Promise<PromVector> => {
     const r = await labExec(lab, lab.client, ['curl', '-sf', '--get', '--data-urlencode', `query=${q}`, 'http://127.0.0.1:9090/api/v1/query']);
     if (r.exitCode !== 0) throw new Error(`prometheus query failed: ${r.all}`);
