@@ -118,6 +118,11 @@ function emptyOutput(): CoreOutput {
 
 /** Pacemaker's default cluster-recheck-interval. */
 const DEFAULT_RECHECK_MS = 15 * 60_000;
+/** Pacemaker's defaults: an operation's timeout, and cluster-delay (the allowance for the network and the node). */
+const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
+const DEFAULT_CLUSTER_DELAY_MS = 60_000;
+/** The rc a popped action timer counts as: unknown error, not the expected rc. */
+const ACTION_TIMED_OUT_RC = 1;
 
 export class ControllerCore {
   private state: ReplicaState;
@@ -156,6 +161,15 @@ export class ControllerCore {
    * that node-state (built at the ring change) may still list them pending.
    */
   private readonly settledSinceNodeState = new Map<string, Extract<ReplicaMessage, { kind: 'op-result' }>>();
+  /**
+   * Pacemaker's action timers: an action sent to a node (by transition:action)
+   * must be answered by this time (seconds), its timeout plus cluster-delay;
+   * else the DC stops waiting for it, as a lost `exec` or result would make
+   * it wait for ever.
+   */
+  private readonly actionDeadlines = new Map<string, { deadline: number; what: string; node: string; timeoutMs: number }>();
+  /** The time of the latest tick (the core has no clock of its own). */
+  private lastTickAt = 0;
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -258,11 +272,14 @@ export class ControllerCore {
         // now could start a resource the new DC has placed elsewhere.
         if (msg.ring !== undefined && msg.ring !== this.state.membership.ringId) {
           out.log.push(`ignored ${msg.task} of ${msg.rsc} from transition ${msg.transition} of ring ${msg.ring} (now ${this.state.membership.ringId})`);
+          this.forgetStaleExec(msg);
           return out;
         }
         const exec = this.localExec(msg);
         if (msg.intervalMs === 0) this.localInFlight.set(exec.transitionKey, msg);
         out.execute.push(exec);
+      } else if (msg.ring !== undefined && msg.ring !== this.state.membership.ringId) {
+        this.forgetStaleExec(msg);
       }
       return out;
     }
@@ -440,6 +457,8 @@ export class ControllerCore {
    */
   onTick(nowSeconds: number): CoreOutput {
     const out = emptyOutput();
+    this.lastTickAt = nowSeconds;
+    this.expireActionTimers(nowSeconds, out);
     if (!this.synced) return out;
     const local = this.local;
     if (!this.isDc && !local) return out;
@@ -613,6 +632,14 @@ export class ControllerCore {
         targetRc: action.targetRc,
         ring: this.state.membership.ringId,
       });
+      const timeoutMs = resolveAction(this.state.cib, action.rsc, action.task, action.intervalMs)?.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
+      const clusterDelayMs = durationProperty(this.state.cib.configuration, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
+      this.actionDeadlines.set(`${t.id}:${action.id}`, {
+        deadline: this.lastTickAt + Math.ceil((timeoutMs + clusterDelayMs) / 1000),
+        what: `${action.task === 'monitor' && action.intervalMs === 0 ? 'probe' : action.task} of ${action.rsc}`,
+        node: action.node ?? '?',
+        timeoutMs: timeoutMs + clusterDelayMs,
+      });
     }
     if (t.status === 'complete') {
       // Check once more that nothing is left to do.
@@ -737,6 +764,7 @@ export class ControllerCore {
     const key = parseTransitionKey(msg.op.transitionKey);
     const rc = Number(msg.op.rcCode ?? '0');
     if (key) this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
+    if (key && key.dc === this.self.id) this.actionDeadlines.delete(`${key.transition}:${key.action}`);
     const local = this.state.dc === undefined && this.state.membership.members.includes(this.self.id);
     if (!this.isDc && !local) return;
     // Without a DC each node minds its own resources only.
@@ -765,6 +793,45 @@ export class ControllerCore {
     // changed, or an action of an earlier transition. The status moved.
     this.abortTransition(`${msg.resource.id} ${msg.op.operation} on ${msg.op.onNode ?? msg.from} returned rc ${rc}`);
     this.needSchedule = true;
+  }
+
+  /**
+   * Every node sees an `exec` delivered in a later ring than it was sent in,
+   * and its node ignores it: the DC that sent it stops waiting for it.
+   */
+  private forgetStaleExec(msg: ExecMessage): void {
+    if (msg.from !== this.self.id) return;
+    const key = `${msg.transition}:${msg.action}`;
+    this.orphanedInFlight.delete(key);
+    this.orphanedMonitors.delete(key);
+    this.actionDeadlines.delete(key);
+  }
+
+  /**
+   * Pacemaker's action timer popped: the node did not answer within the
+   * action's timeout plus cluster-delay. A running transition counts the
+   * action failed and aborts; an aborted one's orphan is waited for no more.
+   * (Pacemaker also records a timed-out result in the CIB; here the next
+   * scheduler run sees the operation as the node last reported it.)
+   */
+  private expireActionTimers(nowSeconds: number, out: CoreOutput): void {
+    for (const [key, d] of this.actionDeadlines) {
+      if (nowSeconds < d.deadline) continue;
+      this.actionDeadlines.delete(key);
+      const [transition, action] = key.split(':').map(Number) as [number, number];
+      const t = this.transition;
+      const waited = this.orphanedInFlight.delete(key);
+      this.orphanedMonitors.delete(key);
+      let failed = false;
+      if (t && t.id === transition && t.status === 'running') failed = t.complete(action, ACTION_TIMED_OUT_RC);
+      if (!waited && !failed) continue;
+      out.log.push(`Node ${d.node} did not send ${d.what} result within ${d.timeoutMs}ms (action timeout plus cluster-delay)`);
+      if (failed && t && t.status === 'aborted') {
+        out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
+        this.parkInFlight(t);
+      }
+      this.needSchedule = true;
+    }
   }
 
   private abortTransition(reason: string): void {
