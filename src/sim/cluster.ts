@@ -962,12 +962,15 @@ export class ClusterSim {
     const pending = result.actions.filter((a) => !a.pseudo && !a.cluster);
     if (pending.length > 0) return `the scheduler still wants ${pending.length} actions: ${pending.slice(0, 3).map((a) => `${a.task} ${a.rsc?.id ?? ''} on ${a.node?.name ?? ''}`).join(', ')}`;
     // The agents' real state is what the CIB says.
+    // A resource whose next action the scheduler cannot run (a failed stop
+    // without fencing, or a stop ordered after another resource's blocked
+    // stop: "Stop B (n2) blocked", as Pacemaker's crm_simulate says too) stays
+    // FAILED where it was: its real state is unknown until an admin cleans it
+    // up, and that is the scheduler's placement.
+    const blockedByScheduler = new Set(result.summary.filter((l) => !l.action.runnable).map((l) => l.rsc.id));
     for (const rsc of result.ws.byId.values()) {
       if (rsc.kind !== 'primitive') continue;
-      // A failed stop without fencing leaves the resource blocked where it
-      // was (Pacemaker's FAILED, blocked): its real state is unknown until an
-      // admin cleans it up, and that is the scheduler's placement.
-      if (rsc.blocked || rsc.stopFailedOn.size > 0) continue;
+      if (rsc.blocked || rsc.stopFailedOn.size > 0 || blockedByScheduler.has(rsc.id)) continue;
       for (const n of this.nodes) {
         const historyId = rsc.unique ? rsc.id : rsc.baseId;
         const cibSays = rsc.running.some((s) => s.name === n.name);
@@ -977,7 +980,10 @@ export class ClusterSim {
     for (const n of this.nodes) {
       for (const id of n.running) {
         const known = [...result.ws.byId.values()].some(
-          (r) => r.kind === 'primitive' && (r.unique ? r.id : r.baseId) === id && (r.blocked || r.stopFailedOn.size > 0 || r.running.some((s) => s.name === n.name)),
+          (r) =>
+            r.kind === 'primitive' &&
+            (r.unique ? r.id : r.baseId) === id &&
+            (r.blocked || r.stopFailedOn.size > 0 || blockedByScheduler.has(r.id) || r.running.some((s) => s.name === n.name)),
         );
         if (!known) return `${id} runs on ${n.name} unknown to the CIB`;
       }
