@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCib, type Cib } from '../../src/cib/model.js';
+import { emptyCib, type Cib, type Primitive } from '../../src/cib/model.js';
 import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec } from '../../src/controller/core.js';
 import { schedulerPort } from '../../src/controller/schedule-port.js';
 
@@ -16,11 +16,12 @@ function cib(props: Record<string, string>): Cib {
   const c = emptyCib();
   c.configuration.crmConfig.push({ id: 'opts', rules: [], nvpairs: Object.entries(props).map(([name, value]) => ({ name, value })) });
   for (const n of nodes) c.configuration.nodes.push({ id: String(n.id), uname: n.name, instanceAttributes: [], utilization: [] });
-  c.configuration.resources.push({
+  const a: Primitive = {
     tag: 'primitive', id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy',
     instanceAttributes: [], metaAttributes: [], utilization: [],
-    operations: [{ id: 'A-start', name: 'start', interval: '0', timeout: '10s', extra: undefined }],
-  } as Cib['configuration']['resources'][number]);
+    operations: [{ id: 'A-start', name: 'start', interval: '0', timeout: '10s', instanceAttributes: [], metaAttributes: [] }],
+  };
+  c.configuration.resources.push(a);
   c.configuration.constraints.push({ tag: 'rsc_location', id: 'on-n2', rsc: 'A', node: 'n2', score: 'INFINITY', rules: [], sets: [] });
   return c;
 }
