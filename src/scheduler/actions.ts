@@ -430,7 +430,9 @@ function probeResource(g: Graph, r: Rsc, node: SNode): void {
       if (cloneKnownOn(r).has(node) && r.children[0]?.kind === 'primitive') return;
       const known = (x: Rsc): boolean => x.knownOn.has(node) || x.children.some(known);
       let inst = r.children.find((c) => instanceNode(c) === node || c.running.includes(node));
-      if (!inst) inst = r.children.find((c) => !c.orphan && !(c.kind === 'primitive' ? c.running.length : 0));
+      // probe_anonymous_clone: otherwise the first instance, even one active
+      // elsewhere (its probe here is still needed: this node has no history).
+      if (!inst) inst = r.children.find((c) => !c.orphan) ?? r.children[0];
       if (!inst) return;
       if (inst.kind === 'group') {
         for (const m of inst.children) {

@@ -610,6 +610,9 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     const status = Number.parseInt(op.opStatus ?? '0', 10);
     const rc = Number.parseInt(op.rcCode ?? '0', 10);
     const isProbe = task === 'monitor' && interval === 0;
+    // process_recurring: only recurring monitors recorded after the last
+    // start are active (an older one, or its last failure, was cancelled by it).
+    if (task === 'start' || task === 'migrate_from') monitors.clear();
     if (status === 1) continue; // cancelled
     if (status === -1) {
       // Pending operation
