@@ -162,6 +162,14 @@ export class ControllerCore {
    */
   private readonly settledSinceNodeState = new Map<string, Extract<ReplicaMessage, { kind: 'op-result' }>>();
   /**
+   * Own recurring-monitor results agreed since this node last built its
+   * node-state, by operation: that node-state, delivered after them, puts
+   * the older result back on every replica, and a monitor reports only
+   * changes, so the newer one would be lost for good (a resource that died
+   * is never recovered). Sent again once the node-state is agreed.
+   */
+  private readonly recurringSinceNodeState = new Map<string, Extract<ReplicaMessage, { kind: 'op-result' }>>();
+  /**
    * Pacemaker's action timers: an action sent to a node (by transition:action)
    * must be answered by this time (seconds), its timeout plus cluster-delay;
    * else the DC stops waiting for it, as a lost `exec` or result would make
@@ -242,6 +250,8 @@ export class ControllerCore {
       r.ops.push({ id: `${e.rsc}_last_0`, operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name });
     }
     const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient };
+    // It holds every result agreed so far.
+    this.recurringSinceNodeState.clear();
     // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
     const unclean = (this.state.cib.status ?? []).filter(
       (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && ns.uname !== undefined && !membership.members.includes(Number(ns.id)),
@@ -308,6 +318,8 @@ export class ControllerCore {
         }
       }
       this.settledSinceNodeState.clear();
+      for (const r of this.recurringSinceNodeState.values()) out.broadcast.push(r);
+      this.recurringSinceNodeState.clear();
     }
     if (msg.kind === 'node-state') {
       this.awaitingNodeStates.delete(msg.from);
@@ -330,6 +342,7 @@ export class ControllerCore {
       if (msg.from === this.self.id && msg.op.transitionKey !== undefined && this.localInFlight.delete(msg.op.transitionKey)) {
         this.settledSinceNodeState.set(msg.op.transitionKey, msg);
       }
+      if (msg.from === this.self.id && Number(msg.op.interval) > 0) this.recurringSinceNodeState.set(`${msg.resource.id}_${msg.op.operation}_${msg.op.interval}`, msg);
       this.onOpResult(msg, out);
       if (msg.op.operation === 'stop') {
         // The executor cancels a resource's recurring monitors at its stop

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { emptyCib, type Cib, type Primitive } from '../../src/cib/model.js';
-import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec } from '../../src/controller/core.js';
-import { schedulerPort } from '../../src/controller/schedule-port.js';
+import type { ClusterMessage } from '../../src/controller/core.js';
+import { Bus } from './bus.js';
 
 /**
  * The DC never waits for ever for an action: an `exec` lost at a ring change
@@ -10,70 +9,6 @@ import { schedulerPort } from '../../src/controller/schedule-port.js';
  * cluster-delay; with 1,000 resources, waiting for ever meant no transition
  * ever again after a re-form.
  */
-const nodes = [{ id: 1, name: 'n1' }, { id: 2, name: 'n2' }, { id: 3, name: 'n3' }];
-
-function cib(props: Record<string, string>): Cib {
-  const c = emptyCib();
-  c.configuration.crmConfig.push({ id: 'opts', rules: [], nvpairs: Object.entries(props).map(([name, value]) => ({ name, value })) });
-  for (const n of nodes) c.configuration.nodes.push({ id: String(n.id), uname: n.name, instanceAttributes: [], utilization: [] });
-  const a: Primitive = {
-    tag: 'primitive', id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy',
-    instanceAttributes: [], metaAttributes: [], utilization: [],
-    operations: [{ id: 'A-start', name: 'start', interval: '0', timeout: '10s', instanceAttributes: [], metaAttributes: [] }],
-  };
-  c.configuration.resources.push(a);
-  c.configuration.constraints.push({ tag: 'rsc_location', id: 'on-n2', rsc: 'A', node: 'n2', score: 'INFINITY', rules: [], sets: [] });
-  return c;
-}
-
-class Bus {
-  readonly cores = nodes.map((n) => new ControllerCore(n, nodes, cib({ 'stonith-enabled': 'false', 'cluster-delay': '20s' }), schedulerPort));
-  queue: ClusterMessage[] = [];
-  members: number[] = [];
-  now = 1000;
-  log: string[] = [];
-  /** Starts a node was asked to run and never answers (a lost result, a node that hangs). */
-  unanswered: Array<{ node: string; exec: LocalExec }> = [];
-  answered: Array<{ node: string; exec: LocalExec }> = [];
-  silent = new Set<string>();
-
-  take(core: ControllerCore, out: CoreOutput) {
-    this.log.push(...out.log.map((l) => `${core.self.name}: ${l}`));
-    this.queue.push(...out.broadcast);
-    for (const exec of out.execute) {
-      if (this.silent.has(core.self.name) && exec.task === 'start') {
-        this.unanswered.push({ node: core.self.name, exec });
-        continue;
-      }
-      this.answered.push({ node: core.self.name, exec });
-      const rc = exec.task === 'monitor' && exec.intervalMs === 0 ? 7 : exec.targetRc;
-      this.take(core, core.onLocalResult(exec, { rc, opStatus: 0, callId: this.answered.length, finishedAt: this.now, execTimeMs: 5 }));
-    }
-  }
-  membership(members: number[], deliverFirst = true) {
-    this.members = members;
-    for (const c of this.cores) if (members.includes(c.self.id)) this.take(c, c.onMembership({ ringId: `${this.now}:${members.join('.')}`, members, quorate: true }));
-    if (deliverFirst) this.settle();
-  }
-  settle() {
-    for (let rounds = 0; rounds < 200; rounds++) {
-      while (this.queue.length) {
-        const msg = this.queue.shift()!;
-        for (const c of this.cores) if (this.members.includes(c.self.id)) this.take(c, c.onDeliver(msg));
-      }
-      for (const c of this.cores) if (this.members.includes(c.self.id)) this.take(c, c.onTick(this.now));
-      if (this.queue.length === 0) return;
-    }
-    throw new Error('the cluster did not settle');
-  }
-  dc(): ControllerCore {
-    return this.cores.find((c) => c.isDc)!;
-  }
-  starts(): number {
-    return [...this.answered, ...this.unanswered].filter((e) => e.exec.task === 'start' && e.exec.rscId === 'A').length;
-  }
-}
-
 describe('controller: the DC bounds its wait for an action (timeout plus cluster-delay)', () => {
   it('a start that is never answered fails after its timeout plus cluster-delay, and the DC schedules again', () => {
     const bus = new Bus();

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { Bus } from './bus.js';
+
+/**
+ * A node's node-state is built when the ring changes, from its replica; a
+ * result of its own agreed after that but before the node-state puts the
+ * older history back on every replica. A recurring monitor reports only
+ * changes, so its failure would be lost for good and the resource never
+ * recovered (found by the cluster simulator: "the CIB says G1 runs on n3,
+ * its agent says not" at the convergence bound).
+ */
+describe('controller: a node-state built before its own monitor result is agreed', () => {
+  it('the monitor failure survives the node-state, and the DC recovers the resource', () => {
+    const bus = new Bus();
+    bus.membership([1, 2, 3]);
+    const n2 = bus.core('n2');
+    const monitor = bus.answered.find((e) => e.node === 'n2' && e.exec.rscId === 'A' && e.exec.task === 'monitor' && e.exec.intervalMs === 10_000);
+    expect(monitor).toBeDefined();
+    const stopsBefore = bus.answered.filter((e) => e.exec.task === 'stop' && e.exec.rscId === 'A').length;
+    // A dies on n2; its monitor says so. The result is sent, not yet agreed...
+    bus.now += 10;
+    bus.take(n2, n2.onLocalResult(monitor!.exec, { rc: 7, opStatus: 0, callId: bus.nextCallId(), finishedAt: bus.now, execTimeMs: 5 }));
+    // ... when the ring re-forms: every node builds its node-state now, and the result is agreed before them.
+    bus.membership([1, 2, 3]);
+    const a = bus.dc().cib.status?.find((s) => s.uname === 'n2')?.lrm?.resources.find((r) => r.id === 'A');
+    const stopsAfter = bus.answered.filter((e) => e.exec.task === 'stop' && e.exec.rscId === 'A' && e.node === 'n2').length;
+    // Recovered in place: stopped and started again on n2 (its fail count says 1).
+    expect(stopsAfter).toBe(stopsBefore + 1);
+    expect(a?.ops.some((o) => o.id === 'A_last_failure_0' && o.rcCode === '7')).toBe(true);
+  });
+});
