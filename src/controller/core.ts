@@ -43,6 +43,22 @@ export interface ExecMessage {
 
 export type ClusterMessage = ReplicaMessage | ExecMessage;
 
+/**
+ * Configuration changes travel with totem's safe delivery: delivered in the
+ * regular configuration only once every member holds them, so a change
+ * acknowledged to the user is on every node of the ring and cannot be lost
+ * with the one that proposed it.
+ */
+export function needsSafeDelivery(msgs: readonly ClusterMessage[]): boolean {
+  return msgs.some((m) => m.kind === 'cib-update');
+}
+
+/** How totem delivered a message. */
+export interface DeliveryInfo {
+  /** In a transitional configuration (EVS): not known to have reached every member of the old ring. */
+  transitional?: boolean;
+}
+
 /** An operation for this node's executor. */
 export interface LocalExec {
   rscId: string;
@@ -274,7 +290,7 @@ export class ControllerCore {
   }
 
   /** A message delivered by totem, in agreed order. */
-  onDeliver(msg: ClusterMessage): CoreOutput {
+  onDeliver(msg: ClusterMessage, delivery: DeliveryInfo = {}): CoreOutput {
     const out = emptyOutput();
     if (msg.kind === 'exec') {
       if (msg.node === this.self.id) {
@@ -304,7 +320,15 @@ export class ControllerCore {
     }
     if (outcome.updateResult && outcome.updateResult.from === this.self.id) {
       const r = outcome.updateResult;
-      out.replies.push(r.ok ? { requestId: r.requestId, ok: true } : { requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
+      if (r.ok && delivery.transitional) {
+        // Applied on the nodes still with us, but the ring broke before every
+        // member was known to hold it: it may be lost with this partition.
+        out.replies.push({
+          requestId: r.requestId,
+          ok: false,
+          error: 'the membership changed while the change was being committed; it may not have reached every node: check the configuration and apply it again',
+        });
+      } else out.replies.push(r.ok ? { requestId: r.requestId, ok: true } : { requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
     }
     if (msg.kind === 'node-state' && msg.from === this.self.id) {
       // A result agreed before our node-state but after it was built: the

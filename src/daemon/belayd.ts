@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { emptyCib, type Cib, type Configuration } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
-import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
+import { ControllerCore, needsSafeDelivery, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { checkConfiguration, validateClusterMessage } from '../controller/message-schema.js';
 import { compareVersions, type CibVersion } from '../controller/replica.js';
@@ -33,11 +33,13 @@ export interface ClusterTransport {
   /** Largest payload one send may carry. */
   readonly maxPayload: number;
   start(handlers: {
-    deliver(from: number, payload: Uint8Array): void;
+    /** transitional: delivered in a transitional configuration (EVS), not known to have reached every member. */
+    deliver(from: number, payload: Uint8Array, transitional: boolean): void;
     /** A regular configuration change, with the quorum it gives. */
     membership(ringId: string, members: number[], quorate: boolean): void;
   }): Promise<void>;
-  send(payload: Uint8Array): void;
+  /** safe: deliver only once every member holds it (configuration changes). */
+  send(payload: Uint8Array, safe: boolean): void;
   /** Ring status (as `belay ring status` shows it), with its quorum part. */
   status(): { quorum?: unknown } & Record<string, unknown>;
   stop(): Promise<void>;
@@ -99,7 +101,7 @@ export class Belayd {
   private readonly scheduler: AsyncScheduler | undefined;
   private lastKind = '';
   /** Messages of a delivered batch not applied yet (they come before the rest of the inbox). */
-  private unpacked: ClusterMessage[] = [];
+  private unpacked: Array<{ msg: ClusterMessage; transitional: boolean }> = [];
   private unpackedHead = 0;
   /** Broadcasts of this turn of the event loop, sent together. */
   private readonly outbox: ClusterMessage[] = [];
@@ -169,7 +171,7 @@ export class Belayd {
       this.log(`web console on ${at.tls ? 'https' : 'http'}://${at.host}:${at.port}/`);
     }
     await this.deps.transport.start({
-      deliver: (from, payload) => this.enqueue({ from, payload }),
+      deliver: (from, payload, transitional) => this.enqueue({ from, payload, transitional }),
       membership: (ringId, members, quorate) => this.enqueue({ ringId, members, quorate }),
     });
     this.recheck = setInterval(() => this.queueTick(), RECHECK_MS);
@@ -245,18 +247,18 @@ export class Belayd {
     const until = performance.now() + DRAIN_SLICE_MS;
     while ((this.unpackedHead < this.unpacked.length || this.inboxHead < this.inbox.length) && !this.stopped) {
       if (this.unpackedHead < this.unpacked.length) {
-        const msg = this.unpacked[this.unpackedHead++]!;
+        const next = this.unpacked[this.unpackedHead++]!;
         if (this.unpackedHead >= this.unpacked.length) {
           this.unpacked = [];
           this.unpackedHead = 0;
         }
-        this.steps.time(() => `deliver ${this.lastKind}`, () => this.applyOne(msg));
+        this.steps.time(() => `deliver ${this.lastKind}`, () => this.applyOne(next.msg, next.transitional));
         if (performance.now() >= until) break;
         continue;
       }
       const item = this.inbox[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined as unknown as InboxItem;
-      if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload));
+      if ('payload' in item) this.steps.time(() => `deliver ${this.lastKind}`, () => this.onPayload(item.from, item.payload, item.transitional));
       else this.steps.time('membership', () => this.onMembership(item.ringId, item.members, item.quorate));
       if (performance.now() >= until) break;
     }
@@ -276,7 +278,7 @@ export class Belayd {
     this.handle(this.core.onMembership({ ringId, members: [...members].sort((a, b) => a - b), quorate }));
   }
 
-  private onPayload(from: number, payload: Uint8Array): void {
+  private onPayload(from: number, payload: Uint8Array, transitional: boolean): void {
     this.lastKind = 'fragment';
     let whole: Uint8Array | undefined;
     try {
@@ -302,13 +304,13 @@ export class Belayd {
     }
     // The messages of a batch are applied one per step, before anything
     // totem delivered after the batch, so a slice stays a slice.
-    this.unpacked.push(...msgs);
+    for (const msg of msgs) this.unpacked.push({ msg, transitional });
   }
 
-  private applyOne(msg: ClusterMessage): void {
+  private applyOne(msg: ClusterMessage, transitional: boolean): void {
     this.lastKind = msg.kind;
     this.counters.delivered++;
-    this.handle(this.core.onDeliver(msg));
+    this.handle(this.core.onDeliver(msg, { transitional }));
   }
 
   // --- core out -----------------------------------------------------------
@@ -390,7 +392,8 @@ export class Belayd {
     if (msgs.length === 0) return;
     this.steps.time('send', () => {
       const payload = encodeMessages(msgs);
-      for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag);
+      const safe = needsSafeDelivery(msgs);
+      for (const frag of fragment(payload, this.deps.transport.maxPayload)) this.deps.transport.send(frag, safe);
     });
   }
 
@@ -633,7 +636,7 @@ export class Belayd {
   }
 }
 
-type InboxItem = { from: number; payload: Uint8Array } | { ringId: string; members: number[]; quorate: boolean };
+type InboxItem = { from: number; payload: Uint8Array; transitional: boolean } | { ringId: string; members: number[]; quorate: boolean };
 
 /** A group's id from its name (or a number), as /etc/group has it. */
 function groupId(group: string): number {

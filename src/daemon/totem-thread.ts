@@ -22,7 +22,7 @@ import { ringKey, startTotem, type RingStatus, type TotemConfig, type TotemNode 
 
 /** What the worker posts: events in the stack's order. */
 export type TotemThreadEvent =
-  | { kind: 'deliver'; from: number; payload: Uint8Array }
+  | { kind: 'deliver'; from: number; payload: Uint8Array; transitional: boolean }
   | { kind: 'membership'; ringId: string; members: number[]; quorate: boolean }
   | { kind: 'status'; status: RingStatus }
   | { kind: 'log'; line: string }
@@ -31,7 +31,7 @@ export type TotemThreadEvent =
   | { kind: 'stopped' };
 
 /** What the main thread posts. */
-export type TotemThreadCommand = { kind: 'send'; payload: Uint8Array } | { kind: 'stop' };
+export type TotemThreadCommand = { kind: 'send'; payload: Uint8Array; safe: boolean } | { kind: 'stop' };
 
 interface ThreadData {
   belayTotemWorker: true;
@@ -41,7 +41,7 @@ interface ThreadData {
 }
 
 export interface TotemThreadHandlers {
-  deliver(from: number, payload: Uint8Array): void;
+  deliver(from: number, payload: Uint8Array, transitional: boolean): void;
   membership(ringId: string, members: number[], quorate: boolean): void;
   log(line: string): void;
   /** The thread died: the node is no longer in the cluster. */
@@ -71,7 +71,7 @@ export class TotemThread {
         for (const e of batch) {
           switch (e.kind) {
             case 'deliver':
-              handlers.deliver(e.from, e.payload);
+              handlers.deliver(e.from, e.payload, e.transitional);
               break;
             case 'membership':
               handlers.membership(e.ringId, e.members, e.quorate);
@@ -106,8 +106,8 @@ export class TotemThread {
     });
   }
 
-  send(payload: Uint8Array): void {
-    this.worker?.postMessage({ kind: 'send', payload } satisfies TotemThreadCommand);
+  send(payload: Uint8Array, safe: boolean): void {
+    this.worker?.postMessage({ kind: 'send', payload, safe } satisfies TotemThreadCommand);
   }
 
   /** The ring as of the thread's last report (at most a second old, fresh after every change). */
@@ -168,7 +168,7 @@ if (!isMainThread && parentPort && (workerData as ThreadData | undefined)?.belay
   };
   let statusTimer: NodeJS.Timeout | undefined;
   port.on('message', (cmd: TotemThreadCommand) => {
-    if (cmd.kind === 'send') node?.send(cmd.payload);
+    if (cmd.kind === 'send') node?.send(cmd.payload, { safe: cmd.safe });
     else if (cmd.kind === 'stop') {
       clearInterval(statusTimer);
       void (node?.stop() ?? Promise.resolve()).then(() => {
@@ -181,7 +181,7 @@ if (!isMainThread && parentPort && (workerData as ThreadData | undefined)?.belay
     (n) => {
       node = n;
       // A compact copy: posting a view would copy the whole packet buffer behind it.
-      n.on('deliver', (d) => post({ kind: 'deliver', from: d.origin, payload: d.payload.slice() }));
+      n.on('deliver', (d) => post({ kind: 'deliver', from: d.origin, payload: d.payload.slice(), transitional: d.transitional }));
       n.on('confchg', (c, quorum) => {
         if (c.kind === 'regular') post({ kind: 'membership', ringId: ringKey(c.ring), members: c.members, quorate: quorum?.quorate === true });
         writeStatus();

@@ -33,7 +33,7 @@ export class TotemTransport implements ClusterTransport {
     // `belay ring status` and `belay quorum status` read.
     const thread = new TotemThread(totemConfigFromCluster(this.config, this.nodeId, this.log), this.key, this.statusFile);
     await thread.start({
-      deliver: (from, payload) => handlers.deliver(from, payload),
+      deliver: (from, payload, transitional) => handlers.deliver(from, payload, transitional),
       membership: (ringId, members, quorate) => handlers.membership(ringId, members, quorate),
       log: (line) => this.log(line),
       failed: (why) => this.onFailure(why),
@@ -41,8 +41,8 @@ export class TotemTransport implements ClusterTransport {
     this.thread = thread;
   }
 
-  send(payload: Uint8Array): void {
-    this.thread?.send(payload);
+  send(payload: Uint8Array, safe: boolean): void {
+    this.thread?.send(payload, safe);
   }
 
   status(): { quorum?: unknown } & Record<string, unknown> {

@@ -34,7 +34,7 @@
  */
 import { emptyCib, type Cib, type Configuration, type NvSet, type Primitive } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
-import { ControllerCore, type ClusterMessage, type CoreOutput, type LocalExec, type SchedulePort } from '../controller/core.js';
+import { ControllerCore, needsSafeDelivery, type ClusterMessage, type CoreOutput, type LocalExec, type SchedulePort } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, versionOf, type CibVersion } from '../controller/replica.js';
 import { schedulerPort } from '../controller/schedule-port.js';
@@ -487,7 +487,7 @@ export class ClusterSim {
     }
     for (const e of out.events) {
       if (node.incarnation !== inc || !node.ctl) return;
-      if (e.type === 'deliver') this.onPayload(node, e.delivery.origin, e.delivery.payload);
+      if (e.type === 'deliver') this.onPayload(node, e.delivery.origin, e.delivery.payload, e.delivery.transitional);
       else if (e.type === 'confchg' && e.confchg.kind === 'regular') {
         const ring = ringKey(e.confchg.ring);
         const quorate = e.quorum?.quorate === true;
@@ -517,7 +517,7 @@ export class ClusterSim {
   }
 
   /** As belayd's onPayload: reassemble, decode (with the schema check), check the sender, apply. */
-  private onPayload(node: SimNode, from: number, payload: Uint8Array): void {
+  private onPayload(node: SimNode, from: number, payload: Uint8Array, transitional: boolean): void {
     let whole: Uint8Array | undefined;
     try {
       whole = node.reasm.push(from, payload);
@@ -539,7 +539,7 @@ export class ClusterSim {
     }
     this.stats.delivered++;
     node.appliedInRing++;
-    this.coreCall(node, `onDeliver(${msg.kind})`, () => node.ctl!.onDeliver(msg));
+    this.coreCall(node, `onDeliver(${msg.kind})`, () => node.ctl!.onDeliver(msg, { transitional }));
     this.checkDivergence(node);
   }
 
@@ -601,11 +601,11 @@ export class ClusterSim {
     }
     if (this.fuzz && this.seenEncoded.length < 2000) this.seenEncoded.push(payload);
     this.stats.broadcast++;
-    this.sendPayload(node, payload);
+    this.sendPayload(node, payload, needsSafeDelivery([msg]));
   }
 
-  private sendPayload(node: SimNode, payload: Uint8Array): void {
-    for (const frag of fragment(payload, TRANSPORT_MAX_PAYLOAD)) this.stackStep(node, { type: 'send', payload: frag });
+  private sendPayload(node: SimNode, payload: Uint8Array, safe = false): void {
+    for (const frag of fragment(payload, TRANSPORT_MAX_PAYLOAD)) this.stackStep(node, { type: 'send', payload: frag, safe });
   }
 
   private queueTick(node: SimNode): void {
