@@ -23,42 +23,63 @@ export function ciOptions(seed: number): ClusterSimOptions {
  * new one.
  */
 export const KNOWN_FAILING_PATH = join(import.meta.dirname, 'known-failing.json');
-export function knownFailing(): Map<number, string> {
-  const raw = JSON.parse(readFileSync(KNOWN_FAILING_PATH, 'utf8')) as Record<string, unknown>;
+/** The same for the default profile's seeds in CI (test/sim/cluster-long.test.ts). */
+export const KNOWN_FAILING_LONG_PATH = join(import.meta.dirname, 'known-failing-long.json');
+
+/** `belay sim`'s default profile: 15 to 30 s of faults by seed, fencing power-off, every invariant. */
+export function longOptions(_seed: number): ClusterSimOptions {
+  return { check: CI_CHECKS };
+}
+
+export type Profile = 'ci' | 'long';
+const PROFILES: Record<Profile, { options: (seed: number) => ClusterSimOptions; known: string; replay: (seed: number) => string }> = {
+  ci: {
+    options: ciOptions,
+    known: KNOWN_FAILING_PATH,
+    replay: (seed) => {
+      const o = ciOptions(seed);
+      return `belay sim --seed ${seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --verbose`;
+    },
+  },
+  long: { options: longOptions, known: KNOWN_FAILING_LONG_PATH, replay: (seed) => `belay sim --seed ${seed} --verbose` },
+};
+
+export function knownFailing(path = KNOWN_FAILING_PATH): Map<number, string> {
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const out = new Map<number, string>();
   for (const [k, v] of Object.entries(raw)) {
     if (k.startsWith('//')) continue;
     const seed = Number(k);
-    if (!Number.isInteger(seed) || typeof v !== 'string' || v.length === 0) throw new Error(`${KNOWN_FAILING_PATH}: entry "${k}" must be a seed with a one-line cause`);
+    if (!Number.isInteger(seed) || typeof v !== 'string' || v.length === 0) throw new Error(`${path}: entry "${k}" must be a seed with a one-line cause`);
     out.set(seed, v);
   }
   return out;
 }
 
-export function sweep(from: number, count: number): void {
+export function sweep(from: number, count: number, profile: Profile = 'ci'): void {
+  const p = PROFILES[profile];
   const failed: ClusterSimResult[] = [];
   let transitions = 0;
   let operations = 0;
   let rings = 0;
   for (let s = from; s < from + count; s++) {
-    const r = runCluster(s, ciOptions(s));
+    const r = runCluster(s, p.options(s));
     transitions += r.stats.transitions;
     operations += r.stats.operations;
     rings += r.stats.rings;
     if (r.violations.length > 0) failed.push(r);
   }
-  const known = knownFailing();
+  const known = knownFailing(p.known);
   const failedSeeds = new Set(failed.map((f) => f.seed));
   const nowPassing = [...known.keys()].filter((s) => s >= from && s < from + count && !failedSeeds.has(s));
   if (nowPassing.length > 0) {
-    console.log(`known-failing seeds that now PASS (remove them from test/sim/known-failing.json): ${nowPassing.join(' ')}`);
+    console.log(`known-failing seeds that now PASS (remove them from ${p.known}): ${nowPassing.join(' ')}`);
   }
   for (const f of failed) {
-    const o = ciOptions(f.seed);
     const cause = known.get(f.seed);
     console.error(
-      (cause !== undefined ? `known-failing seed ${f.seed} (${cause})` : `FAILING SEED ${f.seed} (a regression: not in known-failing.json)`) +
-        ` (replay: belay sim --seed ${f.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing} --verbose):\n  ` +
+      (cause !== undefined ? `known-failing seed ${f.seed} (${cause})` : `FAILING SEED ${f.seed} (a regression: not in ${p.known})`) +
+        ` (replay: ${p.replay(f.seed)}):\n  ` +
         f.violations.map((v) => `${v.code} at ${v.at} ms: ${v.message.slice(0, 400)}`).join('\n  '),
     );
   }
