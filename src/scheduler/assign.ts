@@ -30,6 +30,8 @@ export interface Assigner {
   v21: boolean;
   /** 2.1: groups whose colocations have been handed to their members (expand_group_colocations). */
   expanded: WeakSet<Rsc>;
+  /** 2.1: a clone's instances in the order they were assigned (2.1 keeps its children sorted so). */
+  instanceOrder: WeakMap<Rsc, Rsc[]>;
 }
 
 function allResources(ws: WorkingSet): Rsc[] {
@@ -416,7 +418,8 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
       intersect(dep, nodes, c);
       return;
     }
-    for (const inst of pri.children) {
+    // Each instance in turn: the order matters when one of them would leave no node
+    for (const inst of A.instanceOrder.get(pri) ?? pri.children) {
       if (c.primaryRole !== undefined && roleOf(inst) !== c.primaryRole) continue;
       if (inst.kind === 'primitive') applyColocToScores(dep, inst, c);
       else {
@@ -683,10 +686,10 @@ function canRunInstance21(clone: Rsc, inst: Rsc, counts: Map<SNode, number>, lim
       setScoreDeep(inst, n, -INFINITY);
       continue;
     }
+    // A node the clone may not use (or that is full) is banned: the branch
+    // for a negative clone score falls through to the ban as well
     const local = clone.allowed.get(n);
-    if (local === undefined) setScoreDeep(inst, n, -INFINITY);
-    else if (local < 0) setScoreDeep(inst, n, local);
-    else if ((counts.get(n) ?? 0) >= limit) setScoreDeep(inst, n, -INFINITY);
+    if (local === undefined || local < 0 || (counts.get(n) ?? 0) >= limit) setScoreDeep(inst, n, -INFINITY);
   }
 }
 
@@ -827,6 +830,7 @@ function cloneAllocate21(A: Assigner, r: Rsc, prefer: SNode | undefined): SNode 
   }
   showScores(A, 'pcmk__clone_allocate', r);
   const children = [...r.children].sort((a, b) => cmpInstance21(A, r, a, b));
+  A.instanceOrder.set(r, children);
   distributeChildren21(A, r, children, r.cloneMax, r.cloneNodeMax);
   if (r.promotable) setInstanceRoles(A, r);
   r.assigning = false;
@@ -1400,7 +1404,7 @@ export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFai
 
 /** Compute scores and assign every resource. Returns score lines when asked. */
 export function placeResources(ws: WorkingSet, wantScores: boolean, compat: '2.1' | '3.0' = '3.0'): string[] {
-  const A: Assigner = { ws, scores: [], showScores: wantScores, roleLocations: [], promotedRuleLocations: [], v21: compat === '2.1', expanded: new WeakSet() };
+  const A: Assigner = { ws, scores: [], showScores: wantScores, roleLocations: [], promotedRuleLocations: [], v21: compat === '2.1', expanded: new WeakSet(), instanceOrder: new WeakMap() };
   setAllowedDefault(ws);
   unpackLocations(A);
   applyFailureLimits(ws);
