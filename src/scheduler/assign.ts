@@ -1390,7 +1390,11 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
       perNode.set(chosen, (perNode.get(chosen) ?? 0) + 1);
       promoted++;
     }
-    if (A.showScores) A.scores.push(`${inst.id} promotion score on ${chosen ? chosen.name : 'none'}: ${formatScore(p)}`);
+    if (A.showScores) {
+      // 3.0 says "(inactive)" where 2.1 named the node "none"
+      const where = chosen ? `on ${chosen.name}` : A.v21 ? 'on none' : '(inactive)';
+      A.scores.push(`${inst.id} promotion score ${where}: ${formatScore(p)}`);
+    }
   }
 }
 
