@@ -195,9 +195,10 @@ function addColoc(c: Coloc): void {
   insertSorted(c.primary.withThis, c, (x) => x.dependent);
 }
 
+/** g_list_insert_sorted: before the first element that does not sort before it, so a later colocation with the same resource comes first. */
 function insertSorted(list: Coloc[], c: Coloc, key: (c: Coloc) => Rsc): void {
   let i = list.length;
-  while (i > 0 && cmpColocPriority(key(list[i - 1]!), key(c)) > 0) i--;
+  while (i > 0 && cmpColocPriority(key(list[i - 1]!), key(c)) >= 0) i--;
   list.splice(i, 0, c);
 }
 
