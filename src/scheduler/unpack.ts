@@ -662,7 +662,11 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         continue;
       }
     }
-    if (!ok && rsc.failureTimeoutMs > 0 && !(task !== 'stop' && configuredOnFail(ws, rsc, task, interval) === 'block')) {
+    // A failure of an operation configured on-fail=block in the primitive
+    // itself never expires (block_failure: not op_defaults, not the implied
+    // block of a stop without fencing)
+    const explicitBlock = rsc.operations.some((o) => o.name === task && intervalMs(o.interval) === interval && (o.onFail ?? '').toLowerCase() === 'block');
+    if (!ok && rsc.failureTimeoutMs > 0 && !explicitBlock) {
       const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
       if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
         const fc = failCountFor(ws, rsc, node);
