@@ -16,6 +16,7 @@ const USAGE = `Usage: crm_simulate -x FILE [options]
   -s, --show-scores     show allocation scores
   -Q, --quiet           do not show the cluster status
   -t, --set-datetime D  use D (ISO 8601) as the current time
+      --compat 2.1|3.0  follow the placement of Pacemaker 2.1 or 3.0 (default 3.0)
 `;
 
 function isoZ(sec: number): string {
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   let showScores = false;
   let quiet = false;
   let date: string | undefined;
+  let compat: '2.1' | '3.0' | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -44,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
       else if (a === '-s' || a === '--show-scores') showScores = true;
       else if (a === '-Q' || a === '--quiet') quiet = true;
       else if (a === '-t' || a === '--set-datetime') date = val();
+      else if (a === '--compat' || a.startsWith('--compat=')) {
+        const v = a === '--compat' ? val() : a.slice(9);
+        if (v !== '2.1' && v !== '3.0') throw new Error(`--compat: unknown release "${v}" (2.1 or 3.0)`);
+        compat = v;
+      }
       else if (a === '-h' || a === '--help') {
         process.stdout.write(USAGE);
         return 0;
@@ -98,7 +105,7 @@ export async function main(argv: string[]): Promise<number> {
   if (cib.validateWith === 'none') {
     pre.push('Schema validation of configuration is disabled (support for validate-with set to "none" is deprecated and will be removed in a future release)');
   }
-  const out = crmSimulate(cib, { simulate, run, showScores, quiet, now });
+  const out = crmSimulate(cib, { simulate, run, showScores, quiet, now, compat });
   const lines = [...pre, ...out.stdout];
   if (quiet && showScores) lines.push(...out.scores);
   process.stdout.write(lines.join('\n') + '\n');

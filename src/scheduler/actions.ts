@@ -146,6 +146,10 @@ export class Graph {
     }
     const existing = m.get(then);
     if (existing) {
+      // order_actions: an ordering of the same pair that shares any flag is a
+      // duplicate and dropped, so the first one configured wins (an Optional
+      // "A then B" before a Mandatory one leaves it optional)
+      if (existing.flags & flags) return;
       existing.flags |= flags;
       return;
     }

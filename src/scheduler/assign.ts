@@ -26,6 +26,12 @@ export interface Assigner {
   roleLocations: Array<{ rsc: Rsc; loc: LocationConstraint }>;
   /** Location rules with role=Promoted. */
   promotedRuleLocations: Array<{ rsc: Rsc; rule: import('../cib/model.js').RuleNode; score: number }>;
+  /** Follow Pacemaker 2.1's placement (see ScheduleOptions.compat) rather than 3.0's. */
+  v21: boolean;
+  /** 2.1: groups whose colocations have been handed to their members (expand_group_colocations). */
+  expanded: WeakSet<Rsc>;
+  /** 2.1: a clone's instances in the order they were assigned (2.1 keeps its children sorted so). */
+  instanceOrder: WeakMap<Rsc, Rsc[]>;
 }
 
 function allResources(ws: WorkingSet): Rsc[] {
@@ -189,9 +195,10 @@ function addColoc(c: Coloc): void {
   insertSorted(c.primary.withThis, c, (x) => x.dependent);
 }
 
+/** g_list_insert_sorted: before the first element that does not sort before it, so a later colocation with the same resource comes first. */
 function insertSorted(list: Coloc[], c: Coloc, key: (c: Coloc) => Rsc): void {
   let i = list.length;
-  while (i > 0 && cmpColocPriority(key(list[i - 1]!), key(c)) > 0) i--;
+  while (i > 0 && cmpColocPriority(key(list[i - 1]!), key(c)) >= 0) i--;
   list.splice(i, 0, c);
 }
 
@@ -412,7 +419,8 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
       intersect(dep, nodes, c);
       return;
     }
-    for (const inst of pri.children) {
+    // Each instance in turn: the order matters when one of them would leave no node
+    for (const inst of A.instanceOrder.get(pri) ?? pri.children) {
       if (c.primaryRole !== undefined && roleOf(inst) !== c.primaryRole) continue;
       if (inst.kind === 'primitive') applyColocToScores(dep, inst, c);
       else {
@@ -548,6 +556,290 @@ function addDependentScores(c: Coloc, primary: Rsc): void {
 }
 
 // ---------------------------------------------------------------------------
+// Pacemaker 2.1's colocation lists and score merging (pcmk_sched_colocation.c
+// and pcmk_sched_group.c of 2.1.5)
+
+function byPriority(list: Coloc[], key: (c: Coloc) => Rsc): Coloc[] {
+  return list.sort((a, b) => cmpColocPriority(key(a), key(b)));
+}
+
+/** rsc_cons: a group's "group with X" colocations belong to its first member. */
+function thisWithList21(r: Rsc): Coloc[] {
+  const p = r.parent;
+  if (p?.kind !== 'group') return [...r.thisWith];
+  if (p.children[0] === r) return byPriority([...r.thisWith, ...p.thisWith], (c) => c.primary);
+  // After an unmanaged member, the group's mandatory colocations apply to each later member
+  for (const m of p.children) {
+    if (m === r) break;
+    if (!m.managed) return byPriority([...r.thisWith, ...p.thisWith.filter((c) => c.score >= INFINITY)], (c) => c.primary);
+  }
+  return [...r.thisWith];
+}
+
+/** rsc_cons_lhs: once a group is being assigned, "X with group" colocations belong to its last member. */
+function withThisList21(A: Assigner, r: Rsc): Coloc[] {
+  const p = r.parent;
+  if (p?.kind === 'group' && A.expanded.has(p) && p.children[p.children.length - 1] === r) {
+    return byPriority([...r.withThis, ...p.withThis], (c) => c.dependent);
+  }
+  return [...r.withThis];
+}
+
+/** best_node_score_matching_attr for the node-name attribute. */
+function bestScore21(rsc: Rsc, name: string): number {
+  const n = nodeByName(rsc.allowed, name);
+  if (!n || !nodeAvailable(n)) return -INFINITY;
+  return Math.max(rsc.allowed.get(n)!, -INFINITY);
+}
+
+function addNodeScoresMatching21(work: Map<SNode, number>, rsc: Rsc, factor: number, onlyPositive: boolean): void {
+  for (const [n, cur] of work) {
+    const score = bestScore21(rsc, n.name);
+    if (factor < 0 && score < 0) continue;
+    if (cur === INFINITY_HACK) continue;
+    const f = factor * score;
+    let delta = Math.trunc(f < 0 ? f - 0.5 : f + 0.5);
+    if (delta === 0 && score !== 0) delta = factor > 0 ? 1 : factor < 0 ? -1 : 0;
+    const ns = addScores(delta, cur);
+    if (onlyPositive && ns < 0 && cur > 0) {
+      work.set(n, INFINITY_HACK);
+      continue;
+    }
+    if (onlyPositive && ns < 0 && cur === 0) continue;
+    work.set(n, ns);
+  }
+}
+
+/**
+ * pcmk__add_colocated_node_scores of 2.1: merge rsc's scores into the table
+ * at `factor`, then those of resources colocated with rsc, each at full
+ * strength (only the sign of the factor carries on).
+ */
+function addColocatedNodeScores21(A: Assigner, rsc: Rsc, nodes: { t: Map<SNode, number> }, factor: number, active: boolean, onlyPositive: boolean): void {
+  if (rsc.updatingNodes) return;
+  rsc.updatingNodes = true;
+  let work: Map<SNode, number>;
+  let source = rsc;
+  if (rsc.kind === 'group') {
+    const first = rsc.children[0];
+    if (!first) {
+      rsc.updatingNodes = false;
+      return;
+    }
+    const h = { t: new Map(nodes.t) };
+    addColocatedNodeScores21(A, first, h, factor, active, onlyPositive);
+    work = h.t;
+    source = rsc.children[rsc.children.length - 1]!;
+  } else {
+    work = new Map(nodes.t);
+    addNodeScoresMatching21(work, rsc, factor, onlyPositive);
+  }
+  if (anyAvailable(work)) {
+    const multiplier = factor < 0 ? -1 : 1;
+    const holder = { t: work };
+    for (const c of withThisList21(A, source)) {
+      if (!colocHasInfluence(c)) continue;
+      addColocatedNodeScores21(A, c.dependent, holder, (multiplier * c.score) / INFINITY, true, onlyPositive);
+    }
+    work = holder.t;
+  } else if (active) {
+    // Roll back optional scores that would leave nowhere to run
+    rsc.updatingNodes = false;
+    return;
+  }
+  if (onlyPositive) for (const [n, s] of work) if (s === INFINITY_HACK) work.set(n, 1);
+  nodes.t = work;
+  rsc.updatingNodes = false;
+}
+
+/** apply_with_this of 2.1. */
+function addDependentScores21(A: Assigner, c: Coloc, primary: Rsc): void {
+  if (!colocHasInfluence(c)) return;
+  const holder = { t: primary.allowed };
+  addColocatedNodeScores21(A, c.dependent, holder, c.score / INFINITY, true, false);
+  primary.allowed = holder.t;
+}
+
+// ---------------------------------------------------------------------------
+// Pacemaker 2.1's clone assignment (pcmk_sched_clone.c of 2.1.5)
+
+/** append_parent_colocation: an instance takes on its clone's colocations each time it is assigned. */
+function appendParentColocation21(clone: Rsc, inst: Rsc, all: boolean): void {
+  for (const c of clone.thisWith) {
+    if (all || c.score < 0 || c.score >= INFINITY) insertSorted(inst.thisWith, c, (x) => x.primary);
+  }
+  for (const c of clone.withThis) {
+    if (!(c.influence || inst.running.length === 0)) continue;
+    if (all || c.score < 0) insertSorted(inst.withThis, c, (x) => x.dependent);
+  }
+}
+
+/** common_update_score: set a score on the instance and everything in it. */
+function setScoreDeep(x: Rsc, n: SNode, score: number): void {
+  if (x.allowed.has(n)) x.allowed.set(n, score);
+  x.children.forEach((c) => setScoreDeep(c, n, score));
+}
+
+/** can_run_instance over every allowed node of the instance. */
+function canRunInstance21(clone: Rsc, inst: Rsc, counts: Map<SNode, number>, limit: number): void {
+  for (const n of [...inst.allowed.keys()]) {
+    if (!nodeAvailable(n) || inst.orphan) {
+      setScoreDeep(inst, n, -INFINITY);
+      continue;
+    }
+    // A node the clone may not use (or that is full) is banned: the branch
+    // for a negative clone score falls through to the ban as well
+    const local = clone.allowed.get(n);
+    if (local === undefined || local < 0 || (counts.get(n) ?? 0) >= limit) setScoreDeep(inst, n, -INFINITY);
+  }
+}
+
+function instanceNode21(inst: Rsc): SNode | null {
+  return inst.kind === 'primitive' ? inst.assigned : inst.groupColocated ? inst.children[0]?.assigned ?? null : null;
+}
+
+/** allocate_instance of 2.1. */
+function allocateInstance21(A: Assigner, clone: Rsc, inst: Rsc, prefer: SNode | undefined, all: boolean, limit: number, counts: Map<SNode, number>): SNode | null {
+  if (!inst.unassigned) return instanceNode21(inst);
+  if (inst.assigning) return null;
+  appendParentColocation21(clone, inst, all);
+  if (prefer) {
+    const s = inst.allowed.get(prefer);
+    if (s === undefined || s < 0) return null;
+  }
+  canRunInstance21(clone, inst, counts, limit);
+  const backup = new Map(inst.allowed);
+  const backupRole = { role: inst.nextRole, reason: inst.nextRoleReason };
+  let chosen = assign(A, inst, prefer, true);
+  if (chosen && prefer && chosen !== prefer) {
+    inst.allowed = backup;
+    // pcmk__unassign_resource only undoes a primitive's assignment
+    if (inst.kind === 'primitive') {
+      unassign(inst);
+      inst.unassigned = true;
+      inst.nextRole = backupRole.role;
+      inst.nextRoleReason = backupRole.reason;
+    }
+    chosen = null;
+  }
+  if (chosen && clone.allowed.has(chosen)) counts.set(chosen, (counts.get(chosen) ?? 0) + 1);
+  return chosen;
+}
+
+/** distribute_children of 2.1. */
+function distributeChildren21(A: Assigner, clone: Rsc, children: Rsc[], max: number, perHostMax: number): void {
+  const counts = new Map<SNode, number>();
+  let available = 0;
+  for (const n of clone.allowed.keys()) {
+    counts.set(n, 0);
+    if (nodeAvailable(n)) available++;
+  }
+  const all = max < available;
+  let loopMax = available > 0 ? Math.floor(max / available) : 0;
+  if (loopMax < 1) loopMax = 1;
+  let allocated = 0;
+  // Pre-assign as many instances as possible to their current nodes
+  for (const inst of children) {
+    if (allocated >= max) break;
+    if (!instanceActive(inst) || !inst.unassigned || instanceFailed(inst)) continue;
+    const node = instanceCurrent(inst);
+    if (!node || !nodeAvailable(node)) continue;
+    if (clone.allowed.has(node) && (counts.get(node) ?? 0) >= loopMax) continue;
+    if (allocateInstance21(A, clone, inst, node, all, perHostMax, counts)) allocated++;
+  }
+  for (const inst of children) {
+    if (!inst.unassigned) continue;
+    if (allocated >= max) {
+      // clone:limit_reached; the instance is never assigned, so no scores are shown
+      const ban = (x: Rsc) => {
+        for (const n of A.ws.nodes) x.allowed.set(n, -INFINITY);
+        x.children.forEach(ban);
+      };
+      ban(inst);
+      const show = A.showScores;
+      A.showScores = false;
+      assign(A, inst, undefined, true);
+      A.showScores = show;
+    } else if (allocateInstance21(A, clone, inst, undefined, all, perHostMax, counts)) allocated++;
+  }
+}
+
+/** pcmk__cmp_instance of 2.1 (instances without a current node keep their order). */
+function cmpInstance21(A: Assigner, clone: Rsc, a: Rsc, b: Rsc): number {
+  const nodesOf = (i: Rsc): SNode[] => {
+    const s = new Set<SNode>();
+    for (const p of primitivesOf(i)) for (const n of p.running) s.add(n);
+    return [...s];
+  };
+  const na = nodesOf(a);
+  const nb = nodesOf(b);
+  if (na.length > 0 && nb.length > 0 && na.length !== nb.length) return na.length - nb.length;
+  let n1: SNode | undefined = na[0];
+  let n2: SNode | undefined = nb[0];
+  const allowedOn = (i: Rsc, n: SNode | undefined) => {
+    if (!n) return true;
+    const sc = i.allowed.get(n);
+    return sc !== undefined && sc >= 0;
+  };
+  const can1 = allowedOn(a, n1);
+  const can2 = allowedOn(b, n2);
+  if (!can1) n1 = undefined;
+  if (!can2) n2 = undefined;
+  if (can1 !== can2) return can1 ? -1 : 1;
+  if (a.priority !== b.priority) return b.priority - a.priority;
+  if (!n1 && !n2) return 0;
+  if (!n1) return 1;
+  if (!n2) return -1;
+  const av1 = nodeAvailable(n1);
+  const av2 = nodeAvailable(n2);
+  if (av1 !== av2) return av1 ? -1 : 1;
+  const p1 = clone.allowed.has(n1);
+  const p2 = clone.allowed.has(n2);
+  if (!p1 && !p2) return 0;
+  if (p1 !== p2) return p1 ? -1 : 1;
+  const f1 = instanceFailed(a);
+  const f2 = instanceFailed(b);
+  if (f1 !== f2) return f1 ? 1 : -1;
+  const c1 = colocatedScoreOn21(A, clone, a, n1);
+  const c2 = colocatedScoreOn21(A, clone, b, n2);
+  if (c1 !== c2) return c2 - c1;
+  return (a.instance ?? 0) - (b.instance ?? 0);
+}
+
+/** cmp_instance_by_colocation: the instance's current node scored by its clone's colocations. */
+function colocatedScoreOn21(A: Assigner, clone: Rsc, inst: Rsc, node: SNode): number {
+  const h = { t: new Map<SNode, number>([[node, 0]]) };
+  for (const c of clone.thisWith) addColocatedNodeScores21(A, c.primary, h, c.score / INFINITY, false, false);
+  for (const c of clone.withThis) {
+    if (!(c.influence || inst.running.length === 0)) continue;
+    addColocatedNodeScores21(A, c.dependent, h, c.score / INFINITY, false, true);
+  }
+  return h.t.get(node) ?? 0;
+}
+
+/** pcmk__clone_allocate of 2.1. */
+function cloneAllocate21(A: Assigner, r: Rsc, prefer: SNode | undefined): SNode | null {
+  if (!r.unassigned || r.assigning) return null;
+  if (r.promotable) addPromotionScores(A, r);
+  r.assigning = true;
+  for (const c of r.thisWith) assign(A, c.primary, prefer, true);
+  for (const c of r.withThis) {
+    if (!colocHasInfluence(c)) continue;
+    const holder = { t: r.allowed };
+    addColocatedNodeScores21(A, c.dependent, holder, c.score / INFINITY, true, true);
+    r.allowed = holder.t;
+  }
+  showScores(A, 'pcmk__clone_allocate', r);
+  const children = [...r.children].sort((a, b) => cmpInstance21(A, r, a, b));
+  A.instanceOrder.set(r, children);
+  distributeChildren21(A, r, children, r.cloneMax, r.cloneNodeMax);
+  if (r.promotable) setInstanceRoles(A, r);
+  r.assigning = false;
+  r.unassigned = false;
+  return null;
+}
+
+// ---------------------------------------------------------------------------
 // Node sorting and assignment
 
 function sortNodes(A: Assigner, r: Rsc, preferred: SNode | undefined): Array<[SNode, number]> {
@@ -610,6 +902,8 @@ function setNextRole(r: Rsc, role: 'Stopped' | 'Started', why: string): void {
 function showScores(A: Assigner, fn: string, r: Rsc): void {
   if (!A.showScores) return;
   const walk = (x: Rsc) => {
+    // Pacemaker never shows the scores of orphans (pe__show_node_weights_as)
+    if (x.orphan) return;
     for (const n of A.ws.nodes) {
       const s = x.allowed.get(n);
       if (s === undefined) continue;
@@ -672,13 +966,19 @@ export function primitiveAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, 
   if (!r.unassigned) return r.assigned;
   if (r.assigning) return null;
   r.assigning = true;
-  const thisWith = thisWithList(r);
-  const withThis = withThisList(r);
-  const mandatory = (c: Coloc) => c.score <= -INFINITY || c.score >= INFINITY;
-  for (const c of thisWith) if (mandatory(c)) applyThisWith(A, c, r);
-  for (const c of withThis) if (mandatory(c)) addDependentScores(c, r);
-  for (const c of thisWith) if (!mandatory(c)) applyThisWith(A, c, r);
-  for (const c of withThis) if (!mandatory(c)) addDependentScores(c, r);
+  if (A.v21) {
+    // 2.1: every "this with" colocation in priority order, then every "with this"
+    for (const c of thisWithList21(r)) applyThisWith(A, c, r);
+    for (const c of withThisList21(A, r)) addDependentScores21(A, c, r);
+  } else {
+    const thisWith = thisWithList(r);
+    const withThis = withThisList(r);
+    const mandatory = (c: Coloc) => c.score <= -INFINITY || c.score >= INFINITY;
+    for (const c of thisWith) if (mandatory(c)) applyThisWith(A, c, r);
+    for (const c of withThis) if (mandatory(c)) addDependentScores(c, r);
+    for (const c of thisWith) if (!mandatory(c)) applyThisWith(A, c, r);
+    for (const c of withThis) if (!mandatory(c)) addDependentScores(c, r);
+  }
 
   if (r.nextRole === 'Stopped') {
     for (const n of A.ws.nodes) r.allowed.set(n, -INFINITY);
@@ -714,6 +1014,7 @@ function groupAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail:
     return null;
   }
   r.assigning = true;
+  A.expanded.add(r);
   showScores(A, 'pcmk__group_assign', r);
   let first: SNode | null = null;
   let firstSet = false;
@@ -880,6 +1181,7 @@ function unassignDeep(r: Rsc): void {
 }
 
 function cloneAssign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFail: boolean): SNode | null {
+  if (A.v21) return cloneAllocate21(A, r, prefer);
   if (!r.unassigned) return null;
   if (r.assigning) return null;
   r.assigning = true;
@@ -1089,7 +1391,11 @@ function setInstanceRoles(A: Assigner, clone: Rsc): void {
       perNode.set(chosen, (perNode.get(chosen) ?? 0) + 1);
       promoted++;
     }
-    if (A.showScores) A.scores.push(`${inst.id} promotion score on ${chosen ? chosen.name : 'none'}: ${formatScore(p)}`);
+    if (A.showScores) {
+      // 3.0 says "(inactive)" where 2.1 named the node "none"
+      const where = chosen ? `on ${chosen.name}` : A.v21 ? 'on none' : '(inactive)';
+      A.scores.push(`${inst.id} promotion score ${where}: ${formatScore(p)}`);
+    }
   }
 }
 
@@ -1102,8 +1408,8 @@ export function assign(A: Assigner, r: Rsc, prefer: SNode | undefined, stopIfFai
 }
 
 /** Compute scores and assign every resource. Returns score lines when asked. */
-export function placeResources(ws: WorkingSet, wantScores: boolean): string[] {
-  const A: Assigner = { ws, scores: [], showScores: wantScores, roleLocations: [], promotedRuleLocations: [] };
+export function placeResources(ws: WorkingSet, wantScores: boolean, compat: '2.1' | '3.0' = '3.0'): string[] {
+  const A: Assigner = { ws, scores: [], showScores: wantScores, roleLocations: [], promotedRuleLocations: [], v21: compat === '2.1', expanded: new WeakSet(), instanceOrder: new WeakMap() };
   setAllowedDefault(ws);
   unpackLocations(A);
   applyFailureLimits(ws);

@@ -23,14 +23,26 @@ export interface ScheduleResult {
   diagnostics: Diagnostic[];
 }
 
+/**
+ * Which Pacemaker release's placement to follow. The releases differ in how
+ * clone instances are assigned (2.1: one pre-assignment try per active
+ * instance; 3.0: repeated tries with reserved nodes), how far colocated
+ * resources' preferences reach (2.1: each step at full strength; 3.0:
+ * attenuated by every score on the way) and in which order colocations
+ * are applied (3.0: mandatory ones first).
+ */
+export type SchedulerCompat = '2.1' | '3.0';
+
 export interface ScheduleOptions {
   scores?: boolean;
+  /** Default '3.0'. */
+  compat?: SchedulerCompat;
 }
 
 /** Unpack the CIB at `now` (seconds since the epoch) and compute the transition. */
 export function schedule(cib: Cib, now: number, opts: ScheduleOptions = {}): ScheduleResult {
   const ws = unpack(cib, now);
-  const scores = placeResources(ws, !!opts.scores);
+  const scores = placeResources(ws, !!opts.scores, opts.compat ?? '3.0');
   const { graph, summary, fences } = buildGraph(ws);
   const actions = executableActions(graph);
   const fenceAction = clusterOption(unpackNvSets(ws.cib.configuration.crmConfig, { now }), 'fencing-action') ?? 'reboot';

@@ -665,7 +665,11 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         continue;
       }
     }
-    if (!ok && rsc.failureTimeoutMs > 0 && !(task !== 'stop' && configuredOnFail(ws, rsc, task, interval) === 'block')) {
+    // A failure of an operation configured on-fail=block in the primitive
+    // itself never expires (block_failure: not op_defaults, not the implied
+    // block of a stop without fencing)
+    const explicitBlock = rsc.operations.some((o) => o.name === task && intervalMs(o.interval) === interval && (o.onFail ?? '').toLowerCase() === 'block');
+    if (!ok && rsc.failureTimeoutMs > 0 && !explicitBlock) {
       const last = Number.parseInt(op.lastRcChange ?? op.lastRun ?? '0', 10) || 0;
       if (last > 0 && last + rsc.failureTimeoutMs / 1000 <= ws.now) {
         const fc = failCountFor(ws, rsc, node);
@@ -732,6 +736,15 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     }
     if (ON_FAIL_RANK[cfg] > ON_FAIL_RANK[onFail]) onFail = cfg;
     if (cfg === 'stop') nextRoleStop = true;
+    if (status === 0 || status === 4) {
+      // Hard errors keep the resource off the node, a fatal one (not
+      // configured) off every node (remap_operation, unpack_rsc_op); an
+      // anonymous clone's instance bans the whole clone
+      let top = rsc;
+      if (!rsc.unique) while (top.parent) top = top.parent;
+      if (rc === 2 || rc === 4 || rc === 5 || (rc === 3 && interval === 0)) addAllowed(top, node, -INFINITY);
+      else if (rc === 6) for (const n of ws.nodes) addAllowed(top, n, -INFINITY);
+    }
     if (task === 'stop') {
       rsc.stopFailedOn.add(node);
       addAllowed(rsc, node, -INFINITY);

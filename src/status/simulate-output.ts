@@ -4,7 +4,7 @@
  * Cluster Transition and Revised Cluster Status.
  */
 import type { Cib } from '../cib/model.js';
-import { schedule, unpack, simulateTransition } from '../scheduler/index.js';
+import { schedule, unpack, simulateTransition, type SchedulerCompat } from '../scheduler/index.js';
 import type { Action } from '../scheduler/actions.js';
 import { formatClusterStatus, formatCounts } from './format.js';
 
@@ -14,6 +14,8 @@ export interface SimulateOptions {
   showScores: boolean;
   quiet: boolean;
   now: number;
+  /** Which Pacemaker release's placement to follow (default 3.0). */
+  compat?: SchedulerCompat;
 }
 
 export interface SimulateOutput {
@@ -34,7 +36,7 @@ export function actionLine(a: Action): string {
 export function crmSimulate(cib: Cib, opts: SimulateOptions): SimulateOutput {
   const stdout: string[] = [];
   const stderr: string[] = [];
-  const res = schedule(cib, opts.now, { scores: opts.showScores });
+  const res = schedule(cib, opts.now, { scores: opts.showScores, compat: opts.compat });
   if (!opts.quiet) {
     const current = unpack(cib, opts.now);
     const counts = formatCounts(current);

@@ -32,6 +32,16 @@ describe('crm_simulate', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/pcmk__primitive_assign: child_rsc2 allocation score on node1: -INFINITY/);
   });
+  it('follows 2.1 placement with --compat 2.1 and refuses an unknown release', () => {
+    const file = join(CASES_ROOT, 'tier1', 'clone-anon-probe-1.xml');
+    const r = run(['-x', file, '-s', '-Q', '--compat', '2.1']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^pcmk__clone_allocate: /m);
+    expect(run(['-x', file, '-s', '-Q']).stdout).toMatch(/^pcmk__clone_assign: /m);
+    const bad = run(['-x', file, '-S', '--compat', '9']);
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toMatch(/--compat: unknown release "9"/);
+  });
   it('uses the execution-date of the CIB as now', () => {
     const r = run(['-x', join(CASES_ROOT, 'tier1', 'order-first-probes.xml'), '-S']);
     expect(r.status).toBe(0);

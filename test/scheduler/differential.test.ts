@@ -71,7 +71,7 @@ describe(`scheduler against Pacemaker 2.1.5's crm_simulate on ${SEEDS} random CI
       const pcmk = await inBatches(files, 4, async (f) => ({ sim: await run(['-x', f, '-S']), scores: await run(['-x', f, '-s', '-Q']) }));
       const diffs: Diff[] = seeds.map((seed, i) => {
         const want = pcmk[i]!;
-        const out = crmSimulate(parseCibXml(randomCib(seed) as string, files[i]!), { simulate: true, run: false, showScores: true, quiet: false, now: NOW });
+        const out = crmSimulate(parseCibXml(randomCib(seed) as string, files[i]!), { simulate: true, run: false, showScores: true, quiet: false, now: NOW, compat: '2.1' });
         const w = want.sim.split('\n');
         const d: Diff = { seed, revised: false, summary: false, scores: false, why: '' };
         const wr = section(w, 'Revised Cluster Status:') ?? [];

@@ -87,7 +87,7 @@ export function runCase(tier: string, name: string, args: string): CaseResult {
 
 /** Score lines as a sorted list (the .scores files are sorted; a score printed twice counts twice). */
 export function scoreLines(lines: string[]): string[] {
-  return lines.map(norm).filter((l) => / (allocation|promotion) score on /.test(l)).sort();
+  return lines.map(norm).filter((l) => / (allocation|promotion) score (on |\(inactive\))/.test(l)).sort();
 }
 
 /** The first line only one side has, for the reports. */
