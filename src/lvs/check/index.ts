@@ -160,7 +160,7 @@ export function makeStartRealServerChecks(opts: CheckerOptions = {}): StartRealS
       r.state = out.state;
       for (const l of out.log) log(l);
       if (out.changed) {
-        const next = aggregate(out.log.at(-1) ?? current.reason);
+        const next = aggregate(out.log.at(-1) ?? `${chk}: misc_dynamic weight ${out.state.weight ?? 'as configured'}`);
         if (next.up !== current.up || next.dynamicWeight !== current.dynamicWeight) {
           current = next;
           if (!stopped) hooks.onChange(current);

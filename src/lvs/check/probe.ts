@@ -100,7 +100,8 @@ async function fetchUrl(
   const sni = spec.kind === 'SSL_GET' ? { ...(spec.enableSni && vhost ? { servername: vhost } : {}) } : undefined;
   const c = await connect(dst, spec, signal, sni);
   if ('why' in c) {
-    const why = c.why === 'timeout' ? 'Timeout connecting' : c.why === 'stopped' ? 'stopped' : sni ? 'SSL handshake/communication error connecting to' : 'Error connecting';
+    const tlsError = !!sni && !/^E[A-Z]+$/.test(c.why); // OpenSSL's codes (ERR_SSL_...), not a socket errno
+    const why = c.why === 'timeout' ? 'Timeout connecting' : c.why === 'stopped' ? 'stopped' : tlsError ? 'SSL handshake/communication error connecting to' : 'Error connecting';
     return { why };
   }
   const sock = c.sock;
