@@ -94,8 +94,13 @@ export function makeStartRealServerChecks(opts: CheckerOptions = {}): StartRealS
     let stopped = false;
     const ac = new AbortController();
     const timers = new Set<NodeJS.Timeout>();
+    // A hook that throws must not stop the checks: its error is dropped (log) or logged (onChange).
     const log = (l: string) => {
-      if (!stopped) hooks.log(l);
+      try {
+        if (!stopped) hooks.log(l);
+      } catch {
+        /* nowhere left to say it */
+      }
     };
 
     const runners: Runner[] = [];
@@ -146,7 +151,6 @@ export function makeStartRealServerChecks(opts: CheckerOptions = {}): StartRealS
         got = { result: { ok: false, why: (err as Error).message } };
       }
       if (stopped) return;
-      if (got.note) log(got.note);
       const out = step(
         r.spec.kind,
         timingOf(r.spec),
@@ -158,19 +162,30 @@ export function makeStartRealServerChecks(opts: CheckerOptions = {}): StartRealS
         r.spec.kind === 'MISC_CHECK' && r.spec.dynamic,
       );
       r.state = out.state;
+      schedule(() => launch(r), out.nextAt);
+      if (got.note) log(got.note);
       for (const l of out.log) log(l);
       if (out.changed) {
         const next = aggregate(out.log.at(-1) ?? `${chk}: misc_dynamic weight ${out.state.weight ?? 'as configured'}`);
         if (next.up !== current.up || next.dynamicWeight !== current.dynamicWeight) {
           current = next;
-          if (!stopped) hooks.onChange(current);
+          try {
+            if (!stopped) hooks.onChange(current);
+          } catch (err) {
+            log(`${chk}: onChange: ${(err as Error).message}`);
+          }
         }
       }
-      schedule(() => void run(r), out.nextAt);
     };
+    // Anything thrown before the next check was scheduled: try again a delay_loop later.
+    const launch = (r: Runner) =>
+      void run(r).catch((err: unknown) => {
+        log(`${chk}: checker error: ${(err as Error).message}`);
+        schedule(() => launch(r), Date.now() + r.spec.delayLoopMs);
+      });
 
     const start = Date.now();
-    for (const r of runners) schedule(() => void run(r), firstCheckAt(start, timingOf(r.spec), random()));
+    for (const r of runners) schedule(() => launch(r), firstCheckAt(start, timingOf(r.spec), random()));
 
     return {
       health: () => current,

@@ -161,6 +161,29 @@ describe('TCP_CHECK', () => {
     expect(rec.events.length).toBe(n);
   });
 
+  it('a hook that throws does not stop the checks', async () => {
+    const srv = tcpServer();
+    const port = await listen(srv);
+    const changes: boolean[] = [];
+    const hooks: CheckerHooks = {
+      log: () => {
+        throw new Error('log hook broken');
+      },
+      onChange: (h) => {
+        changes.push(h.up);
+        throw new Error('onChange hook broken');
+      },
+    };
+    track(startRealServerChecks({ ip: '127.0.0.1', port }, [{ kind: 'TCP_CHECK', ...common({ retry: 0 }) }], hooks));
+    await new Promise((r) => setTimeout(r, 300));
+    await close(srv);
+    await waitFor('down', async () => changes, (c) => c.length === 1);
+    const srv2 = tcpServer();
+    await listen(srv2, port);
+    await waitFor('up again', async () => changes, (c) => c.length === 2);
+    expect(changes).toEqual([false, true]);
+  });
+
   it('warmup: the first check waits random × warmup (injected draw)', async () => {
     const srv = tcpServer();
     const port = await listen(srv);
