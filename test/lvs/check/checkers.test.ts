@@ -403,6 +403,19 @@ describe('MISC_CHECK', () => {
     }, (gone) => gone);
   });
 
+  it('runs as `user` when given (needs root, as keepalived does to switch user)', async () => {
+    expect(process.getuid?.(), 'this test needs root to run a script as another user').toBe(0);
+    const dir = tmp();
+    chmodSync(dir, 0o777);
+    const out = path.join(dir, 'uid');
+    const s = script(dir, 'whoami.sh', `id -u > '${out}'`);
+    const nobody = Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+    const rec = recorder();
+    track(startRealServerChecks({ ip: '127.0.0.1', port: 80 }, [miscSpec({ path: s, user: 'nobody', delayLoopMs: 60_000 })], rec.hooks));
+    await rec.waitEvent('ran', (e) => e.kind === 'log' && e.line.endsWith('succeeded.'));
+    expect(Number(readFileSync(out, 'utf8').trim())).toBe(nobody);
+  });
+
   it('a script that is not there disables the checker, as keepalived does', async () => {
     const rec = recorder();
     const missing = '/nonexistent/belay-check.sh';
