@@ -55,7 +55,9 @@ export type CheckResult =
   | { ok: true; urls?: { path: string; digest: boolean }[] }
   | { ok: false; why: string }
   | { exit: number }
-  | { signal: number; timedOut: boolean };
+  | { signal: number; timedOut: boolean }
+  /** The local address (bindto/bind_port) could not be bound: not a check at all. */
+  | { bindFailed: true };
 
 export interface StepOutput {
   state: CheckerState;
@@ -96,6 +98,11 @@ export function step(
   finishedAt: number,
   dynamic = false,
 ): StepOutput {
+  if ('bindFailed' in r) {
+    // tcp_connect_thread()/http_connect_thread(): no verdict, try again a delay_loop later.
+    const log = [kind === 'TCP_CHECK' ? 'TCP socket bind failed. Rescheduling.' : 'WEB socket bind failed. Rescheduling'];
+    return { state: s, nextAt: finishedAt + t.delayLoopMs, changed: false, log };
+  }
   switch (kind) {
     case 'TCP_CHECK':
       return tcpStep(t, names, s, isOk(r), finishedAt);

@@ -12,6 +12,9 @@ import * as tls from 'node:tls';
 import type { CheckResult } from './health.js';
 import type { CheckTarget, HttpCheckSpec, MiscCheckSpec, TcpCheckSpec } from './spec.js';
 
+/** bind(2) of bindto/bind_port failed: keepalived reschedules without a verdict (layer4.c connect_error). */
+const BIND_FAILED = 'bind failed';
+
 type ConnOpts = Pick<TcpCheckSpec, 'bindTo' | 'bindPort' | 'connectTimeoutMs'>;
 
 /** Open a TCP (or TLS) connection within connect_timeout; resolves with the socket or a reason. */
@@ -47,13 +50,14 @@ function connect(
     const timer = setTimeout(() => finish({ why: 'timeout' }), co.connectTimeoutMs);
     signal.addEventListener('abort', onAbort);
     sock.once(tlsOpts ? 'secureConnect' : 'connect', () => finish({ sock }));
-    sock.once('error', (err: NodeJS.ErrnoException) => finish({ why: err.code ?? err.message }));
+    sock.once('error', (err: NodeJS.ErrnoException) => finish({ why: err.syscall === 'bind' ? BIND_FAILED : (err.code ?? err.message) }));
   });
 }
 
 /** TCP_CHECK: the connection opens within connect_timeout. */
 export async function tcpProbe(dst: CheckTarget, spec: TcpCheckSpec, signal: AbortSignal): Promise<CheckResult> {
   const r = await connect(dst, spec, signal);
+  if ('why' in r && r.why === BIND_FAILED) return { bindFailed: true };
   if ('why' in r) return { ok: false, why: r.why === 'timeout' ? 'timeout' : 'failed' };
   r.sock.destroy();
   return { ok: true };
@@ -96,9 +100,10 @@ async function fetchUrl(
   path: string,
   vhost: string | undefined,
   signal: AbortSignal,
-): Promise<HttpResponse | { why: string }> {
+): Promise<HttpResponse | { why: string } | { bindFailed: true }> {
   const sni = spec.kind === 'SSL_GET' ? { ...(spec.enableSni && vhost ? { servername: vhost } : {}) } : undefined;
   const c = await connect(dst, spec, signal, sni);
+  if ('why' in c && c.why === BIND_FAILED) return { bindFailed: true };
   if ('why' in c) {
     const tlsError = !!sni && !/^E[A-Z]+$/.test(c.why); // OpenSSL's codes (ERR_SSL_...), not a socket errno
     const why = c.why === 'timeout' ? 'Timeout connecting' : c.why === 'stopped' ? 'stopped' : tlsError ? 'SSL handshake/communication error connecting to' : 'Error connecting';
@@ -140,6 +145,7 @@ export async function httpProbe(dst: CheckTarget, spec: HttpCheckSpec, signal: A
   for (const url of spec.urls) {
     const vhost = url.virtualhost ?? spec.virtualhost;
     const r = await fetchUrl(dst, spec, url.path, vhost, signal);
+    if ('bindFailed' in r) return r;
     if ('why' in r) return { ok: false, why: r.why };
     const codes = url.statusCodes;
     const statusOk = codes.length ? codes.includes(r.status) : r.status >= 200 && r.status <= 299;

@@ -132,7 +132,10 @@ describe('TCP_CHECK', () => {
       s.destroy();
     });
     const port = await listen(srv);
-    const bindPort = 20000 + Math.floor(Math.random() * 20000);
+    // A free local port on 127.0.0.2, found by binding it once.
+    const probe = net.createServer();
+    const bindPort = await listen(probe, 0, '127.0.0.2');
+    await close(probe);
     const rec = recorder();
     // The real server's own address has nothing listening; connect_ip/port point at srv.
     track(
@@ -145,6 +148,17 @@ describe('TCP_CHECK', () => {
     // Log lines name the real server (FMT_CHK), not connect_ip.
     await rec.waitEvent('success', isLog('TCP connection to [127.0.0.9]:tcp:9 success.'));
     expect(peers[0]).toBe(`127.0.0.2:${bindPort}`);
+  });
+
+  it('a bindto that cannot be bound gives no verdict: "Rescheduling", the server stays up', async () => {
+    const srv = tcpServer();
+    const port = await listen(srv);
+    const rec = recorder();
+    const h = track(startRealServerChecks({ ip: '127.0.0.1', port }, [{ kind: 'TCP_CHECK', ...common({ bindTo: '192.0.2.77' }) }], rec.hooks));
+    await rec.waitEvent('bind failure', isLog('TCP socket bind failed. Rescheduling.'));
+    await rec.waitEvent('again', isLog('TCP socket bind failed. Rescheduling.'), rec.events.length);
+    expect(rec.changes()).toEqual([]);
+    expect(h.health().up).toBe(true);
   });
 
   it('alpha: starts down, up on the first success; stop() ends all hooks', async () => {

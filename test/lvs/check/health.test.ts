@@ -36,7 +36,9 @@ function parseStep(s: string): { r: CheckResult; dur: number } {
         ? { ok: false, why: 'Error connecting' }
         : k === 'exit'
           ? { exit: Number(v) }
-          : k === 'sig'
+          : k === 'bind'
+            ? { bindFailed: true }
+            : k === 'sig'
             ? { signal: Number(v), timedOut: false }
             : { signal: 15, timedOut: true };
   return { r, dur: Number(dur ?? 0) };
