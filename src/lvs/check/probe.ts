@@ -42,8 +42,8 @@ function connect(
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       sock.removeAllListeners('error');
+      sock.on('error', () => {}); // later errors: the reader sees them, or the socket is gone
       if ('why' in v) sock.destroy();
-      else sock.on('error', () => {}); // later errors are seen by the reader
       resolve(v);
     };
     const onAbort = () => finish({ why: 'stopped' });
