@@ -18,7 +18,7 @@ export interface ScriptCredentials {
   user: string;
 }
 
-function lookupUser(user: string, group?: string): ScriptCredentials | null {
+export function lookupUser(user: string, group?: string): ScriptCredentials | null {
   try {
     const uid = Number(execFileSync('id', ['-u', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
     let gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
