@@ -86,11 +86,6 @@ function load(file: string, log: (l: string) => void, configId?: string): Loaded
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
   for (const w of security.warnings) log(`WARNING - ${w}`);
   for (const n of mail.notes) log(n);
-  for (const u of cfg.unsupported) {
-    log(
-      `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
-    );
-  }
   return { cfg, resolved, security, mail };
 }
 
