@@ -100,6 +100,20 @@ function notApplied(s: Stmt, why: string, warn: Warn): void {
   warn(s, `'${s.keyword}' is read but not applied by belay: ${why}`);
 }
 
+/** How many words each keyword takes; more are named in a warning, never dropped silently. */
+const ARITY: Record<string, number> = {
+  delay_loop: 1, lb_algo: 1, lvs_sched: 1, lb_kind: 1, lvs_method: 1, protocol: 1, persistence_timeout: 1, persistence_granularity: 1,
+  quorum: 1, hysteresis: 1, inhibit_on_failure: 1, alpha: 1, omega: 0, ha_suspend: 0, sorry_server: 2, sorry_server_inhibit: 1,
+  virtualhost: 1, weight: 1, retry: 1, nb_get_retry: 1, delay_before_retry: 1, warmup: 1, connect_timeout: 1, real_server: 2,
+  connect_ip: 1, connect_port: 1, bindto: 1, bind_port: 1, enable_sni: 1, misc_timeout: 1, misc_dynamic: 0, user: 2,
+  url: 0, path: 1, digest: 1, TCP_CHECK: 0, HTTP_GET: 0, SSL_GET: 0, MISC_CHECK: 0,
+};
+
+function arity(s: Stmt, warn: Warn): void {
+  const n = ARITY[s.keyword];
+  if (n !== undefined && s.args.length > n) warn(s, `'${s.keyword}': extra words ignored: ${s.args.slice(n).map((a) => a.text).join(' ')}`);
+}
+
 /** Checker kinds keepalived has and belay does not run. */
 const UNRUN_CHECKERS = new Set(['SMTP_CHECK', 'UDP_CHECK', 'PING_CHECK', 'DNS_CHECK', 'BFD_CHECK', 'FILE_CHECK']);
 
@@ -134,6 +148,7 @@ export function parseVirtualServer(st: Stmt, warn: Warn): VirtualServerConf {
   let connectTimeoutMs = DEFAULT_CONNECT_TIMEOUT_MS;
   const rsStmts: Stmt[] = [];
   for (const s of block(st)) {
+    arity(s, warn);
     switch (s.keyword) {
       case 'delay_loop':
         vs.delayLoopMs = timer(s, 0.000001);
@@ -263,6 +278,7 @@ function parseRealServer(st: Stmt, vs: VirtualServerConf, up: Inherit & { connec
   const mine: Inherit = {};
   const checkStmts: Stmt[] = [];
   for (const s of st.block ?? []) {
+    arity(s, warn);
     switch (s.keyword) {
       case 'weight':
         rs.weight = uint(s, 0, 65535);
@@ -349,6 +365,7 @@ function parseChecker(st: Stmt, vs: VirtualServerConf, inh: Inherit & { connectT
   let user: string | undefined;
   let group: string | undefined;
   for (const s of st.block ?? []) {
+    arity(s, warn);
     // Keywords of every checker (install_checker_common_keywords without the connection ones).
     switch (s.keyword) {
       case 'retry':
@@ -481,6 +498,7 @@ function parseUrl(st: Stmt, warn: Warn): HttpUrlSpec {
   const codes: number[] = [];
   const u: Partial<HttpUrlSpec> = {};
   for (const s of block(st)) {
+    arity(s, warn);
     switch (s.keyword) {
       case 'path':
         path = word(s);

@@ -167,6 +167,12 @@ describe('refusals and defaults', () => {
     expect(cfg.virtualServers[0]!.lbAlgo).toBe('rr');
   });
 
+  it('extra words after a keyword are named, not dropped silently', () => {
+    const cfg = parseKeepalivedConf('k.conf', mem(vsConf('  delay_loop 6 7')));
+    expect(cfg.warnings).toEqual([{ file: 'k.conf', line: 2, message: "'delay_loop': extra words ignored: 7" }]);
+    expect(cfg.virtualServers[0]!.delayLoopMs).toBe(6000);
+  });
+
   it('virtual_server group NAME needs its virtual_server_group', () => {
     expect(() => parseKeepalivedConf('k.conf', mem('virtual_server group G {\n}\n'))).toThrow(/k\.conf:1: .*no virtual_server_group named 'G'/);
   });
