@@ -13,15 +13,13 @@
  * Needs root, nft, nginx, curl; fails loudly without them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Lab, requireCommands } from '../../src/lab/netns.js';
 import { BELAY_BIN, hasVip, killNginx, makeWorkDir, requireKeepalivedLab, startDaemon, startNginx, stopDaemon, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
 import { waiter } from '../wait.js';
-import type { LvsStatus } from '../../src/lvs/manager.js';
+import { poolOf, realServerDr, seed000Conf, seed002Conf, useStandInCheckersIfNeeded } from '../../src/lab/lvs-demo.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.resolve(BELAY_BIN, '..', '..', 'dist');
 const waitFor = waiter(30000, 250);
 
@@ -41,8 +39,8 @@ async function setup(): Promise<Lab> {
   requireKeepalivedLab('the LVS lab test');
   requireCommands('the LVS lab test', { nft: 'nftables' });
   if (!existsSync(path.join(dist, 'cli', 'belay.js'))) throw new Error('run `npm run build` first: dist/cli/belay.js is missing');
-  // The health checkers (src/lvs/check) when built; until then the test's TCP-connect checker.
-  if (!existsSync(path.join(dist, 'lvs', 'check', 'index.js'))) process.env.BELAY_LVS_CHECKER_MODULE = path.join(here, 'tcp-checker.mjs');
+  // The health checkers (src/lvs/check) when built; until then tcp-checker.mjs here.
+  useStandInCheckersIfNeeded();
   lab = await Lab.create({ tag: `v-${process.pid % 10000}` });
   work = makeWorkDir('blv-lab-');
   for (const h of ['dir1', 'dir2', 'rs1', 'rs2', 'client']) await lab.addHost(h);
@@ -50,43 +48,6 @@ async function setup(): Promise<Lab> {
 }
 
 const sh = (l: Lab, host: string, cmd: string) => l.exec(host, ['sh', '-c', cmd]);
-
-/** Seed 002's lvs1 keepalived.conf, addresses adapted; dir2 is the BACKUP. */
-function seed002(o: { vips: string[]; vs: string; rs1: string; rs2: string; kind: 'NAT' | 'DR'; backup: boolean; extra?: string }): string {
-  let t = readFileSync(path.join(here, '..', 'vrrp', 'fixtures', 'seed002-lvs1.conf'), 'utf8');
-  const swap = (a: string, b: string) => {
-    if (!t.includes(a)) throw new Error(`seed 002 text has no '${a}'`);
-    t = t.split(a).join(b);
-  };
-  swap('{ 192.168.4.80  }', `{\n${o.vips.map((v) => `        ${v}`).join('\n')}\n      }`);
-  swap('192.168.4.15', o.vs);
-  swap('192.168.4.100', o.rs1);
-  swap('192.168.4.200', o.rs2);
-  swap('lb_kind DR', `lb_kind ${o.kind}`);
-  if (o.backup) {
-    swap('state MASTER', 'state BACKUP');
-    swap('priority 100', 'priority 50');
-  }
-  return t + (o.extra ?? '');
-}
-
-/** Seed 000's keepalived.conf (DR, rr, HTTP_GET; its virtual_server sits inside the vrrp_instance, a lost brace), addresses adapted. */
-function seed000(o: { vip: string; rs1: string; rs2: string; backup: boolean }): string {
-  let t = readFileSync(path.join(here, '..', 'vrrp', 'fixtures', 'seed000-nginx-keepalived.conf'), 'utf8');
-  const swap = (a: string, b: string) => {
-    if (!t.includes(a)) throw new Error(`seed 000 text has no '${a}'`);
-    t = t.split(a).join(b);
-  };
-  swap('10.33.100.11/16', `${o.vip}/24`);
-  swap('10.33.100.11 80', `${o.vip} 80`);
-  swap('10.33.100.15', o.rs1);
-  swap('10.33.100.16', o.rs2);
-  if (o.backup) {
-    swap('state MASTER', 'state BACKUP');
-    swap('priority 99', 'priority 50');
-  }
-  return t;
-}
 
 function start(l: Lab, host: string, conf: string): DaemonHandle {
   const file = path.join(work, `keepalived-${host}.conf`);
@@ -96,17 +57,7 @@ function start(l: Lab, host: string, conf: string): DaemonHandle {
   return d;
 }
 
-function lvsOf(d: DaemonHandle): LvsStatus | undefined {
-  try {
-    return (JSON.parse(readFileSync(d.statusFile, 'utf8')) as { lvs?: LvsStatus }).lvs;
-  } catch {
-    return undefined;
-  }
-}
-
-function inPool(d: DaemonHandle, service = 0): string[] {
-  return (lvsOf(d)?.services[service]?.realServers ?? []).filter((r) => r.inPool).map((r) => r.ip);
-}
+const inPool = poolOf;
 
 /** n sequential requests from the client; each answer is the real server's name, or 'FAIL'. */
 async function requests(l: Lab, url: string, n: number): Promise<string[]> {
@@ -178,7 +129,7 @@ describe('LVS with belay keepalived, nftables data plane', () => {
     const rs1 = l.host('rs1').address;
     const rs2 = l.host('rs2').address;
     const persistent = `\nvirtual_server ${vip2} 80 {\n  delay_loop 6\n  lb_algo rr\n  lb_kind NAT\n  persistence_timeout 50\n  protocol TCP\n  real_server ${rs1} 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n  real_server ${rs2} 80 {\n    TCP_CHECK {\n      connect_timeout 3\n    }\n  }\n}\n`;
-    const conf = (backup: boolean) => seed002({ vips: [vip, gw, vip2], vs: vip, rs1, rs2, kind: 'NAT', backup, extra: persistent });
+    const conf = (backup: boolean) => seed002Conf({ vips: [vip, gw, vip2], vs: vip, rs1, rs2, kind: 'NAT', backup, extra: persistent });
     const d1 = start(l, 'dir1', conf(false));
     const d2 = start(l, 'dir2', conf(true));
     await waitFor('dir1 to hold the VIP', () => hasVip(l, 'dir1', vip), Boolean);
@@ -203,13 +154,12 @@ describe('LVS with belay keepalived, nftables data plane', () => {
     const l = await setup();
     const vip = `${l.subnet}.100`;
     for (const r of ['rs1', 'rs2']) {
-      // seed 000's realserver.sh: the VIP on lo, no ARP answers or announcements for it.
-      await sh(l, r, `ip addr add ${vip}/32 dev lo && sysctl -qw net.ipv4.conf.lo.arp_ignore=1 net.ipv4.conf.lo.arp_announce=2 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2`);
+      await realServerDr(l, r, vip);
       startNginx(l, r, work);
     }
     const rs1 = l.host('rs1').address;
     const rs2 = l.host('rs2').address;
-    const conf = (backup: boolean) => seed000({ vip, rs1, rs2, backup });
+    const conf = (backup: boolean) => seed000Conf({ vip, rs1, rs2, backup });
     const d1 = start(l, 'dir1', conf(false));
     const d2 = start(l, 'dir2', conf(true));
     await scenario(l, 'DR', vip, `http://${vip}/`, d1, d2);
