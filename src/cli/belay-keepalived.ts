@@ -155,7 +155,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
   // LVS: the virtual servers run beside the VRRP instances, on one data plane for the process.
   let dataPlane: DataPlane | undefined;
   let lvs: LvsManager | undefined;
-  const startLvs = async (cfg: KeepalivedConfig): Promise<LvsManager | undefined> => {
+  const startLvs = async (cfg: KeepalivedConfig, why = 'start-up'): Promise<LvsManager | undefined> => {
     if (cfg.virtualServers.length === 0) return undefined;
     dataPlane ??= makeDataPlane(chooseBackend(), log);
     if (cfg.virtualServers.some((v) => v.lbKind === 'NAT') && readIpForward() === '0') {
@@ -163,7 +163,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     }
     const m = new LvsManager({ virtualServers: cfg.virtualServers, groups: cfg.virtualServerGroups, startChecks: await loadStartRealServerChecks(log), dataPlane, log, onStatus: markDirty });
     m.setMasterAddresses(masterAddresses(engine.status()));
-    await m.start();
+    await m.start(why);
     return m;
   };
   engine.onStateChange(() => lvs?.setMasterAddresses(masterAddresses(engine.status())));
@@ -222,7 +222,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
         const old = lvs;
         void (async () => {
           await old?.stop({ keepTable: next.cfg.virtualServers.length > 0 });
-          lvs = await startLvs(next.cfg);
+          lvs = await startLvs(next.cfg, 'reload');
           markDirty();
         })().catch((err: Error) => log(`LVS: reload failed: ${err.message}`));
         log('Reload finished');

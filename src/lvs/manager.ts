@@ -78,12 +78,12 @@ export class LvsManager {
     this.runScript = o.runScript ?? defaultRunScript(o.log);
   }
 
-  async start(): Promise<void> {
+  async start(why = 'start-up'): Promise<void> {
     if (!this.o.startChecks && this.o.virtualServers.some((v) => v.realServers.some((r) => r.checks.length))) {
       this.o.log('LVS: the health checkers are not available in this build: every real server is taken as up, unchecked');
     }
     this.syncCheckers();
-    await this.reevaluate('start-up');
+    await this.reevaluate(why);
   }
 
   /** The addresses this node holds as VRRP MASTER (for ha_suspend). */

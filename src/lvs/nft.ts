@@ -19,7 +19,9 @@
  * the connection (saddr . sport) and sh hashes the source.
  *
  * Set elements survive a re-apply (`flush table` leaves them), so clients
- * stay on their real server while it stays in the pool.
+ * stay on their real server while it stays in the pool. A set's name carries
+ * its timeout: a reload with another persistence_timeout makes new sets
+ * rather than redefining one.
  */
 import type { LbAlgo } from './model.js';
 import type { DesiredService, Destination } from './pool.js';
@@ -118,7 +120,7 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
       const rsChains = dests.map((d) => ({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d }));
       for (const c of rsChains) {
         natChains.push(c.chain);
-        const set = `${c.chain}_p`;
+        const set = `${c.chain}_p${persist}`;
         const rs: string[] = [];
         if (persist) {
           natSets.push(set);
@@ -164,7 +166,7 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
         drChains.push(c.chain);
         const rs: string[] = [];
         if (persist) {
-          const set = `${c.chain}_p`;
+          const set = `${c.chain}_p${persist}`;
           drSets.push(set);
           dr.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
           body.push(`    ip saddr @${set} goto ${c.chain}`);

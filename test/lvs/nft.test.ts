@@ -62,9 +62,9 @@ describe('nftables backend text', () => {
   it('sh and persistence: jhash of the source, per-server timeout sets looked up first', () => {
     const r = nftRuleset([svc({ lbAlgo: 'sh', persistenceTimeoutS: 50, protocol: 'UDP', matches: [{ kind: 'fwmark', fwmark: 3 }] })]);
     expect(r.text).toContain('meta mark 3 meta l4proto udp jump vs0');
-    expect(r.text).toContain('set vs0_198_18_0_21_80_p { type ipv4_addr; flags dynamic,timeout; timeout 50s; }');
-    expect(r.text).toContain('ip saddr @vs0_198_18_0_21_80_p goto vs0_198_18_0_21_80');
-    expect(r.text).toContain('update @vs0_198_18_0_21_80_p { ip saddr }');
+    expect(r.text).toContain('set vs0_198_18_0_21_80_p50 { type ipv4_addr; flags dynamic,timeout; timeout 50s; }');
+    expect(r.text).toContain('ip saddr @vs0_198_18_0_21_80_p50 goto vs0_198_18_0_21_80');
+    expect(r.text).toContain('update @vs0_198_18_0_21_80_p50 { ip saddr }');
     expect(r.text).toContain('jhash ip saddr mod 3 vmap');
     nftCheck(r.text);
   });
@@ -82,9 +82,16 @@ describe('nftables backend text', () => {
     const first = nftRuleset([svc({ persistenceTimeoutS: 60 })]);
     const second = nftRuleset([svc({ persistenceTimeoutS: 60, destinations: [d('198.18.0.22', 1)] })], { previous: first.names });
     expect(second.text).toContain('delete chain ip belay_lvs vs0_198_18_0_21_80\n');
-    expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p\n');
-    expect(second.text).not.toContain('delete set ip belay_lvs vs0_198_18_0_22_80_p');
-    expect(second.text).toContain('  chain vs0 {\n    ip saddr @vs0_198_18_0_22_80_p goto vs0_198_18_0_22_80\n    goto vs0_198_18_0_22_80\n  }');
+    expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p60\n');
+    expect(second.text).not.toContain('delete set ip belay_lvs vs0_198_18_0_22_80_p60');
+    expect(second.text).toContain('  chain vs0 {\n    ip saddr @vs0_198_18_0_22_80_p60 goto vs0_198_18_0_22_80\n    goto vs0_198_18_0_22_80\n  }');
+  });
+
+  it('a new persistence_timeout gets new sets (a set keeps its timeout), the old ones go', () => {
+    const first = nftRuleset([svc({ persistenceTimeoutS: 30 })]);
+    const second = nftRuleset([svc({ persistenceTimeoutS: 90 })], { previous: first.names });
+    expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p30\n');
+    expect(second.text).toContain('set vs0_198_18_0_21_80_p90 { type ipv4_addr; flags dynamic,timeout; timeout 90s; }');
   });
 
   it('every lb_algo has a schedule; the fallbacks say what they do', () => {
