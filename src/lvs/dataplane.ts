@@ -65,7 +65,8 @@ export class NftDataPlane implements DataPlane {
   async apply(table: DesiredService[]): Promise<void> {
     const r = nftRuleset(table, { deviceOf: this.deviceOf, ...(this.previous ? { previous: this.previous } : {}) });
     for (const n of r.notes) this.log(`LVS: ${n}`);
-    await run('nft', ['-f', '-'], r.text);
+    // The first apply of this process also clears what a killed predecessor left (same transaction: no gap).
+    await run('nft', ['-f', '-'], this.previous ? r.text : nftRemoveText() + r.text);
     this.previous = r.names;
   }
 
