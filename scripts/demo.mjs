@@ -7,6 +7,8 @@
 //      one powers it off before it takes the floating IP.
 //   2. The Keepalived way: `belay keepalived -f keepalived.conf` on two nginx
 //      load balancers, then a crash of the master.
+//   3. Keepalived + LVS: seed 002's virtual_server (wrr, DR) on two directors
+//      over nftables, a real server failing and coming back.
 // The offline part (crm on a CIB file, crm_simulate) is scripts/demo-offline.mjs.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,5 +36,14 @@ try {
 } catch (err) {
   failed = true;
   console.error(`\nthe keepalived demo failed: ${err.message}`);
+}
+
+console.log('\n');
+const { runLvsDemo } = await import(join(root, 'dist/lab/lvs-demo.js'));
+try {
+  await runLvsDemo();
+} catch (err) {
+  failed = true;
+  console.error(`\nthe LVS demo failed: ${err.message}`);
 }
 process.exitCode = failed ? 1 : 0;

@@ -3,7 +3,8 @@
  * foreground with console logging (like `keepalived --dont-fork
  * --log-console`). SIGHUP reloads, SIGTERM/SIGINT release the VIPs with a
  * priority-0 advert. `belay keepalived --status` reads the status file the
- * running daemon keeps up to date.
+ * running daemon keeps up to date. `virtual_server` blocks run beside the
+ * VRRP instances (src/lvs): checkers, pool, nftables or IPVS table.
  */
 import type { Command } from 'commander';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
@@ -20,6 +21,8 @@ import type { RouterStatus } from '../vrrp/core.js';
 import { KeepalivedMailer, mailSettings, type MailPlan } from '../notify/keepalived-mail.js';
 import { MetricsServer } from '../metrics/server.js';
 import { keepalivedMetricsText } from '../metrics/keepalived.js';
+import { backendNotes, LvsManager, loadStartRealServerChecks, type LvsStatus } from '../lvs/manager.js';
+import { chooseBackend, conntrackCounts, connKey, makeDataPlane, type DataPlane } from '../lvs/dataplane.js';
 
 const VERSION = '0.1.0';
 
@@ -44,6 +47,8 @@ interface StatusFile {
   startedAt: string;
   warnings: string[];
   status: RouterStatus;
+  /** The virtual servers (LVS), when the configuration has any. */
+  lvs?: LvsStatus;
 }
 
 function writeAtomic(file: string, text: string): void {
@@ -86,11 +91,7 @@ function load(file: string, log: (l: string) => void, configId?: string): Loaded
   for (const w of cfg.warnings) log(`WARNING - ${w.file}:${w.line}: ${w.message}`);
   for (const w of security.warnings) log(`WARNING - ${w}`);
   for (const n of mail.notes) log(n);
-  for (const u of cfg.unsupported) {
-    log(
-      `${u.keyword} ${u.args.join(' ')} (${u.file}:${u.line}, ${u.realServers} real_server): LVS is not supported yet; this block is NOT applied (no IPVS rules, no health checks)`,
-    );
-  }
+  if (cfg.virtualServers.length) for (const n of backendNotes(cfg.virtualServers, chooseBackend())) log(`LVS: ${n}`);
   return { cfg, resolved, security, mail };
 }
 
@@ -110,7 +111,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     throw err;
   }
   if (opts.configTest) {
-    log(`Configuration file ${opts.file} is valid: ${loaded.resolved.spec.instances.length} vrrp_instance, ${loaded.resolved.spec.scripts.length} vrrp_script`);
+    log(`Configuration file ${opts.file} is valid: ${loaded.resolved.spec.instances.length} vrrp_instance, ${loaded.resolved.spec.scripts.length} vrrp_script, ${loaded.cfg.virtualServers.length} virtual_server`);
     return 0;
   }
   if (loaded.resolved.spec.instances.length === 0) log('No vrrp_instance configured: nothing to do but wait for a reload');
@@ -138,22 +139,46 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     statusTimer = null;
     if (!statusDirty) return;
     statusDirty = false;
-    const s: StatusFile = { pid: process.pid, configFile: path.resolve(opts.file), updatedAt: new Date().toISOString(), startedAt, warnings, status: engine.status() };
+    const s: StatusFile = { pid: process.pid, configFile: path.resolve(opts.file), updatedAt: new Date().toISOString(), startedAt, warnings, status: engine.status(), ...(lvs ? { lvs: lvs.status() } : {}) };
     try {
       writeAtomic(opts.statusFile, `${JSON.stringify(s, null, 2)}\n`);
     } catch (err) {
       log(`cannot write status file ${opts.statusFile}: ${(err as Error).message}`);
     }
   };
-  engine.onStatus(() => {
+  const markDirty = () => {
     statusDirty = true;
     statusTimer ??= setTimeout(flushStatus, 100);
-  });
+  };
+  engine.onStatus(markDirty);
+
+  // LVS: the virtual servers run beside the VRRP instances, on one data plane for the process.
+  let dataPlane: DataPlane | undefined;
+  let lvs: LvsManager | undefined;
+  const startLvs = async (cfg: KeepalivedConfig, why = 'start-up'): Promise<LvsManager | undefined> => {
+    if (cfg.virtualServers.length === 0) return undefined;
+    dataPlane ??= makeDataPlane(chooseBackend(), log);
+    if (cfg.virtualServers.some((v) => v.lbKind === 'NAT') && readIpForward() === '0') {
+      log('LVS: WARNING - net.ipv4.ip_forward is 0: NAT virtual servers need it (sysctl -w net.ipv4.ip_forward=1)');
+    }
+    const m = new LvsManager({ virtualServers: cfg.virtualServers, groups: cfg.virtualServerGroups, startChecks: await loadStartRealServerChecks(log), dataPlane, log, onStatus: markDirty });
+    m.setMasterAddresses(masterAddresses(engine.status()));
+    await m.start(why);
+    return m;
+  };
+  engine.onStateChange(() => lvs?.setMasterAddresses(masterAddresses(engine.status())));
 
   try {
     await engine.start();
   } catch (err) {
     process.stderr.write(`belay keepalived: cannot start: ${(err as Error).message}\n`);
+    await engine.stop().catch(() => {});
+    return 1;
+  }
+  try {
+    lvs = await startLvs(loaded.cfg);
+  } catch (err) {
+    process.stderr.write(`belay keepalived: cannot start the virtual servers: ${(err as Error).message}\n`);
     await engine.stop().catch(() => {});
     return 1;
   }
@@ -175,6 +200,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
       if (stopping) return;
       stopping = true;
       log(`Stopping (${sig})`);
+      await lvs?.stop();
       await engine.stop();
       await metrics?.close();
       await mailer.flush();
@@ -192,6 +218,13 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
         warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
         engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
         mailer.reload(next.mail.settings);
+        // Virtual servers: checkers restart with the new configuration; the table is replaced in one transaction.
+        const old = lvs;
+        void (async () => {
+          await old?.stop({ keepTable: next.cfg.virtualServers.length > 0 });
+          lvs = await startLvs(next.cfg, 'reload');
+          markDirty();
+        })().catch((err: Error) => log(`LVS: reload failed: ${err.message}`));
         log('Reload finished');
       } catch (err) {
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
@@ -240,12 +273,53 @@ export function formatStatus(s: StatusFile, alive: boolean): string {
     const dropped = Object.entries(d).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ');
     lines.push(`${i.name}: adverts rcvd ${i.stats.advertRcvd}, sent ${i.stats.advertSent}, became master ${i.stats.becomeMaster}, released ${i.stats.releaseMaster}${dropped ? `, dropped: ${dropped}` : ''}`);
   }
+  if (s.lvs) lines.push(...formatLvsStatus(s.lvs, s.lvs.backend === 'nftables' && alive ? readConntrackNow() : undefined));
   if (s.warnings.length) {
     lines.push('');
     lines.push(`${s.warnings.length} configuration warning(s):`);
     for (const w of s.warnings) lines.push(`  ${w}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function readIpForward(): string {
+  try {
+    return readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
+/** The addresses of the instances this node is MASTER of (ha_suspend). */
+function masterAddresses(s: RouterStatus): Set<string> {
+  return new Set(s.instances.filter((i) => i.state === 'MASTER').flatMap((i) => i.vips.map((v) => v.split('/')[0]!)));
+}
+
+/** Virtual servers for --status: each real server's health, weight and connections (conntrack, read now). */
+export function formatLvsStatus(l: LvsStatus, conntrack?: string): string[] {
+  const lines: string[] = ['', `Virtual servers (${l.backend} backend)${l.lastApplyError ? ` - LAST APPLY FAILED: ${l.lastApplyError}` : ''}`];
+  const table = l.services.map((s) => ({ ...s, destinations: s.destinations }));
+  const conns = conntrack !== undefined ? conntrackCounts(table, conntrack) : undefined;
+  for (const s of l.services) {
+    lines.push(`  ${s.name} ${s.lbAlgo} ${s.lbKind}${s.persistenceTimeoutS ? ` persistent ${s.persistenceTimeoutS}` : ''}${s.quorumUp ? '' : ' QUORUM LOST'}${s.checking ? '' : ' (checks suspended: not MASTER)'}  (${s.file}:${s.line})`);
+    const rows = [['REAL SERVER', 'HEALTH', 'WEIGHT', 'IN POOL', 'ACTIVE', 'INACTIVE', 'LAST CHECK']];
+    for (const r of s.realServers) {
+      const c = conns?.get(connKey(s.id, r)) ?? { active: r.active, inactive: r.inactive };
+      rows.push([`${r.ip}:${r.port}`, r.up ? 'UP' : 'DOWN', `${r.weight}/${r.configuredWeight}`, r.inPool ? 'yes' : 'no', String(c.active), String(c.inactive), r.reason]);
+    }
+    for (const d of s.destinations.filter((x) => x.sorry)) rows.push([`${d.ip}:${d.port}`, 'SORRY', String(d.weight), d.weight > 0 ? 'yes' : 'no', '-', '-', d.reason]);
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) lines.push(`    ${r.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()}`);
+  }
+  return lines;
+}
+
+function readConntrackNow(): string | undefined {
+  try {
+    return readFileSync('/proc/net/nf_conntrack', 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -271,7 +345,7 @@ export function registerKeepalivedCommands(program: Command): void {
     .option('-l, --log-console', 'accepted for keepalived compatibility (belay always logs to the console)')
     .option('-D, --log-detail', 'timestamps with milliseconds')
     .option('-i, --config-id <id>', "use the configuration lines marked '@ID' (default: the host name)")
-    .option('-P, --vrrp', 'accepted for keepalived compatibility (belay only does VRRP)')
+    .option('-P, --vrrp', 'accepted for keepalived compatibility')
     .option('--metrics-listen <host:port>', 'serve Prometheus metrics (keepalived exporter names) on /metrics, e.g. 127.0.0.1:9650')
     .action(async (o: { useFile: string; status?: boolean; statusFile: string; json?: boolean; configTest?: boolean; udpPort?: string; logDetail?: boolean; configId?: string; metricsListen?: string }) => {
       if (o.status) {

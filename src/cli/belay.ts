@@ -7,6 +7,7 @@ import { registerAgentCommands } from './belay-agent.js';
 import { registerDaemonCommands } from './belay-daemon.js';
 import { registerKeepalivedCommands } from './belay-keepalived.js';
 import { registerLabCommands } from './belay-lab.js';
+import { registerLvsCommands } from './belay-lvs.js';
 import { registerRingCommands } from './belay-ring.js';
 import { registerWebCommands } from './belay-web.js';
 import { registerSimCommands } from './belay-sim.js';
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDaemonCommands(program);
   registerAgentCommands(program);
   registerKeepalivedCommands(program);
+  registerLvsCommands(program);
   registerWebCommands(program);
   registerLabCommands(program);
   registerSimCommands(program);

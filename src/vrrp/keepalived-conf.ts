@@ -6,11 +6,13 @@
  * Parsing is pure over a `ConfigSource` (read a file, expand a glob), so
  * tests run on strings; `fsConfigSource` in conf-fs.ts reads the disk.
  * Errors carry file and line; unknown keywords become warnings with their
- * line; LVS `virtual_server` blocks are parsed and reported as unsupported.
+ * line; LVS `virtual_server` blocks are parsed by src/lvs/conf.ts.
  */
 import { familyOf, type Family } from './addr.js';
 import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6, type VrrpVersion } from './packet.js';
 import type { InstanceSpec, RouterSpec, ScriptSpec, SyncGroupSpec, VipSpec } from './types.js';
+import { parseVirtualServer, parseVirtualServerGroup, validateLvs } from '../lvs/conf.js';
+import type { VirtualServerConf, VirtualServerGroupConf } from '../lvs/model.js';
 
 export interface ConfigSource {
   /** File text, or throws. */
@@ -324,14 +326,6 @@ export interface SyncGroupConf {
   line: number;
 }
 
-export interface UnsupportedBlock {
-  keyword: string;
-  args: string[];
-  file: string;
-  line: number;
-  realServers: number;
-}
-
 export interface TrackFileConf {
   name: string;
   file: string;
@@ -362,8 +356,9 @@ export interface KeepalivedConfig {
   trackProcesses: TrackProcessConf[];
   instances: InstanceConf[];
   syncGroups: SyncGroupConf[];
-  /** LVS blocks (virtual_server, virtual_server_group): parsed, not run yet. */
-  unsupported: UnsupportedBlock[];
+  /** LVS: `virtual_server` and `virtual_server_group` blocks (src/lvs). */
+  virtualServers: VirtualServerConf[];
+  virtualServerGroups: VirtualServerGroupConf[];
   warnings: Diagnostic[];
 }
 
@@ -414,7 +409,8 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
     trackProcesses: [],
     instances: [],
     syncGroups: [],
-    unsupported: [],
+    virtualServers: [],
+    virtualServerGroups: [],
     warnings,
   };
   const warn = (s: { file: string; line: number }, message: string) => warnings.push({ file: s.file, line: s.line, message });
@@ -441,8 +437,10 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
         cfg.trackProcesses.push(parseTrackProcess(st, warn));
         break;
       case 'virtual_server':
+        cfg.virtualServers.push(parseVirtualServer(st, warn));
+        break;
       case 'virtual_server_group':
-        cfg.unsupported.push(unsupported(st));
+        cfg.virtualServerGroups.push(parseVirtualServerGroup(st, warn));
         break;
       case 'static_ipaddress':
       case 'static_routes':
@@ -455,20 +453,11 @@ export function parseKeepalivedConf(path: string, src: ConfigSource, opts: Parse
     }
   }
   validate(cfg);
+  validateLvs(cfg.virtualServers, cfg.virtualServerGroups);
   return cfg;
 }
 
 type Warn = (s: { file: string; line: number }, message: string) => void;
-
-function unsupported(st: Stmt): UnsupportedBlock {
-  return {
-    keyword: st.keyword,
-    args: st.args.map((a) => a.text),
-    file: st.file,
-    line: st.line,
-    realServers: (st.block ?? []).filter((s) => s.keyword === 'real_server').length,
-  };
-}
 
 function arg(st: Stmt, i = 0): string {
   const a = st.args[i];
@@ -902,10 +891,12 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
       case 'unicast_ttl':
         c.unicastTtl = intArg(s, 1, 255);
         break;
+      // Seen inside vrrp_instance when a blog post lost a closing brace (seed 000).
       case 'virtual_server':
+        cfg.virtualServers.push(parseVirtualServer(s, warn));
+        break;
       case 'virtual_server_group':
-        // Seen inside vrrp_instance when a blog post lost a closing brace (seed 000).
-        cfg.unsupported.push(unsupported(s));
+        cfg.virtualServerGroups.push(parseVirtualServerGroup(s, warn));
         break;
       case 'smtp_alert':
       case 'dont_track_primary':

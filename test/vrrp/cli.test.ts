@@ -17,13 +17,13 @@ describe('belay keepalived', () => {
     return f;
   };
 
-  it('-t checks a file: warnings with their line, LVS reported, exit 0', () => {
+  it('-t checks a file: warnings with their line, how the virtual server is balanced, exit 0', () => {
     const f = write('ok.conf', 'global_defs {\n  router_id t1\n  bogus_option 3\n}\nvrrp_instance VI_1 {\n  interface lo\n  virtual_router_id 9\n  unicast_src_ip 127.0.0.1\n  virtual_ipaddress {\n    127.0.0.9\n  }\n}\nvirtual_server 127.0.0.9 80 {\n  real_server 127.0.0.2 80 {\n  }\n}\n');
     const r = belay(['-t', '-f', f]);
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`WARNING - ${f}:3: unknown keyword 'bogus_option' in global_defs`);
-    expect(r.stdout).toMatch(/virtual_server 127\.0\.0\.9 80 \(.*ok\.conf:13, 1 real_server\): LVS is not supported yet/);
-    expect(r.stdout).toContain('is valid: 1 vrrp_instance');
+    expect(r.stdout).toContain(`LVS: ${f}:13: virtual_server TCP 127.0.0.9:80: lb_algo wlc - wlc (connection counting) falls back to wrr`);
+    expect(r.stdout).toContain('is valid: 1 vrrp_instance, 0 vrrp_script, 1 virtual_server');
   });
 
   it('a bad file: the error names file and line, exit 1', () => {

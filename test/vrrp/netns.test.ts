@@ -224,7 +224,8 @@ virtual_server ${vip} 80 {
     expect(lines).toContain('INSTANCE VI_1 BACKUP 100');
     expect(lines).toContain('master-only');
     const logA = readFileSync(da.logFile, 'utf8');
-    expect(logA).toMatch(/virtual_server .* LVS is not supported yet/);
+    expect(logA).toMatch(/LVS: .*:\d+: virtual_server TCP [\d.]+:80: lb_algo wlc/);
+    expect(logA).toMatch(/LVS: nftables table applied \(start-up\): vs0 1\/1 serving/);
     expect(logA).toMatch(/no vrrp_instance has smtp_alert/);
     expect(logA).toContain('(VI_1) Entering MASTER STATE');
 

@@ -1,0 +1,143 @@
+/**
+ * The data plane shells: apply the desired table to the kernel. nftables
+ * (`nft -f -`, one transaction; the default where /proc/net/ip_vs is
+ * absent) or IPVS (`ipvsadm-restore`, where the kernel has it). Also reads
+ * the connection counts `--status` and `belay lvs -Ln` show.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { execa } from 'execa';
+import { ipvsadmRestoreText, type ConnCounts } from './ipvsadm.js';
+import { nftRemoveText, nftRuleset, type NftRuleset } from './nft.js';
+import type { DesiredService, Destination } from './pool.js';
+
+export type BackendName = 'nftables' | 'ipvs';
+
+export interface DataPlane {
+  readonly name: BackendName;
+  apply(table: DesiredService[]): Promise<void>;
+  remove(): Promise<void>;
+  /** Active / inactive connections per destination, as far as the backend can tell. */
+  connections(table: DesiredService[]): Map<string, ConnCounts>;
+}
+
+export function connKey(serviceId: string, d: { ip: string; port: number }): string {
+  return `${serviceId}/${d.ip}:${d.port}`;
+}
+
+/** IPVS when the kernel has it, else nftables; `BELAY_LVS_BACKEND` overrides. */
+export function chooseBackend(env = process.env.BELAY_LVS_BACKEND): BackendName {
+  if (env === 'nftables' || env === 'ipvs') return env;
+  return existsSync('/proc/net/ip_vs') ? 'ipvs' : 'nftables';
+}
+
+async function run(cmd: string, args: string[], input: string): Promise<void> {
+  try {
+    await execa(cmd, args, { input });
+  } catch (err) {
+    const e = err as { stderr?: string; shortMessage?: string };
+    throw new Error(`${cmd} ${args.join(' ')}: ${(e.stderr || e.shortMessage || String(err)).trim()}`);
+  }
+}
+
+/** The device a real server is reached on directly (DR needs an on-link route). */
+function onLinkDevice(ip: string): string | undefined {
+  try {
+    const r = JSON.parse(execFileSync('ip', ['-j', 'route', 'get', ip], { encoding: 'utf8' })) as { dev?: string; gateway?: string }[];
+    const first = r[0];
+    return first && !first.gateway ? first.dev : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export class NftDataPlane implements DataPlane {
+  readonly name = 'nftables' as const;
+  private previous: NftRuleset['names'] | undefined;
+  private readonly devices = new Map<string, string | undefined>();
+  constructor(private readonly log: (l: string) => void = () => {}) {}
+
+  private deviceOf = (ip: string): string | undefined => {
+    if (!this.devices.has(ip)) this.devices.set(ip, onLinkDevice(ip));
+    return this.devices.get(ip);
+  };
+
+  async apply(table: DesiredService[]): Promise<void> {
+    const r = nftRuleset(table, { deviceOf: this.deviceOf, ...(this.previous ? { previous: this.previous } : {}) });
+    for (const n of r.notes) this.log(`LVS: ${n}`);
+    // The first apply of this process also clears what a killed predecessor left (same transaction: no gap).
+    await run('nft', ['-f', '-'], this.previous ? r.text : nftRemoveText() + r.text);
+    this.previous = r.names;
+  }
+
+  async remove(): Promise<void> {
+    await run('nft', ['-f', '-'], nftRemoveText());
+    this.previous = undefined;
+  }
+
+  connections(table: DesiredService[]): Map<string, ConnCounts> {
+    return conntrackCounts(table, readConntrack());
+  }
+}
+
+export class IpvsDataPlane implements DataPlane {
+  readonly name = 'ipvs' as const;
+  async apply(table: DesiredService[]): Promise<void> {
+    await run('ipvsadm-restore', [], ipvsadmRestoreText(table));
+  }
+  async remove(): Promise<void> {
+    await run('ipvsadm', ['-C'], '');
+  }
+  connections(): Map<string, ConnCounts> {
+    return new Map(); // ipvsadm -Ln itself shows them on an IPVS kernel
+  }
+}
+
+export function makeDataPlane(name: BackendName, log: (l: string) => void): DataPlane {
+  return name === 'ipvs' ? new IpvsDataPlane() : new NftDataPlane(log);
+}
+
+function readConntrack(): string {
+  try {
+    return readFileSync('/proc/net/nf_conntrack', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Count /proc/net/nf_conntrack entries per destination: original direction
+ * to the virtual address, reply from the real server. ESTABLISHED is
+ * active (IPVS's ActiveConn), any other TCP state or UDP is inactive.
+ */
+export function conntrackCounts(table: DesiredService[], text: string): Map<string, ConnCounts> {
+  const out = new Map<string, ConnCounts>();
+  const byTuple = new Map<string, { id: string; d: Destination }[]>();
+  for (const s of table) {
+    for (const m of s.matches) {
+      if (m.kind !== 'addr') continue;
+      for (const d of s.destinations) {
+        const k = `${m.ip}:${m.port}>${d.ip}:${d.port}`;
+        byTuple.set(k, [...(byTuple.get(k) ?? []), { id: s.id, d }]);
+        out.set(connKey(s.id, d), { active: 0, inactive: 0 });
+      }
+    }
+  }
+  for (const line of text.split('\n')) {
+    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((x) => x[1]);
+    const dst = [...line.matchAll(/\bdst=(\S+)/g)].map((x) => x[1]);
+    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((x) => x[1]);
+    const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((x) => x[1]);
+    if (src.length < 2 || dport.length < 1 || sport.length < 2) continue;
+    const k = `${dst[0]}:${dport[0]}>${src[1]}:${sport[1]}`;
+    const hits = byTuple.get(k);
+    if (!hits) continue;
+    const established = / ESTABLISHED /.test(line);
+    for (const h of hits) {
+      const c = out.get(connKey(h.id, h.d))!;
+      if (established) c.active++;
+      else c.inactive++;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,209 @@
+/**
+ * The nftables data plane, as text for `nft -f`: one table per family owned
+ * by belay (`table ip belay_lvs` for NAT, `table netdev belay_lvs_dr` for
+ * DR), written whole and applied in one transaction. Pure.
+ *
+ * NAT: a `nat` prerouting chain sends each virtual service to its chain,
+ * which picks a real server for the first packet of a connection
+ * (conntrack keeps the choice): rr = `numgen inc mod N`, wrr = `numgen inc`
+ * over the weight sum (ranges per server), sh = `jhash ip saddr` over the
+ * weight sum; the real server's chain DNATs. persistence_timeout: each
+ * real server has a timeout set of client addresses, refreshed on every new
+ * connection and looked up before the scheduler (kube-proxy's session
+ * affinity does the same).
+ *
+ * DR: at netdev ingress (no conntrack), frames for the virtual service are
+ * sent on with `fwd ip to RS device DEV`, which resolves the real server's
+ * MAC and keeps the IP header (the real server holds the VIP on lo). The
+ * choice must be the same for every packet of a connection, so rr/wrr hash
+ * the connection (saddr . sport) and sh hashes the source.
+ *
+ * Set elements survive a re-apply (`flush table` leaves them), so clients
+ * stay on their real server while it stays in the pool. A set's name carries
+ * its timeout: a reload with another persistence_timeout makes new sets
+ * rather than redefining one.
+ */
+import type { LbAlgo } from './model.js';
+import type { DesiredService, Destination } from './pool.js';
+
+export const NAT_TABLE = 'belay_lvs';
+export const DR_TABLE = 'belay_lvs_dr';
+
+/** How the nftables backend schedules each lb_algo. */
+export function nftSchedule(algo: LbAlgo): { as: 'rr' | 'wrr' | 'sh'; note?: string } {
+  switch (algo) {
+    case 'rr':
+      return { as: 'rr' };
+    case 'wrr':
+      return { as: 'wrr' };
+    case 'sh':
+      return { as: 'sh' };
+    case 'mh':
+      return { as: 'sh', note: 'mh (Maglev hashing) falls back to sh: a jhash of the client address over the weights' };
+    case 'dh':
+      return { as: 'wrr', note: 'dh (destination hashing) falls back to wrr: every connection of a virtual service has the same destination' };
+    default:
+      return { as: 'wrr', note: `${algo} (connection counting) falls back to wrr: nftables keeps no per-server connection count, weights are honoured` };
+  }
+}
+
+function ident(d: { ip: string; port: number }): string {
+  return `${d.ip.replace(/[.:]/g, '_')}_${d.port}`;
+}
+
+function l4(protocol: 'TCP' | 'UDP'): 'tcp' | 'udp' {
+  return protocol === 'TCP' ? 'tcp' : 'udp';
+}
+
+/** Serving destinations: weight > 0, IPv4 (the tables are `ip`). */
+function serving(s: DesiredService): Destination[] {
+  return s.destinations.filter((d) => d.weight > 0 && !d.ip.includes(':'));
+}
+
+/** The vmap of a scheduler over `n` chains with weights. */
+function pick(expr: string, chains: { chain: string; weight: number }[], weighted: boolean): string {
+  if (chains.length === 1) return `goto ${chains[0]!.chain}`;
+  const entries: string[] = [];
+  let at = 0;
+  for (const c of chains) {
+    const w = weighted ? c.weight : 1;
+    entries.push(w === 1 ? `${at} : goto ${c.chain}` : `${at}-${at + w - 1} : goto ${c.chain}`);
+    at += w;
+  }
+  return `${expr} mod ${at} vmap { ${entries.join(', ')} }`;
+}
+
+export interface NftOptions {
+  /** DR: the device each real server is reached on (its on-link route). */
+  deviceOf?: (ip: string) => string | undefined;
+  /** Chains and sets written by the previous apply, to delete those no longer wanted. */
+  previous?: { nat: string[]; natSets: string[]; dr: string[]; drSets: string[]; drHooks: string[] };
+}
+
+export interface NftRuleset {
+  text: string;
+  /** Names, for the next apply's clean-up. */
+  names: { nat: string[]; natSets: string[]; dr: string[]; drSets: string[]; drHooks: string[] };
+  /** Why a service or destination is not in the tables. */
+  notes: string[];
+}
+
+export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftRuleset {
+  const natChains: string[] = [];
+  const natSets: string[] = [];
+  const drChains: string[] = [];
+  const drSets: string[] = [];
+  const notes: string[] = [];
+  const nat: string[] = [];
+  const natEntry: string[] = [];
+  const dr: string[] = [];
+  const drEntry = new Map<string, string[]>();
+
+  for (const s of table) {
+    const sched = nftSchedule(s.lbAlgo).as;
+    const dests = serving(s);
+    const proto = l4(s.protocol);
+    const matches = s.matches.flatMap((m) => {
+      if (m.kind === 'fwmark') return [`meta mark ${m.fwmark} meta l4proto ${proto}`];
+      if (m.ip.includes(':')) {
+        notes.push(`${s.id} (${s.file}:${s.line}): IPv6 address ${m.ip} is not handled by the nftables backend`);
+        return [];
+      }
+      return [m.port ? `ip daddr ${m.ip} ${proto} dport ${m.port}` : `ip daddr ${m.ip} meta l4proto ${proto}`];
+    });
+    const persist = s.persistenceTimeoutS;
+    if (s.lbKind === 'NAT') {
+      const chain = s.id;
+      natChains.push(chain);
+      for (const m of matches) natEntry.push(`    ${m} jump ${chain}`);
+      const body: string[] = [];
+      const rsChains = dests.map((d) => ({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d }));
+      for (const c of rsChains) {
+        natChains.push(c.chain);
+        const set = `${c.chain}_p${persist}`;
+        const rs: string[] = [];
+        if (persist) {
+          natSets.push(set);
+          nat.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
+          body.push(`    ip saddr @${set} goto ${c.chain}`);
+          rs.push(`    update @${set} { ip saddr }`);
+        }
+        rs.push(`    counter meta l4proto ${proto} dnat ip to ${c.d.ip}${c.d.port ? `:${c.d.port}` : ''}`);
+        nat.push(`  chain ${c.chain} {`, ...rs, '  }');
+      }
+      if (rsChains.length) {
+        const expr = sched === 'sh' ? 'jhash ip saddr' : 'numgen inc';
+        body.push(`    ${pick(expr, rsChains, sched !== 'rr')}`);
+      }
+      // An empty pool: the packet goes on to the director itself, which refuses it (RST / port unreachable) as IPVS does.
+      nat.push(`  chain ${chain} {`, ...body, '  }');
+    } else {
+      for (const m of matches) {
+        if (m.startsWith('meta mark')) notes.push(`${s.id} (${s.file}:${s.line}): DR with a fwmark is not handled by the nftables backend (the mark is set after the ingress hook)`);
+      }
+      const addrMatches = matches.filter((m) => !m.startsWith('meta mark'));
+      const rsChains: { chain: string; weight: number; d: Destination; dev: string }[] = [];
+      for (const d of dests) {
+        const dev = opts.deviceOf?.(d.ip);
+        if (!dev) {
+          notes.push(`${s.id}: real server ${d.ip} has no on-link route here; DR needs it on a directly connected network`);
+          continue;
+        }
+        rsChains.push({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d, dev });
+      }
+      const devs = [...new Set([...rsChains.map((c) => c.dev)])];
+      if (rsChains.length === 0 || addrMatches.length === 0) continue;
+      const chain = s.id;
+      drChains.push(chain);
+      // The VIP arrives on the device of the real servers' network (one LAN: the DR topology).
+      for (const dev of devs) {
+        const hooks = drEntry.get(dev) ?? [];
+        for (const m of addrMatches) hooks.push(`    meta pkttype host ${m} jump ${chain}`);
+        drEntry.set(dev, hooks);
+      }
+      const body: string[] = [];
+      for (const c of rsChains) {
+        drChains.push(c.chain);
+        const rs: string[] = [];
+        if (persist) {
+          const set = `${c.chain}_p${persist}`;
+          drSets.push(set);
+          dr.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
+          body.push(`    ip saddr @${set} goto ${c.chain}`);
+          rs.push(`    update @${set} { ip saddr }`);
+        }
+        rs.push(`    fwd ip to ${c.d.ip} device "${c.dev}"`);
+        dr.push(`  chain ${c.chain} {`, ...rs, '  }');
+      }
+      const expr = sched === 'sh' || persist ? 'jhash ip saddr' : `jhash ip saddr . ${proto} sport`;
+      body.push(`    ${pick(expr, rsChains, sched !== 'rr')}`);
+      dr.push(`  chain ${chain} {`, ...body, '  }');
+    }
+  }
+
+  const prev = opts.previous ?? { nat: [], natSets: [], dr: [], drSets: [], drHooks: [] };
+  const drHooks = [...drEntry.keys()].map((dev) => `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`);
+  const out: string[] = [];
+  // NAT table: create if missing, flush every chain (set elements stay), drop what is gone, write the rest.
+  out.push(`table ip ${NAT_TABLE} {}`, `flush table ip ${NAT_TABLE}`);
+  for (const c of prev.nat.filter((c) => !natChains.includes(c))) out.push(`delete chain ip ${NAT_TABLE} ${c}`);
+  for (const c of prev.natSets.filter((c) => !natSets.includes(c))) out.push(`delete set ip ${NAT_TABLE} ${c}`);
+  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, '}');
+  out.push(`table netdev ${DR_TABLE} {}`, `flush table netdev ${DR_TABLE}`);
+  for (const c of prev.drHooks.filter((c) => !drHooks.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
+  for (const c of prev.dr.filter((c) => !drChains.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
+  for (const c of prev.drSets.filter((c) => !drSets.includes(c))) out.push(`delete set netdev ${DR_TABLE} ${c}`);
+  if (drEntry.size || dr.length) {
+    out.push(`table netdev ${DR_TABLE} {`);
+    for (const [dev, hooks] of drEntry) {
+      out.push(`  chain ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')} {`, `    type filter hook ingress device "${dev}" priority -500; policy accept;`, ...hooks, '  }');
+    }
+    out.push(...dr, '}');
+  }
+  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks }, notes };
+}
+
+/** Remove belay's tables (shutdown). */
+export function nftRemoveText(): string {
+  return `table ip ${NAT_TABLE} {}\ndelete table ip ${NAT_TABLE}\ntable netdev ${DR_TABLE} {}\ndelete table netdev ${DR_TABLE}\n`;
+}

@@ -1,0 +1,103 @@
+/**
+ * The nftables text from the desired table. Checked as text here; when
+ * `nft` is installed it is also loaded with `nft -c` (check only, no
+ * change to the kernel's ruleset) in a throwaway network namespace.
+ */
+import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { nftRemoveText, nftRuleset, nftSchedule } from '../../src/lvs/nft.js';
+import type { DesiredService } from '../../src/lvs/pool.js';
+
+const d = (ip: string, weight: number) => ({ ip, port: 80, weight, configuredWeight: weight, up: true, sorry: false, reason: 'ok' });
+const svc = (over: Partial<DesiredService>): DesiredService => ({
+  id: 'vs0',
+  matches: [{ kind: 'addr', ip: '10.9.0.100', port: 80 }],
+  protocol: 'TCP',
+  lbAlgo: 'rr',
+  lbKind: 'NAT',
+  destinations: [d('198.18.0.21', 1), d('198.18.0.22', 2)],
+  quorumUp: true,
+  file: 'k.conf',
+  line: 1,
+  ...over,
+});
+
+function nftCheck(text: string): void {
+  const dir = mkdtempSync(path.join(tmpdir(), 'blv-nft-'));
+  const ns = `blv-nftc${process.pid}`;
+  try {
+    writeFileSync(path.join(dir, 'r.nft'), text);
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
+    execFileSync('ip', ['netns', 'exec', ns, 'nft', '-c', '-f', path.join(dir, 'r.nft')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  } finally {
+    try {
+      execFileSync('ip', ['netns', 'delete', ns], { stdio: 'ignore' });
+    } catch {
+      /* never made */
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('nftables backend text', () => {
+  it('rr NAT: numgen over the serving servers, one DNAT chain each', () => {
+    const r = nftRuleset([svc({})]);
+    expect(r.text).toContain('    ip daddr 10.9.0.100 tcp dport 80 jump vs0');
+    expect(r.text).toContain('numgen inc mod 2 vmap { 0 : goto vs0_198_18_0_21_80, 1 : goto vs0_198_18_0_22_80 }');
+    expect(r.text).toContain('counter meta l4proto tcp dnat ip to 198.18.0.22:80');
+    nftCheck(r.text);
+  });
+
+  it('wrr: ranges by weight; weight 0 (inhibited) servers are left out', () => {
+    const r = nftRuleset([svc({ lbAlgo: 'wrr', destinations: [d('198.18.0.21', 1), d('198.18.0.22', 3), { ...d('198.18.0.23', 0), up: false }] })]);
+    expect(r.text).toContain('numgen inc mod 4 vmap { 0 : goto vs0_198_18_0_21_80, 1-3 : goto vs0_198_18_0_22_80 }');
+    expect(r.text).not.toContain('198.18.0.23');
+    nftCheck(r.text);
+  });
+
+  it('sh and persistence: jhash of the source, per-server timeout sets looked up first', () => {
+    const r = nftRuleset([svc({ lbAlgo: 'sh', persistenceTimeoutS: 50, protocol: 'UDP', matches: [{ kind: 'fwmark', fwmark: 3 }] })]);
+    expect(r.text).toContain('meta mark 3 meta l4proto udp jump vs0');
+    expect(r.text).toContain('set vs0_198_18_0_21_80_p50 { type ipv4_addr; flags dynamic,timeout; timeout 50s; }');
+    expect(r.text).toContain('ip saddr @vs0_198_18_0_21_80_p50 goto vs0_198_18_0_21_80');
+    expect(r.text).toContain('update @vs0_198_18_0_21_80_p50 { ip saddr }');
+    expect(r.text).toContain('jhash ip saddr mod 3 vmap');
+    nftCheck(r.text);
+  });
+
+  it('DR: netdev ingress, fwd to the real server on its device, per-connection hash', () => {
+    const r = nftRuleset([svc({ lbKind: 'DR', lbAlgo: 'wrr' })], { deviceOf: () => 'eth0' });
+    expect(r.text).toContain('type filter hook ingress device "eth0" priority -500; policy accept;');
+    expect(r.text).toContain('meta pkttype host ip daddr 10.9.0.100 tcp dport 80 jump vs0');
+    expect(r.text).toContain('jhash ip saddr . tcp sport mod 3 vmap');
+    expect(r.text).toContain('fwd ip to 198.18.0.22 device "eth0"');
+    nftCheck(r.text);
+  });
+
+  it('a re-apply deletes the chains and sets of servers that left, and keeps the others', () => {
+    const first = nftRuleset([svc({ persistenceTimeoutS: 60 })]);
+    const second = nftRuleset([svc({ persistenceTimeoutS: 60, destinations: [d('198.18.0.22', 1)] })], { previous: first.names });
+    expect(second.text).toContain('delete chain ip belay_lvs vs0_198_18_0_21_80\n');
+    expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p60\n');
+    expect(second.text).not.toContain('delete set ip belay_lvs vs0_198_18_0_22_80_p60');
+    expect(second.text).toContain('  chain vs0 {\n    ip saddr @vs0_198_18_0_22_80_p60 goto vs0_198_18_0_22_80\n    goto vs0_198_18_0_22_80\n  }');
+  });
+
+  it('a new persistence_timeout gets new sets (a set keeps its timeout), the old ones go', () => {
+    const first = nftRuleset([svc({ persistenceTimeoutS: 30 })]);
+    const second = nftRuleset([svc({ persistenceTimeoutS: 90 })], { previous: first.names });
+    expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p30\n');
+    expect(second.text).toContain('set vs0_198_18_0_21_80_p90 { type ipv4_addr; flags dynamic,timeout; timeout 90s; }');
+  });
+
+  it('every lb_algo has a schedule; the fallbacks say what they do', () => {
+    expect(nftSchedule('rr')).toEqual({ as: 'rr' });
+    expect(nftSchedule('wlc').note).toMatch(/falls back to wrr/);
+    expect(nftSchedule('mh').note).toMatch(/falls back to sh/);
+    expect(nftRemoveText()).toContain('delete table ip belay_lvs');
+  });
+});
