@@ -25,7 +25,6 @@ const connections = arg('connections', 16);
 const { Lab, requireCommands } = await import(join(root, 'dist/lab/netns.js'));
 const { startNginx, startDaemon, stopDaemon, hasVip, makeWorkDir, waitFor } = await import(join(root, 'dist/lab/keepalived-demo.js'));
 requireCommands('bench/lvs-nat.mjs', { nft: 'nftables', nginx: 'nginx', wrk: 'wrk' });
-if (!existsSync(join(root, 'dist/lvs/check/index.js'))) process.env.BELAY_LVS_CHECKER_MODULE = join(root, 'test/lvs/tcp-checker.mjs');
 
 const lab = await Lab.create({ tag: `v-b${process.pid % 1000}` });
 const work = makeWorkDir('blv-bench-');

@@ -21,7 +21,8 @@ import type { RouterStatus } from '../vrrp/core.js';
 import { KeepalivedMailer, mailSettings, type MailPlan } from '../notify/keepalived-mail.js';
 import { MetricsServer } from '../metrics/server.js';
 import { keepalivedMetricsText } from '../metrics/keepalived.js';
-import { backendNotes, LvsManager, loadStartRealServerChecks, type LvsStatus } from '../lvs/manager.js';
+import { backendNotes, LvsManager, type LvsStatus } from '../lvs/manager.js';
+import { startRealServerChecks } from '../lvs/check/index.js';
 import { chooseBackend, conntrackCounts, connKey, makeDataPlane, type DataPlane } from '../lvs/dataplane.js';
 
 const VERSION = '0.1.0';
@@ -161,7 +162,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     if (cfg.virtualServers.some((v) => v.lbKind === 'NAT') && readIpForward() === '0') {
       log('LVS: WARNING - net.ipv4.ip_forward is 0: NAT virtual servers need it (sysctl -w net.ipv4.ip_forward=1)');
     }
-    const m = new LvsManager({ virtualServers: cfg.virtualServers, groups: cfg.virtualServerGroups, startChecks: await loadStartRealServerChecks(log), dataPlane, log, onStatus: markDirty });
+    const m = new LvsManager({ virtualServers: cfg.virtualServers, groups: cfg.virtualServerGroups, startChecks: startRealServerChecks, dataPlane, log, onStatus: markDirty });
     m.setMasterAddresses(masterAddresses(engine.status()));
     await m.start(why);
     return m;

@@ -70,16 +70,10 @@ export async function realServerDr(lab: Lab, host: string, vip: string): Promise
   await lab.exec(host, ['sh', '-c', `ip addr add ${vip}/32 dev lo && sysctl -qw net.ipv4.conf.lo.arp_ignore=1 net.ipv4.conf.lo.arp_announce=2 net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2`]);
 }
 
-/** The checkers: dist/lvs/check when built, else the TCP-connect stand-in of the LVS lab test. */
-export function useStandInCheckersIfNeeded(): void {
-  if (!existsSync(path.join(root, 'dist', 'lvs', 'check', 'index.js'))) process.env.BELAY_LVS_CHECKER_MODULE = path.join(root, 'test', 'lvs', 'tcp-checker.mjs');
-}
-
 /** The demo's LVS part. Needs root, nft, nginx, curl. */
 export async function runLvsDemo(print: (l: string) => void = (l) => console.log(l)): Promise<void> {
   requireKeepalivedLab('the LVS demo');
   requireCommands('the LVS demo', { nft: 'nftables' });
-  useStandInCheckersIfNeeded();
   const lab = await Lab.create({ tag: `lv${process.pid}` });
   const work = makeWorkDir('belay-lvsdemo-');
   const daemons: DaemonHandle[] = [];

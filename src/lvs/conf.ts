@@ -372,8 +372,13 @@ function parseChecker(st: Stmt, vs: VirtualServerConf, inh: Inherit & { connectT
         c.retry = uint(s, 0, 0xffffffff);
         continue;
       case 'nb_get_retry':
-        c.retry = uint(s, 0, 0xffffffff);
-        warn(s, http ? `nb_get_retry is deprecated - please use 'retry' (applied as retry)` : `nb_get_retry is deprecated - please use 'retry'; keepalived 2.2.7 knows it only in HTTP_GET/SSL_GET and ignores it in ${kind}, belay applies it as retry`);
+        // keepalived 2.2.7 knows it only in HTTP_GET/SSL_GET; elsewhere it
+        // is an unknown keyword and the checker keeps its default retry.
+        // Doing the same keeps a migrated configuration's timing.
+        if (http) {
+          c.retry = uint(s, 0, 0xffffffff);
+          warn(s, `nb_get_retry is deprecated - please use 'retry' (applied as retry)`);
+        } else warn(s, `Unknown keyword 'nb_get_retry' in ${kind} (ignored, as keepalived 2.2.7 does: the retry stays ${c.retry}; write 'retry' to set it)`);
         continue;
       case 'delay_before_retry':
         c.delayBeforeRetryMs = timer(s);

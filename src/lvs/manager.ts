@@ -207,21 +207,3 @@ export class LvsManager {
     }
   }
 }
-
-/**
- * The checkers' implementation: src/lvs/check/index.ts once it is built
- * (loaded by a computed name so this compiles before it exists), else a
- * module named by BELAY_LVS_CHECKER_MODULE (tests), else none.
- */
-export async function loadStartRealServerChecks(log: (l: string) => void): Promise<StartRealServerChecks | undefined> {
-  const candidates = [new URL('./check/index.js', import.meta.url).href, process.env.BELAY_LVS_CHECKER_MODULE].filter((x): x is string => !!x);
-  for (const spec of candidates) {
-    try {
-      const mod = (await import(spec)) as { startRealServerChecks?: StartRealServerChecks };
-      if (typeof mod.startRealServerChecks === 'function') return mod.startRealServerChecks;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') log(`LVS: cannot load checkers from ${spec}: ${(err as Error).message}`);
-    }
-  }
-  return undefined;
-}

@@ -99,7 +99,7 @@ describe("keepalived's doc/samples with virtual_server blocks", () => {
 });
 
 describe("the seeds' virtual_server blocks", () => {
-  it('seed 002: wrr DR, TCP_CHECK connect_timeout 3, nb_get_retry 3 (applied as retry, with a warning), delay_before_retry 3, delay_loop 6', () => {
+  it('seed 002: wrr DR, TCP_CHECK connect_timeout 3, nb_get_retry 3 (unknown in TCP_CHECK, ignored as keepalived 2.2.7 does), delay_before_retry 3, delay_loop 6', () => {
     const file = path.join(vrrpFixtures, 'seed002-lvs1.conf');
     const cfg = parseKeepalivedConf(file, fsConfigSource);
     const vs = cfg.virtualServers[0]!;
@@ -110,9 +110,9 @@ describe("the seeds' virtual_server blocks", () => {
       ['192.168.4.200', 80, 2],
     ]);
     expect(vs.realServers[1]!.checks).toEqual([
-      { kind: 'TCP_CHECK', file, line: 39, connectTimeoutMs: 3000, retry: 3, delayBeforeRetryMs: 3000, delayLoopMs: 6000, warmupMs: 6000, alpha: false },
+      { kind: 'TCP_CHECK', file, line: 39, connectTimeoutMs: 3000, retry: 1, delayBeforeRetryMs: 3000, delayLoopMs: 6000, warmupMs: 6000, alpha: false },
     ]);
-    expect(cfg.warnings.some((w) => w.line === 41 && /nb_get_retry is deprecated/.test(w.message))).toBe(true);
+    expect(cfg.warnings.some((w) => w.line === 41 && /Unknown keyword 'nb_get_retry' in TCP_CHECK/.test(w.message))).toBe(true);
   });
 
   it('seed 000: rr DR, HTTP_GET url / status 200; nat_mask and the mistyped persistence_timeout50 are named', () => {

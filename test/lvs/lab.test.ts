@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import { Lab, requireCommands } from '../../src/lab/netns.js';
 import { BELAY_BIN, hasVip, killNginx, makeWorkDir, requireKeepalivedLab, startDaemon, startNginx, stopDaemon, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
 import { waiter } from '../wait.js';
-import { poolOf, realServerDr, seed000Conf, seed002Conf, useStandInCheckersIfNeeded } from '../../src/lab/lvs-demo.js';
+import { poolOf, realServerDr, seed000Conf, seed002Conf } from '../../src/lab/lvs-demo.js';
 
 const dist = path.resolve(BELAY_BIN, '..', '..', 'dist');
 const waitFor = waiter(30000, 250);
@@ -39,8 +39,6 @@ async function setup(): Promise<Lab> {
   requireKeepalivedLab('the LVS lab test');
   requireCommands('the LVS lab test', { nft: 'nftables' });
   if (!existsSync(path.join(dist, 'cli', 'belay.js'))) throw new Error('run `npm run build` first: dist/cli/belay.js is missing');
-  // The health checkers (src/lvs/check) when built; until then tcp-checker.mjs here.
-  useStandInCheckersIfNeeded();
   lab = await Lab.create({ tag: `v-${process.pid % 10000}` });
   work = makeWorkDir('blv-lab-');
   for (const h of ['dir1', 'dir2', 'rs1', 'rs2', 'client']) await lab.addHost(h);
