@@ -904,3 +904,10 @@ export function optionSetToXml(section: 'crm_config' | 'rsc_defaults' | 'op_defa
   w.el(0, section, [], () => writeNvSet(w, 1, section === 'crm_config' ? 'cluster_property_set' : 'meta_attributes', s));
   return w.text();
 }
+
+/** A kept-verbatim element as XML text. */
+export function rawToXml(r: RawElement): string {
+  const w = new Writer();
+  writeRaw(w, 0, r);
+  return w.text();
+}

@@ -14,6 +14,7 @@ import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
 import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
 import { applyItem, applyItems } from '../crmsh/apply.js';
+import { harvestItemIds } from '../crmsh/ids.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
 import { showConfiguration, showStatements } from '../crmsh/show.js';
 import { argvTokens, tokenize } from '../crmsh/tokenize.js';
@@ -236,7 +237,7 @@ async function del(args: string[]): Promise<number> {
 }
 
 /** Read a configuration file: XML (.xml or starting with "<"), YAML (.yaml/.yml) or crmsh text. */
-export async function readConfigFile(file: string, forceXml: boolean): Promise<{ conf?: Cib['configuration']; items?: ConfigItem[] }> {
+export async function readConfigFile(file: string, forceXml: boolean): Promise<{ conf?: Cib['configuration']; items?: ConfigItem[]; generated?: Set<string> }> {
   let text: string;
   try {
     text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -250,7 +251,15 @@ export async function readConfigFile(file: string, forceXml: boolean): Promise<{
     const { parseCibYaml } = await import('../cib/yaml.js');
     return { conf: parseCibYaml(text, file).configuration };
   }
-  return { items: tokenize(text, file).map((st) => parseStatement(st)) };
+  const generated = new Set<string>();
+  return { items: tokenize(text, file).map((st) => parseStatement(st, generated)), generated };
+}
+
+/** The ids the current session keeps taken (crmsh's id store between commits). */
+function reservedIds(): Set<string> {
+  const s = currentSession();
+  if (!s) return new Set();
+  return (s.reservedIds ??= new Set());
 }
 
 async function load(args: string[]): Promise<number> {
@@ -271,7 +280,7 @@ async function load(args: string[]): Promise<number> {
   if (src.conf) {
     next = method === 'update' ? mergeConfiguration(cib, src.conf) : replaceConfiguration(cib, src.conf);
   } else if (method === 'update') {
-    next = applyItems(cib, src.items!, 'update');
+    next = applyItems(cib, harvestItemIds(cib, src.items!, src.generated!, reservedIds()), 'update');
   } else {
     const base = emptyCib();
     base.configuration.nodes = cib.configuration.nodes;
@@ -340,7 +349,8 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   try {
     const after = change(file);
     if (after === before) return 0;
-    const items = tokenize(after, file).map((st) => parseStatement(st));
+    const generated = new Set<string>();
+    const items = harvestItemIds(cib, tokenize(after, file).map((st) => parseStatement(st, generated)), generated, reservedIds());
     let next: Cib;
     if (ids.length) {
       // Edited objects: those removed from the text are deleted, the rest updated.

@@ -78,6 +78,8 @@ class Parser {
   constructor(
     private readonly toks: Token[],
     private readonly file: string | undefined,
+    /** Gets every id the parser made up (not given in the text). */
+    private readonly generated?: Set<string>,
   ) {}
 
   fail(msg: string, t: Token | undefined = this.toks[this.i]): never {
@@ -104,6 +106,7 @@ class Parser {
   id(base: string): string {
     const id = uniqueId(this.made, base);
     this.made.add(id);
+    this.generated?.add(id);
     return id;
   }
 
@@ -820,8 +823,11 @@ function orderSetKeys(s: ResourceSet): ResourceSet {
   return o;
 }
 
-/** Parse one statement. Throws CibError naming the token and its position. */
-export function parseStatement(st: Statement): ConfigItem {
-  const p = new Parser(st.tokens, st.file);
+/**
+ * Parse one statement. Throws CibError naming the token and its position.
+ * GENERATED, when given, gets the ids the parser made up (see ids.ts).
+ */
+export function parseStatement(st: Statement, generated?: Set<string>): ConfigItem {
+  const p = new Parser(st.tokens, st.file, generated);
   return p.statement();
 }

@@ -218,3 +218,29 @@ describe('crmsh statements kept as CIB XML sections', () => {
     verify(f);
   });
 });
+
+describe('edits keep the ids the text leaves out (crmsh fix_node_ids)', () => {
+  it('filter of a location keeps its rule and expression ids; a new expression gets one from its rule', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'location loc-d1 d1 rule $id=r1 -inf: not_defined webserver rule $id=r2 webserver: defined webserver']);
+    // show hides rule ids, so the edited text has none.
+    expect(crm(f, 'configure', 'show', 'loc-d1').stdout).not.toContain('r1');
+    ok(f, 'filter', "sed 's/not_defined webserver/& or mem number:lte 0/'", 'loc-d1');
+    let x = xml(f);
+    expect(x).toContain('<rule id="r1" score="-INFINITY" boolean-op="or">');
+    expect(x).toContain('<expression id="r1-expression" attribute="webserver" operation="not_defined"/>');
+    expect(x).toContain('<expression id="r1-expression-0" attribute="mem" operation="lte" value="0" type="number"/>');
+    expect(x).toContain('<rule id="r2" score-attribute="webserver">');
+    // A rule that matches no old one gets a new id.
+    ok(f, 'filter', "sed 's/ or mem number:lte 0/ rule -inf: not_defined a2/'", 'loc-d1');
+    x = xml(f);
+    expect(x).toContain('<rule id="loc-d1-rule" score="-INFINITY">');
+    expect(x).toContain('<rule id="r2" score-attribute="webserver">');
+    // A filter of the whole configuration keeps them too.
+    ok(f, 'filter', "sed 's/stonith-enabled=false/& no-quorum-policy=ignore/'");
+    x = xml(f);
+    expect(x).toContain('name="no-quorum-policy"');
+    expect(x).toContain('<rule id="r1" score="-INFINITY">');
+    verify(f);
+  });
+});
