@@ -331,11 +331,15 @@ async function filter(args: string[]): Promise<number> {
     if (r.error) throw new CibError(`cannot run the filter "${cmd}": ${r.error.message}`);
     if (r.status !== 0) throw new CibError(`the filter "${cmd}" failed (exit ${r.status}): ${r.stderr.trim()}`);
     return r.stdout;
-  });
+  }, true);
 }
 
-/** Edit the crmsh text of the configuration (or of the named objects) with CHANGE, then apply the result. */
-async function rewrite(ids: string[], change: (file: string) => string): Promise<number> {
+/**
+ * Edit the crmsh text of the configuration (or of the named objects) with
+ * CHANGE, then apply the result. A filter gets one line per object and no
+ * comments, as crmsh gives it (format -1).
+ */
+async function rewrite(ids: string[], change: (file: string) => string, oneLine = false): Promise<number> {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -344,7 +348,7 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   for (const id of ids) if (showConfiguration(cib, [id]) === '') throw new CibError(`object "${id}" does not exist`);
   const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
   const file = join(dir, 'configuration.crm');
-  const before = showConfiguration(cib, ids.length ? ids : undefined);
+  const before = showConfiguration(cib, ids.length ? ids : undefined, { oneLine });
   writeFileSync(file, before);
   try {
     const after = change(file);

@@ -7,7 +7,7 @@
  * this, editing one expression would renumber every rule of a location.
  */
 import { collectIds, findResource } from '../cib/edit.js';
-import type { AnyConstraint, Cib, Constraint, Primitive, RawElement, TopResource } from '../cib/model.js';
+import type { AnyConstraint, Cib, Commented, Constraint, Primitive, RawElement, TopResource } from '../cib/model.js';
 import { constraintToXml, parseCibXml, parseXmlTree, rawToXml, resourceToXml } from '../cib/xml.js';
 import type { ConfigItem } from './parse.js';
 
@@ -117,6 +117,12 @@ export function stripIds(e: RawElement, generated: ReadonlySet<string>): void {
   }
 }
 
+function withComments<T extends Commented>(o: T, comments: string[] | undefined): T {
+  if (comments) o.comments = comments;
+  else delete o.comments;
+  return o;
+}
+
 /**
  * crmsh text applied over a configuration (edit, filter, load update): each
  * primitive or constraint already in CIB gets the ids of its old self where
@@ -147,13 +153,14 @@ export function harvestItemIds(cib: Cib, items: ConfigItem[], generated: Readonl
       const old = findResource(cib, it.primitive.id);
       if (!old || old.res.tag !== 'primitive') return it;
       const p = redo(resourceToXml(it.primitive), resourceToXml(old.res as TopResource), 'resources').resources[0];
-      return p && p.tag === 'primitive' ? { ...it, primitive: p as Primitive } : it;
+      // The XML tree of the round trip has no comments: they come from the text.
+      return p && p.tag === 'primitive' ? { ...it, primitive: withComments(p as Primitive, it.primitive.comments) } : it;
     }
     if (it.kind === 'constraint') {
       const old = cib.configuration.constraints.find((c) => c.id === it.constraint.id);
       if (!old || old.tag !== it.constraint.tag) return it;
       const c = redo(constraintToXml(it.constraint), constraintToXml(old as AnyConstraint), 'constraints').constraints[0];
-      return c && c.tag === it.constraint.tag && !('raw' in c) ? { ...it, constraint: c as Constraint } : it;
+      return c && c.tag === it.constraint.tag && !('raw' in c) ? { ...it, constraint: withComments(c as Constraint, it.constraint.comments) } : it;
     }
     return it;
   });

@@ -829,5 +829,10 @@ function orderSetKeys(s: ResourceSet): ResourceSet {
  */
 export function parseStatement(st: Statement, generated?: Set<string>): ConfigItem {
   const p = new Parser(st.tokens, st.file, generated);
-  return p.statement();
+  const item = p.statement();
+  if (st.comments?.length) {
+    const o = item.kind === 'primitive' ? item.primitive : item.kind === 'group' ? item.group : item.kind === 'clone' ? item.clone : item.kind === 'constraint' ? item.constraint : item.kind === 'node' ? item.node : undefined;
+    if (o) o.comments = st.comments;
+  }
+  return item;
 }

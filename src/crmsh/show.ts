@@ -10,6 +10,7 @@ import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
 import { constraintToXml, opPairs, optionSetToXml } from '../cib/xml.js';
 import type {
+  Commented,
   AnyConstraint,
   Cib,
   Clone,
@@ -378,16 +379,25 @@ function byCliOrder<T extends { rank: number; id: string }>(list: T[], sortEleme
 export interface ShowOptions {
   /** crmsh's sort_elements (default yes): sort objects of a kind by id, else keep CIB order. */
   sortElements?: boolean;
+  /** One line per object and no comments (crmsh's format_mode -1, the text `filter` gets). */
+  oneLine?: boolean;
+}
+
+/** An object's statement with its comments above it (crmsh's _cli_format_and_comment), or on one line without them. */
+function withComments(text: string, o: Commented, oneLine: boolean): string {
+  if (oneLine) return text;
+  return o.comments?.length ? `${o.comments.join('\n')}\n${text}` : text;
 }
 
 /** The statements of a configuration, in crmsh's order, each with the ids it shows. */
 export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: string[]; text: string }> {
   const conf = cib.configuration;
   const out: Array<{ ids: string[]; text: string; rank: number; id: string }> = [];
-  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n), rank: CLI_RANK.node!, id: n.id || n.uname });
-  for (const r of allResources(cib)) out.push({ ids: [r.id], text: showResource(r), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
+  const one = show.oneLine ?? false;
+  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: withComments(showNode(n), n, one), rank: CLI_RANK.node!, id: n.id || n.uname });
+  for (const r of allResources(cib)) out.push({ ids: [r.id], text: withComments(showResource(r), r as Commented, one), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
   const referenced = referencedRules(cib);
-  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c, referenced), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
+  for (const c of conf.constraints) out.push({ ids: [c.id], text: withComments(showConstraint(c, referenced), c as Commented, one), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
   const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
     for (const s of sets) {
       const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
@@ -400,7 +410,7 @@ export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: s
   for (const s of conf.otherSections) {
     for (const st of showSection(s, cib)) out.push(st);
   }
-  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text }));
+  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text: one ? text.replace(/ \\\n\t?/g, ' ') : text }));
 }
 
 /** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */

@@ -244,3 +244,27 @@ describe('edits keep the ids the text leaves out (crmsh fix_node_ids)', () => {
     verify(f);
   });
 });
+
+describe('comments stay with their object (crmsh)', () => {
+  it('a "# ..." line before a statement is kept in the CIB and shown above the object', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy']);
+    const t = tempDir();
+    const prev = cleanup;
+    cleanup = () => {
+      t.cleanup();
+      prev?.();
+    };
+    const text = join(t.dir, 'conf.crm');
+    writeFileSync(text, '# the web server\n# second line\nprimitive d2 ocf:pacemaker:Dummy \\\n\top monitor interval=10s\nlocation l1 d2 100: node1\n');
+    ok(f, 'load', 'update', text);
+    expect(xml(f)).toContain('<!--# the web server-->');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toBe('# the web server\n# second line\nprimitive d2 ocf:pacemaker:Dummy \\\n\top monitor interval=10s\n');
+    expect(crm(f, 'configure', 'show', 'l1').stdout).toBe('location l1 d2 100: node1\n');
+    // A filter sees one line per object, without the comments (crmsh's format for filters).
+    ok(f, 'filter', "sed 's/^/# filtered\\n/'", 'l1');
+    expect(crm(f, 'configure', 'show', 'l1').stdout).toBe('# filtered\nlocation l1 d2 100: node1\n');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toContain('# second line\n');
+    verify(f);
+  });
+});
