@@ -22,6 +22,7 @@ import { commitCib, currentSession, loadCib, userOptions, type CibHandle } from 
 
 const CREATE_COMMANDS = new Set([
   'primitive',
+  'rsc_template',
   'group',
   'clone',
   'ms',

@@ -9,7 +9,7 @@
 import { CibError } from '../cib/errors.js';
 import { isScore } from '../cib/score.js';
 import { uniqueId } from '../cib/edit.js';
-import { opAttrOrder, parseCibXml } from '../cib/xml.js';
+import { opAttrOrder, parseCibXml, resourceToXml } from '../cib/xml.js';
 import type {
   Clone,
   Configuration,
@@ -124,6 +124,8 @@ class Parser {
     switch (k) {
       case 'primitive':
         return this.primitive();
+      case 'rsc_template':
+        return this.template();
       case 'group':
         return this.group();
       case 'clone':
@@ -210,10 +212,14 @@ class Parser {
     return set;
   }
 
-  agentSpec(): { class: string; provider?: string; type: string } {
+  agentSpec(): { class: string; provider?: string; type: string; template?: string } {
     const t = this.next('a resource agent (class:provider:type)');
     const parts = t.text.split(':');
-    if (t.text.startsWith('@')) this.fail('resource templates (@template) are not supported', t);
+    // A primitive made from a resource template (`@NAME`): the template gives class, provider and type.
+    if (t.text.startsWith('@')) {
+      if (!/^@[A-Za-z_][\w.:-]*$/.test(t.text)) this.fail(`"${t.text}" is not a template reference (@TEMPLATE-ID)`, t);
+      return { class: '', type: '', template: t.text.slice(1) };
+    }
     let cls: string;
     let provider: string | undefined;
     let type: string;
@@ -229,10 +235,22 @@ class Parser {
     return provider !== undefined ? { class: cls, provider, type } : { class: cls, type };
   }
 
-  primitive(): ConfigItem {
+  /**
+   * `rsc_template ID AGENT ...`: a primitive's definition that primitives
+   * name with `@ID` (<template> in the CIB, kept as XML by the model).
+   */
+  template(): ConfigItem {
+    const item = this.primitive(false);
+    if (item.kind !== 'primitive') return item;
+    const xml = resourceToXml(item.primitive).replace(/^<primitive\b/, '<template').replace(/<\/primitive>\s*$/, '</template>');
+    return { kind: 'xml', configuration: parseCibXml(`<cib><configuration><resources>${xml}</resources></configuration></cib>`).configuration };
+  }
+
+  primitive(fromTemplate = true): ConfigItem {
     const id = this.ident('resource id');
     this.made.add(id);
-    const agent = this.agentSpec();
+    const { template, ...agent } = this.agentSpec();
+    if (template !== undefined && !fromTemplate) this.fail('a template cannot be made from a template');
     const p: Primitive = {
       tag: 'primitive',
       id,
@@ -276,6 +294,7 @@ class Parser {
         else o.metaAttributes.push(this.attrSet(o.id, 'meta_attributes', stop));
       } else this.fail(`unexpected "${t.text}" in primitive ${id} (expected params, meta, utilization or op)`, t);
     }
+    if (template !== undefined) p.extra = { template };
     return { kind: 'primitive', primitive: p };
   }
 

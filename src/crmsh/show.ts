@@ -8,7 +8,7 @@
  */
 import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
-import { constraintToXml, opPairs, optionSetToXml } from '../cib/xml.js';
+import { constraintToXml, opPairs, optionSetToXml, parseCibXml, rawToXml } from '../cib/xml.js';
 import type {
   Commented,
   AnyConstraint,
@@ -101,8 +101,8 @@ function opParts(o: Operation): string[] {
   return parts;
 }
 
-export function showPrimitive(p: Primitive): string {
-  const parts = [`primitive ${p.id} ${agentSpec(p)}`];
+export function showPrimitive(p: Primitive, keyword = 'primitive'): string {
+  const parts = [`${keyword} ${p.id} ${agentSpec(p)}`];
   if (p.description !== undefined) parts.push(nvpairFormat('description', p.description));
   for (const s of p.instanceAttributes) parts.push(attrSet('params', s));
   for (const s of p.metaAttributes) parts.push(attrSet('meta', s));
@@ -297,6 +297,18 @@ export function showResource(r: TopResource): string {
       return showContainer('clone', r as Clone, [(r as Clone).child.id]);
     case 'master':
       return showContainer('ms', r as Clone, [(r as Clone).child.id]);
+    case 'template': {
+      // A template is a primitive's definition under another tag: shown as one, as `rsc_template`.
+      const raw = (r as { raw: RawElement }).raw;
+      try {
+        const xml = rawToXml({ ...raw, tag: 'primitive' });
+        const p = parseCibXml(`<cib><configuration><resources>${xml}</resources></configuration></cib>`).configuration.resources[0];
+        if (p?.tag === 'primitive') return showPrimitive(p as Primitive, 'rsc_template');
+      } catch {
+        // Not a valid primitive: shown as XML below.
+      }
+      return showRaw(raw);
+    }
     default:
       return showRaw((r as { raw: RawElement }).raw);
   }

@@ -268,3 +268,22 @@ describe('comments stay with their object (crmsh)', () => {
     verify(f);
   });
 });
+
+describe('resource templates (crmsh rsc_template, @template)', () => {
+  it('rsc_template writes <template>, @NAME a primitive with template=, and show prints both as crmsh', () => {
+    const f = cibFile();
+    script(f, [
+      'rsc_template web-server ocf:heartbeat:apache params port=8000 op monitor interval=10s',
+      'primitive w1 @web-server params port=8001 meta target-role=Stopped',
+      'primitive w2 @web-server',
+      'colocation c-web inf: w1 web-server',
+    ]);
+    const x = xml(f);
+    expect(x).toContain('<template id="web-server" class="ocf" provider="heartbeat" type="apache">');
+    expect(x).toContain('<primitive id="w2" template="web-server"/>');
+    expect(crm(f, 'configure', 'show', 'web-server', 'w1', 'w2').stdout).toBe(
+      'rsc_template web-server apache \\\n\tparams port=8000 \\\n\top monitor interval=10s\nprimitive w1 @web-server \\\n\tparams port=8001 \\\n\tmeta target-role=Stopped\nprimitive w2 @web-server\n',
+    );
+    verify(f);
+  });
+});
