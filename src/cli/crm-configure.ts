@@ -23,6 +23,10 @@ import { commitCib, currentSession, loadCib, userOptions, type CibHandle } from 
 const CREATE_COMMANDS = new Set([
   'primitive',
   'rsc_template',
+  'role',
+  'acl_target',
+  'acl_group',
+  'alert',
   'group',
   'clone',
   'ms',
@@ -438,6 +442,8 @@ function itemIds(it: ConfigItem): string[] {
       return [it.rsc];
     case 'tag':
       return [it.tag.attrs.id!];
+    case 'section':
+      return [it.element.attrs.id!];
     case 'fencing_topology':
       return ['fencing_topology'];
     default:

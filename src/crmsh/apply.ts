@@ -33,6 +33,7 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   ticket: 4,
   monitor: 1.5,
   tag: 4,
+  section: 8,
   fencing_topology: 4,
   property: 5,
   rsc_defaults: 6,
@@ -134,6 +135,8 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return addConstraint(cib, item.constraint);
     case 'tag':
       return addTag(cib, item.tag);
+    case 'section':
+      return putSectionChild(cib, item.section, item.element, mode);
     case 'fencing_topology':
       return setFencingTopology(cib, item.levels);
     case 'node': {
@@ -196,6 +199,23 @@ function addTag(cib: Cib, tag: RawElement): Cib {
     next.configuration.otherSections.push(tags);
   }
   tags.children.push(structuredClone(tag));
+  bumpEpoch(next);
+  return next;
+}
+
+/** Add (or, updating, replace) an object of a section kept as XML (<acls>, <alerts>), by id. */
+function putSectionChild(cib: Cib, section: string, el: RawElement, mode: 'create' | 'update'): Cib {
+  const next = cloneCib(cib);
+  let s = next.configuration.otherSections.find((x) => x.tag === section);
+  if (!s) {
+    s = { tag: section, attrs: {}, children: [] };
+    next.configuration.otherSections.push(s);
+  }
+  const i = s.children.findIndex((c) => c.attrs.id === el.attrs.id);
+  if (i >= 0 && mode === 'create') throw new CibError(`id "${el.attrs.id}" is already in use`);
+  if (i < 0 && collectIds(next).has(el.attrs.id!)) throw new CibError(`id "${el.attrs.id}" is already in use`);
+  if (i >= 0) s.children[i] = structuredClone(el);
+  else s.children.push(structuredClone(el));
   bumpEpoch(next);
   return next;
 }

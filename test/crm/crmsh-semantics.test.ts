@@ -287,3 +287,34 @@ describe('resource templates (crmsh rsc_template, @template)', () => {
     verify(f);
   });
 });
+
+describe('ACLs and alerts in crmsh syntax', () => {
+  it('role, acl_target and alert write what crmsh writes and show back the same text', () => {
+    const f = cibFile();
+    script(f, [
+      'primitive d1 ocf:pacemaker:Dummy',
+      'role basic-read read status read type:node attribute:uname read property',
+      'role admin write meta:d1:target-role read ref:d1',
+      'acl_target alice basic-read admin',
+      'alert notify_9 /usr/share/pacemaker/alerts/alert_snmp.sh attributes trap_add_hires_timestamp_oid=false meta timeout=10s to { 192.168.40.9 attributes trap_node_states=all }',
+      'alert notify_10 /tmp/x.sh select nodes fencing attributes { standby } to 192.168.1.5',
+    ]);
+    const x = xml(f);
+    expect(x).toContain('<acl_permission kind="read" xpath="/cib/status" id="basic-read-0"/>');
+    expect(x).toContain('<acl_permission kind="read" object-type="node" attribute="uname" id="basic-read-1"/>');
+    expect(x).toContain(`<acl_permission kind="write" xpath="//primitive[@id='d1']/meta_attributes/nvpair[@name='target-role']" id="admin-0"/>`);
+    expect(x).toContain('<recipient id="notify_9-recipient-1" value="192.168.40.9">');
+    expect(x).toContain('<attribute name="standby" id="notify_10-0"/>');
+    expect(crm(f, 'configure', 'show', 'admin', 'basic-read', 'alice', 'notify_9', 'notify_10').stdout).toBe(
+      [
+        'role admin \\\n\twrite meta:d1:target-role \\\n\tread ref:d1',
+        'role basic-read \\\n\tread status \\\n\tread attr:uname type:node \\\n\tread property',
+        'acl_target alice \\\n\tbasic-read \\\n\tadmin',
+        'alert notify_10 "/tmp/x.sh" \\\n\tselect nodes fencing attributes { standby } \\\n\tto 192.168.1.5',
+        'alert notify_9 "/usr/share/pacemaker/alerts/alert_snmp.sh" \\\n\tattributes trap_add_hires_timestamp_oid=false \\\n\tmeta timeout=10s \\\n\tto 192.168.40.9 attributes trap_node_states=all',
+        '',
+      ].join('\n'),
+    );
+    verify(f);
+  });
+});
