@@ -318,3 +318,20 @@ describe('ACLs and alerts in crmsh syntax', () => {
     verify(f);
   });
 });
+
+describe('delete in resource sets (crmsh delete_rscref_rset, rset_convert)', () => {
+  it('sets left with two resources become a plain colocation / order; with one, the constraint goes', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'primitive d3 ocf:pacemaker:Dummy', 'primitive d4 ocf:pacemaker:Dummy', 'colocation c1 inf: d1 d2 d3', 'order o1 Mandatory: d1 d2 d3', 'colocation c2 inf: d1 d4']);
+    const out = ok(f, 'delete', 'd2');
+    expect(out).toContain('constraint colocation:c1 updated');
+    let x = xml(f);
+    expect(x).toContain('<rsc_colocation id="c1" rsc="d3" with-rsc="d1" score="INFINITY"/>');
+    expect(x).toContain('<rsc_order id="o1" first="d1" then="d3" kind="Mandatory"/>');
+    ok(f, 'delete', 'd3');
+    x = xml(f);
+    expect(x).not.toContain('id="c1"');
+    expect(x).not.toContain('id="o1"');
+    verify(f);
+  });
+});
