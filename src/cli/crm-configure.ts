@@ -13,7 +13,7 @@ import { emptyCib, type Cib, type Primitive } from '../cib/model.js';
 import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
 import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
-import { applyItem, applyItems } from '../crmsh/apply.js';
+import { applyItem, applyItems, setAttributePath } from '../crmsh/apply.js';
 import { harvestItemIds } from '../crmsh/ids.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
 import { showConfiguration, showStatements } from '../crmsh/show.js';
@@ -82,6 +82,8 @@ export async function runConfigure(args: string[]): Promise<number> {
       return edit(rest);
     case 'filter':
       return filter(rest);
+    case 'set':
+      return setPath(rest);
     case 'save':
       return save(rest);
     case 'modgroup':
@@ -377,6 +379,15 @@ async function rewrite(ids: string[], change: (file: string) => string, oneLine 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `set ID.[OP.][INTERVAL.]NAME VALUE` (crmsh): change one attribute in place. */
+async function setPath(args: string[]): Promise<number> {
+  const [path, value, ...extra] = args;
+  if (path === undefined || value === undefined || extra.length) throw new CibError('usage: crm configure set ID.[OP.][INTERVAL.]NAME VALUE');
+  const handle = await loadCib();
+  await commitCib(handle, setAttributePath(handle.cib, path, value));
+  return 0;
 }
 
 /** `modgroup GROUP add RSC [after|before MEMBER]` / `modgroup GROUP remove RSC` (crmsh). */

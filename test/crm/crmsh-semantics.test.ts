@@ -335,3 +335,17 @@ describe('delete in resource sets (crmsh delete_rscref_rset, rset_convert)', () 
     verify(f);
   });
 });
+
+describe('set ID.[OP.][INTERVAL.]NAME VALUE (crmsh 4.4)', () => {
+  it('changes one parameter or op attribute in place, and names what it cannot find', () => {
+    const f = cibFile();
+    script(f, ['primitive d2 ocf:heartbeat:Delay params mondelay=60 startdelay=2 op monitor interval=10s timeout=20s']);
+    ok(f, 'set', 'd2.mondelay', '45');
+    ok(f, 'set', 'd2.monitor.10s.timeout', '40s');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toBe('primitive d2 Delay \\\n\tparams mondelay=45 startdelay=2 \\\n\top monitor interval=10s timeout=40s\n');
+    const r = crm(f, 'configure', 'set', 'd2.nosuch', '1');
+    expect(r.stderr).toContain('Attribute not found: d2.nosuch');
+    expect(r.code).not.toBe(0);
+    verify(f);
+  });
+});
