@@ -6,6 +6,8 @@
 import { CibError } from './errors.js';
 import type {
   AnyConstraint,
+  ColocationConstraint,
+  OrderConstraint,
   Cib,
   Clone,
   Group,
@@ -439,13 +441,13 @@ export function cliKind(tag: string): string {
 function dropReferences(cib: Cib, gone: Set<string>, notes: string[] = []): void {
   const conf = cib.configuration;
   conf.constraints = conf.constraints.filter((c) => {
-    const keep = keepConstraint(c, gone);
+    const keep = keepConstraint(c, gone, notes);
     if (!keep) notes.push(`hanging ${cliKind(c.tag)}:${c.id} deleted`);
     return keep;
   });
 }
 
-function keepConstraint(c: AnyConstraint, gone: Set<string>): boolean {
+function keepConstraint(c: AnyConstraint, gone: Set<string>, notes: string[] = []): boolean {
   {
     if (!('sets' in c)) {
       // rsc_ticket and other raw constraints: drop if they name a gone resource.
@@ -460,10 +462,49 @@ function keepConstraint(c: AnyConstraint, gone: Set<string>): boolean {
           : [(c as { first?: string }).first, (c as { then?: string }).then];
     if (direct.some((r) => r !== undefined && gone.has(r))) return false;
     if (c.sets.length === 0) return true;
+    const before = c.sets.reduce((n, s) => n + s.resources.length, 0);
     for (const s of c.sets) s.resources = s.resources.filter((r) => !gone.has(r));
     c.sets = c.sets.filter((s) => s.resources.length > 0 || s.idRef !== undefined);
-    return c.sets.length > 0;
+    const left = c.sets.reduce((n, s) => n + s.resources.length, 0);
+    if (c.sets.length === 0) return false;
+    if (left === before || c.tag === 'rsc_location') return true;
+    // crmsh (xmlutil.silly_constraint): a colocation or order of one resource means nothing.
+    if (left <= 1 && !c.sets.some((s) => s.idRef !== undefined)) return false;
+    notes.push(`constraint ${cliKind(c.tag)}:${c.id} updated`);
+    simplifySets(c as ColocationConstraint | OrderConstraint);
+    return true;
   }
+}
+
+/**
+ * crmsh's rset_convert: sets left with two resources in all (and no
+ * unordered set of several) become a plain colocation or order of the two.
+ * One set of two colocates its second resource with its first.
+ */
+function simplifySets(c: ColocationConstraint | OrderConstraint): void {
+  if (c.sets.some((s) => s.idRef !== undefined || (s.sequential !== undefined && !isTrue(s.sequential) && s.resources.length > 1))) return;
+  const refs = c.sets.flatMap((s) => s.resources.map((r) => ({ r, s })));
+  if (refs.length !== 2) return;
+  const [a, b] = refs as [{ r: string; s: ResourceSet }, { r: string; s: ResourceSet }];
+  const oneSet = c.sets.length === 1;
+  if (c.tag === 'rsc_colocation') {
+    const x = c as ColocationConstraint;
+    x.rsc = oneSet ? b.r : a.r;
+    x.withRsc = oneSet ? a.r : b.r;
+    if (a.s.role !== undefined) x.rscRole = a.s.role;
+    if (b.s.role !== undefined) x.withRscRole = b.s.role;
+  } else {
+    const x = c as OrderConstraint;
+    x.first = a.r;
+    x.then = b.r;
+    if (a.s.action !== undefined) x.firstAction = a.s.action;
+    if (b.s.action !== undefined) x.thenAction = b.s.action;
+  }
+  c.sets = [];
+}
+
+function isTrue(v: string): boolean {
+  return ['true', 'yes', 'on', '1', 'y'].includes(v.toLowerCase());
 }
 
 /**

@@ -24,6 +24,15 @@ export interface RawElement {
   text?: string;
 }
 
+/**
+ * XML comments inside an object's element (crmsh keeps the `# ...` lines
+ * typed before a statement there and shows them above it). Written back as
+ * the element's first children.
+ */
+export interface Commented {
+  comments?: string[];
+}
+
 /** Attributes not named by the model, by XML attribute name. */
 export type Extra = Record<string, string>;
 
@@ -100,7 +109,7 @@ export interface Operation {
   attrOrder?: string[];
 }
 
-export interface Primitive {
+export interface Primitive extends Commented {
   tag: 'primitive';
   id: string;
   /** ocf, lsb, systemd, service, stonith */
@@ -119,7 +128,7 @@ export interface Primitive {
   extra?: Extra;
 }
 
-export interface Group {
+export interface Group extends Commented {
   tag: 'group';
   id: string;
   description?: string;
@@ -134,7 +143,7 @@ export interface Group {
  * (crmsh's `ms`); a modern promotable clone is `tag: 'clone'` with the meta
  * attribute promotable=true. Both are kept as written so they round-trip.
  */
-export interface Clone {
+export interface Clone extends Commented {
   tag: 'clone' | 'master';
   id: string;
   description?: string;
@@ -172,7 +181,7 @@ export interface ResourceSet {
   extra?: Extra;
 }
 
-export interface LocationConstraint {
+export interface LocationConstraint extends Commented {
   tag: 'rsc_location';
   id: string;
   rsc?: string;
@@ -188,7 +197,7 @@ export interface LocationConstraint {
   extra?: Extra;
 }
 
-export interface ColocationConstraint {
+export interface ColocationConstraint extends Commented {
   tag: 'rsc_colocation';
   id: string;
   /** The dependent resource: placed relative to withRsc. */
@@ -203,7 +212,7 @@ export interface ColocationConstraint {
   extra?: Extra;
 }
 
-export interface OrderConstraint {
+export interface OrderConstraint extends Commented {
   tag: 'rsc_order';
   id: string;
   first?: string;
@@ -233,7 +242,7 @@ export type AnyConstraint = Constraint | RawConstraint;
 // ---------------------------------------------------------------------------
 // Nodes and cluster options
 
-export interface Node {
+export interface Node extends Commented {
   id: string;
   uname: string;
   /** member (default), remote, ping */

@@ -23,6 +23,8 @@ export class XEl {
   /** Set by an onClose hook that already imported this element. */
   declare done?: unknown;
   private declare attrObj?: Record<string, string>;
+  /** Texts of the comments directly inside this element, in order. */
+  declare comments?: string[];
 
   constructor(
     readonly tag: string,
@@ -391,6 +393,8 @@ class Scanner {
       if (dd === -1) this.fail(lt, 'a comment that is never closed with "-->"');
       if (s.charCodeAt(dd + 2) !== 0x3e) this.fail(dd, '"--" inside a comment');
       this.checkChars(lt, dd);
+      const top = this.stack[this.stack.length - 1];
+      if (top) (top.comments ??= []).push(s.slice(lt + 4, dd));
       return dd + 3;
     }
     if (s.startsWith('<![CDATA[', lt)) {

@@ -13,6 +13,7 @@
 import { CibError } from './errors.js';
 import { parseXmlElements, positionOf, type XEl } from './xml-parse.js';
 import type {
+  Commented,
   AnyConstraint,
   Cib,
   Clone,
@@ -121,6 +122,11 @@ class Importer {
       }
     }
     if (extra !== undefined) target.extra = extra;
+  }
+
+  /** An object's comments, as crmsh shows them: trimmed, starting with "#". */
+  comments(el: XEl, target: Commented): void {
+    if (el.comments?.length) target.comments = el.comments.map((c) => (c.trim().startsWith('#') ? c.trim() : `# ${c.trim()}`));
   }
 
   unexpected(parent: XEl, child: XEl): never {
@@ -254,6 +260,7 @@ class Importer {
   node(el: XEl): Node {
     const n = { instanceAttributes: [], utilization: [] } as unknown as Node;
     this.attrs(el, NODE_ATTRS, n as unknown as Record<string, unknown>, ['id']);
+    this.comments(el, n);
     if (n.uname === undefined) n.uname = n.id;
     for (const c of el.children) {
       if (c.tag === 'instance_attributes') n.instanceAttributes.push(this.nvset(c));
@@ -292,6 +299,7 @@ class Importer {
     // A primitive made from a template names the template instead of class/type.
     const fromTemplate = el.attrs.template !== undefined;
     this.attrs(el, PRIMITIVE_ATTRS, p as unknown as Record<string, unknown>, fromTemplate ? ['id'] : ['id', 'class', 'type']);
+    this.comments(el, p);
     if (p.class === undefined) p.class = '';
     if (p.type === undefined) p.type = '';
     if (p.class === 'ocf' && p.provider === undefined) {
@@ -337,6 +345,7 @@ class Importer {
   group(el: XEl): Group {
     const g = { tag: 'group', instanceAttributes: [], metaAttributes: [], children: [] } as unknown as Group;
     this.attrs(el, CONTAINER_ATTRS, g as unknown as Record<string, unknown>, ['id']);
+    this.comments(el, g);
     for (const c of el.children) {
       if (c.tag === 'primitive') g.children.push(this.primitive(c));
       else if (c.tag === 'instance_attributes') g.instanceAttributes.push(this.nvset(c));
@@ -349,6 +358,7 @@ class Importer {
   clone(el: XEl): Clone {
     const cl = { tag: el.tag, instanceAttributes: [], metaAttributes: [] } as unknown as Clone;
     this.attrs(el, CONTAINER_ATTRS, cl as unknown as Record<string, unknown>, ['id']);
+    this.comments(el, cl);
     for (const c of el.children) {
       if (c.tag === 'primitive' || c.tag === 'group') {
         if ((cl as { child?: unknown }).child) this.fail(c, `<${el.tag} id="${cl.id}"> has more than one child resource`);
@@ -366,6 +376,7 @@ class Importer {
       case 'rsc_location': {
         const c = { tag: 'rsc_location', rules: [], sets: [] } as unknown as LocationConstraint;
         this.attrs(el, LOCATION_ATTRS, c as unknown as Record<string, unknown>, ['id']);
+        this.comments(el, c);
         for (const k of el.children) {
           if (k.tag === 'rule') c.rules.push(this.rule(k));
           else if (k.tag === 'resource_set') c.sets.push(this.resourceSet(k));
@@ -376,12 +387,14 @@ class Importer {
       case 'rsc_colocation': {
         const c = { tag: 'rsc_colocation', sets: [] } as unknown as ColocationConstraint;
         this.attrs(el, COLOCATION_ATTRS, c as unknown as Record<string, unknown>, ['id']);
+        this.comments(el, c);
         c.sets = this.sets(el);
         return c;
       }
       case 'rsc_order': {
         const c = { tag: 'rsc_order', sets: [] } as unknown as OrderConstraint;
         this.attrs(el, ORDER_ATTRS, c as unknown as Record<string, unknown>, ['id']);
+        this.comments(el, c);
         c.sets = this.sets(el);
         return c;
       }
@@ -729,9 +742,15 @@ function writeNvSets(w: Writer, d: number, tag: string, sets: NvSet[]): void {
   for (const s of sets) writeNvSet(w, d, tag, s);
 }
 
+/** An object's comments, first inside its element (`--` cannot be in a comment: it becomes "- -"). */
+function writeComments(w: Writer, d: number, o: Commented): void {
+  for (const c of o.comments ?? []) w.push(`${indent(d)}<!--${c.replace(/--/g, '- -').replace(/-$/, '- ')}-->`);
+}
+
 function writePrimitive(w: Writer, d: number, p: Primitive): void {
   const attrs = pairs(p, PRIMITIVE_ATTRS).filter(([k, v]) => !((k === 'class' || k === 'type') && v === ''));
   w.el(d, 'primitive', attrs, () => {
+    writeComments(w, d + 1, p);
     writeNvSets(w, d + 1, 'instance_attributes', p.instanceAttributes);
     writeNvSets(w, d + 1, 'meta_attributes', p.metaAttributes);
     writeNvSets(w, d + 1, 'utilization', p.utilization);
@@ -754,6 +773,7 @@ function writePrimitive(w: Writer, d: number, p: Primitive): void {
 
 function writeGroup(w: Writer, d: number, g: Group): void {
   w.el(d, 'group', pairs(g, CONTAINER_ATTRS), () => {
+    writeComments(w, d + 1, g);
     writeNvSets(w, d + 1, 'instance_attributes', g.instanceAttributes);
     writeNvSets(w, d + 1, 'meta_attributes', g.metaAttributes);
     for (const c of g.children) writePrimitive(w, d + 1, c);
@@ -770,6 +790,7 @@ function writeResource(w: Writer, d: number, r: TopResource): void {
     case 'master': {
       const c = r as Clone;
       return w.el(d, c.tag, pairs(c, CONTAINER_ATTRS), () => {
+        writeComments(w, d + 1, c);
         writeNvSets(w, d + 1, 'instance_attributes', c.instanceAttributes);
         writeNvSets(w, d + 1, 'meta_attributes', c.metaAttributes);
         if (c.child.tag === 'primitive') writePrimitive(w, d + 1, c.child);
@@ -794,17 +815,24 @@ function writeConstraint(w: Writer, d: number, c: AnyConstraint): void {
     case 'rsc_location': {
       const l = c as LocationConstraint;
       return w.el(d, l.tag, pairs(l, LOCATION_ATTRS), () => {
+        writeComments(w, d + 1, l);
         for (const r of l.rules) writeRule(w, d + 1, r);
         writeSets(w, d + 1, l.sets);
       });
     }
     case 'rsc_colocation': {
       const l = c as ColocationConstraint;
-      return w.el(d, l.tag, pairs(l, COLOCATION_ATTRS), () => writeSets(w, d + 1, l.sets));
+      return w.el(d, l.tag, pairs(l, COLOCATION_ATTRS), () => {
+        writeComments(w, d + 1, l);
+        writeSets(w, d + 1, l.sets);
+      });
     }
     case 'rsc_order': {
       const l = c as OrderConstraint;
-      return w.el(d, l.tag, pairs(l, ORDER_ATTRS), () => writeSets(w, d + 1, l.sets));
+      return w.el(d, l.tag, pairs(l, ORDER_ATTRS), () => {
+        writeComments(w, d + 1, l);
+        writeSets(w, d + 1, l.sets);
+      });
     }
     default:
       return writeRaw(w, d, (c as { raw: RawElement }).raw);
@@ -813,6 +841,7 @@ function writeConstraint(w: Writer, d: number, c: AnyConstraint): void {
 
 function writeNode(w: Writer, d: number, n: Node): void {
   w.el(d, 'node', pairs(n, NODE_ATTRS), () => {
+    writeComments(w, d + 1, n);
     writeNvSets(w, d + 1, 'instance_attributes', n.instanceAttributes);
     writeNvSets(w, d + 1, 'utilization', n.utilization);
   });
@@ -902,5 +931,12 @@ export function constraintToXml(c: AnyConstraint): string {
 export function optionSetToXml(section: 'crm_config' | 'rsc_defaults' | 'op_defaults', s: NvSet): string {
   const w = new Writer();
   w.el(0, section, [], () => writeNvSet(w, 1, section === 'crm_config' ? 'cluster_property_set' : 'meta_attributes', s));
+  return w.text();
+}
+
+/** A kept-verbatim element as XML text. */
+export function rawToXml(r: RawElement): string {
+  const w = new Writer();
+  writeRaw(w, 0, r);
   return w.text();
 }

@@ -35,6 +35,11 @@ export interface Session {
   handle: CibHandle;
   /** The configuration as edited so far, not yet committed. */
   cib: Cib;
+  /**
+   * Ids an edit of this session dropped: crmsh keeps them taken until the
+   * commit, so ids it makes later skip them (see src/crmsh/ids.ts).
+   */
+  reservedIds?: Set<string>;
 }
 
 /**

@@ -13,7 +13,8 @@ import { emptyCib, type Cib, type Primitive } from '../cib/model.js';
 import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
 import { validateCib } from '../cib/validate.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
-import { applyItem, applyItems } from '../crmsh/apply.js';
+import { applyItem, applyItems, setAttributePath } from '../crmsh/apply.js';
+import { harvestItemIds } from '../crmsh/ids.js';
 import { parseStatement, type ConfigItem } from '../crmsh/parse.js';
 import { showConfiguration, showStatements } from '../crmsh/show.js';
 import { argvTokens, tokenize } from '../crmsh/tokenize.js';
@@ -21,6 +22,11 @@ import { commitCib, currentSession, loadCib, userOptions, type CibHandle } from 
 
 const CREATE_COMMANDS = new Set([
   'primitive',
+  'rsc_template',
+  'role',
+  'acl_target',
+  'acl_group',
+  'alert',
   'group',
   'clone',
   'ms',
@@ -76,6 +82,8 @@ export async function runConfigure(args: string[]): Promise<number> {
       return edit(rest);
     case 'filter':
       return filter(rest);
+    case 'set':
+      return setPath(rest);
     case 'save':
       return save(rest);
     case 'modgroup':
@@ -236,7 +244,7 @@ async function del(args: string[]): Promise<number> {
 }
 
 /** Read a configuration file: XML (.xml or starting with "<"), YAML (.yaml/.yml) or crmsh text. */
-export async function readConfigFile(file: string, forceXml: boolean): Promise<{ conf?: Cib['configuration']; items?: ConfigItem[] }> {
+export async function readConfigFile(file: string, forceXml: boolean): Promise<{ conf?: Cib['configuration']; items?: ConfigItem[]; generated?: Set<string> }> {
   let text: string;
   try {
     text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
@@ -250,7 +258,15 @@ export async function readConfigFile(file: string, forceXml: boolean): Promise<{
     const { parseCibYaml } = await import('../cib/yaml.js');
     return { conf: parseCibYaml(text, file).configuration };
   }
-  return { items: tokenize(text, file).map((st) => parseStatement(st)) };
+  const generated = new Set<string>();
+  return { items: tokenize(text, file).map((st) => parseStatement(st, generated)), generated };
+}
+
+/** The ids the current session keeps taken (crmsh's id store between commits). */
+function reservedIds(): Set<string> {
+  const s = currentSession();
+  if (!s) return new Set();
+  return (s.reservedIds ??= new Set());
 }
 
 async function load(args: string[]): Promise<number> {
@@ -271,7 +287,7 @@ async function load(args: string[]): Promise<number> {
   if (src.conf) {
     next = method === 'update' ? mergeConfiguration(cib, src.conf) : replaceConfiguration(cib, src.conf);
   } else if (method === 'update') {
-    next = applyItems(cib, src.items!, 'update');
+    next = applyItems(cib, harvestItemIds(cib, src.items!, src.generated!, reservedIds()), 'update');
   } else {
     const base = emptyCib();
     base.configuration.nodes = cib.configuration.nodes;
@@ -322,11 +338,15 @@ async function filter(args: string[]): Promise<number> {
     if (r.error) throw new CibError(`cannot run the filter "${cmd}": ${r.error.message}`);
     if (r.status !== 0) throw new CibError(`the filter "${cmd}" failed (exit ${r.status}): ${r.stderr.trim()}`);
     return r.stdout;
-  });
+  }, true);
 }
 
-/** Edit the crmsh text of the configuration (or of the named objects) with CHANGE, then apply the result. */
-async function rewrite(ids: string[], change: (file: string) => string): Promise<number> {
+/**
+ * Edit the crmsh text of the configuration (or of the named objects) with
+ * CHANGE, then apply the result. A filter gets one line per object and no
+ * comments, as crmsh gives it (format -1).
+ */
+async function rewrite(ids: string[], change: (file: string) => string, oneLine = false): Promise<number> {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
@@ -335,12 +355,13 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   for (const id of ids) if (showConfiguration(cib, [id]) === '') throw new CibError(`object "${id}" does not exist`);
   const dir = mkdtempSync(join(tmpdir(), 'crm-edit-'));
   const file = join(dir, 'configuration.crm');
-  const before = showConfiguration(cib, ids.length ? ids : undefined);
+  const before = showConfiguration(cib, ids.length ? ids : undefined, { oneLine });
   writeFileSync(file, before);
   try {
     const after = change(file);
     if (after === before) return 0;
-    const items = tokenize(after, file).map((st) => parseStatement(st));
+    const generated = new Set<string>();
+    const items = harvestItemIds(cib, tokenize(after, file).map((st) => parseStatement(st, generated)), generated, reservedIds());
     let next: Cib;
     if (ids.length) {
       // Edited objects: those removed from the text are deleted, the rest updated.
@@ -358,6 +379,15 @@ async function rewrite(ids: string[], change: (file: string) => string): Promise
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** `set ID.[OP.][INTERVAL.]NAME VALUE` (crmsh): change one attribute in place. */
+async function setPath(args: string[]): Promise<number> {
+  const [path, value, ...extra] = args;
+  if (path === undefined || value === undefined || extra.length) throw new CibError('usage: crm configure set ID.[OP.][INTERVAL.]NAME VALUE');
+  const handle = await loadCib();
+  await commitCib(handle, setAttributePath(handle.cib, path, value));
+  return 0;
 }
 
 /** `modgroup GROUP add RSC [after|before MEMBER]` / `modgroup GROUP remove RSC` (crmsh). */
@@ -423,6 +453,8 @@ function itemIds(it: ConfigItem): string[] {
       return [it.rsc];
     case 'tag':
       return [it.tag.attrs.id!];
+    case 'section':
+      return [it.element.attrs.id!];
     case 'fencing_topology':
       return ['fencing_topology'];
     default:

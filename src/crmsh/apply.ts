@@ -21,7 +21,8 @@ import {
   setOptions,
 } from '../cib/edit.js';
 import { CibError } from '../cib/errors.js';
-import type { Cib, Clone, Group, LocationConstraint, Operation, Primitive, RawElement, RuleNode, TopResource } from '../cib/model.js';
+import type { Cib, Clone, Commented, Group, LocationConstraint, Operation, Primitive, RawElement, RuleNode, TopResource } from '../cib/model.js';
+import { cibToXml, parseCibXml, parseXmlTree, rawToXml } from '../cib/xml.js';
 import type { ConfigItem, FencingLevelSpec } from './parse.js';
 
 const ORDER: Record<ConfigItem['kind'], number> = {
@@ -33,6 +34,7 @@ const ORDER: Record<ConfigItem['kind'], number> = {
   ticket: 4,
   monitor: 1.5,
   tag: 4,
+  section: 8,
   fencing_topology: 4,
   property: 5,
   rsc_defaults: 6,
@@ -134,6 +136,8 @@ export function applyItem(cib: Cib, item: ConfigItem, mode: 'create' | 'update' 
       return addConstraint(cib, item.constraint);
     case 'tag':
       return addTag(cib, item.tag);
+    case 'section':
+      return putSectionChild(cib, item.section, item.element, mode);
     case 'fencing_topology':
       return setFencingTopology(cib, item.levels);
     case 'node': {
@@ -196,6 +200,23 @@ function addTag(cib: Cib, tag: RawElement): Cib {
     next.configuration.otherSections.push(tags);
   }
   tags.children.push(structuredClone(tag));
+  bumpEpoch(next);
+  return next;
+}
+
+/** Add (or, updating, replace) an object of a section kept as XML (<acls>, <alerts>), by id. */
+function putSectionChild(cib: Cib, section: string, el: RawElement, mode: 'create' | 'update'): Cib {
+  const next = cloneCib(cib);
+  let s = next.configuration.otherSections.find((x) => x.tag === section);
+  if (!s) {
+    s = { tag: section, attrs: {}, children: [] };
+    next.configuration.otherSections.push(s);
+  }
+  const i = s.children.findIndex((c) => c.attrs.id === el.attrs.id);
+  if (i >= 0 && mode === 'create') throw new CibError(`id "${el.attrs.id}" is already in use`);
+  if (i < 0 && collectIds(next).has(el.attrs.id!)) throw new CibError(`id "${el.attrs.id}" is already in use`);
+  if (i >= 0) s.children[i] = structuredClone(el);
+  else s.children.push(structuredClone(el));
   bumpEpoch(next);
   return next;
 }
@@ -294,5 +315,51 @@ function unwrap(cib: Cib, id: string): Cib {
 export function applyItems(cib: Cib, items: ConfigItem[], mode: 'create' | 'update'): Cib {
   let next = cib;
   for (const it of sortItems(items)) next = applyItem(next, it, mode);
+  return next;
+}
+
+/**
+ * crmsh's `set ID.NAME VALUE` / `set ID.OP.NAME VALUE` /
+ * `set ID.OP.INTERVAL.NAME VALUE`: the one nvpair NAME inside object ID
+ * (its params, meta, ops' params, ...) gets VALUE, or the op's attribute
+ * NAME does. Errors as crmsh words them.
+ */
+export function setAttributePath(cib: Cib, path: string, value: string): Cib {
+  const parts = path.split('.');
+  if (parts.length < 2 || parts.length > 4) throw new CibError(`Invalid path: "${path}"; Valid path: "id.[op_type.][interval.]name"`);
+  const [objId, ...rest] = parts as [string, ...string[]];
+  const tree = parseXmlTree(cibToXml(cib, { omitStatus: true }));
+  const conf = tree.children.find((c) => c.tag === 'configuration');
+  const find = (e: RawElement): RawElement | undefined => (e.attrs.id === objId && e.tag !== 'node' ? e : e.children.map(find).find((x) => x !== undefined));
+  const obj = conf && (find(conf) ?? conf.children.find((s) => s.tag === 'nodes')?.children.find((n) => n.attrs.uname === objId));
+  if (!obj) throw new CibError(`Object ${objId} not found`);
+  const all = (e: RawElement, tag: string): RawElement[] => [...(e.tag === tag ? [e] : []), ...e.children.flatMap((c) => all(c, tag))];
+  if (rest.length === 1) {
+    const pairs = all(obj, 'nvpair').filter((p) => p.attrs.name === rest[0]);
+    if (!pairs.length) throw new CibError(`Attribute not found: ${path}`);
+    if (pairs.length !== 1) throw new CibError(`Expected 1 attribute named ${rest[0]}, found ${pairs.length}`);
+    pairs[0]!.attrs.value = value;
+  } else {
+    const ops = all(obj, 'operations').flatMap((o) => o.children.filter((c) => c.tag === 'op'));
+    if (rest.length === 2) {
+      const [opType, name] = rest as [string, string];
+      const found = ops.filter((o) => o.attrs.name === opType);
+      if (!found.length) throw new CibError(`Operation "${opType}" not found for resource ${objId}`);
+      if (found.length > 1) throw new CibError(`Should specify interval of ${opType}`);
+      found[0]!.attrs[name] = value;
+    } else {
+      const [opType, interval, name] = rest as [string, string, string];
+      const op = ops.find((o) => o.attrs.id === `${objId}-${opType}-${interval}`);
+      if (!op) throw new CibError(`Operation "${opType}" interval "${interval}" not found for resource ${objId}`);
+      op.attrs[name] = value;
+    }
+  }
+  const next = cloneCib(cib);
+  next.configuration = parseCibXml(rawToXml(tree)).configuration;
+  // The element tree has no comments: the objects keep theirs.
+  const commented = (c: Cib) => [...c.configuration.nodes, ...allResources(c), ...c.configuration.constraints] as Array<{ id: string } & Commented>;
+  const comments = new Map(commented(cib).filter((o) => o.comments).map((o) => [o.id, o.comments!]));
+  for (const o of commented(next)) if (comments.has(o.id)) o.comments = comments.get(o.id);
+  bumpEpoch(next);
   return next;
 }

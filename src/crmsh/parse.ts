@@ -9,7 +9,7 @@
 import { CibError } from '../cib/errors.js';
 import { isScore } from '../cib/score.js';
 import { uniqueId } from '../cib/edit.js';
-import { opAttrOrder, parseCibXml } from '../cib/xml.js';
+import { opAttrOrder, parseCibXml, resourceToXml } from '../cib/xml.js';
 import type {
   Clone,
   Configuration,
@@ -26,6 +26,7 @@ import type {
   ResourceSet,
   RuleNode,
 } from '../cib/model.js';
+import { ACL_SHORTCUTS } from './show.js';
 import { where, type Statement, type Token } from './tokenize.js';
 
 export type ConfigItem =
@@ -38,6 +39,8 @@ export type ConfigItem =
   | { kind: 'ticket'; constraint: RawConstraint }
   | { kind: 'monitor'; rsc: string; role?: string; interval: string; timeout?: string }
   | { kind: 'tag'; tag: RawElement }
+  /** An object of a section the model keeps as XML: a role or ACL target in <acls>, an alert in <alerts>. */
+  | { kind: 'section'; section: 'acls' | 'alerts'; element: RawElement }
   | { kind: 'fencing_topology'; levels: FencingLevelSpec[] }
   | { kind: 'xml'; configuration: Configuration };
 
@@ -78,6 +81,8 @@ class Parser {
   constructor(
     private readonly toks: Token[],
     private readonly file: string | undefined,
+    /** Gets every id the parser made up (not given in the text). */
+    private readonly generated?: Set<string>,
   ) {}
 
   fail(msg: string, t: Token | undefined = this.toks[this.i]): never {
@@ -104,6 +109,7 @@ class Parser {
   id(base: string): string {
     const id = uniqueId(this.made, base);
     this.made.add(id);
+    this.generated?.add(id);
     return id;
   }
 
@@ -121,6 +127,8 @@ class Parser {
     switch (k) {
       case 'primitive':
         return this.primitive();
+      case 'rsc_template':
+        return this.template();
       case 'group':
         return this.group();
       case 'clone':
@@ -150,6 +158,13 @@ class Parser {
         return this.ticket();
       case 'tag':
         return this.tag();
+      case 'role':
+        return this.aclRole();
+      case 'acl_target':
+      case 'acl_group':
+        return this.aclTarget(k);
+      case 'alert':
+        return this.alert();
       case 'fencing_topology':
       case 'fencing-topology':
         return this.fencingTopology();
@@ -207,10 +222,14 @@ class Parser {
     return set;
   }
 
-  agentSpec(): { class: string; provider?: string; type: string } {
+  agentSpec(): { class: string; provider?: string; type: string; template?: string } {
     const t = this.next('a resource agent (class:provider:type)');
     const parts = t.text.split(':');
-    if (t.text.startsWith('@')) this.fail('resource templates (@template) are not supported', t);
+    // A primitive made from a resource template (`@NAME`): the template gives class, provider and type.
+    if (t.text.startsWith('@')) {
+      if (!/^@[A-Za-z_][\w.:-]*$/.test(t.text)) this.fail(`"${t.text}" is not a template reference (@TEMPLATE-ID)`, t);
+      return { class: '', type: '', template: t.text.slice(1) };
+    }
     let cls: string;
     let provider: string | undefined;
     let type: string;
@@ -226,10 +245,22 @@ class Parser {
     return provider !== undefined ? { class: cls, provider, type } : { class: cls, type };
   }
 
-  primitive(): ConfigItem {
+  /**
+   * `rsc_template ID AGENT ...`: a primitive's definition that primitives
+   * name with `@ID` (<template> in the CIB, kept as XML by the model).
+   */
+  template(): ConfigItem {
+    const item = this.primitive(false);
+    if (item.kind !== 'primitive') return item;
+    const xml = resourceToXml(item.primitive).replace(/^<primitive\b/, '<template').replace(/<\/primitive>\s*$/, '</template>');
+    return { kind: 'xml', configuration: parseCibXml(`<cib><configuration><resources>${xml}</resources></configuration></cib>`).configuration };
+  }
+
+  primitive(fromTemplate = true): ConfigItem {
     const id = this.ident('resource id');
     this.made.add(id);
-    const agent = this.agentSpec();
+    const { template, ...agent } = this.agentSpec();
+    if (template !== undefined && !fromTemplate) this.fail('a template cannot be made from a template');
     const p: Primitive = {
       tag: 'primitive',
       id,
@@ -273,6 +304,7 @@ class Parser {
         else o.metaAttributes.push(this.attrSet(o.id, 'meta_attributes', stop));
       } else this.fail(`unexpected "${t.text}" in primitive ${id} (expected params, meta, utilization or op)`, t);
     }
+    if (template !== undefined) p.extra = { template };
     return { kind: 'primitive', primitive: p };
   }
 
@@ -728,6 +760,121 @@ class Parser {
     return { kind: 'tag', tag };
   }
 
+  /**
+   * `role ID RIGHT SPEC... [RIGHT SPEC...]...` (Pacemaker 1.1.12+ ACLs): each
+   * RIGHT (read, write, deny) starts an <acl_permission id=ID-N>; a SPEC is
+   * xpath:X, ref:ID, type:TAG, attr:NAME or one of crmsh's shortcuts
+   * (meta:RSC:ATTR, params:RSC:ATTR, utilization:RSC, location:RSC,
+   * property[:NAME], nodeattr[:NAME], nodeutil[:NODE], node[:NODE], status, cib).
+   */
+  aclRole(): ConfigItem {
+    const id = this.ident('role id');
+    const role: RawElement = { tag: 'acl_role', attrs: { id }, children: [] };
+    let cur: RawElement | undefined;
+    const specAttr: Record<string, string> = { xpath: 'xpath', ref: 'reference', reference: 'reference', tag: 'object-type', type: 'object-type', attr: 'attribute', attribute: 'attribute' };
+    while (!this.done()) {
+      const t = this.next('read, write or deny');
+      if (['read', 'write', 'deny'].includes(t.text)) {
+        cur = { tag: 'acl_permission', attrs: { kind: t.text }, children: [] };
+        role.children.push(cur);
+        continue;
+      }
+      if (!cur) this.fail(`expected read, write or deny, got "${t.text}"`, t);
+      if (t.text.startsWith('description=')) {
+        cur.attrs.description = t.text.slice('description='.length);
+        continue;
+      }
+      const colon = t.text.indexOf(':');
+      const name = colon < 0 ? t.text : t.text.slice(0, colon);
+      const rest = colon < 0 ? '' : t.text.slice(colon + 1);
+      if (specAttr[name]) {
+        if (rest === '') this.fail(`"${t.text}" needs a value (${name}:VALUE)`, t);
+        cur.attrs[specAttr[name]!] = rest;
+        continue;
+      }
+      const sc = ACL_SHORTCUTS.find(([n]) => n === name);
+      if (!sc) this.fail(`"${t.text}" is not an ACL specification (xpath:, ref:, type:, attr: or a shortcut such as meta:RSC:ATTR)`, t);
+      const args = rest === '' ? [] : rest.split(':');
+      if (args.length > sc[1].length) this.fail(`too many arguments in "${t.text}"`, t);
+      let xpath = '';
+      let k = 0;
+      sc[1].forEach((part, i) => {
+        if (i > 0 && k >= args.length) return;
+        const holes = part.split('@@').length - 1;
+        if (holes > 0 && k >= args.length) this.fail(`"${t.text}" needs an argument (${name}:...)`, t);
+        const arg = args[k];
+        xpath += part.replace(/@@/g, () => arg ?? '');
+        if (holes > 0) k++;
+      });
+      cur.attrs.xpath = xpath;
+    }
+    if (!role.children.length) this.fail(`role ${id} needs at least one rule (read|write|deny SPEC)`);
+    role.children.forEach((c, i) => {
+      c.attrs = { ...c.attrs, id: this.id(`${id}-${i}`) };
+      if (c.attrs.xpath === undefined && c.attrs.reference === undefined && c.attrs['object-type'] === undefined) this.fail(`role ${id}: rule ${i + 1} names nothing (xpath:, ref:, type: or a shortcut)`);
+    });
+    return { kind: 'section', section: 'acls', element: role };
+  }
+
+  /** `acl_target ID [ROLE...]` (also acl_group): who gets which roles. */
+  aclTarget(kind: string): ConfigItem {
+    const id = this.ident(`${kind} id`);
+    const el: RawElement = { tag: kind, attrs: { id }, children: [] };
+    while (!this.done()) el.children.push({ tag: 'role', attrs: { id: this.ident('role id') }, children: [] });
+    return { kind: 'section', section: 'acls', element: el };
+  }
+
+  /**
+   * `alert ID PATH [attributes N=V...] [meta N=V...] [select KIND...] [to [{] VALUE [attributes ...] [meta ...] [}]]...`
+   * KIND: nodes, fencing, resources, attributes [{ NAME... }].
+   */
+  alert(): ConfigItem {
+    const id = this.ident('alert id');
+    const path = this.next('the alert agent path').text;
+    const el: RawElement = { tag: 'alert', attrs: { id, path }, children: [] };
+    const stop = new Set(['attributes', 'meta', 'select', 'to', '{', '}']);
+    const set = (owner: string, tok: Token): RawElement => {
+      const tag = tok.text === 'meta' ? 'meta_attributes' : 'instance_attributes';
+      const setId = this.id(`${owner}-${tag}`);
+      const e: RawElement = { tag, attrs: { id: setId }, children: [] };
+      while (!this.done() && !stop.has(this.peek()!.text)) {
+        const [n, v] = this.pair(this.next('NAME=VALUE'));
+        e.children.push({ tag: 'nvpair', attrs: { name: n, value: v, id: this.id(`${setId}-${n}`) }, children: [] });
+      }
+      return e;
+    };
+    let recipients = 0;
+    while (!this.done()) {
+      const t = this.next('attributes, meta, select or to');
+      if (t.text.startsWith('description=')) el.attrs.description = t.text.slice('description='.length);
+      else if (t.text === 'attributes' || t.text === 'meta') el.children.push(set(id, t));
+      else if (t.text === 'select') {
+        const sel: RawElement = { tag: 'select', attrs: {}, children: [] };
+        while (!this.done() && ['nodes', 'fencing', 'resources', 'attributes'].includes(this.peek()!.text)) {
+          const k = this.next('nodes, fencing, resources or attributes').text;
+          const e: RawElement = { tag: `select_${k}`, attrs: {}, children: [] };
+          if (k === 'attributes' && this.peek()?.text === '{') {
+            this.i++;
+            while (!this.done() && this.peek()!.text !== '}') e.children.push({ tag: 'attribute', attrs: { name: this.next('an attribute name').text }, children: [] });
+            this.next('"}"');
+            for (const a of e.children) a.attrs = { ...a.attrs, id: this.id(`${id}-0`) };
+          }
+          sel.children.push(e);
+        }
+        el.children.push(sel);
+      } else if (t.text === 'to') {
+        const braced = this.peek()?.text === '{';
+        if (braced) this.i++;
+        const rid = this.id(`${id}-recipient-${++recipients}`);
+        const r: RawElement = { tag: 'recipient', attrs: { id: rid, value: this.next('a recipient').text }, children: [] };
+        while (!this.done() && (this.peek()!.text === 'attributes' || this.peek()!.text === 'meta')) r.children.push(set(rid, this.next('attributes or meta')));
+        if (braced) this.next('"}"');
+        el.children.push(r);
+      } else this.fail(`unexpected "${t.text}" in alert ${id} (expected attributes, meta, select or to)`, t);
+    }
+    return { kind: 'section', section: 'alerts', element: el };
+  }
+
   /** fencing_topology [TARGET:] DEVICES... ; DEVICES is one level (a,b for several devices). */
   fencingTopology(): ConfigItem {
     const levels: FencingLevelSpec[] = [];
@@ -820,8 +967,16 @@ function orderSetKeys(s: ResourceSet): ResourceSet {
   return o;
 }
 
-/** Parse one statement. Throws CibError naming the token and its position. */
-export function parseStatement(st: Statement): ConfigItem {
-  const p = new Parser(st.tokens, st.file);
-  return p.statement();
+/**
+ * Parse one statement. Throws CibError naming the token and its position.
+ * GENERATED, when given, gets the ids the parser made up (see ids.ts).
+ */
+export function parseStatement(st: Statement, generated?: Set<string>): ConfigItem {
+  const p = new Parser(st.tokens, st.file, generated);
+  const item = p.statement();
+  if (st.comments?.length) {
+    const o = item.kind === 'primitive' ? item.primitive : item.kind === 'group' ? item.group : item.kind === 'clone' ? item.clone : item.kind === 'constraint' ? item.constraint : item.kind === 'node' ? item.node : undefined;
+    if (o) o.comments = st.comments;
+  }
+  return item;
 }

@@ -8,8 +8,9 @@
  */
 import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
-import { constraintToXml, opPairs, optionSetToXml } from '../cib/xml.js';
+import { constraintToXml, opPairs, optionSetToXml, parseCibXml, rawToXml } from '../cib/xml.js';
 import type {
+  Commented,
   AnyConstraint,
   Cib,
   Clone,
@@ -100,8 +101,8 @@ function opParts(o: Operation): string[] {
   return parts;
 }
 
-export function showPrimitive(p: Primitive): string {
-  const parts = [`primitive ${p.id} ${agentSpec(p)}`];
+export function showPrimitive(p: Primitive, keyword = 'primitive'): string {
+  const parts = [`${keyword} ${p.id} ${agentSpec(p)}`];
   if (p.description !== undefined) parts.push(nvpairFormat('description', p.description));
   for (const s of p.instanceAttributes) parts.push(attrSet('params', s));
   for (const s of p.metaAttributes) parts.push(attrSet('meta', s));
@@ -296,6 +297,18 @@ export function showResource(r: TopResource): string {
       return showContainer('clone', r as Clone, [(r as Clone).child.id]);
     case 'master':
       return showContainer('ms', r as Clone, [(r as Clone).child.id]);
+    case 'template': {
+      // A template is a primitive's definition under another tag: shown as one, as `rsc_template`.
+      const raw = (r as { raw: RawElement }).raw;
+      try {
+        const xml = rawToXml({ ...raw, tag: 'primitive' });
+        const p = parseCibXml(`<cib><configuration><resources>${xml}</resources></configuration></cib>`).configuration.resources[0];
+        if (p?.tag === 'primitive') return showPrimitive(p as Primitive, 'rsc_template');
+      } catch {
+        // Not a valid primitive: shown as XML below.
+      }
+      return showRaw(raw);
+    }
     default:
       return showRaw((r as { raw: RawElement }).raw);
   }
@@ -378,16 +391,25 @@ function byCliOrder<T extends { rank: number; id: string }>(list: T[], sortEleme
 export interface ShowOptions {
   /** crmsh's sort_elements (default yes): sort objects of a kind by id, else keep CIB order. */
   sortElements?: boolean;
+  /** One line per object and no comments (crmsh's format_mode -1, the text `filter` gets). */
+  oneLine?: boolean;
+}
+
+/** An object's statement with its comments above it (crmsh's _cli_format_and_comment), or on one line without them. */
+function withComments(text: string, o: Commented, oneLine: boolean): string {
+  if (oneLine) return text;
+  return o.comments?.length ? `${o.comments.join('\n')}\n${text}` : text;
 }
 
 /** The statements of a configuration, in crmsh's order, each with the ids it shows. */
 export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: string[]; text: string }> {
   const conf = cib.configuration;
   const out: Array<{ ids: string[]; text: string; rank: number; id: string }> = [];
-  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: showNode(n), rank: CLI_RANK.node!, id: n.id || n.uname });
-  for (const r of allResources(cib)) out.push({ ids: [r.id], text: showResource(r), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
+  const one = show.oneLine ?? false;
+  for (const n of conf.nodes) out.push({ ids: [n.id, n.uname], text: withComments(showNode(n), n, one), rank: CLI_RANK.node!, id: n.id || n.uname });
+  for (const r of allResources(cib)) out.push({ ids: [r.id], text: withComments(showResource(r), r as Commented, one), rank: CLI_RANK[r.tag] ?? RANK_LAST, id: r.id });
   const referenced = referencedRules(cib);
-  for (const c of conf.constraints) out.push({ ids: [c.id], text: showConstraint(c, referenced), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
+  for (const c of conf.constraints) out.push({ ids: [c.id], text: withComments(showConstraint(c, referenced), c as Commented, one), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.id });
   const opts = (keyword: string, section: 'crm_config' | 'rsc_defaults' | 'op_defaults', sets: NvSet[]) => {
     for (const s of sets) {
       const text = setsAreCli([s]) && s.idRef === undefined ? showOptions(keyword, s) : showXmlText(optionSetToXml(section, s));
@@ -400,7 +422,7 @@ export function showStatements(cib: Cib, show: ShowOptions = {}): Array<{ ids: s
   for (const s of conf.otherSections) {
     for (const st of showSection(s, cib)) out.push(st);
   }
-  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text }));
+  return byCliOrder(out, show.sortElements ?? true).map(({ ids, text }) => ({ ids, text: one ? text.replace(/ \\\n\t?/g, ' ') : text }));
 }
 
 /** Statements of a section the model keeps as XML (tags, fencing-topology, acls, alerts). */
@@ -416,7 +438,109 @@ function showSection(s: RawElement, cib: Cib): Array<{ ids: string[]; text: stri
   if (s.tag === 'fencing-topology' && s.children.every((c) => c.tag === 'fencing-level')) {
     return [{ ids: ['fencing_topology'], text: showFencingTopology(s, cib), rank: CLI_RANK['fencing-topology']!, id: 'fencing_topology' }];
   }
+  if (s.tag === 'acls' || s.tag === 'alerts') {
+    // crmsh shows each role, target and alert as an object of its own.
+    return s.children.map((c) => ({ ids: [c.attrs.id ?? ''], text: (s.tag === 'acls' ? showAcl(c) : showAlert(c)) ?? showRaw(c), rank: CLI_RANK[c.tag] ?? RANK_LAST, id: c.attrs.id ?? '' }));
+  }
   return [{ ids: s.attrs.id ? [s.attrs.id] : [], text: showRaw(s), rank: CLI_RANK[s.tag] ?? RANK_LAST, id: s.attrs.id ?? s.tag }];
+}
+
+/**
+ * crmsh's ACL shortcuts (constants.acl_shortcuts): an xpath of one of these
+ * forms is shown as NAME:ARG[:ARG].
+ */
+export const ACL_SHORTCUTS: Array<[string, string[]]> = [
+  ['meta', ["//primitive[@id='@@']/meta_attributes", "/nvpair[@name='@@']"]],
+  ['params', ["//primitive[@id='@@']/instance_attributes", "/nvpair[@name='@@']"]],
+  ['utilization', ["//primitive[@id='@@']/utilization"]],
+  ['location', ["//rsc_location[@id='cli-prefer-@@' and @rsc='@@']"]],
+  ['property', ['//crm_config/cluster_property_set', "/nvpair[@name='@@']"]],
+  ['nodeattr', ['//nodes/node/instance_attributes', "/nvpair[@name='@@']"]],
+  ['nodeutil', ['//nodes/node/utilization', "[@uname='@@']"]],
+  ['node', ['//nodes/node', "[@uname='@@']"]],
+  ['status', ['/cib/status']],
+  ['cib', ['/cib']],
+];
+
+function aclXpath(xpath: string): string {
+  const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/@@/g, '([a-zA-Z_][a-zA-Z0-9_.-]*)');
+  for (const [name, parts] of ACL_SHORTCUTS) {
+    for (let i = 0; i < parts.length; i++) {
+      const m = new RegExp(`^${parts.slice(0, i + 1).map(esc).join('')}$`).exec(xpath);
+      // crmsh keeps one group per part (the location shortcut's second @@ is dropped).
+      if (m) return [name, ...m.slice(1, i + 2)].join(':');
+    }
+  }
+  return `xpath:${quoteWrap(xpath)}`;
+}
+
+/** `role ID RULE...` / `acl_target ID ROLE...` / `acl_group ...` as crmsh 4.4 prints them; undefined when the syntax cannot say it. */
+function showAcl(e: RawElement): string | undefined {
+  const id = e.attrs.id;
+  if (id === undefined) return undefined;
+  if (e.tag === 'acl_role') {
+    if (!e.children.every((c) => c.tag === 'acl_permission') || Object.keys(e.attrs).some((k) => k !== 'id')) return undefined;
+    const rules = e.children.map((c) => {
+      const bits = [c.attrs.kind ?? ''];
+      if (c.attrs.description !== undefined) bits.push(nvpairFormat('description', c.attrs.description));
+      if (c.attrs.xpath !== undefined) bits.push(aclXpath(c.attrs.xpath));
+      if (c.attrs.reference !== undefined) bits.push(`ref:${c.attrs.reference}`);
+      if (c.attrs.attribute !== undefined) bits.push(`attr:${c.attrs.attribute}`);
+      if (c.attrs['object-type'] !== undefined) bits.push(`type:${c.attrs['object-type']}`);
+      return bits.join(' ');
+    });
+    return cliFormat([`role ${id}`, ...rules]);
+  }
+  if (e.tag === 'acl_target' || e.tag === 'acl_group') {
+    if (!e.children.every((c) => c.tag === 'role' && c.attrs.id !== undefined)) return undefined;
+    return cliFormat([`${e.tag} ${id}`, ...e.children.map((c) => c.attrs.id!)]);
+  }
+  return undefined;
+}
+
+/** An attribute set kept as XML, as crmsh prints it (`attributes a=1`); undefined when it has rules or references. */
+function rawAttrSet(keyword: string, e: RawElement): string | undefined {
+  if (e.attrs['id-ref'] !== undefined || !e.children.every((c) => c.tag === 'nvpair' && c.attrs['id-ref'] === undefined)) return undefined;
+  return [keyword, ...e.children.map((c) => nvpairFormat(c.attrs.name ?? '', c.attrs.value))].join(' ');
+}
+
+/** `alert ID PATH [attributes ...] [meta ...] [select ...] [to ...]` as crmsh prints it. */
+function showAlert(e: RawElement): string | undefined {
+  if (e.tag !== 'alert' || e.attrs.id === undefined || e.attrs.path === undefined) return undefined;
+  const setName: Record<string, string> = { instance_attributes: 'attributes', meta_attributes: 'meta' };
+  const kids = e.children.filter((c) => ['recipient', 'instance_attributes', 'meta_attributes'].includes(c.tag)).map((c) => c.tag);
+  const ri = kids.indexOf('recipient');
+  // Sets after a recipient would read as the recipient's: crmsh then puts recipients in braces.
+  const complex = ri >= 0 && kids.slice(ri + 1).some((t) => t !== 'recipient');
+  const parts = [`alert ${e.attrs.id} ${quoteWrap(e.attrs.path)}`];
+  if (e.attrs.description !== undefined) parts.push(nvpairFormat('description', e.attrs.description));
+  for (const c of e.children) {
+    if (setName[c.tag]) {
+      const t = rawAttrSet(setName[c.tag]!, c);
+      if (t === undefined) return undefined;
+      parts.push(t);
+    } else if (c.tag === 'select') {
+      const r = ['select'];
+      for (const sel of c.children) {
+        if (!sel.tag.startsWith('select_')) continue;
+        r.push(sel.tag.slice('select_'.length));
+        if (sel.tag === 'select_attributes') r.push('{', ...sel.children.filter((a) => a.tag === 'attribute').map((a) => a.attrs.name ?? ''), '}');
+      }
+      parts.push(r.join(' '));
+    } else if (c.tag === 'recipient') {
+      const r = ['to'];
+      if (complex) r.push('{');
+      r.push(quoteWrap(c.attrs.value ?? ''));
+      for (const sub of c.children) {
+        const t = setName[sub.tag] ? rawAttrSet(setName[sub.tag]!, sub) : undefined;
+        if (t === undefined) return undefined;
+        r.push(t);
+      }
+      if (complex) r.push('}');
+      parts.push(r.join(' '));
+    } else return undefined;
+  }
+  return cliFormat(parts);
 }
 
 /**

@@ -24,6 +24,8 @@ export interface Token {
 export interface Statement {
   tokens: Token[];
   file?: string;
+  /** `# ...` lines before the statement (crmsh keeps them with the object it defines). */
+  comments?: string[];
 }
 
 export function tokenize(text: string, file?: string): Statement[] {
@@ -41,8 +43,12 @@ export function tokenize(text: string, file?: string): Statement[] {
     i++;
   };
   let lineHasToken = false;
+  let comments: string[] = [];
   const endStatement = () => {
-    if (cur.length) out.push({ tokens: cur, ...(file !== undefined ? { file } : {}) });
+    if (cur.length) {
+      out.push({ tokens: cur, ...(file !== undefined ? { file } : {}), ...(comments.length ? { comments } : {}) });
+      comments = [];
+    }
     cur = [];
   };
   while (i < n) {
@@ -65,7 +71,9 @@ export function tokenize(text: string, file?: string): Statement[] {
     }
     // A comment is a line starting with "#"; inside a statement "#uname" is a word.
     if (c === '#' && !lineHasToken) {
+      const start = i;
       while (i < n && text[i] !== '\n') advance();
+      comments.push(text.slice(start, i).trim());
       continue;
     }
     lineHasToken = true;

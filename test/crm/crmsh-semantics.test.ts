@@ -218,3 +218,134 @@ describe('crmsh statements kept as CIB XML sections', () => {
     verify(f);
   });
 });
+
+describe('edits keep the ids the text leaves out (crmsh fix_node_ids)', () => {
+  it('filter of a location keeps its rule and expression ids; a new expression gets one from its rule', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'location loc-d1 d1 rule $id=r1 -inf: not_defined webserver rule $id=r2 webserver: defined webserver']);
+    // show hides rule ids, so the edited text has none.
+    expect(crm(f, 'configure', 'show', 'loc-d1').stdout).not.toContain('r1');
+    ok(f, 'filter', "sed 's/not_defined webserver/& or mem number:lte 0/'", 'loc-d1');
+    let x = xml(f);
+    expect(x).toContain('<rule id="r1" score="-INFINITY" boolean-op="or">');
+    expect(x).toContain('<expression id="r1-expression" attribute="webserver" operation="not_defined"/>');
+    expect(x).toContain('<expression id="r1-expression-0" attribute="mem" operation="lte" value="0" type="number"/>');
+    expect(x).toContain('<rule id="r2" score-attribute="webserver">');
+    // A rule that matches no old one gets a new id.
+    ok(f, 'filter', "sed 's/ or mem number:lte 0/ rule -inf: not_defined a2/'", 'loc-d1');
+    x = xml(f);
+    expect(x).toContain('<rule id="loc-d1-rule" score="-INFINITY">');
+    expect(x).toContain('<rule id="r2" score-attribute="webserver">');
+    // A filter of the whole configuration keeps them too.
+    ok(f, 'filter', "sed 's/stonith-enabled=false/& no-quorum-policy=ignore/'");
+    x = xml(f);
+    expect(x).toContain('name="no-quorum-policy"');
+    expect(x).toContain('<rule id="r1" score="-INFINITY">');
+    verify(f);
+  });
+});
+
+describe('comments stay with their object (crmsh)', () => {
+  it('a "# ..." line before a statement is kept in the CIB and shown above the object', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy']);
+    const t = tempDir();
+    const prev = cleanup;
+    cleanup = () => {
+      t.cleanup();
+      prev?.();
+    };
+    const text = join(t.dir, 'conf.crm');
+    writeFileSync(text, '# the web server\n# second line\nprimitive d2 ocf:pacemaker:Dummy \\\n\top monitor interval=10s\nlocation l1 d2 100: node1\n');
+    ok(f, 'load', 'update', text);
+    expect(xml(f)).toContain('<!--# the web server-->');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toBe('# the web server\n# second line\nprimitive d2 ocf:pacemaker:Dummy \\\n\top monitor interval=10s\n');
+    expect(crm(f, 'configure', 'show', 'l1').stdout).toBe('location l1 d2 100: node1\n');
+    // A filter sees one line per object, without the comments (crmsh's format for filters).
+    ok(f, 'filter', "sed 's/^/# filtered\\n/'", 'l1');
+    expect(crm(f, 'configure', 'show', 'l1').stdout).toBe('# filtered\nlocation l1 d2 100: node1\n');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toContain('# second line\n');
+    verify(f);
+  });
+});
+
+describe('resource templates (crmsh rsc_template, @template)', () => {
+  it('rsc_template writes <template>, @NAME a primitive with template=, and show prints both as crmsh', () => {
+    const f = cibFile();
+    script(f, [
+      'rsc_template web-server ocf:heartbeat:apache params port=8000 op monitor interval=10s',
+      'primitive w1 @web-server params port=8001 meta target-role=Stopped',
+      'primitive w2 @web-server',
+      'colocation c-web inf: w1 web-server',
+    ]);
+    const x = xml(f);
+    expect(x).toContain('<template id="web-server" class="ocf" provider="heartbeat" type="apache">');
+    expect(x).toContain('<primitive id="w2" template="web-server"/>');
+    expect(crm(f, 'configure', 'show', 'web-server', 'w1', 'w2').stdout).toBe(
+      'rsc_template web-server apache \\\n\tparams port=8000 \\\n\top monitor interval=10s\nprimitive w1 @web-server \\\n\tparams port=8001 \\\n\tmeta target-role=Stopped\nprimitive w2 @web-server\n',
+    );
+    verify(f);
+  });
+});
+
+describe('ACLs and alerts in crmsh syntax', () => {
+  it('role, acl_target and alert write what crmsh writes and show back the same text', () => {
+    const f = cibFile();
+    script(f, [
+      'primitive d1 ocf:pacemaker:Dummy',
+      'role basic-read read status read type:node attribute:uname read property',
+      'role admin write meta:d1:target-role read ref:d1',
+      'acl_target alice basic-read admin',
+      'alert notify_9 /usr/share/pacemaker/alerts/alert_snmp.sh attributes trap_add_hires_timestamp_oid=false meta timeout=10s to { 192.168.40.9 attributes trap_node_states=all }',
+      'alert notify_10 /tmp/x.sh select nodes fencing attributes { standby } to 192.168.1.5',
+    ]);
+    const x = xml(f);
+    expect(x).toContain('<acl_permission kind="read" xpath="/cib/status" id="basic-read-0"/>');
+    expect(x).toContain('<acl_permission kind="read" object-type="node" attribute="uname" id="basic-read-1"/>');
+    expect(x).toContain(`<acl_permission kind="write" xpath="//primitive[@id='d1']/meta_attributes/nvpair[@name='target-role']" id="admin-0"/>`);
+    expect(x).toContain('<recipient id="notify_9-recipient-1" value="192.168.40.9">');
+    expect(x).toContain('<attribute name="standby" id="notify_10-0"/>');
+    expect(crm(f, 'configure', 'show', 'admin', 'basic-read', 'alice', 'notify_9', 'notify_10').stdout).toBe(
+      [
+        'role admin \\\n\twrite meta:d1:target-role \\\n\tread ref:d1',
+        'role basic-read \\\n\tread status \\\n\tread attr:uname type:node \\\n\tread property',
+        'acl_target alice \\\n\tbasic-read \\\n\tadmin',
+        'alert notify_10 "/tmp/x.sh" \\\n\tselect nodes fencing attributes { standby } \\\n\tto 192.168.1.5',
+        'alert notify_9 "/usr/share/pacemaker/alerts/alert_snmp.sh" \\\n\tattributes trap_add_hires_timestamp_oid=false \\\n\tmeta timeout=10s \\\n\tto 192.168.40.9 attributes trap_node_states=all',
+        '',
+      ].join('\n'),
+    );
+    verify(f);
+  });
+});
+
+describe('delete in resource sets (crmsh delete_rscref_rset, rset_convert)', () => {
+  it('sets left with two resources become a plain colocation / order; with one, the constraint goes', () => {
+    const f = cibFile();
+    script(f, ['primitive d1 ocf:pacemaker:Dummy', 'primitive d2 ocf:pacemaker:Dummy', 'primitive d3 ocf:pacemaker:Dummy', 'primitive d4 ocf:pacemaker:Dummy', 'colocation c1 inf: d1 d2 d3', 'order o1 Mandatory: d1 d2 d3', 'colocation c2 inf: d1 d4']);
+    const out = ok(f, 'delete', 'd2');
+    expect(out).toContain('constraint colocation:c1 updated');
+    let x = xml(f);
+    expect(x).toContain('<rsc_colocation id="c1" rsc="d3" with-rsc="d1" score="INFINITY"/>');
+    expect(x).toContain('<rsc_order id="o1" first="d1" then="d3" kind="Mandatory"/>');
+    ok(f, 'delete', 'd3');
+    x = xml(f);
+    expect(x).not.toContain('id="c1"');
+    expect(x).not.toContain('id="o1"');
+    verify(f);
+  });
+});
+
+describe('set ID.[OP.][INTERVAL.]NAME VALUE (crmsh 4.4)', () => {
+  it('changes one parameter or op attribute in place, and names what it cannot find', () => {
+    const f = cibFile();
+    script(f, ['primitive d2 ocf:heartbeat:Delay params mondelay=60 startdelay=2 op monitor interval=10s timeout=20s']);
+    ok(f, 'set', 'd2.mondelay', '45');
+    ok(f, 'set', 'd2.monitor.10s.timeout', '40s');
+    expect(crm(f, 'configure', 'show', 'd2').stdout).toBe('primitive d2 Delay \\\n\tparams mondelay=45 startdelay=2 \\\n\top monitor interval=10s timeout=40s\n');
+    const r = crm(f, 'configure', 'set', 'd2.nosuch', '1');
+    expect(r.stderr).toContain('Attribute not found: d2.nosuch');
+    expect(r.code).not.toBe(0);
+    verify(f);
+  });
+});

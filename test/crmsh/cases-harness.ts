@@ -179,6 +179,13 @@ export interface StepResult {
   /** show xml / show after the statement (when probed). */
   xml: Partial<Record<Tool, string>>;
   show: Partial<Record<Tool, string>>;
+  /** crmsh's sort_elements user option in effect when the step ran (set by `options sort_elements ...`). */
+  sortElements: boolean;
+}
+
+/** crmsh's boolean user option values (config.py's is_boolean_true). */
+function optionTrue(v: string): boolean {
+  return ['yes', 'true', 'on', '1'].includes(v.toLowerCase());
 }
 
 function toolCommand(tool: Tool, args: string[]): [string, string[]] {
@@ -291,6 +298,8 @@ export function runCase(name: string, tools: Tool[] = ['belay', 'crmsh']): CaseR
       }
       runTool(tool, tool === 'crmsh' ? [] : ['-f', '-'], MKSAMPLE, env, dir);
       let showobj = '';
+      // crm.conf lives in HOME (this case's directory): the option lasts for the case.
+      let sortElements = true;
       let bi = 0;
       for (const b of blocks) {
         bi++;
@@ -336,6 +345,8 @@ export function runCase(name: string, tools: Tool[] = ['belay', 'crmsh']): CaseR
           if (!seg) break;
           si++;
           const body = cleanOutput(seg.body);
+          const so = /^(?:options\s+)?sort[_-]elements\s+(\S+)$/.exec(f.text.trim());
+          if (so) sortElements = optionTrue(so[1]!);
           if (f.probe) {
             if (lastStep) {
               const text = seg.body.filter((l) => !l.startsWith('.EXT ')).join('\n');
@@ -353,7 +364,7 @@ export function runCase(name: string, tools: Tool[] = ['belay', 'crmsh']): CaseR
           const key = `${bi}:${li}`;
           let st = steps.get(key);
           if (!st) {
-            st = { case: name, block: bi, line: li, stmt: f.text, out: { belay: '', crmsh: '' }, error: { belay: false, crmsh: false }, xml: {}, show: {} };
+            st = { case: name, block: bi, line: li, stmt: f.text, out: { belay: '', crmsh: '' }, error: { belay: false, crmsh: false }, xml: {}, show: {}, sortElements };
             steps.set(key, st);
           }
           st.out[tool] = body.join('\n');

@@ -32,13 +32,22 @@ interface Judged {
   exp?: boolean;
 }
 
-function belayShow(xml: string): string | undefined {
+function belayShow(xml: string, sortElements = true): string | undefined {
   try {
     const cib = parseCibXml(xml.slice(xml.indexOf('<cib')));
-    return showConfiguration(cib).replace(/\n$/, '');
+    return showConfiguration(cib, undefined, { sortElements }).replace(/\n$/, '');
   } catch (e) {
     return `ERROR: ${(e as Error).message}`;
   }
+}
+
+/** crmsh's `show` output without the messages (stderr, numbered) that crmsh printed into the same stream. */
+function showText(out: string): string {
+  return out
+    .split('\n')
+    .filter((l) => !/^(WARNING|ERROR|INFO|CRIT): \d+: /.test(l))
+    .join('\n')
+    .replace(/\n+$/, '');
 }
 
 function judge(steps: StepResult[], name: string, belayTranscript: string): Judged[] {
@@ -72,7 +81,7 @@ function judge(steps: StepResult[], name: string, belayTranscript: string): Judg
       if (a !== undefined) j.xml = a === canonicalConfiguration(st.xml.belay);
     }
     if (st.show.crmsh !== undefined && st.xml.crmsh !== undefined && st.xml.crmsh.includes('<cib')) {
-      j.show = belayShow(st.xml.crmsh) === st.show.crmsh.replace(/\n+$/, '');
+      j.show = belayShow(st.xml.crmsh, st.sortElements) === showText(st.show.crmsh);
     }
     const e = expByStep.get(st);
     if (e !== undefined) j.exp = norm(cleanOutput(e).join('\n')) === norm(cleanOutput(st.out.belay.split('\n')).join('\n'));
@@ -144,7 +153,7 @@ describe('crmsh 4.4.1 regression cases: belay crm vs real crmsh', () => {
           d.push(`=== ${j.step.case} ${j.step.block}.${j.step.line} ${j.step.stmt}: ${bad.join(', ')}`);
           d.push('--- crmsh out', j.step.out.crmsh, '--- belay out', j.step.out.belay);
           if (bad.includes('xml')) d.push('--- crmsh xml', canonicalConfiguration(j.step.xml.crmsh ?? '') ?? '', '--- belay xml', canonicalConfiguration(j.step.xml.belay ?? '') ?? '');
-          if (bad.includes('show')) d.push('--- crmsh show', j.step.show.crmsh ?? '', '--- belay show', belayShow(j.step.xml.crmsh ?? '') ?? '');
+          if (bad.includes('show')) d.push('--- crmsh show', showText(j.step.show.crmsh ?? ''), '--- belay show', belayShow(j.step.xml.crmsh ?? '', j.step.sortElements) ?? '');
         }
         writeFileSync(process.env['CRMSH_DIFFS'], d.join('\n') + '\n');
       }
