@@ -606,6 +606,8 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
   for (const op of ops) {
     if (superseded.has(op)) continue;
     const task = op.operation;
+    // unpack_rsc_op: notify and meta-data results say nothing of the resource's state.
+    if (task === 'notify' || task === 'meta-data') continue;
     const interval = Number.parseInt(op.interval, 10) || 0;
     const status = Number.parseInt(op.opStatus ?? '0', 10);
     const rc = Number.parseInt(op.rcCode ?? '0', 10);
