@@ -118,8 +118,19 @@ function sortedOps(ops: LrmOp[]): LrmOp[] {
   return glibSort([...ops].reverse(), (a, b) => compareOps(a, b));
 }
 
+const isTrue = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : ['true', 'on', 'yes', 'y', '1'].includes(v.trim().toLowerCase()));
+
+/**
+ * pe_rsc_managed while the history is read: what the configuration says
+ * (is-managed, maintenance, maintenance-mode). Failures handled with
+ * on-fail=block unmanage a resource only after its history is read.
+ */
+function configuredManaged(ws: WorkingSet, rsc: Rsc): boolean {
+  return !ws.options.maintenanceMode && isTrue(rsc.meta.get('is-managed'), true) && !isTrue(rsc.meta.get('maintenance'), false);
+}
+
 /** Whether remap_operation() leaves this result a failure (status other than done). */
-function isFailure(op: LrmOp, rsc: Rsc | undefined): boolean {
+function isFailure(ws: WorkingSet, op: LrmOp, rsc: Rsc | undefined): boolean {
   let rc = num(op.rcCode);
   const status = num(op.opStatus);
   if (op.operation === 'monitor') rc = rc === 190 ? 0 : rc === 191 ? 8 : rc;
@@ -136,7 +147,7 @@ function isFailure(op: LrmOp, rsc: Rsc | undefined): boolean {
       if (probe && target === 7) failed = false;
       break;
     case 7:
-      if (probe || target === rc || (rsc !== undefined && !rsc.managed)) failed = false;
+      if (probe || target === rc || (rsc !== undefined && !configuredManaged(ws, rsc))) failed = false;
       break;
     case 8:
       if (probe && rc !== target) failed = false;
@@ -171,7 +182,7 @@ export function pacemakerFailedOps(ws: WorkingSet): FailedOp[] {
         let record = degraded;
         if (!record && !expired.has(op)) {
           if (masked) record = true;
-          else if (isFailure(op, rsc)) record = !(!ws.options.symmetric && rc === 5);
+          else if (isFailure(ws, op, rsc)) record = !(!ws.options.symmetric && rc === 5);
         }
         if (!record) continue;
         const opKey = op.extra?.['operation_key'];
