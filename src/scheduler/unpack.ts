@@ -676,6 +676,8 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         }
       }
     }
+    // remap_operation: an accepted "not running" (probe, expected, unmanaged) leaves it stopped, whatever the task.
+    const notRunning = ok && rc === 7 && (status === 0 || status === 4);
     // on-fail=ignore: pretend the failed operation succeeded
     if (!ok && configuredOnFail(ws, rsc, task, interval) === 'ignore') {
       rsc.failureIgnored = true;
@@ -690,6 +692,9 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         // A hard error: the resource cannot run on this node
         addAllowed(rsc, node, -INFINITY);
       } else if (isProbe && newRole === 'Stopped') {
+        role = 'Stopped';
+        clear = true;
+      } else if (notRunning && task !== 'stop') {
         role = 'Stopped';
         clear = true;
       } else if (task === 'start' || task === 'migrate_from') {
