@@ -804,7 +804,8 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
   if (running && !node.online && !node.maintenance && rsc.managed && ws.options.fencingEnabled) {
     fenceNode(node, `${rsc.id} is thought to be active there`);
   }
-  if (running && !node.online && node.unclean && ws.options.fencingEnabled) onFail = 'ignore';
+  // A node already to be fenced needs no further recovery of what failed there.
+  if (node.unclean) onFail = 'ignore';
   switch (onFail) {
     case 'block':
       rsc.managed = false;
