@@ -632,7 +632,12 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     let ok: boolean;
     let newRole: Role | undefined;
     let failedProbe = false;
-    if (status === 0 || status === 4) {
+    if (isProbe && (rc === 5 || rc === 2 || status === 7)) {
+      // pcmk_xe_mask_probe_failure: a probe that found the agent or its parameters unusable means "not running here".
+      ok = true;
+      failedProbe = true;
+      newRole = 'Stopped';
+    } else if (status === 0 || status === 4) {
       if (rc === 0) {
         if (exp === 7 && !isProbe) ok = false;
         else ok = true;
@@ -645,10 +650,6 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
       } else if (rc === 9) {
         ok = false;
         newRole = 'Promoted';
-      } else if (rc === 5 && isProbe) {
-        ok = true;
-        failedProbe = true;
-        newRole = 'Stopped';
       } else {
         ok = false;
       }
