@@ -877,10 +877,14 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
 
 function unpackStatus(ws: WorkingSet, ctx: RuleContext): void {
   const states = ws.cib.status ?? [];
-  const passes: Array<(n: SNode) => boolean> = [
-    (n) => n.online,
-    (n) => !n.online && ws.options.fencingEnabled,
-  ];
+  // unpack_node_history: nodes in the status section's order; only with
+  // fencing and shutdown locks both disabled are offline nodes left until
+  // the online ones are read (so that active clone instances are numbered
+  // first), and then never read.
+  const shutdownLock = truthy(clusterOption(unpackNvSets(ws.cib.configuration.crmConfig, ctx), 'shutdown-lock'), false);
+  const passes: Array<(n: SNode) => boolean> = ws.options.fencingEnabled || shutdownLock
+    ? [() => true]
+    : [(n) => n.online];
   const done = new Set<SNode>();
   for (const pass of passes) {
     for (const st of states) {
