@@ -615,8 +615,11 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     if (status === 1) continue; // cancelled
     if (status === -1) {
       // Pending operation
-      rsc.pendingNode = node;
-      if (rsc.pendingTask === undefined && (interval !== 0 || task !== 'monitor')) rsc.pendingTask = task;
+      // The first pending action that is not a probe names the pending task and node (a pending probe names neither).
+      if (rsc.pendingTask === undefined && (interval !== 0 || task !== 'monitor')) {
+        rsc.pendingTask = task;
+        rsc.pendingNode = node;
+      }
       if (task === 'start') {
         rsc.startPending = true;
         role = 'Started';
