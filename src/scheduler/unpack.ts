@@ -680,6 +680,15 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         }
       }
     }
+    // block_if_unrecoverable: a stop that failed with a hard error leaves the
+    // resource blocked when its node cannot be fenced (pe_can_fence).
+    if (!ok && task === 'stop' && (status === 0 || status === 4) && (rc === 2 || rc === 4 || rc === 5 || (rc === 3 && interval === 0))) {
+      const o = ws.options;
+      if (!(o.fencingEnabled && o.haveFencing && (o.haveQuorum || o.noQuorumPolicy === 'ignore' || node.online))) {
+        rsc.managed = false;
+        rsc.blocked = true;
+      }
+    }
     // remap_operation: an accepted "not running" (probe, expected, unmanaged) leaves it stopped, whatever the task.
     const notRunning = ok && rc === 7 && (status === 0 || status === 4);
     // on-fail=ignore: pretend the failed operation succeeded

@@ -168,8 +168,24 @@ function groupFlags(g: Rsc, style: Style, inactiveMembers: number): string {
   return f.length ? ` (${f.join(', ')})` : '';
 }
 
-function isActive(r: Rsc): boolean {
+export function isActive(r: Rsc): boolean {
   return r.kind === 'primitive' ? r.running.length > 0 : r.children.some(isActive);
+}
+
+/**
+ * A collective resource's running_on, as 2.1.5's native_add_running builds
+ * it: the nodes of its members, except that an unmanaged member on an
+ * offline node is not passed up to its parents.
+ */
+export function runningOn(r: Rsc): Set<SNode> {
+  const out = new Set<SNode>();
+  const visit = (x: Rsc) => {
+    if (x.kind === 'primitive') {
+      for (const n of x.running) if (n.online || x.managed) out.add(n);
+    } else x.children.forEach(visit);
+  };
+  visit(r);
+  return out;
 }
 
 /** rsc_printable_id: an anonymous clone's instances (and their group members) by the configured id. */
@@ -267,18 +283,21 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
       collect(c);
       list = [...known];
     }
-    const active = new Set<SNode>();
-    const collectActive = (r: Rsc) => {
-      r.running.forEach((n) => active.add(n));
-      r.children.forEach(collectActive);
-    };
-    collectActive(c);
+    // 2.1.5 leaves out nodes of unmanaged instances on offline nodes (runningOn); 3 counts every instance's node.
+    const active = style === '2.1.5' ? runningOn(c) : new Set<SNode>();
+    if (style !== '2.1.5') {
+      const collect = (r: Rsc) => {
+        r.running.forEach((n) => active.add(n));
+        r.children.forEach(collect);
+      };
+      collect(c);
+    }
     const byState = new Map<string, string[]>();
     for (const n of sortNodes(list)) {
       if (active.has(n)) continue;
       let state = c.targetRole === 'Stopped' ? 'Stopped (disabled)' : 'Stopped';
       const fp = probeFailure(c, n);
-      if (fp !== undefined) state = `Stopped (${OCF_EXIT[fp] ?? 'error'})`;
+      if (fp !== undefined) state = `Stopped (${(style === '2.1.5' ? OCF_EXIT_215[fp] : OCF_EXIT[fp]) ?? 'error'})`;
       const l = byState.get(state) ?? [];
       l.push(n.name);
       byState.set(state, l);
@@ -309,6 +328,8 @@ export function formatResources(ws: WorkingSet, opts: { inactive?: boolean; styl
   for (const r of ws.resources) {
     const before = out.length;
     if (!inactive && !isActive(r)) continue;
+    // resource_list: a partially active resource none of whose nodes reached its running_on is left out.
+    if (style === '2.1.5' && r.kind !== 'primitive' && isActive(r) && runningOn(r).size === 0) continue;
     if (r.kind === 'primitive') {
       if (r.orphan && r.running.length === 0) continue;
       out.push(primitiveLine(r, '    ', r.id, style));

@@ -14,7 +14,7 @@ import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
 import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
-import { formatNodeList, formatResources } from './format.js';
+import { formatNodeList, formatResources, isActive, runningOn } from './format.js';
 import { evalRule, unpackNvSets } from '../scheduler/rules.js';
 import { compareOps, EXEC_STATUS_TEXT, failedActionFriendly, glibSort, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
@@ -611,6 +611,8 @@ function groupXml(g: Rsc, clone?: Rsc): El {
  */
 function resourceXml(r: Rsc): El | undefined {
   if (r.kind === 'primitive') return r.orphan && r.running.length === 0 ? undefined : primitiveXml(r, r.id);
+  // resource_list: a partially active resource none of whose nodes reached its running_on is left out.
+  if (isActive(r) && runningOn(r).size === 0) return undefined;
   if (r.kind === 'group') return groupXml(r);
   const children = r.children.map((inst) => (inst.kind === 'group' ? groupXml(inst, r) : primitiveXml(inst, r.unique ? inst.id : inst.baseId)));
   return el(
