@@ -53,7 +53,7 @@ export function fencingOptions(cfg: Configuration): FencingOptions {
     const x = parseDurationMs(v, d);
     return Number.isFinite(x) && x >= 0 ? x : d;
   };
-  const attempts = Number.parseInt(clusterProperty(cfg, 'stonith-max-attempts') ?? '10', 10);
+  const attempts = Number.parseInt(clusterProperty(cfg, 'fencing-max-attempts', 'stonith-max-attempts') ?? '10', 10);
   return {
     action,
     timeoutMs: ms(clusterProperty(cfg, 'fencing-timeout', 'stonith-timeout'), 60_000) || 60_000,

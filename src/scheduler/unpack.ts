@@ -606,6 +606,8 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
   for (const op of ops) {
     if (superseded.has(op)) continue;
     const task = op.operation;
+    // unpack_rsc_op: notify and meta-data results say nothing of the resource's state.
+    if (task === 'notify' || task === 'meta-data') continue;
     const interval = Number.parseInt(op.interval, 10) || 0;
     const status = Number.parseInt(op.opStatus ?? '0', 10);
     const rc = Number.parseInt(op.rcCode ?? '0', 10);
@@ -616,8 +618,11 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     if (status === 1) continue; // cancelled
     if (status === -1) {
       // Pending operation
-      rsc.pendingNode = node;
-      if (rsc.pendingTask === undefined && (interval !== 0 || task !== 'monitor')) rsc.pendingTask = task;
+      // The first pending action that is not a probe names the pending task and node (a pending probe names neither).
+      if (rsc.pendingTask === undefined && (interval !== 0 || task !== 'monitor')) {
+        rsc.pendingTask = task;
+        rsc.pendingNode = node;
+      }
       if (task === 'start') {
         rsc.startPending = true;
         role = 'Started';
@@ -633,7 +638,12 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     let ok: boolean;
     let newRole: Role | undefined;
     let failedProbe = false;
-    if (status === 0 || status === 4) {
+    if (isProbe && (rc === 5 || rc === 2 || status === 7)) {
+      // pcmk_xe_mask_probe_failure: a probe that found the agent or its parameters unusable means "not running here".
+      ok = true;
+      failedProbe = true;
+      newRole = 'Stopped';
+    } else if (status === 0 || status === 4) {
       if (rc === 0) {
         if (exp === 7 && !isProbe) ok = false;
         else ok = true;
@@ -646,10 +656,6 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
       } else if (rc === 9) {
         ok = false;
         newRole = 'Promoted';
-      } else if (rc === 5 && isProbe) {
-        ok = true;
-        failedProbe = true;
-        newRole = 'Stopped';
       } else {
         ok = false;
       }
@@ -681,6 +687,17 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         }
       }
     }
+    // block_if_unrecoverable: a stop that failed with a hard error leaves the
+    // resource blocked when its node cannot be fenced (pe_can_fence).
+    if (!ok && task === 'stop' && (status === 0 || status === 4) && (rc === 2 || rc === 4 || rc === 5 || (rc === 3 && interval === 0))) {
+      const o = ws.options;
+      if (!(o.fencingEnabled && o.haveFencing && (o.haveQuorum || o.noQuorumPolicy === 'ignore' || node.online))) {
+        rsc.managed = false;
+        rsc.blocked = true;
+      }
+    }
+    // remap_operation: an accepted "not running" (probe, expected, unmanaged) leaves it stopped, whatever the task.
+    const notRunning = ok && rc === 7 && (status === 0 || status === 4);
     // on-fail=ignore: pretend the failed operation succeeded
     if (!ok && configuredOnFail(ws, rsc, task, interval) === 'ignore') {
       rsc.failureIgnored = true;
@@ -695,6 +712,9 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
         // A hard error: the resource cannot run on this node
         addAllowed(rsc, node, -INFINITY);
       } else if (isProbe && newRole === 'Stopped') {
+        role = 'Stopped';
+        clear = true;
+      } else if (notRunning && task !== 'stop') {
         role = 'Stopped';
         clear = true;
       } else if (task === 'start' || task === 'migrate_from') {
@@ -813,7 +833,8 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
   if (running && !node.online && !node.maintenance && rsc.managed && ws.options.fencingEnabled) {
     fenceNode(node, `${rsc.id} is thought to be active there`);
   }
-  if (running && !node.online && node.unclean && ws.options.fencingEnabled) onFail = 'ignore';
+  // A node already to be fenced needs no further recovery of what failed there.
+  if (node.unclean) onFail = 'ignore';
   switch (onFail) {
     case 'block':
       rsc.managed = false;
@@ -884,10 +905,14 @@ function processRscState(ws: WorkingSet, rsc: Rsc, node: SNode, h: HistoryResult
 
 function unpackStatus(ws: WorkingSet, ctx: RuleContext): void {
   const states = ws.cib.status ?? [];
-  const passes: Array<(n: SNode) => boolean> = [
-    (n) => n.online,
-    (n) => !n.online && ws.options.fencingEnabled,
-  ];
+  // unpack_node_history: nodes in the status section's order; only with
+  // fencing and shutdown locks both disabled are offline nodes left until
+  // the online ones are read (so that active clone instances are numbered
+  // first), and then never read.
+  const shutdownLock = truthy(clusterOption(unpackNvSets(ws.cib.configuration.crmConfig, ctx), 'shutdown-lock'), false);
+  const passes: Array<(n: SNode) => boolean> = ws.options.fencingEnabled || shutdownLock
+    ? [() => true]
+    : [(n) => n.online];
   const done = new Set<SNode>();
   for (const pass of passes) {
     for (const st of states) {

@@ -51,21 +51,86 @@ export function maskedProbeFailure(op: LrmOp): boolean {
   return rc === 5 || rc === 2 || num(op.opStatus, -2) === 7;
 }
 
-/** Pacemaker's order for one resource's history: by call id, then last-rc-change; ties newest entry first. */
+/** decode_transition_magic: "STATUS:RC;ACTION:TRANSITION:TARGET:UUID". */
+function decodeMagic(magic: string | undefined): { transition: number; uuid: string } | undefined {
+  const m = /^(-?\d+):(-?\d+);(-?\d+):(-?\d+):(-?\d+):(.+)$/.exec(magic ?? '');
+  return m ? { transition: Number(m[4]), uuid: m[6]!.slice(0, 36) } : undefined;
+}
+
+/** crm_element_value_int / _epoch: the number, or -1 when absent or not a number. */
+const numOr = (v: string | undefined): number => {
+  if (v === undefined) return -1;
+  const n = Number.parseInt(v, 10);
+  return Number.isNaN(n) ? -1 : n;
+};
+
+/**
+ * pe__is_newer_op of 2.1.5 (sort_op_by_callid): by call id on the same
+ * node, then last-rc-change, and pending entries (call id -1) by their
+ * transition number.
+ */
+export function compareOps(a: LrmOp, b: LrmOp, sameNodeDefault = true): number {
+  const sameNode = a.onNode === undefined || b.onNode === undefined ? sameNodeDefault : a.onNode.toLowerCase() === b.onNode.toLowerCase();
+  if (sameNode && a.id === b.id) return 0;
+  const ac = numOr(a.callId);
+  const bc = numOr(b.callId);
+  if (ac === -1 && bc === -1) return 0;
+  if (sameNode && ac >= 0 && ac < bc) return -1;
+  if (sameNode && bc >= 0 && ac > bc) return 1;
+  if (ac >= 0 && bc >= 0 && (!sameNode || ac === bc)) {
+    const la = numOr(a.lastRcChange);
+    const lb = numOr(b.lastRcChange);
+    if (la >= 0 && la < lb) return -1;
+    if (lb >= 0 && la > lb) return 1;
+    return 0;
+  }
+  const ma = decodeMagic(a.transitionMagic);
+  const mb = decodeMagic(b.transitionMagic);
+  if (!ma || !mb) return 0;
+  if (ma.uuid.toLowerCase() !== mb.uuid.toLowerCase() || ma.transition === mb.transition) {
+    if (bc === -1) return -1;
+    if (ac === -1) return 1;
+  } else if ((ma.transition >= 0 && ma.transition < mb.transition) || mb.transition === -1) return -1;
+  else if ((mb.transition >= 0 && ma.transition > mb.transition) || ma.transition === -1) return 1;
+  return 0;
+}
+
+/**
+ * g_list_sort: glib's merge sort (first half floor(n/2) long, ties to the
+ * left). The comparison is not a total order, so the algorithm matters.
+ */
+export function glibSort<T>(list: T[], cmp: (a: T, b: T) => number): T[] {
+  if (list.length < 2) return [...list];
+  const half = Math.floor(list.length / 2);
+  const l = glibSort(list.slice(0, half), cmp);
+  const r = glibSort(list.slice(half), cmp);
+  const out: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < l.length && j < r.length) out.push(cmp(l[i]!, r[j]!) <= 0 ? l[i++]! : r[j++]!);
+  while (i < l.length) out.push(l[i++]!);
+  while (j < r.length) out.push(r[j++]!);
+  return out;
+}
+
+/** One resource's history as unpack_lrm_resource reads it: entries prepended, then sorted. */
 function sortedOps(ops: LrmOp[]): LrmOp[] {
-  return [...ops].reverse().sort((a, b) => {
-    const ca = num(a.callId, -1);
-    const cb = num(b.callId, -1);
-    if (ca !== cb) {
-      if (ca >= 0 && cb >= 0) return ca - cb;
-      return ca < 0 ? 1 : -1;
-    }
-    return num(a.lastRcChange) - num(b.lastRcChange);
-  });
+  return glibSort([...ops].reverse(), (a, b) => compareOps(a, b));
+}
+
+const isTrue = (v: string | undefined, dflt: boolean) => (v === undefined ? dflt : ['true', 'on', 'yes', 'y', '1'].includes(v.trim().toLowerCase()));
+
+/**
+ * pe_rsc_managed while the history is read: what the configuration says
+ * (is-managed, maintenance, maintenance-mode). Failures handled with
+ * on-fail=block unmanage a resource only after its history is read.
+ */
+function configuredManaged(ws: WorkingSet, rsc: Rsc): boolean {
+  return !ws.options.maintenanceMode && isTrue(rsc.meta.get('is-managed'), true) && !isTrue(rsc.meta.get('maintenance'), false);
 }
 
 /** Whether remap_operation() leaves this result a failure (status other than done). */
-function isFailure(op: LrmOp, rsc: Rsc | undefined): boolean {
+function isFailure(ws: WorkingSet, op: LrmOp, rsc: Rsc | undefined): boolean {
   let rc = num(op.rcCode);
   const status = num(op.opStatus);
   if (op.operation === 'monitor') rc = rc === 190 ? 0 : rc === 191 ? 8 : rc;
@@ -82,7 +147,7 @@ function isFailure(op: LrmOp, rsc: Rsc | undefined): boolean {
       if (probe && target === 7) failed = false;
       break;
     case 7:
-      if (probe || target === rc || (rsc !== undefined && !rsc.managed)) failed = false;
+      if (probe || target === rc || (rsc !== undefined && !configuredManaged(ws, rsc))) failed = false;
       break;
     case 8:
       if (probe && rc !== target) failed = false;
@@ -117,7 +182,7 @@ export function pacemakerFailedOps(ws: WorkingSet): FailedOp[] {
         let record = degraded;
         if (!record && !expired.has(op)) {
           if (masked) record = true;
-          else if (isFailure(op, rsc)) record = !(!ws.options.symmetric && rc === 5);
+          else if (isFailure(ws, op, rsc)) record = !(!ws.options.symmetric && rc === 5);
         }
         if (!record) continue;
         const opKey = op.extra?.['operation_key'];

@@ -81,6 +81,12 @@ const OCF_EXIT: Record<number, string> = {
   5: 'Not installed', 6: 'Not configured', 7: 'Not running', 8: 'Promoted', 9: 'Failed promoted',
 };
 
+/** services_ocf_exitcode_str of 2.1.5. */
+const OCF_EXIT_215: Record<number, string> = {
+  0: 'ok', 1: 'error', 2: 'invalid parameter', 3: 'unimplemented feature', 4: 'insufficient privileges',
+  5: 'not installed', 6: 'not configured', 7: 'not running', 8: 'promoted', 9: 'promoted (failed)',
+};
+
 function flagList(r: Rsc, node: SNode | undefined, style: Style): string[] {
   const flags: string[] = [];
   if (node && !node.online && node.unclean) flags.push('UNCLEAN');
@@ -113,7 +119,8 @@ const PENDING_STATE: Record<string, string> = { start: 'Starting', stop: 'Stoppi
 
 export function primitiveLine(r: Rsc, indent: string, displayId = r.id, style: Style = '3'): string {
   const nodes = r.running;
-  const node = nodes.length === 1 ? nodes[0] : undefined;
+  // pe__resource_text: a resource active nowhere is shown on the node of its pending (non-probe) action.
+  const node = nodes.length === 1 ? nodes[0] : nodes.length === 0 && style === '2.1.5' && r.pendingTask !== undefined ? r.pendingNode : undefined;
   let s = `${indent}* ${displayId}\t(${agentOf(r)}):\t`;
   const words: string[] = [];
   if (r.orphan) words.push('ORPHANED');
@@ -129,7 +136,7 @@ export function primitiveLine(r: Rsc, indent: string, displayId = r.id, style: S
   s += ' ' + words.join(' ');
   if (nodes.length === 0) {
     const fp = [...r.failedProbes.values()][0];
-    if (fp !== undefined) s += ` (${OCF_EXIT[fp] ?? 'error'}) `;
+    if (fp !== undefined) s += ` (${(style === '2.1.5' ? OCF_EXIT_215[fp] : OCF_EXIT[fp]) ?? 'error'}) `;
   }
   const flags = flagList(r, node, style);
   if (flags.length) s += ` (${flags.join(', ')})`;
@@ -161,8 +168,31 @@ function groupFlags(g: Rsc, style: Style, inactiveMembers: number): string {
   return f.length ? ` (${f.join(', ')})` : '';
 }
 
-function isActive(r: Rsc): boolean {
+export function isActive(r: Rsc): boolean {
   return r.kind === 'primitive' ? r.running.length > 0 : r.children.some(isActive);
+}
+
+/**
+ * A collective resource's running_on, as 2.1.5's native_add_running builds
+ * it: the nodes of its members, except that an unmanaged member on an
+ * offline node is not passed up to its parents.
+ */
+export function runningOn(r: Rsc): Set<SNode> {
+  const out = new Set<SNode>();
+  const visit = (x: Rsc) => {
+    if (x.kind === 'primitive') {
+      for (const n of x.running) if (n.online || x.managed) out.add(n);
+    } else x.children.forEach(visit);
+  };
+  visit(r);
+  return out;
+}
+
+/** rsc_printable_id: an anonymous clone's instances (and their group members) by the configured id. */
+function printableId(r: Rsc): string {
+  let t = r;
+  while (t.parent) t = t.parent;
+  return t.kind === 'clone' && !t.unique ? r.baseId : r.id;
 }
 
 function formatGroup(g: Rsc, indent: string, out: string[], style: Style = '3', inactive = true): void {
@@ -173,7 +203,7 @@ function formatGroup(g: Rsc, indent: string, out: string[], style: Style = '3', 
     const shown = inactive ? g.children : active;
     if (!shown.length) return;
     out.push(`${indent}* Resource Group: ${g.id}${groupFlags(g, style, n)}:`);
-    for (const c of shown) out.push(primitiveLine(c, indent + '  ', c.id, style));
+    for (const c of shown) out.push(primitiveLine(c, indent + '  ', printableId(c), style));
     return;
   }
   // Inactive orphan groups are not shown
@@ -204,13 +234,15 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
   const inner = indent + '  ';
   const promoted: SNode[] = [];
   const started: SNode[] = [];
-  let activeInstances = 0;
   for (const inst of c.children) {
     const partially = isActive(inst);
-    if (partially) activeInstances++;
     let full = false;
     if (c.unique) {
-      if (partially || (inactive && !inst.orphan)) full = true;
+      // 2.1.5 tests the clone's orphan flag here, not the instance's: every instance is listed.
+      if (partially || (style === '2.1.5' ? !c.orphan : inactive && !inst.orphan)) full = true;
+    } else if (style === '2.1.5' && inst.pendingTask !== undefined) {
+      // show_pending: an instance with a pending (non-probe) action is listed on its own.
+      full = true;
     } else if (!partially) {
       // listed in Stopped below
     } else if (anyRecursive(inst, (x) => x.orphan) || anyRecursive(inst, (x) => !x.managed) || anyRecursive(inst, (x) => x.failed)) {
@@ -225,7 +257,7 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
       else started.push(loc);
     } else full = true;
     if (full) {
-      if (inst.kind === 'group') formatGroup(inst, inner, out, style, true);
+      if (inst.kind === 'group') formatGroup(inst, inner, out, style, style === '2.1.5' ? inactive : true);
       else out.push(primitiveLine(inst, inner, c.unique ? inst.id : inst.baseId, style));
     }
   }
@@ -236,6 +268,8 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
       out.push(c.targetRole === 'Unpromoted' ? `${inner}* Unpromoted (target-role): [ ${names} ]` : `${inner}* Unpromoted: [ ${names} ]`);
     } else out.push(`${inner}* Started: [ ${names} ]`);
   }
+  // active_instances: only the instances in the Promoted / Started lists (not those listed on their own).
+  const activeInstances = promoted.length + started.length;
   if (inactive && !c.unique && c.cloneMax > activeInstances) {
     // Every allowed node (all nodes in a symmetric cluster; probed ones otherwise) without an instance.
     let list: SNode[];
@@ -249,18 +283,21 @@ function formatClone(ws: WorkingSet, c: Rsc, indent: string, out: string[], inac
       collect(c);
       list = [...known];
     }
-    const active = new Set<SNode>();
-    const collectActive = (r: Rsc) => {
-      r.running.forEach((n) => active.add(n));
-      r.children.forEach(collectActive);
-    };
-    collectActive(c);
+    // 2.1.5 leaves out nodes of unmanaged instances on offline nodes (runningOn); 3 counts every instance's node.
+    const active = style === '2.1.5' ? runningOn(c) : new Set<SNode>();
+    if (style !== '2.1.5') {
+      const collect = (r: Rsc) => {
+        r.running.forEach((n) => active.add(n));
+        r.children.forEach(collect);
+      };
+      collect(c);
+    }
     const byState = new Map<string, string[]>();
     for (const n of sortNodes(list)) {
       if (active.has(n)) continue;
       let state = c.targetRole === 'Stopped' ? 'Stopped (disabled)' : 'Stopped';
       const fp = probeFailure(c, n);
-      if (fp !== undefined) state = `Stopped (${OCF_EXIT[fp] ?? 'error'})`;
+      if (fp !== undefined) state = `Stopped (${(style === '2.1.5' ? OCF_EXIT_215[fp] : OCF_EXIT[fp]) ?? 'error'})`;
       const l = byState.get(state) ?? [];
       l.push(n.name);
       byState.set(state, l);
@@ -291,6 +328,8 @@ export function formatResources(ws: WorkingSet, opts: { inactive?: boolean; styl
   for (const r of ws.resources) {
     const before = out.length;
     if (!inactive && !isActive(r)) continue;
+    // resource_list: a partially active resource none of whose nodes reached its running_on is left out.
+    if (style === '2.1.5' && r.kind !== 'primitive' && isActive(r) && runningOn(r).size === 0) continue;
     if (r.kind === 'primitive') {
       if (r.orphan && r.running.length === 0) continue;
       out.push(primitiveLine(r, '    ', r.id, style));

@@ -14,9 +14,9 @@ import { INFINITY, parseScore } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
 import { clusterOption, unpack, type WorkingSet } from '../scheduler/unpack.js';
 import type { Rsc, SNode } from '../scheduler/types.js';
-import { formatNodeList, formatResources } from './format.js';
+import { formatNodeList, formatResources, isActive, runningOn } from './format.js';
 import { evalRule, unpackNvSets } from '../scheduler/rules.js';
-import { EXEC_STATUS_TEXT, failedActionFriendly, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
+import { compareOps, EXEC_STATUS_TEXT, failedActionFriendly, glibSort, pacemakerFailedOps, parseOpKey, rcText } from './failures.js';
 
 export interface MonInput {
   cib: Cib;
@@ -152,6 +152,25 @@ function buildModel(input: MonInput): Model {
     },
     failed: pacemakerFailedOps(ws),
   };
+}
+
+/**
+ * unpack_config's no-quorum-policy of 2.1.5: "suicide" needs fencing and a
+ * cluster that has had quorum (or no-quorum-panic); unknown values are "stop".
+ */
+function noQuorumPolicy(ws: WorkingSet): string {
+  const v = ws.options.noQuorumPolicy;
+  if (v === 'ignore' || v === 'freeze' || v === 'demote') return v;
+  if (v === 'suicide' && ws.options.fencingEnabled) {
+    const panic = Number.parseInt(ws.cib.extra?.['no-quorum-panic'] ?? '0', 10) || 0;
+    if (panic !== 0 || truthy(ws.cib.haveQuorum)) return 'suicide';
+  }
+  return 'stop';
+}
+
+/** failed_action_list (every output format): masked probe failures and entries without an operation key are left out. */
+function listedFailures(failed: FailedOp[]): FailedOp[] {
+  return failed.filter((f) => !f.masked && parseOpKey(f.key) !== undefined);
 }
 
 /** get_node_feature_set: an online node's #feature-set (older nodes lack it). */
@@ -389,7 +408,7 @@ export function monText(input: MonInput, opts: MonOptions = {}): string {
     }
   }
 
-  const shownFailures = m.failed.filter((f) => !f.masked && parseOpKey(f.key) !== undefined);
+  const shownFailures = listedFailures(m.failed);
   if (shownFailures.length) {
     out.push('', 'Failed Resource Actions:');
     for (const f of shownFailures) out.push(`  * ${failedActionFriendly(f, ctime)}`);
@@ -426,16 +445,14 @@ function historyLine(r: History, id: string, all: boolean): string {
   return s;
 }
 
+/** get_operation_list: every entry but notifies and probes that found it stopped, in document order, then sorted. */
 function operationList(ops: LrmOp[]): LrmOp[] {
-  return ops
-    .filter((op) => {
-      const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
-      if (op.operation === 'notify') return false;
-      return !(op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7);
-    })
-    .map((op, i) => ({ op, i }))
-    .sort((a, b) => (Number.parseInt(a.op.callId ?? '', 10) || 0) - (Number.parseInt(b.op.callId ?? '', 10) || 0) || a.i - b.i)
-    .map((x) => x.op);
+  const kept = ops.filter((op) => {
+    const rc = Number.parseInt(op.rcCode ?? '0', 10) || 0;
+    if (op.operation === 'notify') return false;
+    return !(op.operation === 'monitor' && intervalOf(op) === 0 && rc === 7);
+  });
+  return glibSort(kept, (a, b) => compareOps(a, b));
 }
 
 /** compare_version: dotted numbers compared field by field. */
@@ -539,6 +556,17 @@ function roleText(r: Rsc): string {
 /** native_pending_state: a pending start, stop, ... shows as the role. */
 const PENDING_ROLE: Record<string, string> = { start: 'Starting', stop: 'Stopping', migrate_to: 'Migrating', migrate_from: 'Migrating', promote: 'Promoting', demote: 'Demoting' };
 
+/** A meta-attribute as Pacemaker's rsc->meta holds it: "#default" means unset. */
+function metaValue(r: Rsc, name: string): string | undefined {
+  const v = r.meta.get(name);
+  return v === undefined || v.toLowerCase() === '#default' ? undefined : v;
+}
+
+/** configured_role_str: the clone's target-role, or its first instance's. */
+function configuredRoleText(r: Rsc): string | undefined {
+  return metaValue(r, 'target-role') ?? (r.children[0] ? metaValue(r.children[0], 'target-role') : undefined);
+}
+
 function primitiveXml(r: Rsc, displayId: string): El {
   return el(
     'resource',
@@ -546,7 +574,7 @@ function primitiveXml(r: Rsc, displayId: string): El {
       id: displayId,
       resource_agent: agentOf(r),
       role: (r.pendingTask !== undefined ? PENDING_ROLE[r.pendingTask] : undefined) ?? roleText(r),
-      target_role: r.meta.get('target-role'),
+      target_role: metaValue(r, 'target-role'),
       active: r.running.length > 0,
       orphaned: r.orphan,
       blocked: r.blocked,
@@ -554,13 +582,15 @@ function primitiveXml(r: Rsc, displayId: string): El {
       failed: r.failed,
       failure_ignored: r.failureIgnored,
       nodes_running_on: r.running.length,
-      pending: r.startPending ? 'Starting' : undefined,
+      // native_pending_task: only a pending recurring monitor is named here.
+      pending: r.pendingTask === 'monitor' ? 'Monitoring' : undefined,
     },
     // pe__resource_xml: "cached" is whether the node is online.
     r.running.map((n) => el('node', { name: n.name, id: n.id, cached: n.online })),
   );
 }
 
+/** pe__group_xml: every member (inactive ones too, as crm_mon's XML shows inactive resources). */
 function groupXml(g: Rsc, clone?: Rsc): El {
   return el(
     'group',
@@ -574,14 +604,17 @@ function groupXml(g: Rsc, clone?: Rsc): El {
   );
 }
 
+/**
+ * resource_list for XML: top-level inactive orphans are left out; inside a
+ * clone every instance is shown (pe__clone_xml), orphans too. A clone's
+ * failed / failure_ignored are its own flags, which only primitives carry.
+ */
 function resourceXml(r: Rsc): El | undefined {
   if (r.kind === 'primitive') return r.orphan && r.running.length === 0 ? undefined : primitiveXml(r, r.id);
+  // resource_list: a partially active resource none of whose nodes reached its running_on is left out.
+  if (isActive(r) && runningOn(r).size === 0) return undefined;
   if (r.kind === 'group') return groupXml(r);
-  const children: El[] = [];
-  for (const inst of r.children) {
-    if (inst.orphan && inst.running.length === 0) continue;
-    children.push(inst.kind === 'group' ? groupXml(inst, r) : primitiveXml(inst, r.unique ? inst.id : inst.baseId));
-  }
+  const children = r.children.map((inst) => (inst.kind === 'group' ? groupXml(inst, r) : primitiveXml(inst, r.unique ? inst.id : inst.baseId)));
   return el(
     'clone',
     {
@@ -590,9 +623,9 @@ function resourceXml(r: Rsc): El | undefined {
       unique: r.unique,
       managed: r.managed,
       disabled: r.targetRole === 'Stopped',
-      failed: r.children.some((c) => c.failed || c.children.some((x) => x.failed)),
-      failure_ignored: r.children.some((c) => c.failureIgnored || c.children.some((x) => x.failureIgnored)),
-      target_role: r.meta.get('target-role'),
+      failed: r.failed,
+      failure_ignored: r.failureIgnored,
+      target_role: configuredRoleText(r),
     },
     children,
   );
@@ -622,7 +655,7 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       el('cluster_options', {
         'stonith-enabled': ws.options.fencingEnabled,
         'symmetric-cluster': ws.options.symmetric,
-        'no-quorum-policy': ws.options.noQuorumPolicy,
+        'no-quorum-policy': noQuorumPolicy(ws),
         'maintenance-mode': ws.options.maintenanceMode,
         'stop-all-resources': ws.options.stopAll,
         'stonith-timeout-ms': stonithTimeout,
@@ -640,7 +673,8 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
           name: n.name,
           id: n.id,
           online: n.online,
-          standby: n.standby && !n.pending,
+          // determine_online_status_fencing: a pending node is also in standby.
+          standby: n.standby || n.pending,
           standby_onfail: n.standbyOnFail,
           maintenance: n.maintenance,
           pending: n.pending,
@@ -648,7 +682,8 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
           health: 'green',
           feature_set: nodeFeatureSet(n),
           shutdown: n.shutdown,
-          expected_up: st?.expected === 'member',
+          // determine_online_status: a node shutting down is not expected up.
+          expected_up: !n.shutdown && st?.expected === 'member',
           is_dc: s.dc !== null && s.dc.id === n.id,
           resources_running: n.runningCount,
           type: 'member',
@@ -717,13 +752,13 @@ export function monTree(input: MonInput, opts: MonOptions = {}): El {
       ),
     );
   }
-  if (m.failed.length) {
-    // failed_action_xml of 2.1.5: every recorded failure (masked probes too).
+  const shownFailures = listedFailures(m.failed);
+  if (shownFailures.length) {
     top.push(
       el(
         'failures',
         {},
-        m.failed.map((f) => {
+        shownFailures.map((f) => {
           const lrc = Number.parseInt(f.op.lastRcChange ?? '', 10);
           const timed = !Number.isNaN(lrc) && lrc > 0;
           return el('failure', {

@@ -70,6 +70,10 @@ describe('fencer: which device can fence which node', () => {
       action: 'off', timeoutMs: 90_000, maxAttempts: 3, priorityFencingDelayMs: 15_000,
     });
     expect(fencingOptions(cfgWith([]))).toEqual({ action: 'reboot', timeoutMs: 60_000, maxAttempts: 10, priorityFencingDelayMs: 0 });
+    // The names of Pacemaker 3 (fencing-*) are read as well, and win over the stonith-* ones.
+    expect(fencingOptions(cfgWith([], { 'fencing-action': 'off', 'fencing-timeout': '30s', 'fencing-max-attempts': '4', 'stonith-max-attempts': '2' }))).toEqual({
+      action: 'off', timeoutMs: 30_000, maxAttempts: 4, priorityFencingDelayMs: 0,
+    });
     expect(fencingConfigErrors(cfgWith([]))[0]).toBe('Resource start-up disabled since no STONITH resources have been defined');
     expect(fencingConfigErrors(cfgWith([], { 'stonith-enabled': 'false' }))).toEqual([]);
   });
