@@ -63,6 +63,9 @@ export class VrrpEngine {
   private instanceNotify: Map<string, NotifyConf>;
   private groupNotify: Map<string, NotifyConf>;
   private running = false;
+  /** stop() called: the handover may still hold VIPs; no reloads or new work. */
+  private stopping = false;
+  private stoppedWaiter: (() => void) | null = null;
   private readonly t0 = performance.now();
   private readonly listeners: ((c: StateChange) => void)[] = [];
   private statusListeners: (() => void)[] = [];
@@ -198,19 +201,35 @@ export class VrrpEngine {
     this.fifoScript = null;
   }
 
-  /** Release: priority-0 adverts, VIPs removed, notify_stop run; then close. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.apply(this.router.step({ type: 'shutdown' }, this.now()));
+  /**
+   * Release: priority-0 adverts, notify_stop run, VIPs removed; then close.
+   * A master keeps its VIPs until the new master is heard (make-before-break)
+   * for at most `handoverMs` (default: handoverBoundMs); 0 removes them at once.
+   */
+  async stop(opts: { handoverMs?: number } = {}): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    if (this.linkTimer) clearInterval(this.linkTimer);
+    this.stopTracking();
+    const lingerMs = opts.handoverMs ?? handoverBoundMs(this.spec);
+    this.apply(this.router.step({ type: 'shutdown', lingerMs }, this.now()));
+    if (!this.router.isStopped()) {
+      // Packets and the timer still run the handover; the bound is the core's, plus slack for a late timer.
+      let bound: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.stoppedWaiter = resolve;
+        bound = setTimeout(resolve, lingerMs + 1000);
+      });
+      clearTimeout(bound);
+    }
+    this.stoppedWaiter = null;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    if (this.linkTimer) clearInterval(this.linkTimer);
     await this.drain();
     // Anything still held (e.g. a failed removal) goes too: we never leave a VIP behind.
     for (const vip of [...this.held.values()]) await this.netops.delVip(vip);
     this.held.clear();
     await this.notifyQueue;
-    this.stopTracking();
     this.closeNotifyFifo();
     this.netops.close();
     await this.transport.close();
@@ -230,6 +249,7 @@ export class VrrpEngine {
 
   /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
   reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): void {
+    if (this.stopping) return;
     this.spec = spec;
     if (instanceNotify) this.instanceNotify = instanceNotify;
     if (groupNotify) this.groupNotify = groupNotify;
@@ -356,6 +376,7 @@ export class VrrpEngine {
       }
     }
     for (const fn of this.statusListeners) fn();
+    if (this.stoppedWaiter && this.router.isStopped()) this.stoppedWaiter();
   }
 
   private arm(at: number): void {
@@ -416,6 +437,18 @@ export class VrrpEngine {
       });
     }
   }
+}
+
+/**
+ * How long a stopping master keeps its VIPs at most, waiting for the new
+ * master's advert: one advertisement interval, as a backup (keepalived's
+ * too) takes over within Skew_Time < Master_Adver_Interval of the
+ * priority-0 advert; at least 500 ms for a loaded host, at most 3 s so a
+ * lone router still stops promptly.
+ */
+export function handoverBoundMs(spec: RouterSpec): number {
+  const adverMs = Math.max(0, ...spec.instances.map((i) => i.advertIntCs * 10));
+  return Math.min(3000, Math.max(500, adverMs));
 }
 
 const BASH = existsSync('/bin/bash') ? '/bin/bash' : null;

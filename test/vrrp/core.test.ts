@@ -144,6 +144,63 @@ describe('elections', () => {
     // c, the lower backup, never took the VIP even briefly.
     expect(n.takeoverAt('c', t)).toBeNull();
   });
+
+  it('shutdown with a handover: the stopping master keeps the VIP until the new master is heard, then 100 ms', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    const t = n.now;
+    n.deliver('a', { type: 'shutdown', lingerMs: 1000 });
+    // Priority 0 sent, state STOP, VIP still held.
+    expect(n.state('a')).toBe('STOP');
+    expect(n.holders()).toEqual(['a']);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(false);
+    const zero = n.log.filter((l) => l.router === 'a' && l.at >= t && l.action.type === 'send');
+    expect(zero.length).toBe(1);
+    n.run(2000);
+    const bAt = n.takeoverAt('b', t)!;
+    const aGone = n.log.find((l) => l.router === 'a' && l.at >= t && l.action.type === 'remove-vips')!.at;
+    // Never a moment without a holder: b had it before a let go, a let go 100 ms after hearing b.
+    expect(bAt).toBeLessThan(aGone);
+    expect(aGone - bAt).toBeGreaterThanOrEqual(100);
+    expect(aGone - bAt).toBeLessThan(110);
+    expect(n.holders()).toEqual(['b']);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(true);
+    // The stopping router never answered or took anything back.
+    expect(n.log.filter((l) => l.router === 'a' && l.at > t && l.action.type === 'send')).toEqual([]);
+    expect(n.log.filter((l) => l.router === 'a' && l.at > t && l.action.type === 'add-vips')).toEqual([]);
+  });
+
+  it('shutdown with a handover and nobody to take over: the VIP goes after the bound', () => {
+    const n = net([{ name: 'a', address: addr(1), priority: 101 }]);
+    n.run(5000);
+    expect(n.holders()).toEqual(['a']);
+    const t = n.now;
+    n.deliver('a', { type: 'shutdown', lingerMs: 700 });
+    n.run(699);
+    expect(n.holders()).toEqual(['a']);
+    n.run(2);
+    expect(n.holders()).toEqual([]);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(true);
+    expect(n.now - t).toBeLessThan(710);
+  });
+
+  it('shutdown with a handover: a backup stops at once, priority changes are ignored while the master hands over', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    n.deliver('b', { type: 'shutdown', lingerMs: 1000 });
+    expect(n.routers.get('b')!.router.isStopped()).toBe(true);
+    n.deliver('a', { type: 'shutdown', lingerMs: 1000 });
+    n.deliver('a', { type: 'set-priority', instance: 'VI_1', priority: 200 });
+    expect(n.state('a')).toBe('STOP');
+    n.run(1001);
+    expect(n.holders()).toEqual([]);
+  });
 });
 
 describe('tracked scripts', () => {
