@@ -120,7 +120,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
   const engine = new VrrpEngine({
     spec: loaded.resolved.spec,
     // VRRP itself (IP protocol 112) unless the UDP encapsulation is asked for.
-    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log, ...(loaded.resolved.unicastTtl ? { unicastTtl: loaded.resolved.unicastTtl } : {}) }),
+    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log }),
     scriptCredentials: loaded.security.credentials,
     netops: new IpNetOps(log),
     log: (l) => log(l),

@@ -51,7 +51,8 @@ export type VrrpEvent =
   | { type: 'shutdown'; lingerMs?: number };
 
 export type VrrpAction =
-  | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family }
+  /** `ttl`: the TTL / hop limit to send with when not 255 (unicast_ttl). */
+  | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family; ttl?: number }
   | { type: 'add-vips'; instance: string; vips: VipSpec[] }
   | { type: 'remove-vips'; instance: string; vips: VipSpec[] }
   | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number; spacingMs?: number }
@@ -488,9 +489,17 @@ export class VrrpRouter {
       this.log(`(${name}) advert from ${ev.src} to ${ev.dst}, not our ${s.peers.length ? 'unicast peers' : `group ${s.mcastGroup}`} - discarding`);
       return;
     }
-    if (ev.ttl !== undefined && ev.ttl !== 255) {
+    // TTL / hop limit 255 proves the advert was not routed; unicast adverts may
+    // be (unicast_ttl), so they are checked only against a peer's min_ttl/max_ttl.
+    if (ev.ttl !== undefined && s.peers.length === 0 && ev.ttl !== 255) {
       inst.stats.dropped.ttl++;
-      this.log(`(${name}) invalid TTL/HL ${ev.ttl} from ${ev.src} - discarding`);
+      this.log(`(${name}) invalid TTL/HL. Received ${ev.ttl} and expect 255 - discarding advert from ${ev.src}`);
+      return;
+    }
+    const range = s.peerTtl?.[ev.src];
+    if (ev.ttl !== undefined && range && (ev.ttl < range.min || ev.ttl > range.max)) {
+      inst.stats.dropped.ttl++;
+      this.log(`(${name}) TTL/HL ${ev.ttl} not in range ${range.min} - ${range.max} - discarding advert from ${ev.src}`);
       return;
     }
     if (pkt.version !== s.version) {
@@ -920,7 +929,7 @@ export class VrrpRouter {
           ...(s.v3ChecksumAsV2 ? { plain: true } : {}),
         },
       );
-      this.out.push({ type: 'send', instance: s.name, dst, bytes, family: s.family });
+      this.out.push({ type: 'send', instance: s.name, dst, bytes, family: s.family, ...(s.peers.length && s.unicastTtl !== undefined ? { ttl: s.unicastTtl } : {}) });
     }
     inst.stats.advertSent++;
     if (priority === 0) inst.stats.priorityZeroSent++;

@@ -335,7 +335,7 @@ export class VrrpEngine {
         case 'send': {
           const inst = this.spec.instances.find((i) => i.name === a.instance);
           const local = inst?.primaryAddress ?? '0.0.0.0';
-          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '', a.ttl).catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
           this.track(p);
           break;
         }

@@ -284,6 +284,8 @@ export interface InstanceConf {
   excludedVips: VipConf[];
   unicastSrcIp?: string;
   unicastPeers: string[];
+  /** unicast_peer entries' `min_ttl` / `max_ttl`, by peer address. */
+  unicastPeerTtl: Record<string, { min: number; max: number }>;
   mcastSrcIp?: string;
   trackScripts: { name: string; weight?: number }[];
   trackInterfaces: { name: string; weight: number }[];
@@ -597,6 +599,9 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
         // seconds, microsecond resolution; one spacing for both (belay sends ARP and NA alike)
         g.garpInterval = numArg(s, 0, 1);
         break;
+      case 'vrrp_check_unicast_src':
+        // belay always drops unicast adverts from addresses that are not a unicast_peer.
+        break;
       case 'vrrp_skip_check_adv_addr':
       case 'max_auto_priority':
       case 'lvs_id':
@@ -755,6 +760,7 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
     vips: [],
     excludedVips: [],
     unicastPeers: [],
+    unicastPeerTtl: {},
     trackScripts: [],
     trackInterfaces: [],
     trackFiles: [],
@@ -822,9 +828,23 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         for (const e of listEntries(s)) {
           if (familyOf(e.keyword) === null) throw new ConfigError(e.file, e.line, `unicast_peer: '${e.keyword}' is not an IP address`);
           c.unicastPeers.push(e.keyword);
-          for (const a of e.args) {
-            if (familyOf(a.text) !== null) c.unicastPeers.push(a.text);
+          // keepalived: ADDR [min_ttl {0..255}] [max_ttl {0..255}].
+          const range = { min: 0, max: 255 };
+          let ranged = false;
+          for (let k = 0; k < e.args.length; k++) {
+            const a = e.args[k]!;
+            if (a.text === 'min_ttl' || a.text === 'max_ttl') {
+              const v = e.args[k + 1]?.text;
+              if (v === undefined || !/^\d+$/.test(v) || Number(v) > 255) throw new ConfigError(e.file, e.line, `unicast_peer ${e.keyword}: ${a.text} needs a value 0..255, got '${v ?? ''}'`);
+              range[a.text === 'min_ttl' ? 'min' : 'max'] = Number(v);
+              ranged = true;
+              k++;
+            } else if (familyOf(a.text) !== null) c.unicastPeers.push(a.text);
             else warn(e, `unicast_peer: '${a.text}' ignored`);
+          }
+          if (ranged) {
+            if (range.min > range.max) throw new ConfigError(e.file, e.line, `unicast_peer ${e.keyword}: min_ttl ${range.min} is above max_ttl ${range.max}`);
+            c.unicastPeerTtl[e.keyword] = range;
           }
         }
         break;
@@ -900,7 +920,10 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         c.oldUnicastChecksum = s.args[0]?.text === 'never' ? 'never' : 'send';
         break;
       case 'unicast_ttl':
-        c.unicastTtl = intArg(s, 1, 255);
+        c.unicastTtl = intArg(s, 0, 255);
+        break;
+      case 'check_unicast_src':
+        // belay always drops unicast adverts from addresses that are not a unicast_peer.
         break;
       case 'virtual_server':
       case 'virtual_server_group':
@@ -1023,8 +1046,6 @@ export interface ResolvedConfig {
   instanceNotify: Map<string, NotifyConf>;
   groupNotify: Map<string, NotifyConf>;
   scriptLines: Map<string, string>;
-  /** keepalived `unicast_ttl` (the first instance that sets it; the raw transport has one). */
-  unicastTtl?: number;
 }
 
 /** Turn the parsed file into the engine's RouterSpec, resolving interface addresses. */
@@ -1152,6 +1173,12 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       ...(i.v3ChecksumAsV2 ? { v3ChecksumAsV2: true } : {}),
       ...(i.oldUnicastChecksum ? { oldUnicastChecksum: i.oldUnicastChecksum } : {}),
     };
+    if (i.unicastTtl !== undefined) {
+      // keepalived: "(VI_1): Cannot use unicast_ttl without unicast peers - resetting".
+      if (i.unicastPeers.length) spec.unicastTtl = i.unicastTtl;
+      else note('cannot use unicast_ttl without unicast peers; ignored (as keepalived does): multicast adverts go with TTL 255');
+    }
+    if (Object.keys(i.unicastPeerTtl).length) spec.peerTtl = i.unicastPeerTtl;
     if (version === 2 && authType === 'PASS') spec.authPass = (i.authPass ?? '').slice(0, 8);
     if (i.priority === 255 && spec.trackScripts.some((t) => t.weight !== 0)) {
       cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: priority 255 (address owner) ignores track_script weights` });
@@ -1176,7 +1203,6 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
     instanceNotify,
     groupNotify,
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),
-    ...(cfg.instances.find((i) => i.unicastTtl) ? { unicastTtl: cfg.instances.find((i) => i.unicastTtl)!.unicastTtl! } : {}),
   };
 }
 

@@ -50,6 +50,14 @@ export interface InstanceSpec {
   primaryAddress: string;
   /** Unicast peers; empty means multicast to `mcastGroup`. */
   peers: string[];
+  /** keepalived `unicast_ttl`: TTL / hop limit of unicast adverts (default 255). */
+  unicastTtl?: number;
+  /**
+   * keepalived `unicast_peer { ADDR min_ttl N max_ttl M }`: the TTL range a
+   * peer's adverts must arrive with. Unicast adverts are otherwise not
+   * checked for TTL 255 (keepalived: "but not if unicast"), as they may be routed.
+   */
+  peerTtl?: Record<string, { min: number; max: number }>;
   mcastGroup: string;
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];

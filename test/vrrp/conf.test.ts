@@ -231,11 +231,26 @@ describe('keepalived.conf coverage: @ID lines, $NAME parameters, AH, vrrp_strict
     expect(ok.warnings.map((w) => w.message).join()).not.toMatch(/not an address of this host/);
   });
 
-  it('v3_checksum_as_v2, old_unicast_checksum, unicast_ttl reach the engine', () => {
-    const cfg = parseKeepalivedConf('/k.conf', file(inst(' version 3\n v3_checksum_as_v2\n old_unicast_checksum never\n unicast_ttl 64')));
+  it('v3_checksum_as_v2, old_unicast_checksum reach the engine', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' version 3\n v3_checksum_as_v2\n old_unicast_checksum never')));
     const r = toRouterSpec(cfg, host);
     expect(r.spec.instances[0]).toMatchObject({ v3ChecksumAsV2: true, oldUnicastChecksum: 'never' });
-    expect(r.unicastTtl).toBe(64);
+  });
+
+  it('unicast_ttl is per instance; unicast_peer min_ttl / max_ttl give the accepted range per peer', () => {
+    const text =
+      inst(' unicast_ttl 64\n unicast_peer {\n  198.18.0.12 min_ttl 250 max_ttl 255\n  198.18.0.13\n }').replace('VI_1', 'VI_U') +
+      inst(' virtual_router_id 52\n unicast_ttl 30').replace('VI_1', 'VI_M');
+    const cfg = parseKeepalivedConf('/k.conf', file(text));
+    const r = toRouterSpec(cfg, host);
+    const [u, m] = r.spec.instances;
+    expect(u).toMatchObject({ name: 'VI_U', unicastTtl: 64, peers: ['198.18.0.12', '198.18.0.13'], peerTtl: { '198.18.0.12': { min: 250, max: 255 } } });
+    // Multicast: keepalived resets unicast_ttl with an error line; belay warns and keeps TTL 255.
+    expect(m!.unicastTtl).toBeUndefined();
+    expect(cfg.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/VI_M: cannot use unicast_ttl without unicast peers/));
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_peer {\n  198.18.0.12 min_ttl 300\n }')))).toThrowError(/k\.conf:\d+: unicast_peer 198\.18\.0\.12: min_ttl needs a value 0\.\.255, got '300'/);
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_peer {\n  198.18.0.12 min_ttl 200 max_ttl 100\n }')))).toThrowError(/min_ttl 200 is above max_ttl 100/);
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_ttl 256')))).toThrowError(/unicast_ttl/);
   });
 });
 

@@ -310,6 +310,41 @@ describe('packets that must be ignored', () => {
     expect(r2.state('VI_1')).toBe('BACKUP');
   });
 
+  it('unicast: adverts are sent with unicast_ttl; received ones are not held to 255, only to a peer min_ttl / max_ttl', () => {
+    const unicast = (peerTtl?: Record<string, { min: number; max: number }>) =>
+      new VrrpRouter({
+        routerId: 'x',
+        instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100 }, { peers: [addr(1)], unicastTtl: 64, ...(peerTtl ? { peerTtl } : {}) })],
+        scripts: [],
+        syncGroups: [],
+      });
+    const bytes = encodeAdvertisement(
+      { version: 2, family: 4, vrid: 51, priority: 200, advertIntCs: 100, addresses: ['198.18.0.100'] },
+      { family: 4, src: addr(1), dst: addr(2) },
+    );
+    // A routed advert (TTL 62) from the peer: accepted, as keepalived does for unicast.
+    const r = unicast();
+    r.step({ type: 'start' }, 0);
+    for (let t = 0; t < 5000; t += 1000) r.step({ type: 'packet', bytes, src: addr(1), dst: addr(2), family: 4, ttl: 62 }, t);
+    r.step({ type: 'tick' }, 5000);
+    expect(r.state('VI_1')).toBe('BACKUP');
+    expect(r.status().instances[0]!.stats.dropped.ttl).toBe(0);
+    // With min_ttl 250 for that peer: dropped and counted, so we take over.
+    const r2 = unicast({ [addr(1)]: { min: 250, max: 255 } });
+    r2.step({ type: 'start' }, 0);
+    const logs: string[] = [];
+    for (let t = 0; t < 5000; t += 1000) {
+      for (const a of r2.step({ type: 'packet', bytes, src: addr(1), dst: addr(2), family: 4, ttl: 62 }, t)) if (a.type === 'log') logs.push(a.message);
+    }
+    const sends = r2.step({ type: 'tick' }, 5000).filter((a) => a.type === 'send');
+    expect(r2.state('VI_1')).toBe('MASTER');
+    expect(r2.status().instances[0]!.stats.dropped.ttl).toBe(5);
+    expect(logs).toContainEqual(expect.stringMatching(/TTL\/HL 62 not in range 250 - 255/));
+    // Our own unicast adverts carry unicast_ttl.
+    expect(sends.length).toBeGreaterThan(0);
+    for (const s of sends) expect(s).toMatchObject({ type: 'send', dst: addr(1), ttl: 64 });
+  });
+
   it('malformed and corrupted packets are dropped and counted, and never throw', () => {
     const n = pair();
     n.tamper = (from, bytes) => {
