@@ -187,15 +187,22 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     };
     const onHup = () => {
       log(`Reloading configuration file '${opts.file}'`);
+      let next: Loaded;
       try {
-        const next = load(opts.file, log, opts.configId);
-        warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
-        engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
-        mailer.reload(next.mail.settings);
-        log('Reload finished');
+        next = load(opts.file, log, opts.configId);
       } catch (err) {
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
+        return;
       }
+      warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+      // Asynchronous: use_vmac interfaces are made before the sockets move to them.
+      engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify).then(
+        () => {
+          mailer.reload(next.mail.settings);
+          log('Reload finished');
+        },
+        (err: Error) => log(`Reload failed, keeping the running configuration: ${err.message}`),
+      );
     };
     // A bug must not leave VIPs behind: release, then exit non-zero.
     process.once('uncaughtException', (err) => {

@@ -214,7 +214,7 @@ export class VipManager {
       await this.engine.start();
       return;
     }
-    this.engine.reload(spec);
+    await this.engine.reload(spec);
   }
 }
 

@@ -51,7 +51,8 @@ export class VrrpEngine {
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly links = new Map<string, boolean>();
   private readonly held = new Map<string, VipSpec>();
-  private readonly vmacs = new Map<string, () => Promise<void>>();
+  /** use_vmac interfaces we made, by name: what they were made as (MAC, base) and how to undo them. */
+  private readonly vmacs = new Map<string, { key: string; undo: () => Promise<void> }>();
   private readonly trackWatchers: FSWatcher[] = [];
   private trackTimer: NodeJS.Timeout | null = null;
   private readonly trackSeen = new Map<string, number>();
@@ -66,6 +67,7 @@ export class VrrpEngine {
   /** stop() called: the handover may still hold VIPs; no reloads or new work. */
   private stopping = false;
   private stoppedWaiter: (() => void) | null = null;
+  private reloadQueue: Promise<void> = Promise.resolve();
   private readonly t0 = performance.now();
   private readonly listeners: ((c: StateChange) => void)[] = [];
   private statusListeners: (() => void)[] = [];
@@ -233,29 +235,83 @@ export class VrrpEngine {
     this.closeNotifyFifo();
     this.netops.close();
     await this.transport.close();
-    for (const undo of [...this.vmacs.values()].reverse()) await undo().catch(() => {});
+    for (const v of [...this.vmacs.values()].reverse()) await v.undo().catch(() => {});
     this.vmacs.clear();
   }
 
-  /** use_vmac: the macvlans exist (and are up) before sockets bind to them. */
-  private async createVmacs(spec: RouterSpec): Promise<void> {
+  /**
+   * use_vmac: the macvlans exist (and are up) before sockets bind to them.
+   * Returns the names re-made with another MAC or base (a VRID changed
+   * under a fixed name): sockets bound to the old interface must be re-opened.
+   */
+  private async createVmacs(spec: RouterSpec): Promise<Set<string>> {
+    const remade = new Set<string>();
+    // A renamed VMAC (same MAC on the same base): the old one goes first, two macvlans cannot share a MAC.
+    const wanted = new Map<string, string>(spec.instances.flatMap((i) => (i.vmac ? [[i.vmac.name, `${i.vmac.mac}@${i.vmac.base}`] as const] : [])));
+    const wantedKeys = new Set(wanted.values());
+    for (const [name, v] of [...this.vmacs]) {
+      if (wanted.has(name) || !wantedKeys.has(v.key)) continue;
+      await v.undo();
+      this.vmacs.delete(name);
+      remade.add(name);
+      this.log(`VMAC ${name} removed (its MAC moves to another name)`);
+    }
     for (const i of spec.instances) {
-      if (!i.vmac || this.vmacs.has(i.vmac.name)) continue;
+      if (!i.vmac) continue;
+      const key = `${i.vmac.mac}@${i.vmac.base}`;
+      const have = this.vmacs.get(i.vmac.name);
+      if (have?.key === key) continue;
       if (!this.netops.createVmac) throw new Error(`(${i.name}) use_vmac needs network operations that can create interfaces`);
-      this.vmacs.set(i.vmac.name, await this.netops.createVmac({ ...i.vmac, family: i.family }));
+      if (have) {
+        await have.undo();
+        this.vmacs.delete(i.vmac.name);
+        remade.add(i.vmac.name);
+      }
+      this.vmacs.set(i.vmac.name, { key, undo: await this.netops.createVmac({ ...i.vmac, family: i.family }) });
       this.log(`(${i.name}) VMAC ${i.vmac.name} (${i.vmac.mac}) on ${i.vmac.base}`);
     }
+    return remade;
   }
 
-  /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
-  reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): void {
+  /**
+   * SIGHUP: new configuration; instances kept by name keep their state and
+   * VIPs. As keepalived does on a reload, a newly added use_vmac (or one
+   * whose VRID, hence name or MAC, changed) gets its macvlan first, and a
+   * VMAC no instance uses any more is deleted once its VIPs are gone.
+   */
+  reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): Promise<void> {
+    // One at a time: a second SIGHUP waits for the first one's interfaces.
+    const p = this.reloadQueue.then(() => this.reloadNow(spec, instanceNotify, groupNotify));
+    this.reloadQueue = p.catch(() => {});
+    return p;
+  }
+
+  private async reloadNow(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): Promise<void> {
     if (this.stopping) return;
+    const remade = await this.createVmacs(spec);
+    if (this.stopping) return;
+    if (remade.size) {
+      // Sockets bound to an interface that was deleted and made again see nothing: open them anew.
+      this.transport.update(this.memberships(this.spec).filter((m) => !remade.has(m.ifname)));
+      // Likewise what `ip` cached about it; after the network changes already queued.
+      this.queueNet(async () => this.netops.interfacesChanged?.());
+    }
     this.spec = spec;
     if (instanceNotify) this.instanceNotify = instanceNotify;
     if (groupNotify) this.groupNotify = groupNotify;
     this.transport.update(this.memberships(spec));
     this.apply(this.router.reconfigure(spec, this.now()));
     this.pollLinks(true);
+    const used = new Set(spec.instances.flatMap((i) => (i.vmac ? [i.vmac.name] : [])));
+    for (const [name, v] of [...this.vmacs]) {
+      if (used.has(name)) continue;
+      this.vmacs.delete(name);
+      // After the queued VIP removals of the instance that had it.
+      this.queueNet(async () => {
+        await v.undo();
+        this.log(`VMAC ${name} removed (no instance uses it)`);
+      });
+    }
   }
 
   /** The cluster placed this instance's address here: MASTER now. */
