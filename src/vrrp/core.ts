@@ -770,9 +770,11 @@ export class VrrpRouter {
         if (v !== 0) faults.push(`track_file ${t.name} = ${v}`);
       } else delta += v * t.weight * (t.reverse ? -1 : 1);
     }
-    // track_process: up when at least `quorum` processes match; weights as for scripts.
+    // track_process: up while quorum..quorum_max processes match (reverse: the other way); weights as for scripts.
     for (const t of inst.spec.trackProcesses ?? []) {
-      const up = (this.processCounts.get(t.name) ?? 0) >= t.quorum;
+      const n = this.processCounts.get(t.name) ?? 0;
+      const inQuorum = n >= t.quorum && n <= (t.quorumMax ?? Infinity);
+      const up = t.reverse ? !inQuorum : inQuorum;
       if (t.weight === 0) {
         if (!up) faults.push(`process ${t.name} not running`);
       } else if (t.weight > 0 && up) delta += t.weight;

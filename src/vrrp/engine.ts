@@ -15,6 +15,7 @@ import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
 import { IpNetOps, runCommand, type NetOps } from './netops.js';
 import { type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
 import { RawTransport } from './raw-transport.js';
+import { processMatches, QuorumTracker, type ProcessInfo } from './track-process.js';
 import { needsShell, splitCommand, type NotifyConf } from './keepalived-conf.js';
 import type { RouterSpec, VipSpec, VrrpState } from './types.js';
 
@@ -56,6 +57,8 @@ export class VrrpEngine {
   private readonly trackWatchers: FSWatcher[] = [];
   private trackTimer: NodeJS.Timeout | null = null;
   private readonly trackSeen = new Map<string, number>();
+  private readonly quorums = new Map<string, QuorumTracker>();
+  private quorumTimer: NodeJS.Timeout | null = null;
   private fifoFd: number | null = null;
   private fifoScript: ChildProcess | null = null;
   private netQueue: Promise<void> = Promise.resolve();
@@ -131,7 +134,7 @@ export class VrrpEngine {
     }
     if ((this.spec.trackFiles?.length ?? 0) + (this.spec.trackProcesses?.length ?? 0) === 0) return;
     this.pollTracked();
-    this.trackTimer = setInterval(() => this.pollTracked(), this.spec.trackProcesses?.length ? 500 : 1000);
+    this.trackTimer = setInterval(() => this.pollTracked(), this.spec.trackProcesses?.length ? PROCESS_POLL_MS : 1000);
   }
 
   private pollTracked(): void {
@@ -149,8 +152,22 @@ export class VrrpEngine {
     }
     if (this.spec.trackProcesses?.length) {
       const procs = listProcesses();
+      const now = this.now();
       for (const p of this.spec.trackProcesses) {
-        const running = procs.filter((x) => x.name === p.process && (!p.params || x.args === p.params)).length;
+        const running = procs.filter((x) => processMatches(p, x)).length;
+        let q = this.quorums.get(p.name);
+        if (!q) this.quorums.set(p.name, (q = new QuorumTracker(p)));
+        // fork_delay / terminate_delay: a count that changes up/down is reported once the delay holds.
+        if (q.sample(running, now) !== q.inQuorum(running)) {
+          const due = q.dueAt();
+          if (due !== null && !this.quorumTimer) {
+            this.quorumTimer = setTimeout(() => {
+              this.quorumTimer = null;
+              this.pollTracked();
+            }, Math.max(0, due - now));
+          }
+          continue;
+        }
         this.emitTracked(`proc:${p.name}`, running, () => this.router.step({ type: 'track-process', name: p.name, running }, this.now()));
       }
     }
@@ -167,6 +184,8 @@ export class VrrpEngine {
     for (const w of this.trackWatchers.splice(0)) w.close();
     if (this.trackTimer) clearInterval(this.trackTimer);
     this.trackTimer = null;
+    if (this.quorumTimer) clearTimeout(this.quorumTimer);
+    this.quorumTimer = null;
   }
 
   private openNotifyFifo(): void {
@@ -518,9 +537,16 @@ function commandArgv(text: string): string[] {
   return needsShell(text) ? ['/bin/sh', '-c', `${text} "$@"`, 'sh'] : splitCommand(text);
 }
 
-/** Running processes: comm (as keepalived matches it) and the parameters after argv[0]. */
-function listProcesses(): { name: string; args: string }[] {
-  const out: { name: string; args: string }[] = [];
+/**
+ * track_process polls /proc this often. keepalived learns of fork, exec and
+ * exit from the kernel's proc connector at once; polling adds up to this
+ * much to its reaction.
+ */
+const PROCESS_POLL_MS = 250;
+
+/** Running processes: comm (the Name: keepalived matches) and argv. */
+function listProcesses(): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
@@ -529,11 +555,10 @@ function listProcesses(): { name: string; args: string }[] {
   }
   for (const pid of pids) {
     try {
-      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      out.push({ name, args: argv.slice(1).join(' ') });
-      // A long name is truncated in comm (15 characters): match argv[0]'s basename too.
-      if (argv[0] && path.basename(argv[0]) !== name) out.push({ name: path.basename(argv[0]), args: argv.slice(1).join(' ') });
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+      // Kernel threads have an empty cmdline; a trailing NUL ends the last argument.
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+      out.push({ comm, argv: argv.length === 1 && argv[0] === '' ? [] : argv });
     } catch {
       /* gone meanwhile */
     }

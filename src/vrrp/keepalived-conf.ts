@@ -290,7 +290,7 @@ export interface InstanceConf {
   trackScripts: { name: string; weight?: number }[];
   trackInterfaces: { name: string; weight: number }[];
   trackFiles: { name: string; weight?: number; reverse: boolean }[];
-  trackProcesses: { name: string; weight?: number }[];
+  trackProcesses: { name: string; weight?: number; reverse?: boolean }[];
   notifyMaster?: string[];
   notifyBackup?: string[];
   notifyFault?: string[];
@@ -348,10 +348,17 @@ export interface TrackFileConf {
 export interface TrackProcessConf {
   name: string;
   process: string;
-  /** param_match: the rest of the command line must match too. */
-  params?: string;
+  /** Parameters after the process name: the command line must match them too. */
+  params?: string[];
+  paramMatch?: 'exact' | 'initial' | 'partial';
+  fullCommand?: boolean;
   weight: number;
+  reverse?: boolean;
   quorum: number;
+  quorumMax?: number;
+  /** Seconds. */
+  forkDelay?: number;
+  terminateDelay?: number;
   line: number;
   source: string;
 }
@@ -648,29 +655,43 @@ function parseTrackProcess(st: Stmt, warn: Warn): TrackProcessConf {
     switch (s.keyword) {
       case 'process':
         t.process = arg(s);
-        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text).join(' ');
+        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text);
         break;
-      case 'param_match':
-        if (arg(s) !== 'initial' && arg(s) !== 'partial' && !t.params) warn(s, 'param_match without process parameters: matching the name only');
+      case 'param_match': {
+        // keepalived: param_match without parameters means "no parameters at all".
+        const m = s.args[0]?.text;
+        if (m !== undefined && m !== 'initial' && m !== 'partial') throw new ConfigError(s.file, s.line, `track_process ${t.name}: param_match must be initial or partial, got '${m}'`);
+        t.paramMatch = m === 'initial' || m === 'partial' ? m : 'exact';
         break;
+      }
       case 'weight':
         t.weight = intArg(s, -254, 254);
+        if (s.args[1]?.text === 'reverse') t.reverse = true;
         break;
       case 'quorum':
         t.quorum = intArg(s, 1, 65535);
         break;
       case 'quorum_max':
+        t.quorumMax = intArg(s, 0, 65535);
+        break;
       case 'fork_delay':
+        t.forkDelay = numArg(s, 0, 3600);
+        break;
       case 'terminate_delay':
+        t.terminateDelay = numArg(s, 0, 3600);
+        break;
       case 'delay':
+        t.forkDelay = t.terminateDelay = numArg(s, 0, 3600);
+        break;
       case 'full_command':
-        warn(s, `track_process ${s.keyword} accepted and ignored`);
+        t.fullCommand = true;
         break;
       default:
         warn(s, `unknown keyword '${s.keyword}' in track_process ${t.name}`);
     }
   }
   if (!t.process) throw new ConfigError(st.file, st.line, `track_process ${t.name} has no 'process'`);
+  if (t.quorumMax !== undefined && t.quorumMax < t.quorum) throw new ConfigError(st.file, st.line, `track_process ${t.name}: quorum_max ${t.quorumMax} is below quorum ${t.quorum}`);
   return t;
 }
 
@@ -949,7 +970,8 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         for (const e of listEntries(s)) {
           const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
           if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_process ${e.keyword}: bad weight '${w}'`);
-          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}) });
+          const rev = e.args[2]?.text;
+          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}), ...(rev === 'reverse' || rev === 'noreverse' ? { reverse: rev === 'reverse' } : {}) });
         }
         break;
       case 'virtual_routes':
@@ -1156,7 +1178,8 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
         ? {
             trackProcesses: i.trackProcesses.map((t) => {
               const p = cfg.trackProcesses.find((x) => x.name === t.name)!;
-              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum };
+              const reverse = t.weight !== undefined ? (t.reverse ?? false) : (t.reverse ?? p.reverse ?? false);
+              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum, ...(p.quorumMax !== undefined ? { quorumMax: p.quorumMax } : {}), ...(reverse ? { reverse } : {}) };
             }),
           }
         : {}),
@@ -1197,7 +1220,21 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       scripts,
       syncGroups,
       ...(cfg.trackFiles.length ? { trackFiles: cfg.trackFiles.map((f) => ({ name: f.name, path: f.file, ...(f.initFile ? { init: f.initFile } : {}) })) } : {}),
-      ...(cfg.trackProcesses.length ? { trackProcesses: cfg.trackProcesses.map((p) => ({ name: p.name, process: p.process, ...(p.params ? { params: p.params } : {}) })) } : {}),
+      ...(cfg.trackProcesses.length
+        ? {
+            trackProcesses: cfg.trackProcesses.map((p) => ({
+              name: p.name,
+              process: p.process,
+              quorum: p.quorum,
+              ...optional('params', p.params),
+              ...optional('paramMatch', p.paramMatch),
+              ...(p.fullCommand ? { fullCommand: true } : {}),
+              ...optional('quorumMax', p.quorumMax),
+              ...optional('forkDelayMs', secondsToMs(p.forkDelay)),
+              ...optional('terminateDelayMs', secondsToMs(p.terminateDelay)),
+            })),
+          }
+        : {}),
       ...(g.notifyFifo ? { notifyFifo: g.notifyFifo } : {}),
     },
     instanceNotify,

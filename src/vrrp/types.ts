@@ -64,7 +64,7 @@ export interface InstanceSpec {
   /** keepalived track_file: value × weight (weight 0: non-zero value = FAULT). */
   trackFiles?: { name: string; weight: number; reverse?: boolean }[];
   /** keepalived track_process: weight applies while ≥ quorum processes run (weight 0: FAULT when not). */
-  trackProcesses?: { name: string; weight: number; quorum: number }[];
+  trackProcesses?: { name: string; weight: number; quorum: number; quorumMax?: number; reverse?: boolean }[];
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
@@ -141,7 +141,17 @@ export interface RouterSpec {
   /** Files the engine watches for track_file (init: create with this value). */
   trackFiles?: { name: string; path: string; init?: { value: number; overwrite: boolean } }[];
   /** Processes the engine counts for track_process (by name, optionally with parameters). */
-  trackProcesses?: { name: string; process: string; params?: string }[];
+  trackProcesses?: {
+    name: string;
+    process: string;
+    params?: string[];
+    paramMatch?: 'exact' | 'initial' | 'partial';
+    fullCommand?: boolean;
+    quorum: number;
+    quorumMax?: number;
+    forkDelayMs?: number;
+    terminateDelayMs?: number;
+  }[];
   /** keepalived notify_fifo: `INSTANCE "VI_1" MASTER 100` lines; the script gets the FIFO's path. */
   notifyFifo?: { path: string; script?: string };
 }

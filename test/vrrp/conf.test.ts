@@ -289,11 +289,47 @@ describe('track_file, track_process, notify_fifo', () => {
     expect(cfg.warnings).toEqual([]);
     const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
     expect(r.spec.trackFiles).toEqual([{ name: 'tf', path: '/run/prio', init: { value: 0, overwrite: true } }]);
-    expect(r.spec.trackProcesses).toEqual([{ name: 'nginx_up', process: 'nginx' }]);
+    expect(r.spec.trackProcesses).toEqual([{ name: 'nginx_up', process: 'nginx', quorum: 2 }]);
     expect(r.spec.notifyFifo).toEqual({ path: '/run/k.fifo', script: '/usr/local/bin/fifo-reader' });
     expect(r.spec.instances[0]!.trackFiles).toEqual([{ name: 'tf', weight: 3, reverse: false }]);
     expect(r.spec.instances[0]!.trackProcesses).toEqual([{ name: 'nginx_up', weight: 10, quorum: 2 }]);
     const bad = text.replace('  tf weight 3', '  nope');
     expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': bad }))).toThrowError(/unknown track_file 'nope'/);
+  });
+
+  it('track_process: quorum_max, delay / fork_delay / terminate_delay, param_match, full_command, weight reverse', () => {
+    const text = [
+      'vrrp_track_process hap {',
+      '  process /usr/sbin/haproxy -Ws -f',
+      '  param_match partial',
+      '  weight -20 reverse',
+      '  quorum 1',
+      '  quorum_max 2',
+      '  delay 0.5',
+      '  terminate_delay 2',
+      '  full_command',
+      '}',
+      'vrrp_instance VI_1 {',
+      ' interface eth0',
+      ' virtual_router_id 51',
+      ' virtual_ipaddress {',
+      '  198.18.0.100/24',
+      ' }',
+      ' track_process {',
+      '  hap',
+      ' }',
+      '}',
+    ].join('\n');
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text }));
+    expect(cfg.warnings).toEqual([]);
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.trackProcesses).toEqual([
+      { name: 'hap', process: '/usr/sbin/haproxy', params: ['-Ws', '-f'], paramMatch: 'partial', fullCommand: true, quorum: 1, quorumMax: 2, forkDelayMs: 500, terminateDelayMs: 2000 },
+    ]);
+    expect(r.spec.instances[0]!.trackProcesses).toEqual([{ name: 'hap', weight: -20, quorum: 1, quorumMax: 2, reverse: true }]);
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text.replace('quorum_max 2', 'quorum_max 0').replace('quorum 1', 'quorum 3') }))).toThrowError(
+      /k\.conf:\d+: track_process hap: quorum_max 0 is below quorum 3/,
+    );
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text.replace('param_match partial', 'param_match most') }))).toThrowError(/param_match must be initial or partial, got 'most'/);
   });
 });
