@@ -122,7 +122,7 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
   const engine = new VrrpEngine({
     spec: loaded.resolved.spec,
     // VRRP itself (IP protocol 112) unless the UDP encapsulation is asked for.
-    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log, ...(loaded.resolved.unicastTtl ? { unicastTtl: loaded.resolved.unicastTtl } : {}) }),
+    transport: opts.udpPort ? new UdpTransport(opts.udpPort) : new RawTransport({ log }),
     scriptCredentials: loaded.security.credentials,
     netops: new IpNetOps(log),
     log: (l) => log(l),
@@ -214,22 +214,29 @@ export async function runKeepalived(opts: { file: string; statusFile: string; ud
     };
     const onHup = () => {
       log(`Reloading configuration file '${opts.file}'`);
+      let next: Loaded;
       try {
-        const next = load(opts.file, log, opts.configId);
-        warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
-        engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify);
-        mailer.reload(next.mail.settings);
-        // Virtual servers: checkers restart with the new configuration; the table is replaced in one transaction.
-        const old = lvs;
-        void (async () => {
-          await old?.stop({ keepTable: next.cfg.virtualServers.length > 0 });
-          lvs = await startLvs(next.cfg, 'reload');
-          markDirty();
-        })().catch((err: Error) => log(`LVS: reload failed: ${err.message}`));
-        log('Reload finished');
+        next = load(opts.file, log, opts.configId);
       } catch (err) {
         log(`Reload failed, keeping the running configuration: ${(err as Error).message}`);
+        return;
       }
+      warnings = next.cfg.warnings.map((w) => `${w.file}:${w.line}: ${w.message}`);
+      // Asynchronous: use_vmac interfaces are made before the sockets move to them.
+      engine.reload(next.resolved.spec, next.resolved.instanceNotify, next.resolved.groupNotify).then(
+        () => {
+          mailer.reload(next.mail.settings);
+          log('Reload finished');
+        },
+        (err: Error) => log(`Reload failed, keeping the running configuration: ${err.message}`),
+      );
+      // Virtual servers: checkers restart with the new configuration; the table is replaced in one transaction.
+      const old = lvs;
+      void (async () => {
+        await old?.stop({ keepTable: next.cfg.virtualServers.length > 0 });
+        lvs = await startLvs(next.cfg, 'reload');
+        markDirty();
+      })().catch((err: Error) => log(`LVS: reload failed: ${err.message}`));
     };
     // A bug must not leave VIPs behind: release, then exit non-zero.
     process.once('uncaughtException', (err) => {

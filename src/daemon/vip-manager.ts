@@ -35,6 +35,15 @@ interface Claim {
   releasedAt?: number;
 }
 
+/**
+ * The FloatIP parameters belayd reads when it holds the address with VRRP;
+ * the agent's meta-data (agents/resource.d/belay/FloatIP) documents each.
+ */
+export const FLOATIP_VRRP_PARAMS = ['ip', 'nic', 'cidr_netmask', 'vrid', 'advert_int', 'priority', 'vrrp_version', 'vrrp_multicast', 'vrrp_unicast_peer', 'vrrp_auth_pass'] as const;
+
+/** The holder's VRRP priority unless `priority` says otherwise. */
+const DEFAULT_PRIORITY = 254;
+
 /** How long a stopped FloatIP keeps its address waiting for the next holder. */
 const HANDOVER_MS = 1_500;
 
@@ -126,7 +135,7 @@ export class VipManager {
       primaryAddress: this.self.address,
       vip: params['ip']!,
       prefix: params['cidr_netmask'] ? Number(params['cidr_netmask']) : family === 4 ? 32 : 128,
-      priority: 254,
+      priority: params['priority'] ? Number(params['priority']) : DEFAULT_PRIORITY,
       advertIntMs: Math.round(Number(params['advert_int'] || '1') * 1000),
       ...vrrpWireParams(params, this.peers),
     });
@@ -214,7 +223,7 @@ export class VipManager {
       await this.engine.start();
       return;
     }
-    this.engine.reload(spec);
+    await this.engine.reload(spec);
   }
 }
 
@@ -231,6 +240,16 @@ function checkParams(params: Record<string, string>): string | undefined {
   if (params['advert_int'] !== undefined && params['advert_int'] !== '') {
     const a = Number(params['advert_int']);
     if (!(a >= 0.01 && a <= 40.95)) return `advert_int must be 0.01..40.95 seconds (got '${params['advert_int']}')`;
+  }
+  if (params['priority'] !== undefined && params['priority'] !== '') {
+    const p = Number(params['priority']);
+    if (!Number.isInteger(p) || p < 1 || p > 254) return `priority must be 1..254 (got '${params['priority']}')`;
+  }
+  // A misspelt VRRP parameter would silently change nothing: name it.
+  for (const k of Object.keys(params)) {
+    if (k.startsWith('vrrp_') && !(FLOATIP_VRRP_PARAMS as readonly string[]).includes(k)) {
+      return `unknown FloatIP parameter '${k}' (VRRP parameters: ${FLOATIP_VRRP_PARAMS.filter((x) => x.startsWith('vrrp_')).join(', ')})`;
+    }
   }
   const v = params['vrrp_version'];
   if (v && v !== '2' && v !== '3') return `vrrp_version must be 2 or 3 (got '${v}')`;

@@ -93,7 +93,8 @@ export class Lab {
     requireNetnsSupport('the lab');
     const tag = options.tag ?? String(process.pid);
     if (options.id !== undefined && !/^[a-z0-9][a-z0-9-]{0,15}$/i.test(options.id)) throw new Error(`bad lab id: ${options.id}`);
-    const lab = new Lab(options.id ?? `bl${tag}x${labCounter++}`, options.subnet ?? LAB_SUBNET);
+    // BELAY_LAB_PREFIX: namespace names of their own when several test runs share a machine.
+    const lab = new Lab(options.id ?? `${process.env.BELAY_LAB_PREFIX ?? 'bl'}${tag}x${labCounter++}`, options.subnet ?? LAB_SUBNET);
     if (options.id === undefined) {
       liveLabs.add(lab);
       installExitHook();

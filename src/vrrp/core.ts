@@ -41,10 +41,18 @@ export type VrrpEvent =
    * again on our own until claimed (make-before-break handover).
    */
   | { type: 'release'; instance: string; lingerMs: number }
-  | { type: 'shutdown' };
+  /**
+   * Stop every instance. With `lingerMs`, a MASTER sends its priority-0
+   * advert but keeps its VIPs until another master is heard (then
+   * HANDOVER_TAIL_MS more) or lingerMs passes: clients keep being answered
+   * until the new master's gratuitous ARPs have moved them (make-before-break).
+   * `isStopped()` tells when the last VIP is gone.
+   */
+  | { type: 'shutdown'; lingerMs?: number };
 
 export type VrrpAction =
-  | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family }
+  /** `ttl`: the TTL / hop limit to send with when not 255 (unicast_ttl). */
+  | { type: 'send'; instance: string; dst: string; bytes: Uint8Array; family: Family; ttl?: number }
   | { type: 'add-vips'; instance: string; vips: VipSpec[] }
   | { type: 'remove-vips'; instance: string; vips: VipSpec[] }
   | { type: 'garp'; instance: string; vips: VipSpec[]; repeat: number; spacingMs?: number }
@@ -168,6 +176,8 @@ export class VrrpRouter {
   private readonly unmatched = { wrongVrid: 0, wrongInterface: 0, malformed: 0 };
   private started = false;
   private stopped = false;
+  /** Shut down, some VIPs still held for the handover (STOP instances with lingerUntil). */
+  private stopping = false;
   private out: VrrpAction[] = [];
 
   constructor(spec: RouterSpec) {
@@ -205,7 +215,7 @@ export class VrrpRouter {
         break;
       case 'set-priority': {
         const inst = this.instances.get(event.instance);
-        if (inst && !this.stopped) {
+        if (inst && !this.stopped && !this.stopping) {
           inst.basePriority = Math.max(1, Math.min(255, Math.round(event.priority)));
           this.refreshAll(now);
         }
@@ -213,7 +223,7 @@ export class VrrpRouter {
       }
       case 'claim': {
         const inst = this.instances.get(event.instance);
-        if (inst && this.started && !this.stopped) {
+        if (inst && this.started && !this.stopped && !this.stopping) {
           inst.passive = false;
           inst.lingerUntil = null;
           if (inst.state === 'BACKUP' || inst.state === 'INIT') {
@@ -227,7 +237,7 @@ export class VrrpRouter {
       }
       case 'release': {
         const inst = this.instances.get(event.instance);
-        if (inst && this.started && !this.stopped) {
+        if (inst && this.started && !this.stopped && !this.stopping) {
           inst.passive = true;
           if (inst.state === 'MASTER') {
             this.sendAdvert(inst, 0);
@@ -240,7 +250,7 @@ export class VrrpRouter {
         break;
       }
       case 'shutdown':
-        this.shutdown(now);
+        this.shutdown(now, event.lingerMs ?? 0);
         break;
     }
     if (this.started && !this.stopped) this.runTimers(now);
@@ -336,6 +346,11 @@ export class VrrpRouter {
 
   state(instance: string): VrrpState | undefined {
     return this.instances.get(instance)?.state;
+  }
+
+  /** Shut down and every VIP released (after the handover, when lingering). */
+  isStopped(): boolean {
+    return this.stopped;
   }
 
   // ---------------------------------------------------------------- setup
@@ -474,9 +489,17 @@ export class VrrpRouter {
       this.log(`(${name}) advert from ${ev.src} to ${ev.dst}, not our ${s.peers.length ? 'unicast peers' : `group ${s.mcastGroup}`} - discarding`);
       return;
     }
-    if (ev.ttl !== undefined && ev.ttl !== 255) {
+    // TTL / hop limit 255 proves the advert was not routed; unicast adverts may
+    // be (unicast_ttl), so they are checked only against a peer's min_ttl/max_ttl.
+    if (ev.ttl !== undefined && s.peers.length === 0 && ev.ttl !== 255) {
       inst.stats.dropped.ttl++;
-      this.log(`(${name}) invalid TTL/HL ${ev.ttl} from ${ev.src} - discarding`);
+      this.log(`(${name}) invalid TTL/HL. Received ${ev.ttl} and expect 255 - discarding advert from ${ev.src}`);
+      return;
+    }
+    const range = s.peerTtl?.[ev.src];
+    if (ev.ttl !== undefined && range && (ev.ttl < range.min || ev.ttl > range.max)) {
+      inst.stats.dropped.ttl++;
+      this.log(`(${name}) TTL/HL ${ev.ttl} not in range ${range.min} - ${range.max} - discarding advert from ${ev.src}`);
       return;
     }
     if (pkt.version !== s.version) {
@@ -520,6 +543,13 @@ export class VrrpRouter {
         break;
       case 'MASTER':
         this.masterReceive(inst, pkt, ev.src, now);
+        break;
+      case 'STOP':
+        // Shut down but still holding the VIPs: the new master heard ends the handover soon.
+        if (inst.lingerUntil !== null && pkt.priority !== 0) {
+          inst.masterAddress = ev.src;
+          inst.lingerUntil = Math.min(inst.lingerUntil, now + HANDOVER_TAIL_MS);
+        }
         break;
       default:
         break; // INIT, FAULT, STOP: not listening
@@ -608,6 +638,10 @@ export class VrrpRouter {
   // --------------------------------------------------------------- timers
 
   private runTimers(now: number): void {
+    if (this.stopping) {
+      this.endHandovers(now);
+      return;
+    }
     for (const s of this.scripts.values()) {
       if (!s.status.running && s.nextRunAt <= now) {
         s.status.running = true;
@@ -646,6 +680,10 @@ export class VrrpRouter {
   private nextWake(): number | null {
     if (!this.started || this.stopped) return null;
     let t = Infinity;
+    if (this.stopping) {
+      for (const inst of this.instances.values()) if (inst.lingerUntil !== null) t = Math.min(t, inst.lingerUntil);
+      return Number.isFinite(t) ? t : null;
+    }
     for (const s of this.scripts.values()) if (!s.status.running) t = Math.min(t, s.nextRunAt);
     for (const inst of this.instances.values()) {
       if (inst.state === 'BACKUP' && !inst.passive && inst.downAt !== null) t = Math.min(t, inst.downAt);
@@ -732,9 +770,11 @@ export class VrrpRouter {
         if (v !== 0) faults.push(`track_file ${t.name} = ${v}`);
       } else delta += v * t.weight * (t.reverse ? -1 : 1);
     }
-    // track_process: up when at least `quorum` processes match; weights as for scripts.
+    // track_process: up while quorum..quorum_max processes match (reverse: the other way); weights as for scripts.
     for (const t of inst.spec.trackProcesses ?? []) {
-      const up = (this.processCounts.get(t.name) ?? 0) >= t.quorum;
+      const n = this.processCounts.get(t.name) ?? 0;
+      const inQuorum = n >= t.quorum && n <= (t.quorumMax ?? Infinity);
+      const up = t.reverse ? !inQuorum : inQuorum;
       if (t.weight === 0) {
         if (!up) faults.push(`process ${t.name} not running`);
       } else if (t.weight > 0 && up) delta += t.weight;
@@ -747,7 +787,7 @@ export class VrrpRouter {
 
   /** Re-evaluate priorities and faults of every instance after a script/link/priority change. */
   private refreshAll(now: number): void {
-    if (!this.started || this.stopped) return;
+    if (!this.started || this.stopped || this.stopping) return;
     for (const inst of this.instances.values()) {
       if (inst.state === 'STOP') continue;
       const { priority, faults } = this.computePriority(inst);
@@ -891,7 +931,7 @@ export class VrrpRouter {
           ...(s.v3ChecksumAsV2 ? { plain: true } : {}),
         },
       );
-      this.out.push({ type: 'send', instance: s.name, dst, bytes, family: s.family });
+      this.out.push({ type: 'send', instance: s.name, dst, bytes, family: s.family, ...(s.peers.length && s.unicastTtl !== undefined ? { ttl: s.unicastTtl } : {}) });
     }
     inst.stats.advertSent++;
     if (priority === 0) inst.stats.priorityZeroSent++;
@@ -904,10 +944,33 @@ export class VrrpRouter {
     this.enter(inst, 'STOP', now, 'stop', true);
   }
 
-  private shutdown(now: number): void {
-    if (this.stopped) return;
-    for (const inst of this.instances.values()) this.stopInstance(inst, now);
-    this.stopped = true;
+  private shutdown(now: number, lingerMs: number): void {
+    if (this.stopped || this.stopping) return;
+    this.stopping = true;
+    for (const inst of this.instances.values()) {
+      // A master (or a released one still handing over) keeps its VIPs for the handover.
+      const linger = lingerMs > 0 && inst.spec.vips.length > 0 && (inst.state === 'MASTER' || inst.lingerUntil !== null);
+      const until = Math.min(now + lingerMs, inst.lingerUntil ?? Infinity);
+      if (linger) {
+        inst.lingerUntil = null;
+        this.enter(inst, 'STOP', now, 'stop', true, true);
+        inst.lingerUntil = until;
+        this.log(`(${inst.spec.name}) keeping VIPs until the new master is heard (at most ${Math.round(until - now)} ms)`);
+      } else this.stopInstance(inst, now);
+    }
+    this.endHandovers(now);
+  }
+
+  /** Shutting down: VIPs kept for a handover go when it is over; then the router is stopped. */
+  private endHandovers(now: number): void {
+    for (const inst of this.instances.values()) {
+      if (inst.lingerUntil !== null && inst.lingerUntil <= now) {
+        inst.lingerUntil = null;
+        this.log(`(${inst.spec.name}) handover over, removing VIPs.`);
+        this.out.push({ type: 'remove-vips', instance: inst.spec.name, vips: inst.spec.vips });
+      }
+    }
+    if ([...this.instances.values()].every((i) => i.lingerUntil === null)) this.stopped = true;
   }
 
   private log(message: string): void {

@@ -15,6 +15,7 @@ import { VrrpRouter, type RouterStatus, type VrrpAction } from './core.js';
 import { IpNetOps, runCommand, type NetOps } from './netops.js';
 import { type Membership, type ReceivedPacket, type VrrpTransport } from './transport.js';
 import { RawTransport } from './raw-transport.js';
+import { processMatches, QuorumTracker, type ProcessInfo } from './track-process.js';
 import { needsShell, splitCommand, type NotifyConf } from './keepalived-conf.js';
 import type { RouterSpec, VipSpec, VrrpState } from './types.js';
 
@@ -51,10 +52,13 @@ export class VrrpEngine {
   private linkTimer: NodeJS.Timeout | null = null;
   private readonly links = new Map<string, boolean>();
   private readonly held = new Map<string, VipSpec>();
-  private readonly vmacs = new Map<string, () => Promise<void>>();
+  /** use_vmac interfaces we made, by name: what they were made as (MAC, base) and how to undo them. */
+  private readonly vmacs = new Map<string, { key: string; undo: () => Promise<void> }>();
   private readonly trackWatchers: FSWatcher[] = [];
   private trackTimer: NodeJS.Timeout | null = null;
   private readonly trackSeen = new Map<string, number>();
+  private readonly quorums = new Map<string, QuorumTracker>();
+  private quorumTimer: NodeJS.Timeout | null = null;
   private fifoFd: number | null = null;
   private fifoScript: ChildProcess | null = null;
   private netQueue: Promise<void> = Promise.resolve();
@@ -63,6 +67,10 @@ export class VrrpEngine {
   private instanceNotify: Map<string, NotifyConf>;
   private groupNotify: Map<string, NotifyConf>;
   private running = false;
+  /** stop() called: the handover may still hold VIPs; no reloads or new work. */
+  private stopping = false;
+  private stoppedWaiter: (() => void) | null = null;
+  private reloadQueue: Promise<void> = Promise.resolve();
   private readonly t0 = performance.now();
   private readonly listeners: ((c: StateChange) => void)[] = [];
   private statusListeners: (() => void)[] = [];
@@ -126,7 +134,7 @@ export class VrrpEngine {
     }
     if ((this.spec.trackFiles?.length ?? 0) + (this.spec.trackProcesses?.length ?? 0) === 0) return;
     this.pollTracked();
-    this.trackTimer = setInterval(() => this.pollTracked(), this.spec.trackProcesses?.length ? 500 : 1000);
+    this.trackTimer = setInterval(() => this.pollTracked(), this.spec.trackProcesses?.length ? PROCESS_POLL_MS : 1000);
   }
 
   private pollTracked(): void {
@@ -144,8 +152,22 @@ export class VrrpEngine {
     }
     if (this.spec.trackProcesses?.length) {
       const procs = listProcesses();
+      const now = this.now();
       for (const p of this.spec.trackProcesses) {
-        const running = procs.filter((x) => x.name === p.process && (!p.params || x.args === p.params)).length;
+        const running = procs.filter((x) => processMatches(p, x)).length;
+        let q = this.quorums.get(p.name);
+        if (!q) this.quorums.set(p.name, (q = new QuorumTracker(p)));
+        // fork_delay / terminate_delay: a count that changes up/down is reported once the delay holds.
+        if (q.sample(running, now) !== q.inQuorum(running)) {
+          const due = q.dueAt();
+          if (due !== null && !this.quorumTimer) {
+            this.quorumTimer = setTimeout(() => {
+              this.quorumTimer = null;
+              this.pollTracked();
+            }, Math.max(0, due - now));
+          }
+          continue;
+        }
         this.emitTracked(`proc:${p.name}`, running, () => this.router.step({ type: 'track-process', name: p.name, running }, this.now()));
       }
     }
@@ -162,6 +184,8 @@ export class VrrpEngine {
     for (const w of this.trackWatchers.splice(0)) w.close();
     if (this.trackTimer) clearInterval(this.trackTimer);
     this.trackTimer = null;
+    if (this.quorumTimer) clearTimeout(this.quorumTimer);
+    this.quorumTimer = null;
   }
 
   private openNotifyFifo(): void {
@@ -198,44 +222,115 @@ export class VrrpEngine {
     this.fifoScript = null;
   }
 
-  /** Release: priority-0 adverts, VIPs removed, notify_stop run; then close. */
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.apply(this.router.step({ type: 'shutdown' }, this.now()));
+  /**
+   * Release: priority-0 adverts, notify_stop run, VIPs removed; then close.
+   * A master keeps its VIPs until the new master is heard (make-before-break)
+   * for at most `handoverMs` (default: handoverBoundMs); 0 removes them at once.
+   */
+  async stop(opts: { handoverMs?: number } = {}): Promise<void> {
+    if (!this.running || this.stopping) return;
+    this.stopping = true;
+    if (this.linkTimer) clearInterval(this.linkTimer);
+    this.stopTracking();
+    const lingerMs = opts.handoverMs ?? handoverBoundMs(this.spec);
+    this.apply(this.router.step({ type: 'shutdown', lingerMs }, this.now()));
+    if (!this.router.isStopped()) {
+      // Packets and the timer still run the handover; the bound is the core's, plus slack for a late timer.
+      let bound: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.stoppedWaiter = resolve;
+        bound = setTimeout(resolve, lingerMs + 1000);
+      });
+      clearTimeout(bound);
+    }
+    this.stoppedWaiter = null;
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
-    if (this.linkTimer) clearInterval(this.linkTimer);
     await this.drain();
     // Anything still held (e.g. a failed removal) goes too: we never leave a VIP behind.
     for (const vip of [...this.held.values()]) await this.netops.delVip(vip);
     this.held.clear();
     await this.notifyQueue;
-    this.stopTracking();
     this.closeNotifyFifo();
     this.netops.close();
     await this.transport.close();
-    for (const undo of [...this.vmacs.values()].reverse()) await undo().catch(() => {});
+    for (const v of [...this.vmacs.values()].reverse()) await v.undo().catch(() => {});
     this.vmacs.clear();
   }
 
-  /** use_vmac: the macvlans exist (and are up) before sockets bind to them. */
-  private async createVmacs(spec: RouterSpec): Promise<void> {
+  /**
+   * use_vmac: the macvlans exist (and are up) before sockets bind to them.
+   * Returns the names re-made with another MAC or base (a VRID changed
+   * under a fixed name): sockets bound to the old interface must be re-opened.
+   */
+  private async createVmacs(spec: RouterSpec): Promise<Set<string>> {
+    const remade = new Set<string>();
+    // A renamed VMAC (same MAC on the same base): the old one goes first, two macvlans cannot share a MAC.
+    const wanted = new Map<string, string>(spec.instances.flatMap((i) => (i.vmac ? [[i.vmac.name, `${i.vmac.mac}@${i.vmac.base}`] as const] : [])));
+    const wantedKeys = new Set(wanted.values());
+    for (const [name, v] of [...this.vmacs]) {
+      if (wanted.has(name) || !wantedKeys.has(v.key)) continue;
+      await v.undo();
+      this.vmacs.delete(name);
+      remade.add(name);
+      this.log(`VMAC ${name} removed (its MAC moves to another name)`);
+    }
     for (const i of spec.instances) {
-      if (!i.vmac || this.vmacs.has(i.vmac.name)) continue;
+      if (!i.vmac) continue;
+      const key = `${i.vmac.mac}@${i.vmac.base}`;
+      const have = this.vmacs.get(i.vmac.name);
+      if (have?.key === key) continue;
       if (!this.netops.createVmac) throw new Error(`(${i.name}) use_vmac needs network operations that can create interfaces`);
-      this.vmacs.set(i.vmac.name, await this.netops.createVmac({ ...i.vmac, family: i.family }));
+      if (have) {
+        await have.undo();
+        this.vmacs.delete(i.vmac.name);
+        remade.add(i.vmac.name);
+      }
+      this.vmacs.set(i.vmac.name, { key, undo: await this.netops.createVmac({ ...i.vmac, family: i.family }) });
       this.log(`(${i.name}) VMAC ${i.vmac.name} (${i.vmac.mac}) on ${i.vmac.base}`);
     }
+    return remade;
   }
 
-  /** SIGHUP: new configuration; instances kept by name keep their state and VIPs. */
-  reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): void {
+  /**
+   * SIGHUP: new configuration; instances kept by name keep their state and
+   * VIPs. As keepalived does on a reload, a newly added use_vmac (or one
+   * whose VRID, hence name or MAC, changed) gets its macvlan first, and a
+   * VMAC no instance uses any more is deleted once its VIPs are gone.
+   */
+  reload(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): Promise<void> {
+    // One at a time: a second SIGHUP waits for the first one's interfaces.
+    const p = this.reloadQueue.then(() => this.reloadNow(spec, instanceNotify, groupNotify));
+    this.reloadQueue = p.catch(() => {});
+    return p;
+  }
+
+  private async reloadNow(spec: RouterSpec, instanceNotify?: Map<string, NotifyConf>, groupNotify?: Map<string, NotifyConf>): Promise<void> {
+    if (this.stopping) return;
+    const remade = await this.createVmacs(spec);
+    if (this.stopping) return;
+    if (remade.size) {
+      // Sockets bound to an interface that was deleted and made again see nothing: open them anew.
+      this.transport.update(this.memberships(this.spec).filter((m) => !remade.has(m.ifname)));
+      // Likewise what `ip` cached about it; after the network changes already queued.
+      this.queueNet(async () => this.netops.interfacesChanged?.());
+    }
     this.spec = spec;
     if (instanceNotify) this.instanceNotify = instanceNotify;
     if (groupNotify) this.groupNotify = groupNotify;
     this.transport.update(this.memberships(spec));
     this.apply(this.router.reconfigure(spec, this.now()));
     this.pollLinks(true);
+    const used = new Set(spec.instances.flatMap((i) => (i.vmac ? [i.vmac.name] : [])));
+    for (const [name, v] of [...this.vmacs]) {
+      if (used.has(name)) continue;
+      this.vmacs.delete(name);
+      // After the queued VIP removals of the instance that had it.
+      this.queueNet(async () => {
+        await v.undo();
+        this.log(`VMAC ${name} removed (no instance uses it)`);
+      });
+    }
   }
 
   /** The cluster placed this instance's address here: MASTER now. */
@@ -315,7 +410,7 @@ export class VrrpEngine {
         case 'send': {
           const inst = this.spec.instances.find((i) => i.name === a.instance);
           const local = inst?.primaryAddress ?? '0.0.0.0';
-          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '').catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
+          const p = this.transport.send(a.bytes, a.dst, a.family, local, inst?.xmitInterface ?? inst?.interface ?? '', a.ttl).catch((err: Error) => this.log(`(${a.instance}) send to ${a.dst} failed: ${err.message}`));
           this.track(p);
           break;
         }
@@ -356,6 +451,7 @@ export class VrrpEngine {
       }
     }
     for (const fn of this.statusListeners) fn();
+    if (this.stoppedWaiter && this.router.isStopped()) this.stoppedWaiter();
   }
 
   private arm(at: number): void {
@@ -418,6 +514,18 @@ export class VrrpEngine {
   }
 }
 
+/**
+ * How long a stopping master keeps its VIPs at most, waiting for the new
+ * master's advert: one advertisement interval, as a backup (keepalived's
+ * too) takes over within Skew_Time < Master_Adver_Interval of the
+ * priority-0 advert; at least 500 ms for a loaded host, at most 3 s so a
+ * lone router still stops promptly.
+ */
+export function handoverBoundMs(spec: RouterSpec): number {
+  const adverMs = Math.max(0, ...spec.instances.map((i) => i.advertIntCs * 10));
+  return Math.min(3000, Math.max(500, adverMs));
+}
+
 const BASH = existsSync('/bin/bash') ? '/bin/bash' : null;
 
 function vipKey(v: VipSpec): string {
@@ -429,9 +537,16 @@ function commandArgv(text: string): string[] {
   return needsShell(text) ? ['/bin/sh', '-c', `${text} "$@"`, 'sh'] : splitCommand(text);
 }
 
-/** Running processes: comm (as keepalived matches it) and the parameters after argv[0]. */
-function listProcesses(): { name: string; args: string }[] {
-  const out: { name: string; args: string }[] = [];
+/**
+ * track_process polls /proc this often. keepalived learns of fork, exec and
+ * exit from the kernel's proc connector at once; polling adds up to this
+ * much to its reaction.
+ */
+const PROCESS_POLL_MS = 250;
+
+/** Running processes: comm (the Name: keepalived matches) and argv. */
+function listProcesses(): ProcessInfo[] {
+  const out: ProcessInfo[] = [];
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
@@ -440,11 +555,10 @@ function listProcesses(): { name: string; args: string }[] {
   }
   for (const pid of pids) {
     try {
-      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      out.push({ name, args: argv.slice(1).join(' ') });
-      // A long name is truncated in comm (15 characters): match argv[0]'s basename too.
-      if (argv[0] && path.basename(argv[0]) !== name) out.push({ name: path.basename(argv[0]), args: argv.slice(1).join(' ') });
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').replace(/\n$/, '');
+      // Kernel threads have an empty cmdline; a trailing NUL ends the last argument.
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0$/, '').split('\0');
+      out.push({ comm, argv: argv.length === 1 && argv[0] === '' ? [] : argv });
     } catch {
       /* gone meanwhile */
     }

@@ -286,11 +286,13 @@ export interface InstanceConf {
   excludedVips: VipConf[];
   unicastSrcIp?: string;
   unicastPeers: string[];
+  /** unicast_peer entries' `min_ttl` / `max_ttl`, by peer address. */
+  unicastPeerTtl: Record<string, { min: number; max: number }>;
   mcastSrcIp?: string;
   trackScripts: { name: string; weight?: number }[];
   trackInterfaces: { name: string; weight: number }[];
   trackFiles: { name: string; weight?: number; reverse: boolean }[];
-  trackProcesses: { name: string; weight?: number }[];
+  trackProcesses: { name: string; weight?: number; reverse?: boolean }[];
   notifyMaster?: string[];
   notifyBackup?: string[];
   notifyFault?: string[];
@@ -340,10 +342,17 @@ export interface TrackFileConf {
 export interface TrackProcessConf {
   name: string;
   process: string;
-  /** param_match: the rest of the command line must match too. */
-  params?: string;
+  /** Parameters after the process name: the command line must match them too. */
+  params?: string[];
+  paramMatch?: 'exact' | 'initial' | 'partial';
+  fullCommand?: boolean;
   weight: number;
+  reverse?: boolean;
   quorum: number;
+  quorumMax?: number;
+  /** Seconds. */
+  forkDelay?: number;
+  terminateDelay?: number;
   line: number;
   source: string;
 }
@@ -586,6 +595,9 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
         // seconds, microsecond resolution; one spacing for both (belay sends ARP and NA alike)
         g.garpInterval = numArg(s, 0, 1);
         break;
+      case 'vrrp_check_unicast_src':
+        // belay always drops unicast adverts from addresses that are not a unicast_peer.
+        break;
       case 'vrrp_skip_check_adv_addr':
       case 'max_auto_priority':
       case 'lvs_id':
@@ -632,29 +644,43 @@ function parseTrackProcess(st: Stmt, warn: Warn): TrackProcessConf {
     switch (s.keyword) {
       case 'process':
         t.process = arg(s);
-        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text).join(' ');
+        if (s.args.length > 1) t.params = s.args.slice(1).map((a) => a.text);
         break;
-      case 'param_match':
-        if (arg(s) !== 'initial' && arg(s) !== 'partial' && !t.params) warn(s, 'param_match without process parameters: matching the name only');
+      case 'param_match': {
+        // keepalived: param_match without parameters means "no parameters at all".
+        const m = s.args[0]?.text;
+        if (m !== undefined && m !== 'initial' && m !== 'partial') throw new ConfigError(s.file, s.line, `track_process ${t.name}: param_match must be initial or partial, got '${m}'`);
+        t.paramMatch = m === 'initial' || m === 'partial' ? m : 'exact';
         break;
+      }
       case 'weight':
         t.weight = intArg(s, -254, 254);
+        if (s.args[1]?.text === 'reverse') t.reverse = true;
         break;
       case 'quorum':
         t.quorum = intArg(s, 1, 65535);
         break;
       case 'quorum_max':
+        t.quorumMax = intArg(s, 0, 65535);
+        break;
       case 'fork_delay':
+        t.forkDelay = numArg(s, 0, 3600);
+        break;
       case 'terminate_delay':
+        t.terminateDelay = numArg(s, 0, 3600);
+        break;
       case 'delay':
+        t.forkDelay = t.terminateDelay = numArg(s, 0, 3600);
+        break;
       case 'full_command':
-        warn(s, `track_process ${s.keyword} accepted and ignored`);
+        t.fullCommand = true;
         break;
       default:
         warn(s, `unknown keyword '${s.keyword}' in track_process ${t.name}`);
     }
   }
   if (!t.process) throw new ConfigError(st.file, st.line, `track_process ${t.name} has no 'process'`);
+  if (t.quorumMax !== undefined && t.quorumMax < t.quorum) throw new ConfigError(st.file, st.line, `track_process ${t.name}: quorum_max ${t.quorumMax} is below quorum ${t.quorum}`);
   return t;
 }
 
@@ -744,6 +770,7 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
     vips: [],
     excludedVips: [],
     unicastPeers: [],
+    unicastPeerTtl: {},
     trackScripts: [],
     trackInterfaces: [],
     trackFiles: [],
@@ -811,9 +838,23 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         for (const e of listEntries(s)) {
           if (familyOf(e.keyword) === null) throw new ConfigError(e.file, e.line, `unicast_peer: '${e.keyword}' is not an IP address`);
           c.unicastPeers.push(e.keyword);
-          for (const a of e.args) {
-            if (familyOf(a.text) !== null) c.unicastPeers.push(a.text);
+          // keepalived: ADDR [min_ttl {0..255}] [max_ttl {0..255}].
+          const range = { min: 0, max: 255 };
+          let ranged = false;
+          for (let k = 0; k < e.args.length; k++) {
+            const a = e.args[k]!;
+            if (a.text === 'min_ttl' || a.text === 'max_ttl') {
+              const v = e.args[k + 1]?.text;
+              if (v === undefined || !/^\d+$/.test(v) || Number(v) > 255) throw new ConfigError(e.file, e.line, `unicast_peer ${e.keyword}: ${a.text} needs a value 0..255, got '${v ?? ''}'`);
+              range[a.text === 'min_ttl' ? 'min' : 'max'] = Number(v);
+              ranged = true;
+              k++;
+            } else if (familyOf(a.text) !== null) c.unicastPeers.push(a.text);
             else warn(e, `unicast_peer: '${a.text}' ignored`);
+          }
+          if (ranged) {
+            if (range.min > range.max) throw new ConfigError(e.file, e.line, `unicast_peer ${e.keyword}: min_ttl ${range.min} is above max_ttl ${range.max}`);
+            c.unicastPeerTtl[e.keyword] = range;
           }
         }
         break;
@@ -889,7 +930,10 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         c.oldUnicastChecksum = s.args[0]?.text === 'never' ? 'never' : 'send';
         break;
       case 'unicast_ttl':
-        c.unicastTtl = intArg(s, 1, 255);
+        c.unicastTtl = intArg(s, 0, 255);
+        break;
+      case 'check_unicast_src':
+        // belay always drops unicast adverts from addresses that are not a unicast_peer.
         break;
       // Seen inside vrrp_instance when a blog post lost a closing brace (seed 000).
       case 'virtual_server':
@@ -917,7 +961,8 @@ function parseInstance(st: Stmt, warn: Warn, cfg: KeepalivedConfig): InstanceCon
         for (const e of listEntries(s)) {
           const w = e.args[0]?.text === 'weight' ? e.args[1]?.text : undefined;
           if (w !== undefined && !/^-?\d+$/.test(w)) throw new ConfigError(e.file, e.line, `track_process ${e.keyword}: bad weight '${w}'`);
-          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}) });
+          const rev = e.args[2]?.text;
+          c.trackProcesses.push({ name: e.keyword, ...(w !== undefined ? { weight: Number(w) } : {}), ...(rev === 'reverse' || rev === 'noreverse' ? { reverse: rev === 'reverse' } : {}) });
         }
         break;
       case 'virtual_routes':
@@ -1014,8 +1059,6 @@ export interface ResolvedConfig {
   instanceNotify: Map<string, NotifyConf>;
   groupNotify: Map<string, NotifyConf>;
   scriptLines: Map<string, string>;
-  /** keepalived `unicast_ttl` (the first instance that sets it; the raw transport has one). */
-  unicastTtl?: number;
 }
 
 /** Turn the parsed file into the engine's RouterSpec, resolving interface addresses. */
@@ -1126,7 +1169,8 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
         ? {
             trackProcesses: i.trackProcesses.map((t) => {
               const p = cfg.trackProcesses.find((x) => x.name === t.name)!;
-              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum };
+              const reverse = t.weight !== undefined ? (t.reverse ?? false) : (t.reverse ?? p.reverse ?? false);
+              return { name: t.name, weight: t.weight ?? p.weight, quorum: p.quorum, ...(p.quorumMax !== undefined ? { quorumMax: p.quorumMax } : {}), ...(reverse ? { reverse } : {}) };
             }),
           }
         : {}),
@@ -1143,6 +1187,12 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       ...(i.v3ChecksumAsV2 ? { v3ChecksumAsV2: true } : {}),
       ...(i.oldUnicastChecksum ? { oldUnicastChecksum: i.oldUnicastChecksum } : {}),
     };
+    if (i.unicastTtl !== undefined) {
+      // keepalived: "(VI_1): Cannot use unicast_ttl without unicast peers - resetting".
+      if (i.unicastPeers.length) spec.unicastTtl = i.unicastTtl;
+      else note('cannot use unicast_ttl without unicast peers; ignored (as keepalived does): multicast adverts go with TTL 255');
+    }
+    if (Object.keys(i.unicastPeerTtl).length) spec.peerTtl = i.unicastPeerTtl;
     if (version === 2 && authType === 'PASS') spec.authPass = (i.authPass ?? '').slice(0, 8);
     if (i.priority === 255 && spec.trackScripts.some((t) => t.weight !== 0)) {
       cfg.warnings.push({ file: i.file, line: i.line, message: `vrrp_instance ${i.name}: priority 255 (address owner) ignores track_script weights` });
@@ -1161,13 +1211,26 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       scripts,
       syncGroups,
       ...(cfg.trackFiles.length ? { trackFiles: cfg.trackFiles.map((f) => ({ name: f.name, path: f.file, ...(f.initFile ? { init: f.initFile } : {}) })) } : {}),
-      ...(cfg.trackProcesses.length ? { trackProcesses: cfg.trackProcesses.map((p) => ({ name: p.name, process: p.process, ...(p.params ? { params: p.params } : {}) })) } : {}),
+      ...(cfg.trackProcesses.length
+        ? {
+            trackProcesses: cfg.trackProcesses.map((p) => ({
+              name: p.name,
+              process: p.process,
+              quorum: p.quorum,
+              ...optional('params', p.params),
+              ...optional('paramMatch', p.paramMatch),
+              ...(p.fullCommand ? { fullCommand: true } : {}),
+              ...optional('quorumMax', p.quorumMax),
+              ...optional('forkDelayMs', secondsToMs(p.forkDelay)),
+              ...optional('terminateDelayMs', secondsToMs(p.terminateDelay)),
+            })),
+          }
+        : {}),
       ...(g.notifyFifo ? { notifyFifo: g.notifyFifo } : {}),
     },
     instanceNotify,
     groupNotify,
     scriptLines: new Map(cfg.scripts.map((s) => [s.name, s.script])),
-    ...(cfg.instances.find((i) => i.unicastTtl) ? { unicastTtl: cfg.instances.find((i) => i.unicastTtl)!.unicastTtl! } : {}),
   };
 }
 

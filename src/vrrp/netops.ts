@@ -18,6 +18,8 @@ export interface NetOps {
   delVip(vip: VipSpec): Promise<void>;
   /** use_vmac: create the macvlan (and keepalived's sysctls); returns what to undo. */
   createVmac?(v: { name: string; mac: string; base: string; family: Family }): Promise<() => Promise<void>>;
+  /** An interface was deleted and made again under its name: forget what was cached about it. */
+  interfacesChanged?(): void;
   /** Gratuitous ARP / unsolicited NA: `repeat` packets, `spacingMs` apart, each only while `stillHeld()`. */
   garp(vip: VipSpec, repeat: number, spacingMs?: number, stillHeld?: () => boolean): void;
   /** true/false, or undefined when the interface does not exist. */
@@ -164,14 +166,22 @@ export class IpBatch {
 export class IpNetOps implements NetOps {
   private helpers = new Set<ChildProcess>();
   private garpTimers = new Set<NodeJS.Timeout>();
-  private readonly batch = new IpBatch();
+  private batch = new IpBatch();
   private readonly announcer = new Announcer();
   private nativeFailed = false;
+  /** The base interfaces' sysctls, restored when the last VMAC on that base goes (a reload may remove one of several). */
+  private readonly vmacBases = new Map<string, { users: number; restore: [string, string][] }>();
 
   constructor(private readonly log: (line: string) => void = () => {}) {}
 
   private ip(args: string[]): Promise<{ ok: boolean; stderr: string }> {
     return this.batch.run(args) ?? ip(args);
+  }
+
+  /** `ip -batch` caches interface indexes by name: a fresh one sees a re-made interface. */
+  interfacesChanged(): void {
+    this.batch.close();
+    this.batch = new IpBatch();
   }
 
   async addVip(vip: VipSpec): Promise<void> {
@@ -254,29 +264,43 @@ export class IpNetOps implements NetOps {
     let r = await ip(['link', 'add', 'link', v.base, 'name', v.name, 'address', v.mac, 'type', 'macvlan', 'mode', 'private']);
     if (r.ok) created = true;
     else if (!/exists/i.test(r.stderr)) throw new Error(`use_vmac: cannot create ${v.name} on ${v.base}: ${r.stderr}`);
-    const restore: [string, string][] = [];
-    const set = (key: string, value: string) => {
+    const base = this.vmacBases.get(v.base) ?? { users: 0, restore: [] };
+    this.vmacBases.set(v.base, base);
+    base.users++;
+    const set = (key: string, value: string, restore?: [string, string][]) => {
       const old = sysctl(key, value);
-      if (old !== undefined && old !== value) restore.push([key, old]);
+      if (restore && old !== undefined && old !== value) restore.push([key, old]);
     };
     if (v.family === 4) {
       // keepalived's settings: the base answers ARP only for its own addresses,
       // the VMAC accepts adverts from local addresses and does no reverse-path filtering.
-      set(`net.ipv4.conf.${v.base}.arp_ignore`, '1');
-      set(`net.ipv4.conf.${v.base}.arp_filter`, '1');
+      set(`net.ipv4.conf.${v.base}.arp_ignore`, '1', base.restore);
+      set(`net.ipv4.conf.${v.base}.arp_filter`, '1', base.restore);
       // ARP requests leaving the base carry the base's own address, never a VIP
       // (else neighbours would learn the VIP at the base's MAC).
-      set(`net.ipv4.conf.${v.base}.arp_announce`, '2');
+      set(`net.ipv4.conf.${v.base}.arp_announce`, '2', base.restore);
+      // The VMAC's own settings go with it.
       set(`net.ipv4.conf.${v.name}.arp_ignore`, '1');
       set(`net.ipv4.conf.${v.name}.accept_local`, '1');
       set(`net.ipv4.conf.${v.name}.rp_filter`, '0');
     }
-    r = await ip(['link', 'set', v.name, 'up']);
-    if (!r.ok) throw new Error(`use_vmac: cannot bring ${v.name} up: ${r.stderr}`);
-    return async () => {
-      for (const [key, old] of restore.reverse()) sysctl(key, old);
+    let undone = false;
+    const undo = async () => {
+      if (undone) return;
+      undone = true;
       if (created) await ip(['link', 'del', v.name]);
+      if (--base.users === 0) {
+        for (const [key, old] of base.restore.reverse()) sysctl(key, old);
+        this.vmacBases.delete(v.base);
+      }
     };
+    r = await ip(['link', 'set', v.name, 'up']);
+    if (!r.ok) {
+      // Leave nothing half made behind (e.g. another macvlan already has this MAC).
+      await undo();
+      throw new Error(`use_vmac: cannot bring ${v.name} up: ${r.stderr}`);
+    }
+    return undo;
   }
 
   /** Every address configured on this host (its network namespace). */

@@ -38,6 +38,7 @@ import {
   Poller,
   RawSocket,
   ifIndex,
+  ipv6HopLimitCmsg,
   ipv6PktinfoCmsg,
   sockaddr,
 } from './rawsock.js';
@@ -56,8 +57,6 @@ interface Endpoint {
 }
 
 export interface RawTransportOptions {
-  /** TTL / hop limit of unicast adverts (keepalived `unicast_ttl`, default 255). */
-  unicastTtl?: number;
   /** Called for transport trouble that is not tied to one send (a socket error on receive). */
   log?: (line: string) => void;
 }
@@ -122,7 +121,7 @@ export class RawTransport implements VrrpTransport {
         sock.setInt(IPPROTO_IP, IP_HDRINCL, 1, 'IP_HDRINCL');
         sock.setRaw(IPPROTO_IP, IP_MULTICAST_IF, mreqn(null, ifindex), `IP_MULTICAST_IF ${ifname}`);
         sock.setInt(IPPROTO_IP, IP_MULTICAST_TTL, 255, 'IP_MULTICAST_TTL');
-        sock.setInt(IPPROTO_IP, IP_TTL, this.opts.unicastTtl ?? 255, 'IP_TTL');
+        sock.setInt(IPPROTO_IP, IP_TTL, 255, 'IP_TTL');
         sock.setInt(IPPROTO_IP, IP_MULTICAST_LOOP, 0, 'IP_MULTICAST_LOOP');
         // Only the groups joined on this socket, not every group of the host.
         sock.setInt(IPPROTO_IP, IP_MULTICAST_ALL, 0, 'IP_MULTICAST_ALL');
@@ -131,7 +130,7 @@ export class RawTransport implements VrrpTransport {
         sock.setInt(IPPROTO_IPV6, IPV6_RECVPKTINFO, 1, 'IPV6_RECVPKTINFO');
         sock.setInt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex, `IPV6_MULTICAST_IF ${ifname}`);
         sock.setInt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255, 'IPV6_MULTICAST_HOPS');
-        sock.setInt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, this.opts.unicastTtl ?? 255, 'IPV6_UNICAST_HOPS');
+        sock.setInt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, 255, 'IPV6_UNICAST_HOPS');
         sock.setInt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0, 'IPV6_MULTICAST_LOOP');
         sock.setInt(IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0, 'IPV6_MULTICAST_ALL');
       }
@@ -206,7 +205,7 @@ export class RawTransport implements VrrpTransport {
     }
   }
 
-  async send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string): Promise<void> {
+  async send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string, ttl?: number): Promise<void> {
     const ep = this.endpoints.get(`${family}|${ifname}`);
     if (!ep) throw new Error(`no VRRP socket for IPv${family} on ${ifname}`);
     const d = parseAddress(dst, family);
@@ -219,7 +218,7 @@ export class RawTransport implements VrrpTransport {
       ip.writeUInt16BE(ip.length, 2);
       this.ipId = (this.ipId + 1) & 0xffff;
       ip.writeUInt16BE(this.ipId, 4);
-      ip[8] = isMulticast4(d) ? 255 : (this.opts.unicastTtl ?? 255);
+      ip[8] = isMulticast4(d) ? 255 : (ttl ?? 255);
       ip[9] = VRRP_PROTOCOL;
       if (s) ip.set(s, 12); // 0.0.0.0: the kernel picks the interface's address
       ip.set(d, 16);
@@ -228,7 +227,10 @@ export class RawTransport implements VrrpTransport {
       return;
     }
     const linkScope = (d[0] === 0xfe && (d[1]! & 0xc0) === 0x80) || (d[0] === 0xff && (d[1]! & 0x0f) === 2);
-    const ctrl = s ? ipv6PktinfoCmsg(s, ep.ifindex) : undefined;
+    // Per-packet hop limit (unicast_ttl): one socket serves every instance on the interface.
+    const unicast = d[0] !== 0xff;
+    const parts = [...(s ? [ipv6PktinfoCmsg(s, ep.ifindex)] : []), ...(unicast && ttl !== undefined ? [ipv6HopLimitCmsg(ttl)] : [])];
+    const ctrl = parts.length ? Buffer.concat(parts) : undefined;
     ep.sock.send(Buffer.from(bytes), sockaddr(6, d, linkScope ? ep.ifindex : 0), ctrl);
   }
 

@@ -291,6 +291,16 @@ export function ipv6PktinfoCmsg(src: Uint8Array, ifindex: number): Buffer {
   return b;
 }
 
+/** A cmsg carrying IPV6_HOPLIMIT (the hop limit of this one packet). */
+export function ipv6HopLimitCmsg(hops: number): Buffer {
+  const b = Buffer.alloc(16 + 8); // header + int padded to 8
+  b.writeBigUInt64LE(BigInt(16 + 4), 0);
+  b.writeInt32LE(IPPROTO_IPV6, 8);
+  b.writeInt32LE(IPV6_HOPLIMIT, 12);
+  b.writeInt32LE(hops, 16);
+  return b;
+}
+
 /**
  * Waits for readable sockets on one pool thread and calls `onReadable(fd)`
  * on the main thread. `set()` changes the watched sockets; `close()` stops.

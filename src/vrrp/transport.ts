@@ -40,8 +40,11 @@ export interface VrrpTransport {
   open(memberships: Membership[], onPacket: (p: ReceivedPacket) => void): Promise<void>;
   /** Rejoin after a reload (groups added or removed). */
   update(memberships: Membership[]): void;
-  /** `ifname` scopes IPv6 link-local multicast and picks the multicast interface. */
-  send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string): Promise<void>;
+  /**
+   * `ifname` scopes IPv6 link-local multicast and picks the multicast
+   * interface; `ttl` is the TTL / hop limit of a unicast advert (default 255).
+   */
+  send(bytes: Uint8Array, dst: string, family: Family, localAddress: string, ifname: string, ttl?: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -50,13 +50,21 @@ export interface InstanceSpec {
   primaryAddress: string;
   /** Unicast peers; empty means multicast to `mcastGroup`. */
   peers: string[];
+  /** keepalived `unicast_ttl`: TTL / hop limit of unicast adverts (default 255). */
+  unicastTtl?: number;
+  /**
+   * keepalived `unicast_peer { ADDR min_ttl N max_ttl M }`: the TTL range a
+   * peer's adverts must arrive with. Unicast adverts are otherwise not
+   * checked for TTL 255 (keepalived: "but not if unicast"), as they may be routed.
+   */
+  peerTtl?: Record<string, { min: number; max: number }>;
   mcastGroup: string;
   trackScripts: TrackedScript[];
   trackInterfaces: TrackedInterface[];
   /** keepalived track_file: value × weight (weight 0: non-zero value = FAULT). */
   trackFiles?: { name: string; weight: number; reverse?: boolean }[];
   /** keepalived track_process: weight applies while ≥ quorum processes run (weight 0: FAULT when not). */
-  trackProcesses?: { name: string; weight: number; quorum: number }[];
+  trackProcesses?: { name: string; weight: number; quorum: number; quorumMax?: number; reverse?: boolean }[];
   garpMasterDelayMs: number;
   garpMasterRepeat: number;
   garpMasterRefreshMs: number;
@@ -133,7 +141,17 @@ export interface RouterSpec {
   /** Files the engine watches for track_file (init: create with this value). */
   trackFiles?: { name: string; path: string; init?: { value: number; overwrite: boolean } }[];
   /** Processes the engine counts for track_process (by name, optionally with parameters). */
-  trackProcesses?: { name: string; process: string; params?: string }[];
+  trackProcesses?: {
+    name: string;
+    process: string;
+    params?: string[];
+    paramMatch?: 'exact' | 'initial' | 'partial';
+    fullCommand?: boolean;
+    quorum: number;
+    quorumMax?: number;
+    forkDelayMs?: number;
+    terminateDelayMs?: number;
+  }[];
   /** keepalived notify_fifo: `INSTANCE "VI_1" MASTER 100` lines; the script gets the FIFO's path. */
   notifyFifo?: { path: string; script?: string };
 }

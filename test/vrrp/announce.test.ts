@@ -93,6 +93,65 @@ describe('use_vmac next to stock keepalived', () => {
   }, 90_000);
 });
 
+describe('use_vmac on reload (SIGHUP)', () => {
+  it('a newly added use_vmac gets its macvlan; a changed VRID makes the new one and removes the old; a fixed name is re-made with the new MAC', async () => {
+    const l = await setup(['n1', 'client']);
+    const vip = `${l.subnet}.61`;
+    const file = path.join(work, 'n1.conf');
+    const conf = (vrid: number, vmac: string | null) =>
+      `vrrp_instance VI_1 {\n  state MASTER\n  interface eth0\n  virtual_router_id ${vrid}\n  priority 150\n  advert_int 1\n${vmac === null ? '' : `  use_vmac${vmac ? ` ${vmac}` : ''}\n`}` +
+      `  virtual_ipaddress {\n    ${vip}/24\n  }\n}\n`;
+    const vipOn = async (dev: string) => String((await l.exec('n1', ['ip', '-o', '-4', 'addr', 'show', 'dev', dev], { reject: false })).stdout).includes(` ${vip}/`);
+    const linkOf = async (dev: string) => {
+      const r = await l.exec('n1', ['ip', '-o', 'link', 'show', 'dev', dev], { reject: false });
+      return r.exitCode === 0 ? String(r.stdout) : null;
+    };
+    /** An advert for `vrid` from `mac` seen by the client after `from` characters of capture. */
+    const advertFrom = (mac: string, vrid: number, from: number) => new RegExp(`${mac} > 01:00:5e:00:00:12[^\\n]*\\n[^\\n]*vrid ${vrid},`).test(cap.text().slice(from));
+    const cap = capture(l, 'client', ['vrrp']);
+    await sleep(300);
+    writeFileSync(file, conf(61, null));
+    const d = startDaemon(l, 'n1', 'belay', file, work);
+    daemons.push(d);
+    await waitFor(() => vipOn('eth0'), 20_000, 'the VIP on eth0 (no use_vmac yet)');
+
+    // use_vmac added: vrrp.61 made, the VIP moves onto it, adverts leave from the virtual MAC.
+    writeFileSync(file, conf(61, ''));
+    let mark = cap.text().length;
+    d.child.kill('SIGHUP');
+    await waitFor(async () => (await vipOn('vrrp.61')) && !(await vipOn('eth0')), 15_000, 'the VIP on vrrp.61 after the reload');
+    expect(await linkOf('vrrp.61')).toMatch(/vrrp\.61@eth0.*link\/ether 00:00:5e:00:01:3d/);
+    await waitFor(() => advertFrom('00:00:5e:00:01:3d', 61, mark), 10_000, 'adverts from 00:00:5e:00:01:3d');
+
+    // VRID 61 → 62: vrrp.62 made, the instance elected again on it, vrrp.61 removed.
+    writeFileSync(file, conf(62, ''));
+    mark = cap.text().length;
+    d.child.kill('SIGHUP');
+    await waitFor(() => vipOn('vrrp.62'), 15_000, 'the VIP on vrrp.62 after the VRID changed');
+    expect(await linkOf('vrrp.62')).toMatch(/link\/ether 00:00:5e:00:01:3e/);
+    await waitFor(async () => (await linkOf('vrrp.61')) === null, 10_000, 'vrrp.61 removed');
+    await waitFor(() => advertFrom('00:00:5e:00:01:3e', 62, mark), 10_000, 'adverts for VRID 62 from 00:00:5e:00:01:3e');
+
+    // A fixed name (use_vmac vmac0), then its VRID changed: the same name re-made with the new MAC,
+    // and the adverts follow it (the socket bound to the old interface is opened anew).
+    writeFileSync(file, conf(62, 'vmac0'));
+    d.child.kill('SIGHUP');
+    await waitFor(async () => (await vipOn('vmac0')) && (await linkOf('vrrp.62')) === null, 15_000, 'the VIP on vmac0, vrrp.62 removed');
+    writeFileSync(file, conf(63, 'vmac0'));
+    mark = cap.text().length;
+    d.child.kill('SIGHUP');
+    await waitFor(async () => /link\/ether 00:00:5e:00:01:3f/.test((await linkOf('vmac0')) ?? ''), 15_000, 'vmac0 re-made with 00:00:5e:00:01:3f');
+    await waitFor(() => vipOn('vmac0'), 15_000, 'the VIP on the new vmac0');
+    await waitFor(() => advertFrom('00:00:5e:00:01:3f', 63, mark), 10_000, 'adverts for VRID 63 from the new vmac0');
+    expect(readFileSync(d.logFile, 'utf8')).not.toMatch(/Reload failed|send to .* failed/);
+
+    // Stop: the VMAC and the base's sysctls go.
+    await stopDaemon(d, 5000);
+    expect(await linkOf('vmac0')).toBeNull();
+    expect(String((await l.exec('n1', ['sysctl', '-n', 'net.ipv4.conf.eth0.arp_ignore'])).stdout).trim()).toBe('0');
+  }, 120_000);
+});
+
 describe('IPv6 VIP', () => {
   it('sends unsolicited neighbour advertisements (override flag, target link-layer address) when it becomes MASTER', async () => {
     const l = await setup(['n1', 'client']);

@@ -233,11 +233,26 @@ describe('keepalived.conf coverage: @ID lines, $NAME parameters, AH, vrrp_strict
     expect(ok.warnings.map((w) => w.message).join()).not.toMatch(/not an address of this host/);
   });
 
-  it('v3_checksum_as_v2, old_unicast_checksum, unicast_ttl reach the engine', () => {
-    const cfg = parseKeepalivedConf('/k.conf', file(inst(' version 3\n v3_checksum_as_v2\n old_unicast_checksum never\n unicast_ttl 64')));
+  it('v3_checksum_as_v2, old_unicast_checksum reach the engine', () => {
+    const cfg = parseKeepalivedConf('/k.conf', file(inst(' version 3\n v3_checksum_as_v2\n old_unicast_checksum never')));
     const r = toRouterSpec(cfg, host);
     expect(r.spec.instances[0]).toMatchObject({ v3ChecksumAsV2: true, oldUnicastChecksum: 'never' });
-    expect(r.unicastTtl).toBe(64);
+  });
+
+  it('unicast_ttl is per instance; unicast_peer min_ttl / max_ttl give the accepted range per peer', () => {
+    const text =
+      inst(' unicast_ttl 64\n unicast_peer {\n  198.18.0.12 min_ttl 250 max_ttl 255\n  198.18.0.13\n }').replace('VI_1', 'VI_U') +
+      inst(' virtual_router_id 52\n unicast_ttl 30').replace('VI_1', 'VI_M');
+    const cfg = parseKeepalivedConf('/k.conf', file(text));
+    const r = toRouterSpec(cfg, host);
+    const [u, m] = r.spec.instances;
+    expect(u).toMatchObject({ name: 'VI_U', unicastTtl: 64, peers: ['198.18.0.12', '198.18.0.13'], peerTtl: { '198.18.0.12': { min: 250, max: 255 } } });
+    // Multicast: keepalived resets unicast_ttl with an error line; belay warns and keeps TTL 255.
+    expect(m!.unicastTtl).toBeUndefined();
+    expect(cfg.warnings.map((w) => w.message)).toContainEqual(expect.stringMatching(/VI_M: cannot use unicast_ttl without unicast peers/));
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_peer {\n  198.18.0.12 min_ttl 300\n }')))).toThrowError(/k\.conf:\d+: unicast_peer 198\.18\.0\.12: min_ttl needs a value 0\.\.255, got '300'/);
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_peer {\n  198.18.0.12 min_ttl 200 max_ttl 100\n }')))).toThrowError(/min_ttl 200 is above max_ttl 100/);
+    expect(() => parseKeepalivedConf('/k.conf', file(inst(' unicast_ttl 256')))).toThrowError(/unicast_ttl/);
   });
 });
 
@@ -276,11 +291,47 @@ describe('track_file, track_process, notify_fifo', () => {
     expect(cfg.warnings).toEqual([]);
     const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
     expect(r.spec.trackFiles).toEqual([{ name: 'tf', path: '/run/prio', init: { value: 0, overwrite: true } }]);
-    expect(r.spec.trackProcesses).toEqual([{ name: 'nginx_up', process: 'nginx' }]);
+    expect(r.spec.trackProcesses).toEqual([{ name: 'nginx_up', process: 'nginx', quorum: 2 }]);
     expect(r.spec.notifyFifo).toEqual({ path: '/run/k.fifo', script: '/usr/local/bin/fifo-reader' });
     expect(r.spec.instances[0]!.trackFiles).toEqual([{ name: 'tf', weight: 3, reverse: false }]);
     expect(r.spec.instances[0]!.trackProcesses).toEqual([{ name: 'nginx_up', weight: 10, quorum: 2 }]);
     const bad = text.replace('  tf weight 3', '  nope');
     expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': bad }))).toThrowError(/unknown track_file 'nope'/);
+  });
+
+  it('track_process: quorum_max, delay / fork_delay / terminate_delay, param_match, full_command, weight reverse', () => {
+    const text = [
+      'vrrp_track_process hap {',
+      '  process /usr/sbin/haproxy -Ws -f',
+      '  param_match partial',
+      '  weight -20 reverse',
+      '  quorum 1',
+      '  quorum_max 2',
+      '  delay 0.5',
+      '  terminate_delay 2',
+      '  full_command',
+      '}',
+      'vrrp_instance VI_1 {',
+      ' interface eth0',
+      ' virtual_router_id 51',
+      ' virtual_ipaddress {',
+      '  198.18.0.100/24',
+      ' }',
+      ' track_process {',
+      '  hap',
+      ' }',
+      '}',
+    ].join('\n');
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text }));
+    expect(cfg.warnings).toEqual([]);
+    const r = toRouterSpec(cfg, { interfaceAddress: () => '198.18.0.11' });
+    expect(r.spec.trackProcesses).toEqual([
+      { name: 'hap', process: '/usr/sbin/haproxy', params: ['-Ws', '-f'], paramMatch: 'partial', fullCommand: true, quorum: 1, quorumMax: 2, forkDelayMs: 500, terminateDelayMs: 2000 },
+    ]);
+    expect(r.spec.instances[0]!.trackProcesses).toEqual([{ name: 'hap', weight: -20, quorum: 1, quorumMax: 2, reverse: true }]);
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text.replace('quorum_max 2', 'quorum_max 0').replace('quorum 1', 'quorum 3') }))).toThrowError(
+      /k\.conf:\d+: track_process hap: quorum_max 0 is below quorum 3/,
+    );
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': text.replace('param_match partial', 'param_match most') }))).toThrowError(/param_match must be initial or partial, got 'most'/);
   });
 });

@@ -144,6 +144,63 @@ describe('elections', () => {
     // c, the lower backup, never took the VIP even briefly.
     expect(n.takeoverAt('c', t)).toBeNull();
   });
+
+  it('shutdown with a handover: the stopping master keeps the VIP until the new master is heard, then 100 ms', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    const t = n.now;
+    n.deliver('a', { type: 'shutdown', lingerMs: 1000 });
+    // Priority 0 sent, state STOP, VIP still held.
+    expect(n.state('a')).toBe('STOP');
+    expect(n.holders()).toEqual(['a']);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(false);
+    const zero = n.log.filter((l) => l.router === 'a' && l.at >= t && l.action.type === 'send');
+    expect(zero.length).toBe(1);
+    n.run(2000);
+    const bAt = n.takeoverAt('b', t)!;
+    const aGone = n.log.find((l) => l.router === 'a' && l.at >= t && l.action.type === 'remove-vips')!.at;
+    // Never a moment without a holder: b had it before a let go, a let go 100 ms after hearing b.
+    expect(bAt).toBeLessThan(aGone);
+    expect(aGone - bAt).toBeGreaterThanOrEqual(100);
+    expect(aGone - bAt).toBeLessThan(110);
+    expect(n.holders()).toEqual(['b']);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(true);
+    // The stopping router never answered or took anything back.
+    expect(n.log.filter((l) => l.router === 'a' && l.at > t && l.action.type === 'send')).toEqual([]);
+    expect(n.log.filter((l) => l.router === 'a' && l.at > t && l.action.type === 'add-vips')).toEqual([]);
+  });
+
+  it('shutdown with a handover and nobody to take over: the VIP goes after the bound', () => {
+    const n = net([{ name: 'a', address: addr(1), priority: 101 }]);
+    n.run(5000);
+    expect(n.holders()).toEqual(['a']);
+    const t = n.now;
+    n.deliver('a', { type: 'shutdown', lingerMs: 700 });
+    n.run(699);
+    expect(n.holders()).toEqual(['a']);
+    n.run(2);
+    expect(n.holders()).toEqual([]);
+    expect(n.routers.get('a')!.router.isStopped()).toBe(true);
+    expect(n.now - t).toBeLessThan(710);
+  });
+
+  it('shutdown with a handover: a backup stops at once, priority changes are ignored while the master hands over', () => {
+    const n = net([
+      { name: 'a', address: addr(1), priority: 101 },
+      { name: 'b', address: addr(2), priority: 100 },
+    ]);
+    n.run(5000);
+    n.deliver('b', { type: 'shutdown', lingerMs: 1000 });
+    expect(n.routers.get('b')!.router.isStopped()).toBe(true);
+    n.deliver('a', { type: 'shutdown', lingerMs: 1000 });
+    n.deliver('a', { type: 'set-priority', instance: 'VI_1', priority: 200 });
+    expect(n.state('a')).toBe('STOP');
+    n.run(1001);
+    expect(n.holders()).toEqual([]);
+  });
 });
 
 describe('tracked scripts', () => {
@@ -251,6 +308,41 @@ describe('packets that must be ignored', () => {
     for (let t = 0; t < 5000; t += 1000) r2.step({ type: 'packet', bytes, src: addr(1), dst: '224.0.0.18', family: 4, ttl: 255 }, t);
     r2.step({ type: 'tick' }, 5000);
     expect(r2.state('VI_1')).toBe('BACKUP');
+  });
+
+  it('unicast: adverts are sent with unicast_ttl; received ones are not held to 255, only to a peer min_ttl / max_ttl', () => {
+    const unicast = (peerTtl?: Record<string, { min: number; max: number }>) =>
+      new VrrpRouter({
+        routerId: 'x',
+        instances: [instanceSpec({ name: 'x', address: addr(2), priority: 100 }, { peers: [addr(1)], unicastTtl: 64, ...(peerTtl ? { peerTtl } : {}) })],
+        scripts: [],
+        syncGroups: [],
+      });
+    const bytes = encodeAdvertisement(
+      { version: 2, family: 4, vrid: 51, priority: 200, advertIntCs: 100, addresses: ['198.18.0.100'] },
+      { family: 4, src: addr(1), dst: addr(2) },
+    );
+    // A routed advert (TTL 62) from the peer: accepted, as keepalived does for unicast.
+    const r = unicast();
+    r.step({ type: 'start' }, 0);
+    for (let t = 0; t < 5000; t += 1000) r.step({ type: 'packet', bytes, src: addr(1), dst: addr(2), family: 4, ttl: 62 }, t);
+    r.step({ type: 'tick' }, 5000);
+    expect(r.state('VI_1')).toBe('BACKUP');
+    expect(r.status().instances[0]!.stats.dropped.ttl).toBe(0);
+    // With min_ttl 250 for that peer: dropped and counted, so we take over.
+    const r2 = unicast({ [addr(1)]: { min: 250, max: 255 } });
+    r2.step({ type: 'start' }, 0);
+    const logs: string[] = [];
+    for (let t = 0; t < 5000; t += 1000) {
+      for (const a of r2.step({ type: 'packet', bytes, src: addr(1), dst: addr(2), family: 4, ttl: 62 }, t)) if (a.type === 'log') logs.push(a.message);
+    }
+    const sends = r2.step({ type: 'tick' }, 5000).filter((a) => a.type === 'send');
+    expect(r2.state('VI_1')).toBe('MASTER');
+    expect(r2.status().instances[0]!.stats.dropped.ttl).toBe(5);
+    expect(logs).toContainEqual(expect.stringMatching(/TTL\/HL 62 not in range 250 - 255/));
+    // Our own unicast adverts carry unicast_ttl.
+    expect(sends.length).toBeGreaterThan(0);
+    for (const s of sends) expect(s).toMatchObject({ type: 'send', dst: addr(1), ttl: 64 });
   });
 
   it('malformed and corrupted packets are dropped and counted, and never throw', () => {

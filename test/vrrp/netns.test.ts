@@ -321,3 +321,61 @@ ${track ? '  track_interface {\n    uplink0\n  }\n' : ''}}
     await waitFor(async () => (await vipHolders(l, ['a', 'b'], vip)).join() === 'a', 6000, 'a to take the VIP back');
   }, 40_000);
 });
+
+describe('unicast_ttl and unicast_peer min_ttl', () => {
+  it('unicast adverts leave with unicast_ttl (IPv4 TTL, IPv6 hop limit); a peer accepts them unless its min_ttl is above it', async () => {
+    const l = await setup(['a', 'b']);
+    const [A, B] = [l.host('a').address, l.host('b').address];
+    // Global IPv6 addresses for unicast (no DAD wait).
+    const [A6, B6] = ['fd00:198:18::11', 'fd00:198:18::12'];
+    await l.exec('a', ['ip', '-6', 'addr', 'add', `${A6}/64`, 'dev', 'eth0', 'nodad']);
+    await l.exec('b', ['ip', '-6', 'addr', 'add', `${B6}/64`, 'dev', 'eth0', 'nodad']);
+    const vip4 = `${l.subnet}.71`;
+    const vipR = `${l.subnet}.72`;
+    const vip6 = 'fd00:198:18::171';
+    const inst = (name: string, vrid: number, prio: number, self: string, peer: string, vip: string, extra: string) =>
+      `vrrp_instance ${name} {\n  interface eth0\n  virtual_router_id ${vrid}\n  priority ${prio}\n  advert_int 1\n  unicast_src_ip ${self}\n  unicast_peer {\n    ${peer}\n  }\n${extra}  virtual_ipaddress {\n    ${vip}\n  }\n}\n`;
+    const confA = [
+      inst('VI_4', 71, 150, A, B, `${vip4}/24`, '  unicast_ttl 64\n'),
+      inst('VI_R', 72, 150, A, B, `${vipR}/24`, '  unicast_ttl 64\n'),
+      inst('VI_6', 73, 150, A6, B6, `${vip6}/64`, '  unicast_ttl 64\n'),
+    ].join('');
+    const confB = [
+      inst('VI_4', 71, 100, B, A, `${vip4}/24`, ''),
+      inst('VI_R', 72, 100, B, `${A} min_ttl 250 max_ttl 255`, `${vipR}/24`, ''),
+      inst('VI_6', 73, 100, B6, A6, `${vip6}/64`, ''),
+    ].join('');
+    const cap = l.spawn('b', ['tcpdump', '-n', '-v', '-l', '-i', 'eth0', 'ip proto 112 or ip6 proto 112'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let capText = '';
+    cap.stdout?.on('data', (d: Buffer) => (capText += d.toString()));
+    try {
+      await sleep(500);
+      start(l, 'a', confA);
+      const db = start(l, 'b', confB);
+      const has6 = async (h: string) => String((await l.exec(h, ['ip', '-6', '-o', 'addr', 'show', 'dev', 'eth0'])).stdout).includes(` ${vip6}/64`);
+      await waitFor(async () => (await hasVip(l, 'a', vip4)) && (await has6('a')), 15000, 'a to hold the IPv4 and IPv6 VIPs');
+      type Inst = { name: string; state: string; stats: { dropped: { ttl: number } } };
+      const instStatus = (name: string): Inst | undefined => {
+        try {
+          return (JSON.parse(readFileSync(db.statusFile, 'utf8')) as { status: { instances: Inst[] } }).status.instances.find((i) => i.name === name);
+        } catch {
+          return undefined;
+        }
+      };
+      // b hears a's TTL-64 adverts on VI_4 and VI_6 (unicast is not held to 255) and stays BACKUP;
+      // on VI_R its min_ttl 250 for a drops them, so b is MASTER there too.
+      await waitFor(() => instStatus('VI_R')?.state === 'MASTER' && instStatus('VI_R')!.stats.dropped.ttl > 2, 15000, 'b: VI_R MASTER, adverts dropped for their TTL');
+      await sleep(1500);
+      expect(instStatus('VI_4')).toMatchObject({ state: 'BACKUP', stats: { dropped: { ttl: 0 } } });
+      expect(instStatus('VI_6')).toMatchObject({ state: 'BACKUP', stats: { dropped: { ttl: 0 } } });
+      expect(await hasVip(l, 'b', vip4)).toBe(false);
+      expect(await has6('b')).toBe(false);
+      expect(readFileSync(db.logFile, 'utf8')).toMatch(/\(VI_R\) TTL\/HL 64 not in range 250 - 255/);
+      await waitFor(() => /hlim 64, next-header VRRP \(112\)/.test(capText) && new RegExp(`ttl 64, .*proto VRRP \\(112\\)[^\\n]*\\n\\s*${A.replace(/\./g, '\\.')} > ${B.replace(/\./g, '\\.')}`).test(capText), 10000, 'tcpdump to show TTL 64 / hop limit 64 adverts from a');
+      // b's own adverts (VI_R master, no unicast_ttl) go with 255.
+      expect(capText).toMatch(new RegExp(`ttl 255, .*proto VRRP \\(112\\)[^\\n]*\\n\\s*${B.replace(/\./g, '\\.')} > ${A.replace(/\./g, '\\.')}`));
+    } finally {
+      if (cap.exitCode === null) cap.kill('SIGTERM');
+    }
+  }, 60_000);
+});
