@@ -140,6 +140,18 @@ export function checkStonithAgents(handle: CibHandle, after: Cib): void {
       `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`,
     );
   }
+  // belayd does not expand resource templates yet: a primitive made from one
+  // has no agent of its own and could never start. Refused on the live
+  // cluster; a CIB file keeps it, as crmsh does.
+  for (const r of allResources(after)) {
+    if (r.tag !== 'primitive') continue;
+    const p = r as Primitive;
+    const template = p.extra?.['template'];
+    if (template === undefined || old.has(p.id)) continue;
+    throw new CibError(
+      `primitive "${p.id}" is made from resource template "${template}": the running cluster does not expand resource templates yet; give the primitive its agent (crm configure primitive ${p.id} CLASS:PROVIDER:TYPE ...)`,
+    );
+  }
 }
 
 async function show(args: string[]): Promise<number> {
