@@ -613,8 +613,10 @@ function unpackLrmResource(ws: WorkingSet, node: SNode, rsc: Rsc, lrm: LrmResour
     const rc = Number.parseInt(op.rcCode ?? '0', 10);
     const isProbe = task === 'monitor' && interval === 0;
     // process_recurring: only recurring monitors recorded after the last
-    // start are active (an older one, or its last failure, was cancelled by it).
-    if (task === 'start' || task === 'migrate_from') monitors.clear();
+    // start are active (an older one, or its last failure, was cancelled by
+    // it). A pending start (sorted last here) cancelled nothing yet: Pacemaker
+    // orders it by its last-rc-change, before the results that followed it.
+    if ((task === 'start' || task === 'migrate_from') && status !== -1) monitors.clear();
     if (status === 1) continue; // cancelled
     if (status === -1) {
       // Pending operation
