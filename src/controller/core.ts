@@ -134,6 +134,8 @@ function emptyOutput(): CoreOutput {
 
 /** Pacemaker's default cluster-recheck-interval. */
 const DEFAULT_RECHECK_MS = 15 * 60_000;
+/** How many of its own one-shot results a node keeps to send again after a stale node-state. */
+const SETTLED_KEPT = 512;
 /** Pacemaker's defaults: an operation's timeout, and cluster-delay (the allowance for the network and the node). */
 const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const DEFAULT_CLUSTER_DELAY_MS = 60_000;
@@ -173,8 +175,10 @@ export class ControllerCore {
   /** One-shot operations run here whose result is not yet agreed, by transition key: told to a new DC as pending (record-pending). */
   private readonly localInFlight = new Map<string, ExecMessage>();
   /**
-   * Own one-shot results agreed since this node last sent its node-state:
-   * that node-state (built at the ring change) may still list them pending.
+   * Own one-shot results agreed, by transition key (the latest few hundred):
+   * a node-state built before one was agreed (at a ring change, or from a
+   * replica an earlier node-state had put back) still lists it pending, and
+   * puts it back to pending on every replica when it is agreed.
    */
   private readonly settledSinceNodeState = new Map<string, Extract<ReplicaMessage, { kind: 'op-result' }>>();
   /**
@@ -302,7 +306,11 @@ export class ControllerCore {
           return out;
         }
         const exec = this.localExec(msg);
-        if (msg.intervalMs === 0) this.localInFlight.set(exec.transitionKey, msg);
+        if (msg.intervalMs === 0) {
+          this.localInFlight.set(exec.transitionKey, msg);
+          // A DC that restarted numbers its transitions from 1 again: an older result under this key is not this one's.
+          this.settledSinceNodeState.delete(exec.transitionKey);
+        }
         out.execute.push(exec);
       } else if (msg.ring !== undefined && msg.ring !== this.state.membership.ringId) {
         this.forgetStaleExec(msg);
@@ -338,10 +346,9 @@ export class ControllerCore {
       for (const r of msg.lrm) {
         for (const o of r.ops) {
           const done = o.opStatus === '-1' && o.transitionKey !== undefined ? this.settledSinceNodeState.get(o.transitionKey) : undefined;
-          if (done) out.broadcast.push(done);
+          if (done && done.resource.id === r.id && done.op.operation === o.operation) out.broadcast.push(done);
         }
       }
-      this.settledSinceNodeState.clear();
       for (const r of this.recurringSinceNodeState.values()) out.broadcast.push(r);
       this.recurringSinceNodeState.clear();
     }
@@ -363,8 +370,11 @@ export class ControllerCore {
     if (msg.kind === 'op-result') {
       // Pending until its result is in the agreed stream (a result sent while
       // the ring re-forms is delivered after the new ring's node states).
-      if (msg.from === this.self.id && msg.op.transitionKey !== undefined && this.localInFlight.delete(msg.op.transitionKey)) {
+      if (msg.from === this.self.id && msg.op.transitionKey !== undefined && Number(msg.op.interval) === 0) {
+        this.localInFlight.delete(msg.op.transitionKey);
+        this.settledSinceNodeState.delete(msg.op.transitionKey);
         this.settledSinceNodeState.set(msg.op.transitionKey, msg);
+        if (this.settledSinceNodeState.size > SETTLED_KEPT) this.settledSinceNodeState.delete(this.settledSinceNodeState.keys().next().value!);
       }
       if (msg.from === this.self.id && Number(msg.op.interval) > 0) this.recurringSinceNodeState.set(`${msg.resource.id}_${msg.op.operation}_${msg.op.interval}`, msg);
       this.onOpResult(msg, out);

@@ -29,3 +29,29 @@ describe('controller: a node-state built before its own monitor result is agreed
     expect(a?.ops.some((o) => o.id === 'A_last_failure_0' && o.rcCode === '7')).toBe(true);
   });
 });
+
+describe('controller: two node-states in flight around one start result', () => {
+  it('the start result survives both, so the resource is not left pending for ever', () => {
+    const bus = new Bus();
+    bus.silent.add('n2');
+    bus.membership([1, 2, 3]);
+    const start = bus.unanswered.find((e) => e.node === 'n2' && e.exec.task === 'start');
+    expect(start).toBeDefined();
+    const n2 = bus.core('n2');
+    bus.silent.delete('n2');
+    // The start's result is sent; the ring re-forms before it is agreed (node-state 1, listing it pending).
+    bus.take(n2, n2.onLocalResult(start!.exec, { rc: 0, opStatus: 0, callId: bus.nextCallId(), finishedAt: bus.now, execTimeMs: 5 }));
+    bus.membership([1, 2, 3], false);
+    // Deliver up to n2's node-state 1 (the result is agreed before it; n2 sends the result again after it) ...
+    for (;;) {
+      const msg = bus.queue.shift()!;
+      for (const c of bus.cores) bus.take(c, c.onDeliver(msg));
+      if (msg.kind === 'node-state' && msg.from === 2) break;
+    }
+    // ... and the ring re-forms again before that second copy is agreed: node-state 2 is built from a
+    // replica where node-state 1 put the start back to pending.
+    bus.membership([1, 2, 3]);
+    const last = bus.dc().cib.status?.find((s) => s.uname === 'n2')?.lrm?.resources.find((r) => r.id === 'A')?.ops.find((o) => o.id === 'A_last_0');
+    expect(last).toMatchObject({ operation: 'start', rcCode: '0', opStatus: '0' });
+  });
+});
