@@ -55,7 +55,7 @@ try {
   await waitFor(async () => (await sh('client', `curl -s -m 2 http://${vip}/`)).stdout.trim().startsWith('rs'), 20000, 'a request through the virtual server');
 
   const wrk = async (url) => {
-    const r = await sh('client', `wrk -t 2 -c ${connections} -d ${seconds}s ${url}`);
+    const r = await sh('client', `wrk -t ${Math.min(2, connections)} -c ${connections} -d ${seconds}s ${url}`);
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
     const errors = /Socket errors: (.*)/.exec(r.stdout)?.[1] ?? 'none';
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -87,5 +87,5 @@ try {
 }
 
 function wrkLine() {
-  return `wrk -t 2 -c ${connections} -d ${seconds}s, new connection per request, ${rounds} interleaved rounds`;
+  return `wrk -t ${Math.min(2, connections)} -c ${connections} -d ${seconds}s, new connection per request, ${rounds} interleaved rounds`;
 }
