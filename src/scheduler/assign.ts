@@ -490,14 +490,23 @@ function lookupNode(any: SNode, name: string, table: Map<SNode, number>): SNode 
 }
 
 function addNodeScoresMatchingAttr(work: Map<SNode, number>, source: Rsc, c: Coloc, factor: number, onlyPositive: boolean): void {
+  mergeNodeScores(work, (n) => bestScoreMatching(c, source, colocAttrValue(n)), factor, onlyPositive, true);
+}
+
+/**
+ * add_node_scores_matching_attr's merge of one resource's scores into a
+ * table at `factor`, shared by both releases; `fullBan`: 3.0 carries a
+ * -INFINITY at full strength when the factor is 1 or more.
+ */
+function mergeNodeScores(work: Map<SNode, number>, scoreOf: (n: SNode) => number, factor: number, onlyPositive: boolean, fullBan: boolean): void {
   for (const [n, cur] of work) {
-    const score = bestScoreMatching(c, source, colocAttrValue(n));
+    const score = scoreOf(n);
     if (factor < 0 && score < 0) continue;
     if (cur === INFINITY_HACK) continue;
     const f = factor * score;
     let delta = Math.trunc(f < 0 ? f - 0.5 : f + 0.5);
     if (delta === 0 && score !== 0) delta = factor > 0 ? 1 : factor < 0 ? -1 : 0;
-    if (score <= -INFINITY && factor > 0) delta = factor >= 1 ? -INFINITY : delta;
+    if (fullBan && score <= -INFINITY && factor > 0) delta = factor >= 1 ? -INFINITY : delta;
     const ns = addScores(delta, cur);
     if (onlyPositive && ns < 0 && cur > 0) {
       work.set(n, INFINITY_HACK);
@@ -593,21 +602,7 @@ function bestScore21(rsc: Rsc, name: string): number {
 }
 
 function addNodeScoresMatching21(work: Map<SNode, number>, rsc: Rsc, factor: number, onlyPositive: boolean): void {
-  for (const [n, cur] of work) {
-    const score = bestScore21(rsc, n.name);
-    if (factor < 0 && score < 0) continue;
-    if (cur === INFINITY_HACK) continue;
-    const f = factor * score;
-    let delta = Math.trunc(f < 0 ? f - 0.5 : f + 0.5);
-    if (delta === 0 && score !== 0) delta = factor > 0 ? 1 : factor < 0 ? -1 : 0;
-    const ns = addScores(delta, cur);
-    if (onlyPositive && ns < 0 && cur > 0) {
-      work.set(n, INFINITY_HACK);
-      continue;
-    }
-    if (onlyPositive && ns < 0 && cur === 0) continue;
-    work.set(n, ns);
-  }
+  mergeNodeScores(work, (n) => bestScore21(rsc, n.name), factor, onlyPositive, false);
 }
 
 /**
