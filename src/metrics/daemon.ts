@@ -96,15 +96,7 @@ export class BelaydMetrics {
     const src = this.source;
     if (!src) throw new Error('metrics are not set up');
     const s = src.snapshot();
-    const mon: MonInput = {
-      cib: s.cib,
-      now: s.now,
-      dc: s.dc ? { id: String(s.dc.id), name: s.dc.name } : null,
-      quorate: s.membership.quorate,
-      version: 'belay',
-      stack: 'belay',
-    };
-    if (s.lastChange && s.lastChange.at > 0) mon.lastChange = s.lastChange;
+    const mon = monInputOf(s);
     const ring = src.ring() as Partial<RingView>;
     const input = {
       mon,
@@ -124,4 +116,18 @@ export class BelaydMetrics {
   async close(): Promise<void> {
     await this.server?.close();
   }
+}
+
+/** crm_mon's input from a belayd snapshot (the metrics and the web console show the same view). */
+export function monInputOf(s: DaemonSnapshot): MonInput {
+  const input: MonInput = {
+    cib: s.cib,
+    now: s.now,
+    dc: s.dc ? { id: String(s.dc.id), name: s.dc.name } : null,
+    quorate: s.membership.quorate,
+    version: 'belay',
+    stack: 'belay',
+  };
+  if (s.lastChange && s.lastChange.at > 0) input.lastChange = s.lastChange;
+  return input;
 }

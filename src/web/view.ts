@@ -6,11 +6,11 @@
  * crm_simulate's output for the CIB with those nodes cleanly down.
  */
 import type { Cib } from '../cib/model.js';
-import { monTree, treeToJson, type MonInput } from '../status/mon.js';
+import { monTree, treeToJson } from '../status/mon.js';
 import { crmSimulate } from '../status/simulate-output.js';
 import { unpack } from '../scheduler/index.js';
 import type { Rsc } from '../scheduler/types.js';
-import type { DaemonSnapshot } from '../metrics/daemon.js';
+import { monInputOf, type DaemonSnapshot } from '../metrics/daemon.js';
 
 export interface ConsoleView {
   clusterName: string;
@@ -26,18 +26,6 @@ export interface ConsoleView {
   version: string;
 }
 
-export function monInputOf(s: DaemonSnapshot): MonInput {
-  const input: MonInput = {
-    cib: s.cib,
-    now: s.now,
-    dc: s.dc ? { id: String(s.dc.id), name: s.dc.name } : null,
-    quorate: s.membership.quorate,
-    version: 'belay',
-    stack: 'belay',
-  };
-  if (s.lastChange && s.lastChange.at > 0) input.lastChange = s.lastChange;
-  return input;
-}
 
 /** Floating IPs: primitives with an `ip` parameter (FloatIP, IPaddr2, IPaddr). */
 function vipsOf(cib: Cib, now: number): ConsoleView['vips'] {
