@@ -11,9 +11,11 @@ import type { Cib, Configuration } from '../cib/model.js';
 import {
   applyMembership,
   applyMessage,
+  compareVersions,
   initialReplica,
   versionOf,
   type ApplyOutcome,
+  type CibVersion,
   type ClusterNodeRef,
   type Membership,
   type ReplicaMessage,
@@ -41,7 +43,22 @@ export interface ExecMessage {
   ring?: string;
 }
 
-export type ClusterMessage = ReplicaMessage | ExecMessage;
+/**
+ * A node wrote its configuration to disk: the node that proposed an edit
+ * acknowledges it once a majority of the cluster's nodes hold it on disk
+ * (else a double failure, one crashing before its rename and the other
+ * powered off, loses an edit the user was told is committed).
+ */
+export interface CibStoredMessage {
+  kind: 'cib-stored';
+  from: number;
+  /** The version written (admin_epoch, epoch, num_updates). */
+  version: CibVersion;
+  /** The ring it was written in: only stores of the edit's own ring count. */
+  ring: string;
+}
+
+export type ClusterMessage = ReplicaMessage | ExecMessage | CibStoredMessage;
 
 /**
  * Configuration changes travel with totem's safe delivery: delivered in the
@@ -198,6 +215,11 @@ export class ControllerCore {
   private readonly actionDeadlines = new Map<string, { deadline: number; what: string; node: string; timeoutMs: number }>();
   /** The time of the latest tick (the core has no clock of its own). */
   private lastTickAt = 0;
+  /**
+   * Own edits applied everywhere in the ring but not yet on a majority's
+   * disk, by request id: the version they made, their ring, who stored it.
+   */
+  private readonly awaitingStored = new Map<string, { version: CibVersion; ring: string; storedBy: Set<number>; needed: number }>();
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -245,6 +267,15 @@ export class ControllerCore {
     this.state = applied.state;
     for (const w of applied.warnings ?? []) out.log.push(`warning: ${w}`);
     this.localPolicyDone = false;
+    for (const [requestId, w] of this.awaitingStored) {
+      if (w.ring === membership.ringId) continue;
+      this.awaitingStored.delete(requestId);
+      out.replies.push({
+        requestId,
+        ok: false,
+        error: `the membership changed before a majority of nodes had the change on disk (${w.storedBy.size} of ${w.needed}); it may be lost: check the configuration and apply it again`,
+      });
+    }
     this.awaitingNodeStates = new Set(membership.members);
     this.abortTransition('membership changed');
     for (const [key, node] of this.orphanedInFlight) {
@@ -283,6 +314,31 @@ export class ControllerCore {
     return out;
   }
 
+  /**
+   * The shell wrote this version of the configuration to disk (after a
+   * persist): tell the cluster, so that edits are acknowledged once a
+   * majority holds them.
+   */
+  onPersisted(version: CibVersion): CoreOutput {
+    const out = emptyOutput();
+    out.broadcast.push({ kind: 'cib-stored', from: this.self.id, version, ring: this.state.membership.ringId });
+    return out;
+  }
+
+  private onStored(msg: CibStoredMessage, out: CoreOutput): void {
+    if (msg.ring !== this.state.membership.ringId) return;
+    const written: CibVersion = [msg.version[0], msg.version[1], 0];
+    for (const [requestId, w] of this.awaitingStored) {
+      // Within one ring every member applied the same stream, so a store of
+      // this version or a later one holds the edit.
+      if (w.ring !== msg.ring || compareVersions(written, [w.version[0], w.version[1], 0]) < 0) continue;
+      w.storedBy.add(msg.from);
+      if (w.storedBy.size < w.needed) continue;
+      this.awaitingStored.delete(requestId);
+      out.replies.push({ requestId, ok: true });
+    }
+  }
+
   /** Fencing history, oldest first. */
   get fencingHistory(): readonly FenceEvent[] {
     return this.state.fencing;
@@ -296,6 +352,10 @@ export class ControllerCore {
   /** A message delivered by totem, in agreed order. */
   onDeliver(msg: ClusterMessage, delivery: DeliveryInfo = {}): CoreOutput {
     const out = emptyOutput();
+    if (msg.kind === 'cib-stored') {
+      this.onStored(msg, out);
+      return out;
+    }
     if (msg.kind === 'exec') {
       if (msg.node === this.self.id) {
         // The DC aborted that transition at the membership change; running it
@@ -336,7 +396,13 @@ export class ControllerCore {
           ok: false,
           error: 'the membership changed while the change was being committed; it may not have reached every node: check the configuration and apply it again',
         });
-      } else out.replies.push(r.ok ? { requestId: r.requestId, ok: true } : { requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
+      } else if (r.ok) {
+        // Acknowledged once a majority of the cluster's nodes (or every
+        // member, when a quorate ring is smaller: two_node) has it on disk.
+        const majority = Math.floor(this.nodes.length / 2) + 1;
+        const needed = Math.max(1, Math.min(majority, this.state.membership.members.length));
+        this.awaitingStored.set(r.requestId, { version: versionOf(this.state.cib), ring: this.state.membership.ringId, storedBy: new Set(), needed });
+      } else out.replies.push({ requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
     }
     if (msg.kind === 'node-state' && msg.from === this.self.id) {
       // A result agreed before our node-state but after it was built: the

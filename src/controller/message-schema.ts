@@ -274,6 +274,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     targetRc: int(0, 255),
   }, { ring: str }),
   leave: obj({ kind: str, from: nodeId }),
+  'cib-stored': obj({ kind: str, from: nodeId, version, ring: str }),
   'fence-request': obj({
     kind: str,
     from: nodeId,

@@ -13,7 +13,7 @@ import { cibToXml, parseCibXml } from '../cib/xml.js';
 import { ControllerCore, needsSafeDelivery, type ClusterMessage, type CoreOutput, type LocalExec, type LocalResult, type SchedulePort, type ScheduleResult } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { checkConfiguration, validateClusterMessage } from '../controller/message-schema.js';
-import { compareVersions, type CibVersion } from '../controller/replica.js';
+import { compareVersions, versionOf, type CibVersion } from '../controller/replica.js';
 import type { ResolvedAction } from '../controller/resource-info.js';
 import type { Executor, OperationRequest, OperationResult } from '../executor/executor.js';
 import { atomicWriteFile } from '../lib/atomic-write.js';
@@ -333,7 +333,7 @@ export class Belayd {
     }
     if (out.replies.length > 0) {
       // A change is acknowledged once it is on this node's disk.
-      const version = versionTriple(this.core.cib);
+      const version = versionOf(this.core.cib);
       const reply = () => {
         for (const r of out.replies) {
           const p = this.pending.get(r.requestId);
@@ -492,14 +492,17 @@ export class Belayd {
     const next = this.persistChain.then(async () => {
       await new Promise((r) => setImmediate(r));
       this.persistQueued = undefined;
-      await this.writeCib();
+      const version = await this.writeCib();
+      // Edits are acknowledged once a majority has them on disk.
+      if (!this.stopped) this.handle(this.core.onPersisted(version));
     });
     this.persistQueued = next;
     this.persistChain = next.catch((err: Error) => this.log(`cannot write the CIB to ${this.config.state_dir}: ${err.message}`));
     return this.persistChain;
   }
 
-  private async writeCib(): Promise<void> {
+  /** Writes the configuration (temporary file, fsync, rename); returns the version written. */
+  private async writeCib(): Promise<CibVersion> {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
@@ -515,6 +518,7 @@ export class Belayd {
       await copyFile(file, join(dir, 'cib-1.xml'));
     }
     await atomicWriteFile(file, xml, { mode: 0o640 });
+    return versionOf(stored);
   }
 
   // --- admin --------------------------------------------------------------
@@ -572,7 +576,7 @@ export class Belayd {
     if (!checked.ok) throw new AdminError(`cib-replace needs a valid "configuration": ${checked.error}`);
     // Fail fast on a stale client; the cluster-wide check happens in agreed order.
     if (base && compareVersions([base[0], base[1], 0], [this.core.cib.adminEpoch, this.core.cib.epoch, 0]) !== 0) {
-      throw new AdminError(`the configuration changed meanwhile (now ${versionTriple(this.core.cib).join('.')}); try again`);
+      throw new AdminError(`the configuration changed meanwhile (now ${versionOf(this.core.cib).join('.')}); try again`);
     }
     // A membership round that starts between our check and the agreed
     // delivery refuses the edit; the base is still good, so try again.
@@ -646,10 +650,6 @@ function groupId(group: string): number {
     if (name === group && gid !== undefined) return Number(gid);
   }
   throw new Error(`admin_group '${group}' is not a group on this host (see /etc/group)`);
-}
-
-function versionTriple(cib: Cib): CibVersion {
-  return [cib.adminEpoch, cib.epoch, cib.numUpdates];
 }
 
 function toLocalResult(r: OperationResult): LocalResult {

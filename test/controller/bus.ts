@@ -54,6 +54,8 @@ export class Bus {
   take(core: ControllerCore, out: CoreOutput) {
     this.log.push(...out.log.map((l) => `${core.self.name}: ${l}`));
     this.queue.push(...out.broadcast);
+    // As the shells: a written configuration is announced (edits are acknowledged once a majority has it).
+    if (out.persist) this.queue.push(...core.onPersisted([core.cib.adminEpoch, core.cib.epoch, core.cib.numUpdates]).broadcast);
     for (const exec of out.execute) {
       if (this.silent.has(core.self.name) && exec.task === 'start') {
         this.unanswered.push({ node: core.self.name, exec });

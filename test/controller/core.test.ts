@@ -128,11 +128,16 @@ describe('controller core', () => {
     bus.queue.push(...o1.broadcast, ...o2.broadcast);
     while (bus.queue.length) {
       const msg = bus.queue.shift()!;
-      for (const c of bus.cores) replies.push(...c.onDeliver(msg).replies.map((r) => ({ node: c.self.name, ...r })));
+      for (const c of bus.cores) {
+        const out = c.onDeliver(msg);
+        replies.push(...out.replies.map((r) => ({ node: c.self.name, ...r })));
+        // As the shells: a written configuration is announced (edits are acknowledged once a majority has it).
+        if (out.persist) bus.queue.push(...c.onPersisted([c.cib.adminEpoch, c.cib.epoch, c.cib.numUpdates]).broadcast);
+      }
     }
     expect(replies).toEqual([
-      { node: 'n1', requestId: 'p1', ok: true },
       { node: 'n3', requestId: 'p2', ok: false, error: expect.stringMatching(/changed meanwhile/) },
+      { node: 'n1', requestId: 'p1', ok: true },
     ]);
     expect(bus.cores.map((c) => c.cib.configuration.resources.length)).toEqual([1, 1, 1]);
   });
