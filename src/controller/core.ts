@@ -54,7 +54,11 @@ export interface CibStoredMessage {
   from: number;
   /** The version written (admin_epoch, epoch, num_updates). */
   version: CibVersion;
-  /** The ring it was written in: only stores of the edit's own ring count. */
+  /**
+   * The ring that configuration was made or adopted in: only stores of the
+   * current ring's own configurations count (a write queued before a ring
+   * change may hold another partition's configuration).
+   */
   ring: string;
 }
 
@@ -220,6 +224,12 @@ export class ControllerCore {
    * disk, by request id: the version they made, their ring, who stored it.
    */
   private readonly awaitingStored = new Map<string, { version: CibVersion; ring: string; storedBy: Set<number>; needed: number }>();
+  /** The ring the current configuration was made or adopted in. */
+  private configRingId = '';
+  /** What each member of this ring last said it has on disk (of this ring's configurations). */
+  private readonly storedInRing = new Map<number, CibVersion>();
+  /** The current configuration's version is on a majority's disk (it wins a sync at an equal epoch). */
+  private configCommitted = false;
 
   constructor(
     readonly self: ClusterNodeRef,
@@ -287,7 +297,10 @@ export class ControllerCore {
         (before.dc !== this.state.dc ? ` (was ${this.nameOf(before.dc)})` : ''),
     );
     // Offer our configuration so the newest wins, and tell what runs here.
-    out.broadcast.push({ kind: 'cib-offer', from: this.self.id, version: versionOf(this.state.cib), configuration: this.state.cib.configuration });
+    this.storedInRing.clear();
+    const offer: ReplicaMessage = { kind: 'cib-offer', from: this.self.id, version: versionOf(this.state.cib), configuration: this.state.cib.configuration };
+    if (this.configCommitted) offer.committed = true;
+    out.broadcast.push(offer);
     const own = this.state.cib.status?.find((s) => s.id === String(this.self.id));
     const transient: Record<string, string> = {};
     for (const set of own?.transientAttributes ?? []) for (const p of set.nvpairs) if (p.value !== undefined) transient[p.name] = p.value;
@@ -319,15 +332,21 @@ export class ControllerCore {
    * persist): tell the cluster, so that edits are acknowledged once a
    * majority holds them.
    */
-  onPersisted(version: CibVersion): CoreOutput {
+  onPersisted(version: CibVersion, configRingId: string = this.configRingId): CoreOutput {
     const out = emptyOutput();
-    out.broadcast.push({ kind: 'cib-stored', from: this.self.id, version, ring: this.state.membership.ringId });
+    out.broadcast.push({ kind: 'cib-stored', from: this.self.id, version, ring: configRingId });
     return out;
+  }
+
+  /** The ring the current configuration was made or adopted in (the shell hands it back with onPersisted). */
+  get configRing(): string {
+    return this.configRingId;
   }
 
   private onStored(msg: CibStoredMessage, out: CoreOutput): void {
     if (msg.ring !== this.state.membership.ringId) return;
     const written: CibVersion = [msg.version[0], msg.version[1], 0];
+    this.storedInRing.set(msg.from, written);
     for (const [requestId, w] of this.awaitingStored) {
       // Within one ring every member applied the same stream, so a store of
       // this version or a later one holds the edit.
@@ -337,6 +356,17 @@ export class ControllerCore {
       this.awaitingStored.delete(requestId);
       out.replies.push({ requestId, ok: true });
     }
+    const own = versionOf(this.state.cib);
+    const current: CibVersion = [own[0], own[1], 0];
+    let holders = 0;
+    for (const v of this.storedInRing.values()) if (compareVersions(v, current) === 0) holders++;
+    if (holders >= this.storesNeeded()) this.configCommitted = true;
+  }
+
+  /** A majority of the cluster's nodes, or every member when a quorate ring is smaller (two_node). */
+  private storesNeeded(): number {
+    const majority = Math.floor(this.nodes.length / 2) + 1;
+    return Math.max(1, Math.min(majority, this.state.membership.members.length));
   }
 
   /** Fencing history, oldest first. */
@@ -381,6 +411,14 @@ export class ControllerCore {
     this.state = outcome.state;
     for (const w of outcome.warnings ?? []) out.log.push(`warning: ${w}`);
     if (outcome.fenceEvent) this.onFenceEvent(msg, outcome.fenceEvent, out);
+    if (outcome.adopted) {
+      // Adopted at this sync: its committed mark comes with it (or stays, when it is our own).
+      this.configRingId = this.state.membership.ringId;
+      this.configCommitted = outcome.adopted.committed || (!outcome.configChanged && this.configCommitted);
+    } else if (outcome.configChanged) {
+      this.configRingId = this.state.membership.ringId;
+      this.configCommitted = false;
+    }
     if (outcome.configChanged) {
       out.persist = true;
       this.abortTransition('configuration changed');
@@ -399,9 +437,7 @@ export class ControllerCore {
       } else if (r.ok) {
         // Acknowledged once a majority of the cluster's nodes (or every
         // member, when a quorate ring is smaller: two_node) has it on disk.
-        const majority = Math.floor(this.nodes.length / 2) + 1;
-        const needed = Math.max(1, Math.min(majority, this.state.membership.members.length));
-        this.awaitingStored.set(r.requestId, { version: versionOf(this.state.cib), ring: this.state.membership.ringId, storedBy: new Set(), needed });
+        this.awaitingStored.set(r.requestId, { version: versionOf(this.state.cib), ring: this.state.membership.ringId, storedBy: new Set(), needed: this.storesNeeded() });
       } else out.replies.push({ requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
     }
     if (msg.kind === 'node-state' && msg.from === this.self.id) {

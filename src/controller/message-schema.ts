@@ -28,12 +28,27 @@ export const SCHEMA_LIMITS = {
 
 class SchemaError extends Error {}
 
-type Check = (v: unknown, path: string, depth: number) => void;
+/**
+ * Where a value sits in the message, spelt out only when a check fails: a
+ * node-state of a thousand resources has tens of thousands of fields, and
+ * building each one's path string up front was most of the check's time.
+ */
+type Path = string | { up: Path; key: string | number };
+
+type Check = (v: unknown, path: Path, depth: number) => void;
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-function fail(path: string, what: string): never {
-  throw new SchemaError(`${path || 'message'}: ${what}`);
+const at = (up: Path, key: string | number): Path => ({ up, key });
+
+function pathText(path: Path): string {
+  if (typeof path === 'string') return path;
+  const up = pathText(path.up);
+  return typeof path.key === 'number' ? `${up}[${path.key}]` : `${up}.${path.key}`;
+}
+
+function fail(path: Path, what: string): never {
+  throw new SchemaError(`${pathText(path) || 'message'}: ${what}`);
 }
 
 function typeName(v: unknown): string {
@@ -83,11 +98,11 @@ function arr(item: Check, exact?: number): Check {
     if (!Array.isArray(v)) fail(path, `expected an array, got ${typeName(v)}`);
     if (exact !== undefined && v.length !== exact) fail(path, `expected ${exact} entries, got ${v.length}`);
     if (v.length > SCHEMA_LIMITS.array) fail(path, `array of ${v.length} entries is too long`);
-    for (let i = 0; i < v.length; i++) item(v[i], `${path}[${i}]`, depth);
+    for (let i = 0; i < v.length; i++) item(v[i], at(path, i), depth);
   };
 }
 
-function plainObject(v: unknown, path: string): Record<string, unknown> {
+function plainObject(v: unknown, path: Path): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) fail(path, `expected an object, got ${typeName(v)}`);
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) fail(path, 'expected a plain object');
@@ -99,18 +114,20 @@ function plainObject(v: unknown, path: string): Record<string, unknown> {
  * may be; any other key is refused.
  */
 function obj(required: Record<string, Check>, optional: Record<string, Check> = {}): Check {
+  const requiredEntries = Object.entries(required);
+  const optionalEntries = Object.entries(optional);
+  const known = new Set([...Object.keys(required), ...Object.keys(optional)]);
   return (v, path, depth) => {
     const o = plainObject(v, path);
-    for (const key of Object.keys(o)) {
-      if (FORBIDDEN_KEYS.has(key)) fail(`${path}.${key}`, 'forbidden key');
-      if (!(key in required) && !(key in optional)) fail(`${path}.${key}`, 'unknown key');
+    for (const key in o) {
+      if (!known.has(key)) fail(at(path, key), FORBIDDEN_KEYS.has(key) ? 'forbidden key' : 'unknown key');
     }
-    for (const [key, check] of Object.entries(required)) {
-      if (!Object.hasOwn(o, key)) fail(`${path}.${key}`, 'missing');
-      check(o[key], `${path}.${key}`, depth);
+    for (const [key, check] of requiredEntries) {
+      if (!Object.hasOwn(o, key)) fail(at(path, key), 'missing');
+      check(o[key], at(path, key), depth);
     }
-    for (const [key, check] of Object.entries(optional)) {
-      if (Object.hasOwn(o, key)) check(o[key], `${path}.${key}`, depth);
+    for (const [key, check] of optionalEntries) {
+      if (Object.hasOwn(o, key)) check(o[key], at(path, key), depth);
     }
   };
 }
@@ -121,8 +138,8 @@ const strMap: Check = (v, path) => {
   const keys = Object.keys(o);
   if (keys.length > SCHEMA_LIMITS.keys) fail(path, `${keys.length} keys are too many`);
   for (const key of keys) {
-    if (FORBIDDEN_KEYS.has(key)) fail(`${path}.${key}`, 'forbidden key');
-    str(o[key], `${path}.${key}`, 0);
+    if (FORBIDDEN_KEYS.has(key)) fail(at(path, key), 'forbidden key');
+    str(o[key], at(path, key), 0);
   }
 };
 
@@ -141,9 +158,9 @@ function byTag(cases: Record<string, Check>, otherwise?: Check): Check {
   return (v, path, depth) => {
     const o = plainObject(v, path);
     const tag = o['tag'];
-    if (typeof tag !== 'string') fail(`${path}.tag`, `expected a string, got ${typeName(tag)}`);
+    if (typeof tag !== 'string') fail(at(path, 'tag'), `expected a string, got ${typeName(tag)}`);
     const check = Object.hasOwn(cases, tag) ? cases[tag]! : otherwise;
-    if (!check) fail(`${path}.tag`, `unknown tag ${JSON.stringify(tag).slice(0, 40)}`);
+    if (!check) fail(at(path, 'tag'), `unknown tag ${JSON.stringify(tag).slice(0, 40)}`);
     check(v, path, depth);
   };
 }
@@ -247,7 +264,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     { kind: str, from: nodeId, requestId: str, base: version, configuration },
     { adminEpoch: count, origin: obj({ node: str, client: str, user: str, at: str }) },
   ),
-  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }),
+  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool }),
   'node-state': obj(
     { kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap },
     { unclean: arr(obj({ node: str, lrm: arr(lrmResource) })), fencing: arr(fenceEvent) },

@@ -46,7 +46,14 @@ export type ReplicaMessage =
       /** Who made the change, as Pacemaker records it (update-origin/client/user, cib-last-written). */
       origin?: { node: string; client: string; user: string; at: string };
     }
-  | { kind: 'cib-offer'; from: number; version: CibVersion; configuration: Configuration }
+  | {
+      kind: 'cib-offer';
+      from: number;
+      version: CibVersion;
+      configuration: Configuration;
+      /** The offering node knows this version is on a majority's disk (it wins a tie of epochs). */
+      committed?: boolean;
+    }
   | {
       kind: 'node-state';
       from: number;
@@ -145,7 +152,7 @@ export interface ReplicaState {
   membership: Membership;
   dc: number | undefined;
   /** After a configuration change: offers still awaited, by node id. */
-  sync?: { awaiting: number[]; best: { from: number; version: CibVersion; configuration: Configuration } | undefined };
+  sync?: { awaiting: number[]; best: { from: number; version: CibVersion; configuration: Configuration; committed: boolean } | undefined };
   /** Fencing operations, oldest first (stonith_admin --history). */
   fencing: FenceEvent[];
 }
@@ -163,6 +170,8 @@ export interface ApplyOutcome {
   warnings?: string[];
   /** A fencing operation was recorded or finished (its entry as it now stands). */
   fenceEvent?: FenceEvent;
+  /** The sync after a ring change adopted an offer: whether its version is known to be on a majority's disk. */
+  adopted?: { committed: boolean };
 }
 
 export function initialReplica(cib: Cib, nodes: ClusterNodeRef[]): ReplicaState {
@@ -324,11 +333,9 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
 function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'cib-offer' }>): ApplyOutcome {
   const sync = state.sync;
   if (!sync || !sync.awaiting.includes(msg.from)) return unchanged(state);
-  const better =
-    sync.best === undefined ||
-    compareVersions(msg.version, sync.best.version) > 0 ||
-    (compareVersions(msg.version, sync.best.version) === 0 && msg.from < sync.best.from);
-  const best = better ? { from: msg.from, version: msg.version, configuration: msg.configuration } : sync.best;
+  const committed = msg.committed === true;
+  const better = sync.best === undefined || compareOffers({ ...msg, committed }, sync.best) > 0;
+  const best = better ? { from: msg.from, version: msg.version, configuration: msg.configuration, committed } : sync.best;
   const awaiting = sync.awaiting.filter((id) => id !== msg.from);
   if (awaiting.length > 0) return { state: { ...state, sync: { awaiting, best } }, configChanged: false, statusChanged: false };
   // Every member has offered: adopt the newest configuration.
@@ -341,7 +348,27 @@ function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'c
     JSON.stringify(adopted.configuration) !== JSON.stringify(state.cib.configuration);
   const cib: Cib = { ...state.cib, configuration: adopted.configuration };
   [cib.adminEpoch, cib.epoch, cib.numUpdates] = adopted.version;
-  return { state: { ...rest, cib }, configChanged: changed, statusChanged: false };
+  return { state: { ...rest, cib }, configChanged: changed, statusChanged: false, adopted: { committed: adopted.committed } };
+}
+
+/**
+ * Which of two offers wins the sync: the newer (admin_epoch, epoch); at the
+ * same epoch, the one known to be on a majority's disk (two partitions can
+ * each reach an epoch, one with an acknowledged edit and one with a change
+ * only a lost minority applied, and num_updates says nothing about which);
+ * then num_updates; then the lower node id.
+ */
+function compareOffers(
+  a: { version: CibVersion; committed: boolean; from: number },
+  b: { version: CibVersion; committed: boolean; from: number },
+): number {
+  return (
+    a.version[0] - b.version[0] ||
+    a.version[1] - b.version[1] ||
+    Number(a.committed) - Number(b.committed) ||
+    a.version[2] - b.version[2] ||
+    b.from - a.from
+  );
 }
 
 function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'node-state' }>): ApplyOutcome {

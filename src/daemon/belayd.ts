@@ -492,21 +492,22 @@ export class Belayd {
     const next = this.persistChain.then(async () => {
       await new Promise((r) => setImmediate(r));
       this.persistQueued = undefined;
-      const version = await this.writeCib();
+      const { version, ring } = await this.writeCib();
       // Edits are acknowledged once a majority has them on disk.
-      if (!this.stopped) this.handle(this.core.onPersisted(version));
+      if (!this.stopped) this.handle(this.core.onPersisted(version, ring));
     });
     this.persistQueued = next;
     this.persistChain = next.catch((err: Error) => this.log(`cannot write the CIB to ${this.config.state_dir}: ${err.message}`));
     return this.persistChain;
   }
 
-  /** Writes the configuration (temporary file, fsync, rename); returns the version written. */
-  private async writeCib(): Promise<CibVersion> {
+  /** Writes the configuration (temporary file, fsync, rename); returns the version written and the ring it was made in. */
+  private async writeCib(): Promise<{ version: CibVersion; ring: string }> {
     const dir = this.config.state_dir;
     mkdirSync(dir, { recursive: true, mode: 0o750 });
     const file = join(dir, 'cib.xml');
     const stored: Cib = { ...this.core.cib, status: [] };
+    const ring = this.core.configRing;
     const xml = this.scheduler?.toXml ? await this.scheduler.toXml(stored) : this.steps.time('persist', () => cibToXml(stored));
     if (existsSync(file)) {
       // cib.xml -> cib-1.xml -> ... -> cib-5.xml: the last versions stay at hand.
@@ -518,7 +519,7 @@ export class Belayd {
       await copyFile(file, join(dir, 'cib-1.xml'));
     }
     await atomicWriteFile(file, xml, { mode: 0o640 });
-    return versionOf(stored);
+    return { version: versionOf(stored), ring };
   }
 
   // --- admin --------------------------------------------------------------

@@ -640,7 +640,8 @@ export class ClusterSim {
     node.disk.cibXml = xml;
     node.disk.storedVersion = v;
     // The write and its fsync take a moment; then the node tells the cluster.
-    this.onNode(node, this.now + 1 + this.rng.int(4), () => this.coreCall(node, 'onPersisted', () => node.ctl!.onPersisted(v)));
+    const ring = ctl.configRing;
+    this.onNode(node, this.now + 1 + this.rng.int(4), () => this.coreCall(node, 'onPersisted', () => node.ctl!.onPersisted(v, ring)));
   }
 
   private checkVersion(node: SimNode): void {

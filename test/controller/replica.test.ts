@@ -53,6 +53,25 @@ describe('CIB replica', () => {
     expect(stale.state.cib.configuration.resources.map((r) => r.id)).toEqual(['A']);
   });
 
+  it('at an equal epoch, adopts the offer known to be on a majority\'s disk over a higher num_updates (simulator seed 972)', () => {
+    // n2 applied a change in a transitional configuration that only it kept
+    // (0.1.1); n1 and n3 made and stored an acknowledged edit (0.1.0).
+    const ring = applyMembership(initialReplica(emptyCib(), nodes), { ringId: 'r23', members: [2, 3], quorate: true }).state;
+    const minority: ReplicaMessage = { kind: 'cib-offer', from: 2, version: [0, 1, 1], configuration: withPrimitive(emptyCib().configuration, 'lost') };
+    const acked: ReplicaMessage = { kind: 'cib-offer', from: 3, version: [0, 1, 0], configuration: withPrimitive(emptyCib().configuration, 'acked'), committed: true };
+    for (const order of [[minority, acked], [acked, minority]]) {
+      let s = ring;
+      let last;
+      for (const m of order) s = (last = applyMessage(s, m)).state;
+      expect(s.cib.configuration.resources.map((r) => r.id)).toEqual(['acked']);
+      expect(last!.adopted).toEqual({ committed: true });
+    }
+    // A newer epoch still wins over a committed older one.
+    let s = applyMessage(ring, { ...acked }).state;
+    s = applyMessage(s, { ...minority, version: [0, 2, 0] } as ReplicaMessage).state;
+    expect(s.cib.configuration.resources.map((r) => r.id)).toEqual(['lost']);
+  });
+
   it('converges on the newest configuration when partitions merge', () => {
     const base = emptyCib();
     const old = { ...initialReplica(structuredClone(base), nodes) };

@@ -72,6 +72,24 @@ describe('controller: acknowledging a configuration change', () => {
     expect(n1.onDeliver(n2.onPersisted([n2.cib.adminEpoch, n2.cib.epoch, 0]).broadcast[0]!).replies).toEqual([{ requestId: 'r4', ok: true }]);
   });
 
+  it('marks its offer committed once a majority of the ring stored its configuration, and not after a newer change', () => {
+    const bus = new Bus();
+    bus.membership([1, 2, 3]);
+    const n1 = bus.core('n1');
+    const offerOf = (c: typeof n1) => c.onMembership({ ringId: `next-${Math.random()}`, members: [1, 2, 3], quorate: true }).broadcast.find((m) => m.kind === 'cib-offer');
+    bus.take(n1, n1.propose('r5', { ...n1.cib.configuration, crmConfig: [{ id: 'x', rules: [], nvpairs: [{ name: 'marker', value: '5' }] }] }));
+    bus.settle(); // delivered, written and announced by all three
+    expect(n1.cib.configuration.crmConfig.flatMap((c) => c.nvpairs).find((p) => p.name === 'marker')?.value).toBe('5');
+    expect(offerOf(n1)).toMatchObject({ committed: true });
+    // A change applied but not yet stored anywhere is not committed.
+    const bus2 = new Bus();
+    bus2.membership([1, 2, 3]);
+    const m1 = bus2.core('n1');
+    const [update] = m1.propose('r6', { ...m1.cib.configuration, crmConfig: [{ id: 'x', rules: [], nvpairs: [{ name: 'marker', value: '6' }] }] }).broadcast;
+    m1.onDeliver(update!);
+    expect(offerOf(m1)).not.toHaveProperty('committed');
+  });
+
   it('applies a change delivered in a transitional configuration, but does not acknowledge it', () => {
     const bus = new Bus();
     bus.membership([1, 2, 3]);
