@@ -168,7 +168,17 @@ try {
     membershipChanges += changes;
     initiated += count(text, /Initiating (start|stop|promote|demote) operation/g);
     const ring = await admin(n, 'ring-status');
-    per.push({ node: n, membershipChanges: changes, slowSteps: ring.steps.slowSteps, longestStepMs: ring.steps.longestStepMs, longestStep: ring.steps.longestStep, loopDelayMaxMs: ring.steps.loopDelayMaxMs, loopDelayP99Ms: ring.steps.loopDelayP99Ms });
+    per.push({
+      node: n,
+      membershipChanges: changes,
+      slowSteps: ring.steps.slowSteps,
+      longestStepMs: ring.steps.longestStepMs,
+      longestStep: ring.steps.longestStep,
+      longestStepCpuMs: ring.steps.longestStepCpuMs,
+      longestStepCpu: ring.steps.longestStepCpu,
+      loopDelayMaxMs: ring.steps.loopDelayMaxMs,
+      loopDelayP99Ms: ring.steps.loopDelayP99Ms,
+    });
   }
   const result = { resources: N, seconds: SECONDS, busyLoops: BUSY, startAllMs: startMs, ringChangesDuringStart, membershipChanges, resourceMoves: moved.length, startsStopsInitiated: initiated, nodes: per };
   if (JSON_OUT) process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -177,8 +187,12 @@ try {
     console.log(`  all started after        ${(startMs / 1000).toFixed(1)} s (membership events meanwhile: ${ringChangesDuringStart})`);
     console.log(`  membership changes       ${membershipChanges}`);
     console.log(`  resource moves           ${moved.length} (starts/stops initiated: ${initiated})`);
-    console.log('  node  longest step (what)                      slow steps (>50 ms)  loop delay max / p99');
-    for (const p of per) console.log(`  ${p.node.padEnd(5)} ${`${p.longestStepMs} ms (${p.longestStep})`.padEnd(42)} ${String(p.slowSteps).padEnd(20)} ${p.loopDelayMaxMs} / ${p.loopDelayP99Ms} ms`);
+    console.log('  node  longest step, wall clock (what)          most CPU in one step (what)              slow steps (>50 ms wall)  loop delay max / p99');
+    for (const p of per) {
+      console.log(
+        `  ${p.node.padEnd(5)} ${`${p.longestStepMs} ms (${p.longestStep})`.padEnd(42)} ${`${p.longestStepCpuMs ?? '?'} ms (${p.longestStepCpu ?? '?'})`.padEnd(40)} ${String(p.slowSteps).padEnd(25)} ${p.loopDelayMaxMs} / ${p.loopDelayP99Ms} ms`,
+      );
+    }
   }
   process.exitCode = membershipChanges === 0 && moved.length === 0 && initiated === 0 ? 0 : 1;
 } catch (err) {

@@ -20,7 +20,7 @@ interface Result {
   membershipChanges: number;
   resourceMoves: number;
   startsStopsInitiated: number;
-  nodes: Array<{ node: string; longestStepMs: number; longestStep: string; slowSteps: number; loopDelayMaxMs: number }>;
+  nodes: Array<{ node: string; longestStepMs: number; longestStep: string; longestStepCpuMs?: number; longestStepCpu?: string; slowSteps: number; loopDelayMaxMs: number }>;
 }
 
 describe('overload (bench/overload.mjs --resources 300 --seconds 60)', () => {
@@ -35,7 +35,7 @@ describe('overload (bench/overload.mjs --resources 300 --seconds 60)', () => {
     const r = JSON.parse(line) as Result;
     console.log(
       `overload: 300 started after ${r.startAllMs} ms (${r.ringChangesDuringStart} membership events meanwhile); busy 60 s: ${r.membershipChanges} membership events, ${r.resourceMoves} moves; ` +
-        r.nodes.map((n) => `${n.node} longest step ${n.longestStepMs} ms (${n.longestStep}), loop delay max ${n.loopDelayMaxMs} ms`).join('; '),
+        r.nodes.map((n) => `${n.node} longest step ${n.longestStepMs} ms (${n.longestStep}), most CPU in a step ${n.longestStepCpuMs} ms (${n.longestStepCpu}), loop delay max ${n.loopDelayMaxMs} ms`).join('; '),
     );
     // Ring re-forms while the first 900-action transition runs are printed,
     // not asserted: on a loaded 2-core machine they still happen now and then
