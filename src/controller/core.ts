@@ -912,8 +912,13 @@ export class ControllerCore {
   private onOpResult(msg: Extract<ReplicaMessage, { kind: 'op-result' }>, out: CoreOutput): void {
     const key = parseTransitionKey(msg.op.transitionKey);
     const rc = Number(msg.op.rcCode ?? '0');
-    if (key) this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
-    if (key && key.dc === this.self.id) this.actionDeadlines.delete(`${key.transition}:${key.action}`);
+    // Only this DC's own keys: another DC's transition 1 action 16 is not ours
+    // (a result of an earlier DC's action released the wait for our start,
+    // and the next transition started the clone a third time).
+    if (key && key.dc === this.self.id) {
+      this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
+      this.actionDeadlines.delete(`${key.transition}:${key.action}`);
+    }
     const local = this.state.dc === undefined && this.state.membership.members.includes(this.self.id);
     if (!this.isDc && !local) return;
     // Without a DC each node minds its own resources only.

@@ -71,4 +71,28 @@ describe('controller: the DC bounds its wait for an action (timeout plus cluster
     expect(bus.answered.filter((e) => e.exec.task === 'start' && e.node === 'n2').length).toBe(1);
     expect(bus.log.some((l) => l.includes('did not send'))).toBe(false);
   });
+
+  it('a result keyed by another DC with the same transition and action does not release the wait for a parked action (simulator seed 1571)', () => {
+    const bus = new Bus();
+    bus.silent.add('n2');
+    bus.membership([1, 2, 3]);
+    bus.now += 1;
+    bus.membership([1, 2, 3]); // the start of A on n2 is parked
+    const before = bus.starts();
+    const parked = bus.unanswered.at(-1)!.exec;
+    const [action, transition] = parked.transitionKey.split(':');
+    // A monitor result of an earlier DC (node 2) whose transition and action numbers are the same.
+    const foreignKey = `${action}:${transition}:0:2`;
+    const n3 = bus.core('n3');
+    bus.queue.push({
+      kind: 'op-result',
+      from: 3,
+      resource: { id: 'A', class: 'ocf', provider: 'heartbeat', type: 'Dummy' },
+      op: { id: 'A_monitor_10000', operation: 'monitor', interval: '10000', callId: '99', rcCode: '7', opStatus: '0', transitionKey: foreignKey, transitionMagic: `0:7;${foreignKey}`, onNode: n3.self.name },
+      targetRc: 0,
+    });
+    bus.settle();
+    // Still waiting for its own start on n2: no second start anywhere.
+    expect(bus.starts()).toBe(before);
+  });
 });
