@@ -659,11 +659,13 @@ export class ClusterSim {
   /** As the real executor: one-shot operations of one resource run one after another. */
   private execute(node: SimNode, exec: LocalExec): void {
     this.stats.operations++;
-    if (!exec.resolved || exec.intervalMs > 0) {
+    const q = node.rscQueue.get(exec.rscId);
+    // As the real executor (src/executor/executor.ts serialise): a recurring
+    // monitor's first run waits behind the resource's queued operations.
+    if (!exec.resolved || (exec.intervalMs > 0 && !q)) {
       this.runOp(node, exec, () => {});
       return;
     }
-    const q = node.rscQueue.get(exec.rscId);
     if (q) {
       q.push(exec);
       return;
@@ -693,6 +695,7 @@ export class ClusterSim {
       const mon: Monitor = { exec, gen: this.opSeq++, lastRc: undefined };
       node.monitors.set(rsc, mon);
       this.runMonitor(node, mon, this.latency());
+      done();
       return;
     }
     const key = this.opSeq++;
