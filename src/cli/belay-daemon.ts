@@ -28,7 +28,21 @@ export function registerDaemonCommands(program: Command): void {
       const config = parseClusterConfig(readFileSync(opts.config, 'utf8'), opts.config);
       const self = localNode(config, opts.node, hostname());
       const key = readClusterKey(config.key_file);
-      const log = (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      // One write per turn of the event loop: a transition of thousands of
+      // actions logs thousands of lines in one step, and a write each was a
+      // large part of that step. Flushed at exit too.
+      let pending: string[] = [];
+      const flush = () => {
+        if (pending.length === 0) return;
+        const text = pending.join('');
+        pending = [];
+        process.stderr.write(text);
+      };
+      process.on('exit', flush);
+      const log = (line: string) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push(`${new Date().toISOString()} ${line}\n`);
+      };
       const nice = Number(opts.nice);
       if (!Number.isInteger(nice) || nice < -20 || nice > 0) throw usage(`--nice takes an integer from -20 to 0, not '${opts.nice}'`);
       // As corosync runs at a real-time priority: a host busy with other work

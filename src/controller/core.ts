@@ -748,6 +748,7 @@ export class ControllerCore {
 
   private dispatch(out: CoreOutput): void {
     const t = this.transition!;
+    const clusterDelayMs = durationProperty(this.state.cib.configuration, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
     for (const action of t.ready()) {
       if (action.kind === 'fence') {
         this.requestFencing(t, action, out);
@@ -782,7 +783,6 @@ export class ControllerCore {
         ring: this.state.membership.ringId,
       });
       const timeoutMs = resolveAction(this.state.cib, action.rsc, action.task, action.intervalMs)?.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
-      const clusterDelayMs = durationProperty(this.state.cib.configuration, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
       this.actionDeadlines.set(`${t.id}:${action.id}`, {
         deadline: this.lastTickAt + Math.ceil((timeoutMs + clusterDelayMs) / 1000),
         what: `${action.task === 'monitor' && action.intervalMs === 0 ? 'probe' : action.task} of ${action.rsc}`,

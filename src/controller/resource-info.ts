@@ -38,24 +38,32 @@ interface Located {
   parents: Array<Group | Clone>;
 }
 
+/**
+ * Every primitive of a resources list by id, built once per list: the
+ * replica never edits a list in place (a change makes a new one), and the DC
+ * resolves each of a transition's thousands of actions against the same list.
+ */
+const indexes = new WeakMap<TopResource[], Map<string, Located>>();
+
 function locate(resources: TopResource[], id: string): Located | undefined {
-  for (const r of resources) {
-    if (r.tag === 'primitive') {
-      if ((r as Primitive).id === id) return { primitive: r as Primitive, parents: [] };
-    } else if (r.tag === 'group') {
-      const g = r as Group;
-      const p = g.children.find((c) => c.id === id);
-      if (p) return { primitive: p, parents: [g] };
-    } else if (r.tag === 'clone' || r.tag === 'master') {
-      const c = r as Clone;
-      if (c.child.tag === 'primitive' && c.child.id === id) return { primitive: c.child, parents: [c] };
-      if (c.child.tag === 'group') {
-        const p = c.child.children.find((m) => m.id === id);
-        if (p) return { primitive: p, parents: [c.child, c] };
+  let index = indexes.get(resources);
+  if (!index) {
+    index = new Map();
+    const add = (primitive: Primitive, parents: Array<Group | Clone>) => {
+      if (!index!.has(primitive.id)) index!.set(primitive.id, { primitive, parents });
+    };
+    for (const r of resources) {
+      if (r.tag === 'primitive') add(r as Primitive, []);
+      else if (r.tag === 'group') for (const p of (r as Group).children) add(p, [r as Group]);
+      else if (r.tag === 'clone' || r.tag === 'master') {
+        const c = r as Clone;
+        if (c.child.tag === 'primitive') add(c.child, [c]);
+        else if (c.child.tag === 'group') for (const p of c.child.children) add(p, [c.child, c]);
       }
     }
+    indexes.set(resources, index);
   }
-  return undefined;
+  return index.get(id);
 }
 
 /** Resolve "web", "web:1" (a clone instance) or a group member. */
