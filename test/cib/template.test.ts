@@ -1,0 +1,195 @@
+// Resource templates expanded as Pacemaker does (src/cib/template.ts):
+// the merge of a primitive with its template, and constraints naming a template.
+import { describe, expect, it } from 'vitest';
+import type { ColocationConstraint, LocationConstraint, OrderConstraint, Primitive } from '../../src/cib/model.js';
+import { parseCibXml } from '../../src/cib/xml.js';
+import { expandTemplates, expandPrimitive, templateOpKey } from '../../src/cib/template.js';
+import { nvValues, resolveAction } from '../../src/controller/resource-info.js';
+
+const cibOf = (resources: string, constraints = '', extra = '') =>
+  parseCibXml(`<cib epoch="1" num_updates="0" admin_epoch="0"><configuration><crm_config/><nodes/>
+  <resources>${resources}</resources><constraints>${constraints}</constraints>${extra}</configuration><status/></cib>`);
+
+const TEMPLATE = `
+  <template id="vm" class="ocf" provider="heartbeat" type="Xen">
+    <instance_attributes id="vm-params">
+      <nvpair id="vm-params-xmfile" name="xmfile" value="/etc/xen/shared"/>
+      <nvpair id="vm-params-name" name="name" value="template-name"/>
+    </instance_attributes>
+    <meta_attributes id="vm-meta">
+      <nvpair id="vm-meta-tr" name="target-role" value="Stopped"/>
+      <nvpair id="vm-meta-stick" name="resource-stickiness" value="50"/>
+    </meta_attributes>
+    <utilization id="vm-util"><nvpair id="vm-util-cpu" name="cpu" value="2"/><nvpair id="vm-util-mem" name="memory" value="512"/></utilization>
+    <operations>
+      <op id="vm-start" name="start" interval="0" timeout="60s"/>
+      <op id="vm-monitor" name="monitor" interval="15s" timeout="10s"/>
+      <op id="vm-monitor-promoted" name="monitor" interval="11s" role="Promoted"/>
+      <op id="vm-stop" name="stop" interval="0" timeout="40s" role="Started"/>
+    </operations>
+  </template>`;
+
+const VM1 = `
+  <primitive id="vm1" template="vm" description="first vm">
+    <instance_attributes id="vm1-params"><nvpair id="vm1-params-name" name="name" value="vm1"/></instance_attributes>
+    <meta_attributes id="vm1-meta"><nvpair id="vm1-meta-tr" name="target-role" value="Started"/></meta_attributes>
+    <utilization id="vm1-util"><nvpair id="vm1-util-cpu" name="cpu" value="1"/></utilization>
+    <operations>
+      <op id="vm1-monitor" name="monitor" interval="30s" timeout="20s"/>
+      <op id="vm1-stop" name="stop" interval="0" timeout="90s"/>
+    </operations>
+  </primitive>`;
+
+const prim = (cib: ReturnType<typeof cibOf>, id: string) => {
+  const found = cib.configuration.resources.find((r) => r.id === id) as Primitive | undefined;
+  if (!found) throw new Error(`no primitive ${id}`);
+  return found;
+};
+
+describe('a primitive made from a template', () => {
+  const cib = cibOf(TEMPLATE + VM1 + '<primitive id="vm2" template="vm"/>');
+  const x = expandTemplates(cib);
+  const vm1 = prim(x.value, 'vm1');
+  const vm2 = prim(x.value, 'vm2');
+
+  it('takes class, provider and type from the template, and no longer names it', () => {
+    expect(x.problems).toEqual([]);
+    expect([vm1.class, vm1.provider, vm1.type]).toEqual(['ocf', 'heartbeat', 'Xen']);
+    expect(vm1.extra?.['template']).toBeUndefined();
+    expect(vm1.description).toBe('first vm');
+  });
+
+  it("merges instance, meta and utilization sets, its own values winning on a clash", () => {
+    expect(nvValues(vm1.instanceAttributes)).toEqual({ name: 'vm1', xmfile: '/etc/xen/shared' });
+    expect(nvValues(vm1.metaAttributes)).toEqual({ 'target-role': 'Started', 'resource-stickiness': '50' });
+    expect(nvValues(vm1.utilization)).toEqual({ cpu: '1', memory: '512' });
+    // Without sets of its own it is the template's.
+    expect(nvValues(vm2.instanceAttributes)).toEqual({ xmfile: '/etc/xen/shared', name: 'template-name' });
+    expect(nvValues(vm2.metaAttributes)['target-role']).toBe('Stopped');
+  });
+
+  it('replaces the template operation of the same name and role (interval aside); Started is no role', () => {
+    // vm1's monitor 30s replaces the template's monitor 15s; the Promoted monitor stays;
+    // vm1's stop replaces the template's stop role=Started.
+    expect(vm1.operations.map((o) => `${o.id} ${o.name} ${o.interval} ${o.timeout ?? ''}`)).toEqual([
+      'vm1-monitor monitor 30s 20s',
+      'vm1-stop stop 0 90s',
+      'vm-start start 0 60s',
+      'vm-monitor-promoted monitor 11s ',
+    ]);
+    expect(vm2.operations.map((o) => o.id)).toEqual(['vm-start', 'vm-monitor', 'vm-monitor-promoted', 'vm-stop']);
+    expect(templateOpKey({ name: 'monitor', role: 'Unpromoted' } as never)).toBe(templateOpKey({ name: 'monitor' } as never));
+    expect(templateOpKey({ name: 'monitor', role: 'Slave' } as never)).toBe('monitor-Unknown');
+    expect(templateOpKey({ name: 'monitor', role: 'Master' } as never)).not.toBe('monitor-Unknown');
+  });
+
+  it('leaves the input alone and drops the template from the resources', () => {
+    expect(x.value.configuration.resources.map((r) => `${r.tag}:${r.id}`)).toEqual(['primitive:vm1', 'primitive:vm2']);
+    expect(cib.configuration.resources.map((r) => r.id)).toEqual(['vm', 'vm1', 'vm2']);
+    expect(prim(cib, 'vm1').class).toBe('');
+    expect(prim(cib, 'vm1').extra?.['template']).toBe('vm');
+  });
+
+  it('is expanded inside groups and clones too', () => {
+    const c = cibOf(
+      TEMPLATE +
+        '<group id="g"><primitive id="a" template="vm"/><primitive id="b" class="ocf" provider="heartbeat" type="Dummy"/></group>' +
+        '<clone id="cl"><primitive id="c" template="vm"/></clone>',
+    );
+    const v = expandTemplates(c).value;
+    const g = v.configuration.resources[0] as unknown as { children: Primitive[] };
+    const cl = v.configuration.resources[1] as unknown as { child: Primitive };
+    expect(g.children.map((p) => p.type)).toEqual(['Xen', 'Dummy']);
+    expect(cl.child.type).toBe('Xen');
+  });
+
+  it('is what the controller runs: agent, parameters and the op timeout from the merge', () => {
+    const r = resolveAction(cib, 'vm1', 'monitor', 30_000);
+    expect(r?.agent).toBe('ocf:heartbeat:Xen');
+    expect(r?.params).toEqual({ name: 'vm1', xmfile: '/etc/xen/shared' });
+    expect(r?.timeoutMs).toBe(20_000);
+    expect(resolveAction(cib, 'vm1', 'start', 0)?.timeoutMs).toBe(60_000);
+    expect(resolveAction(cib, 'vm2', 'stop', 0)?.timeoutMs).toBe(40_000);
+    expect(resolveAction(cib, 'vm1', 'stop', 0)?.meta['target-role']).toBe('Started');
+  });
+
+  it('is ignored, with the reason, when its template is missing or is itself', () => {
+    const c = cibOf('<primitive id="p" template="nope"/><primitive id="q" template="q"/><primitive id="r" class="ocf" provider="heartbeat" type="Dummy"/>');
+    const v = expandTemplates(c);
+    expect(v.value.configuration.resources.map((r) => r.id)).toEqual(['r']);
+    expect(v.problems).toEqual([
+      'Resource p is ignored: primitive "p": no template named "nope"',
+      'Resource q is ignored: primitive "q" names itself as its template',
+    ]);
+    expect(() => expandPrimitive(c.configuration, prim(c, 'p'))).toThrow(/no template named "nope"/);
+    expect(resolveAction(c, 'p', 'start', 0)).toBeUndefined();
+  });
+
+  it('a configuration without templates or tags comes back as the same object', () => {
+    const c = cibOf('<primitive id="r" class="ocf" provider="heartbeat" type="Dummy"/>', '<rsc_location id="l" rsc="r" node="n1" score="1"/>');
+    expect(expandTemplates(c).value).toBe(c);
+  });
+});
+
+describe('constraints naming a template', () => {
+  const resources = TEMPLATE + VM1 + '<primitive id="vm2" template="vm"/><primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2"/><template id="unused" class="ocf" provider="heartbeat" type="Dummy"/>';
+
+  it('location: a set of every primitive made from it', () => {
+    const v = expandTemplates(cibOf(resources, '<rsc_location id="l" rsc="vm" node="n1" score="100" role="Started"/>')).value;
+    const l = v.configuration.constraints[0] as LocationConstraint;
+    expect(l.rsc).toBeUndefined();
+    expect(l.sets).toEqual([{ id: 'vm', sequential: 'false', resources: ['vm1', 'vm2'] }]);
+    expect([l.node, l.score, l.role]).toEqual(['n1', '100', 'Started']);
+  });
+
+  it('colocation: one colocation per primitive, either side, roles kept', () => {
+    const v = expandTemplates(
+      cibOf(resources, '<rsc_colocation id="c1" rsc="vm" with-rsc="ip" score="INFINITY" with-rsc-role="Started"/><rsc_colocation id="c2" rsc="ip" with-rsc="vm" score="-100"/>'),
+    ).value;
+    const cs = v.configuration.constraints as ColocationConstraint[];
+    expect(cs.map((c) => [c.id, c.rsc, c.withRsc, c.score, c.withRscRole])).toEqual([
+      ['c1', 'vm1', 'ip', 'INFINITY', 'Started'],
+      ['c1', 'vm2', 'ip', 'INFINITY', 'Started'],
+      ['c2', 'ip', 'vm1', '-100', undefined],
+      ['c2', 'ip', 'vm2', '-100', undefined],
+    ]);
+  });
+
+  it('order: sets, the template one not sequential, the actions moved into the sets', () => {
+    const v = expandTemplates(cibOf(resources, '<rsc_order id="o" first="ip" then="vm" then-action="promote" kind="Optional"/>')).value;
+    const o = v.configuration.constraints[0] as OrderConstraint;
+    expect([o.first, o.then, o.thenAction, o.kind]).toEqual([undefined, undefined, undefined, 'Optional']);
+    expect(o.sets).toEqual([
+      { id: 'ip', resources: ['ip'] },
+      { id: 'vm', sequential: 'false', action: 'promote', resources: ['vm1', 'vm2'] },
+    ]);
+  });
+
+  it('resource sets: the template reference becomes its primitives in place', () => {
+    const v = expandTemplates(
+      cibOf(resources, '<rsc_order id="o"><resource_set id="s1"><resource_ref id="ip"/><resource_ref id="vm"/><resource_ref id="ip2"/></resource_set></rsc_order>'),
+    ).value;
+    expect((v.configuration.constraints[0] as OrderConstraint).sets[0]!.resources).toEqual(['ip', 'vm1', 'vm2', 'ip2']);
+  });
+
+  it('is ignored when no primitive is made from the template, or two templates are colocated', () => {
+    const v = expandTemplates(
+      cibOf(
+        resources + '<template id="t2" class="ocf" provider="heartbeat" type="Dummy"/><primitive id="d" template="t2"/>',
+        '<rsc_location id="l" rsc="unused" node="n1" score="1"/><rsc_colocation id="c" rsc="vm" with-rsc="t2" score="INFINITY"/><rsc_location id="keep" rsc="ip" node="n1" score="1"/>',
+      ),
+    );
+    expect(v.value.configuration.constraints.map((c) => c.id)).toEqual(['keep']);
+    expect(v.problems).toEqual([
+      "Ignoring constraint 'l' because 'unused' is not a valid resource or tag",
+      "Ignoring constraint 'c' because two templates or tags cannot be colocated",
+    ]);
+  });
+
+  it('tags stand for their members the same way', () => {
+    const v = expandTemplates(
+      cibOf(resources, '<rsc_colocation id="c" rsc="web" with-rsc="ip" score="INFINITY"/>', '<tags><tag id="web"><obj_ref id="vm1"/><obj_ref id="vm2"/></tag></tags>'),
+    ).value;
+    expect((v.configuration.constraints as ColocationConstraint[]).map((c) => `${c.rsc} with ${c.withRsc}`)).toEqual(['vm1 with ip', 'vm2 with ip']);
+  });
+});
