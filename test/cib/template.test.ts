@@ -1,6 +1,11 @@
 // Resource templates expanded as Pacemaker does (src/cib/template.ts):
 // the merge of a primitive with its template, and constraints naming a template.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { deleteIds, renameObject } from '../../src/cib/edit.js';
+import { validateCib } from '../../src/cib/validate.js';
+import { monText, monXml } from '../../src/status/mon.js';
 import type { ColocationConstraint, LocationConstraint, OrderConstraint, Primitive } from '../../src/cib/model.js';
 import { parseCibXml } from '../../src/cib/xml.js';
 import { expandTemplates, expandPrimitive, templateOpKey } from '../../src/cib/template.js';
@@ -191,5 +196,53 @@ describe('constraints naming a template', () => {
       cibOf(resources, '<rsc_colocation id="c" rsc="web" with-rsc="ip" score="INFINITY"/>', '<tags><tag id="web"><obj_ref id="vm1"/><obj_ref id="vm2"/></tag></tags>'),
     ).value;
     expect((v.configuration.constraints as ColocationConstraint[]).map((c) => `${c.rsc} with ${c.withRsc}`)).toEqual(['vm1 with ip', 'vm2 with ip']);
+  });
+});
+
+describe('crm_mon of primitives made from a template', () => {
+  // test/cib/template-cases/mon-template.cib: Pacemaker 2.1.5's `CIB_file=... crm_mon -1 -r`
+  // prints "web (ocf:heartbeat:Dummy): Started node1" and, in the group, web2 Stopped;
+  // its XML has resource_agent="ocf:heartbeat:Dummy" for both.
+  const cib = parseCibXml(readFileSync(join(import.meta.dirname, 'template-cases', 'mon-template.cib'), 'utf8'));
+  const input = { cib, now: 1_700_000_100, version: 'unused', stack: 'unused', fromFile: true };
+
+  it("shows the template's class:provider:type, as Pacemaker's crm_mon does", () => {
+    const lines = monText(input, { inactive: true }).split('\n');
+    const from = lines.indexOf('Full List of Resources:');
+    expect(lines.slice(from, from + 4)).toEqual([
+      'Full List of Resources:',
+      '  * web\t(ocf:heartbeat:Dummy):\t Started node1',
+      '  * Resource Group: g:',
+      '    * web2\t(ocf:heartbeat:Dummy):\t Stopped',
+    ]);
+    const xml = monXml(input);
+    expect(xml).toContain('<resource id="web" resource_agent="ocf:heartbeat:Dummy" role="Started"');
+    expect(xml).toContain('<resource id="web2" resource_agent="ocf:heartbeat:Dummy" role="Stopped"');
+  });
+});
+
+describe('delete and rename of a template that primitives use', () => {
+  const cib = cibOf(
+    TEMPLATE + VM1 + '<group id="g"><primitive id="vm2" template="vm"/><primitive id="ip" class="ocf" provider="heartbeat" type="IPaddr2"/></group>',
+    '<rsc_location id="l" rsc="vm" node="n1" score="100"/><rsc_colocation id="c" rsc="vm1" with-rsc="ip" score="INFINITY"/>',
+  );
+
+  it('delete takes the primitives made from it, and what names them, along (crmsh 4.4: "hanging primitive")', () => {
+    const notes: string[] = [];
+    const after = deleteIds(cib, ['vm'], notes);
+    const ids = (c: typeof cib) => c.configuration.resources.map((r) => (r.tag === 'group' ? `${r.id}(${(r as unknown as { children: Primitive[] }).children.map((x) => x.id).join(' ')})` : r.id));
+    expect(ids(after)).toEqual(['g(ip)']);
+    expect(after.configuration.constraints).toEqual([]);
+    expect(notes).toEqual(['hanging primitive:vm1 deleted', 'hanging colocation:c deleted', 'hanging primitive:vm2 deleted', 'hanging location:l deleted']);
+    expect(validateCib(after)).toEqual([]);
+  });
+
+  it('rename makes its primitives and constraints follow', () => {
+    const after = renameObject(cib, 'vm', 'xen');
+    expect(after.configuration.resources[0]!.id).toBe('xen');
+    expect(prim(after, 'vm1').extra?.['template']).toBe('xen');
+    expect((after.configuration.constraints[0] as LocationConstraint).rsc).toBe('xen');
+    expect(validateCib(after)).toEqual([]);
+    expect(nvValues(prim(expandTemplates(after).value, 'vm1').instanceAttributes)['xmfile']).toBe('/etc/xen/shared');
   });
 });
