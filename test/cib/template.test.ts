@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { deleteIds, renameObject } from '../../src/cib/edit.js';
 import { validateCib } from '../../src/cib/validate.js';
 import { monText, monXml } from '../../src/status/mon.js';
+import { schedule } from '../../src/scheduler/index.js';
+import { operationDigest } from '../../src/scheduler/digest.js';
 import type { ColocationConstraint, LocationConstraint, OrderConstraint, Primitive } from '../../src/cib/model.js';
 import { parseCibXml } from '../../src/cib/xml.js';
 import { expandTemplates, expandPrimitive, templateOpKey } from '../../src/cib/template.js';
@@ -244,5 +246,28 @@ describe('delete and rename of a template that primitives use', () => {
     expect((after.configuration.constraints[0] as LocationConstraint).rsc).toBe('xen');
     expect(validateCib(after)).toEqual([]);
     expect(nvValues(prim(expandTemplates(after).value, 'vm1').instanceAttributes)['xmfile']).toBe('/etc/xen/shared');
+  });
+});
+
+describe('the digest a node records for a primitive made from a template', () => {
+  // The controller hashes the parameters resolveAction gives (template's merged with
+  // the primitive's); the scheduler must find the same definition, or it would
+  // restart the resource after every start.
+  const xml = (digest: string) =>
+    parseCibXml(`<cib epoch="1" num_updates="0" admin_epoch="0" have-quorum="1"><configuration><crm_config><cluster_property_set id="o"><nvpair id="o1" name="stonith-enabled" value="false"/></cluster_property_set></crm_config>
+      <nodes><node id="n1" uname="n1"/></nodes><resources>${TEMPLATE.replace('type="Xen"', 'type="Dummy"')}${VM1}</resources><constraints/></configuration>
+      <status><node_state id="n1" uname="n1" in_ccm="true" crmd="online" join="member" expected="member"><lrm id="n1"><lrm_resources>
+        <lrm_resource id="vm1" class="ocf" provider="heartbeat" type="Dummy">
+          <lrm_rsc_op id="vm1_last_0" operation_key="vm1_start_0" operation="start" transition-key="1:1:0:x" transition-magic="0:0;1:1:0:x" call-id="1" rc-code="0" op-status="0" interval="0" op-digest="${digest}"/>
+          <lrm_rsc_op id="vm1_monitor_30000" operation_key="vm1_monitor_30000" operation="monitor" transition-key="2:1:0:x" transition-magic="0:0;2:1:0:x" call-id="2" rc-code="0" op-status="0" interval="30000"/>
+        </lrm_resource></lrm_resources></lrm></node_state></status></cib>`);
+
+  it('is the one the scheduler expects: the resource stays put', () => {
+    const probe = xml('0');
+    const r = resolveAction(probe, 'vm1', 'start', 0)!;
+    const cib = xml(operationDigest(r.params, 0, r.timeoutMs));
+    expect(schedule(cib, 1_700_000_000).summaryLines).toEqual([]);
+    // A changed definition is noticed.
+    expect(schedule(xml(operationDigest({ ...r.params, name: 'other' }, 0, r.timeoutMs)), 1_700_000_000).summaryLines.join('\n')).toMatch(/Restart\s+vm1/);
   });
 });
