@@ -384,6 +384,18 @@ function deleteOne(cib: Cib, id: string, notes: string[] = []): Cib {
   if (found && (found.res.tag === 'group' || found.res.tag === 'clone' || found.res.tag === 'master')) {
     return deleteContainer(cib, found, notes);
   }
+  if (found && found.res.tag === 'template' && !found.parent) {
+    // crmsh: the primitives made from the template cannot live without it and go too.
+    conf.resources.splice(conf.resources.indexOf(found.res), 1);
+    let next = cib;
+    for (const r of allResources(cib)) {
+      if (r.tag !== 'primitive' || (r as Primitive).extra?.['template'] !== id) continue;
+      notes.push(`hanging primitive:${r.id} deleted`);
+      next = deleteOne(next, r.id, notes);
+    }
+    dropReferences(next, new Set([id]), notes);
+    return next;
+  }
   if (found) {
     const gone = new Set<string>();
     const collect = (r: TopResource) => {
@@ -761,6 +773,13 @@ export function renameObject(cib: Cib, from: string, to: string): Cib {
       (found.res as { raw: RawElement }).raw.attrs.id = to;
     }
     renameReferences(next, from, to);
+    // The primitives made from a template follow it (crmsh 4.4 leaves them naming the old id, which the schema refuses).
+    if (found.res.tag === 'template') {
+      for (const r of allResources(next)) {
+        const p = r as Primitive;
+        if (r.tag === 'primitive' && p.extra?.['template'] === from) p.extra['template'] = to;
+      }
+    }
   } else {
     const c = next.configuration.constraints.find((x) => x.id === from);
     if (!c) throw new CibError(`object "${from}" does not exist`);

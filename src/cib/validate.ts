@@ -63,6 +63,10 @@ export function validateCib(cib: Cib): Problem[] {
         problems.push({ id: p.id, message: `primitive "${p.id}" has an unknown resource class "${p.class}"` });
       }
       if (p.class === 'ocf' && !p.provider) problems.push({ id: p.id, message: `primitive "${p.id}" of class ocf has no provider` });
+      const template = p.extra?.['template'];
+      if (template !== undefined && !conf.resources.some((t) => t.tag === 'template' && t.id === template)) {
+        problems.push({ id: p.id, message: `primitive "${p.id}": ${template}: no such resource template` });
+      }
       sets(p.instanceAttributes, 'instance_attributes', p.id);
       sets(p.metaAttributes, 'meta_attributes', p.id);
       sets(p.utilization, 'utilization', p.id);

@@ -12,6 +12,7 @@ import { CibError } from '../cib/errors.js';
 import { emptyCib, type Cib, type Primitive } from '../cib/model.js';
 import { fenceAgentDirs, fenceAgentPath } from '../fencing/agent.js';
 import { validateCib } from '../cib/validate.js';
+import { expandPrimitive } from '../cib/template.js';
 import { cibToXml, constraintToXml, parseCibXml, resourceToXml } from '../cib/xml.js';
 import { applyItem, applyItems, setAttributePath } from '../crmsh/apply.js';
 import { harvestItemIds } from '../crmsh/ids.js';
@@ -130,26 +131,26 @@ async function create(args: string[]): Promise<number> {
 export function checkStonithAgents(handle: CibHandle, after: Cib): void {
   if (handle.path !== undefined) return;
   const old = new Map<string, string>();
-  for (const r of allResources(handle.cib)) if (r.tag === 'primitive') old.set(r.id, `${(r as Primitive).class}:${(r as Primitive).type}`);
+  // A primitive made from a template has the template's agent (cib/template.ts).
+  const agent = (cib: Cib, p: Primitive): Primitive | undefined => {
+    try {
+      return expandPrimitive(cib.configuration, p);
+    } catch {
+      return undefined; // no such template: validateCib says so
+    }
+  };
+  for (const r of allResources(handle.cib)) {
+    const p = r.tag === 'primitive' ? agent(handle.cib, r as Primitive) : undefined;
+    if (p) old.set(p.id, `${p.class}:${p.type}`);
+  }
   for (const r of allResources(after)) {
     if (r.tag !== 'primitive') continue;
-    const p = r as Primitive;
+    const p = agent(after, r as Primitive);
+    if (!p) continue;
     if (p.class !== 'stonith' || old.get(p.id) === `stonith:${p.type}`) continue;
     if (fenceAgentPath(p.type) !== undefined) continue;
     throw new CibError(
       `stonith:${p.type} of "${p.id}": no such fence agent (no executable ${p.type} in ${fenceAgentDirs().join(', ')}); "crm ra list stonith" lists the installed ones`,
-    );
-  }
-  // belayd does not expand resource templates yet: a primitive made from one
-  // has no agent of its own and could never start. Refused on the live
-  // cluster; a CIB file keeps it, as crmsh does.
-  for (const r of allResources(after)) {
-    if (r.tag !== 'primitive') continue;
-    const p = r as Primitive;
-    const template = p.extra?.['template'];
-    if (template === undefined || old.has(p.id)) continue;
-    throw new CibError(
-      `primitive "${p.id}" is made from resource template "${template}": the running cluster does not expand resource templates yet; give the primitive its agent (crm configure primitive ${p.id} CLASS:PROVIDER:TYPE ...)`,
     );
   }
 }

@@ -5,6 +5,7 @@
  */
 import { parseDurationMs } from '../cib/duration.js';
 import type { Cib, Clone, Group, NvSet, Primitive, TopResource } from '../cib/model.js';
+import { expandPrimitive } from '../cib/template.js';
 
 export interface ResolvedAction {
   /** The primitive's id (an instance "web:1" resolves to "web"). */
@@ -71,7 +72,13 @@ export function resolveAction(cib: Cib, rscId: string, task: string, intervalMs:
   const [base, instance] = rscId.split(':', 2) as [string, string | undefined];
   const found = locate(cib.configuration.resources, base);
   if (!found) return undefined;
-  const p = found.primitive;
+  // A primitive made from a resource template runs as the scheduler saw it: merged with the template.
+  let p: Primitive;
+  try {
+    p = expandPrimitive(cib.configuration, found.primitive);
+  } catch {
+    return undefined; // its template is missing: the scheduler ignores it too
+  }
   const agent = p.provider ? `${p.class}:${p.provider}:${p.type}` : `${p.class}:${p.type}`;
   const meta: Record<string, string> = { ...nvValues(cib.configuration.rscDefaults) };
   for (const parent of [...found.parents].reverse()) Object.assign(meta, nvValues(parent.metaAttributes));

@@ -8,6 +8,7 @@
  */
 import { allResources } from '../cib/edit.js';
 import { isScore } from '../cib/score.js';
+import { templatePrimitive } from '../cib/template.js';
 import { constraintToXml, opPairs, optionSetToXml, parseCibXml, rawToXml } from '../cib/xml.js';
 import type {
   Commented,
@@ -301,9 +302,7 @@ export function showResource(r: TopResource): string {
       // A template is a primitive's definition under another tag: shown as one, as `rsc_template`.
       const raw = (r as { raw: RawElement }).raw;
       try {
-        const xml = rawToXml({ ...raw, tag: 'primitive' });
-        const p = parseCibXml(`<cib><configuration><resources>${xml}</resources></configuration></cib>`).configuration.resources[0];
-        if (p?.tag === 'primitive') return showPrimitive(p as Primitive, 'rsc_template');
+        return showPrimitive(templatePrimitive(raw), 'rsc_template');
       } catch {
         // Not a valid primitive: shown as XML below.
       }

@@ -7,6 +7,7 @@
  * (src/daemon/fencer-shell.ts) runs the agents and feeds the results back.
  * No I/O, no clock, no randomness of its own (the request carries it).
  */
+import { expandConfiguration } from '../cib/template.js';
 import { parseDurationMs } from '../cib/duration.js';
 import type { Configuration, Primitive, RawElement, TopResource } from '../cib/model.js';
 import { nvValues } from '../controller/resource-info.js';
@@ -83,7 +84,8 @@ export function fenceDevices(cfg: Configuration): FenceDevice[] {
       for (const c of x.children ?? (x.child ? [x.child] : [])) visit(c, meta);
     }
   };
-  for (const r of cfg.resources) visit(r, {});
+  // A device made from a resource template is the template's agent with both parameter sets.
+  for (const r of expandConfiguration(cfg).value.resources) visit(r, {});
   return out;
 }
 

@@ -6,6 +6,7 @@
 import type { Cib, Clone, Group, LrmOp, LrmResource, Primitive, TopResource } from '../cib/model.js';
 import { INFINITY, parseScore, addScores } from '../cib/score.js';
 import { parseDurationMs } from '../cib/duration.js';
+import { expandTemplates } from '../cib/template.js';
 import { unpackNvSets, type RuleContext } from './rules.js';
 import type { Diagnostic, OnFail, Options, Rsc, Role, SNode } from './types.js';
 import { ON_FAIL_RANK, ROLE_RANK } from './types.js';
@@ -956,11 +957,13 @@ function finishResources(ws: WorkingSet): void {
   ws.resources.forEach(count);
 }
 
-export function unpack(cib: Cib, now: number): WorkingSet {
+export function unpack(input: Cib, now: number): WorkingSet {
   const ctx: RuleContext = { now };
+  // Resource templates and tags first, as Pacemaker does: ws.cib is the expanded CIB.
+  const { value: cib, problems } = expandTemplates(input);
   const ws: WorkingSet = {
     cib, now, options: unpackOptions(cib, ctx), nodes: [], nodeByName: new Map(), resources: [], byId: new Map(),
-    diagnostics: [], expiredFailures: [], ninstances: 0, disabled: 0, blocked: 0, failCounts: new Map(), digestChecks: [], agentChanged: [],
+    diagnostics: problems.map((message) => ({ level: 'error', message })), expiredFailures: [], ninstances: 0, disabled: 0, blocked: 0, failCounts: new Map(), digestChecks: [], agentChanged: [],
   };
   unpackNodes(ws, ctx);
   unpackFailCounts(ws);

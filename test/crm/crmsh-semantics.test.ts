@@ -286,6 +286,44 @@ describe('resource templates (crmsh rsc_template, @template)', () => {
     );
     verify(f);
   });
+
+  // crmsh 4.4 on a CIB file: `delete TEMPLATE` also deletes the primitives made from it
+  // ("INFO: hanging primitive:w1 deleted"); `rename TEMPLATE NEW` leaves them naming the old id,
+  // which the schema refuses (crmsh fails), so belay makes them follow instead;
+  // `primitive X @MISSING` is refused ("MISSING: no such resource template").
+  const templateScript = [
+    'rsc_template web-server ocf:pacemaker:Dummy params fake=8000 op monitor interval=10s',
+    'primitive w1 @web-server params fake=8001',
+    'primitive w2 @web-server',
+    'primitive ip ocf:pacemaker:Dummy',
+    'colocation c-web inf: w1 ip',
+    'location l-web web-server 100: node1',
+  ];
+  it('delete of a template takes the primitives made from it and their constraints along, as crmsh does', () => {
+    const f = cibFile();
+    script(f, templateScript);
+    const notes = ok(f, 'delete', 'web-server');
+    expect(notes).toContain('INFO: hanging primitive:w1 deleted');
+    expect(notes).toContain('INFO: hanging primitive:w2 deleted');
+    const shown = crm(f, 'configure', 'show').stdout;
+    expect(shown).not.toMatch(/web-server|w1|w2|c-web|l-web/);
+    expect(shown).toContain('primitive ip ocf:pacemaker:Dummy');
+    verify(f);
+  });
+  it('rename of a template: the primitives made from it and the constraints follow', () => {
+    const f = cibFile();
+    script(f, templateScript);
+    ok(f, 'rename', 'web-server', 'dummy-tpl');
+    expect(crm(f, 'configure', 'show', 'w1', 'w2', 'l-web').stdout).toBe('primitive w1 @dummy-tpl \\\n\tparams fake=8001\nprimitive w2 @dummy-tpl\nlocation l-web dummy-tpl 100: node1\n');
+    verify(f);
+  });
+  it('a primitive naming a template that does not exist is refused', () => {
+    const f = cibFile();
+    const r = crm(f, 'configure', 'primitive', 'w9', '@nope');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('nope: no such resource template');
+    expect(crm(f, 'configure', 'show').stdout).not.toContain('w9');
+  });
 });
 
 describe('ACLs and alerts in crmsh syntax', () => {
