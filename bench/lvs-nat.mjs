@@ -23,7 +23,9 @@
 // Without it everything floats over both CPUs. Each round also prints how
 // busy each CPU was (from /proc/stat), to see which side was the limit.
 // Needs root, nft, nginx, wrk. Run after `npm run build`:
-//   node bench/lvs-nat.mjs [--rounds 5] [--seconds 5] [--connections 16] [--pin]
+// The NAT table has the nftables flowtable fast path where the kernel has
+// it (the run says whether it did); --no-flowtable leaves it out.
+//   node bench/lvs-nat.mjs [--rounds 5] [--seconds 5] [--connections 16] [--pin] [--no-flowtable]
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +39,7 @@ const rounds = arg('rounds', 5);
 const seconds = arg('seconds', 5);
 const connections = arg('connections', 16);
 const pin = process.argv.includes('--pin');
+if (process.argv.includes('--no-flowtable')) process.env.BELAY_LVS_FLOWTABLE = 'off';
 const threads = pin ? 1 : Math.min(2, connections);
 
 const { Lab, requireCommands } = await import(join(root, 'dist/lab/netns.js'));
@@ -77,6 +80,13 @@ try {
   await waitFor(() => hasVip(lab, 'dir', vip), 20000, 'the director to hold the VIP');
   await waitFor(async () => (await sh('client', `curl -s -m 2 http://${vip}/`)).stdout.trim().startsWith('rs'), 20000, 'a request through the virtual server');
 
+  const flowtables = (await sh('dir', 'nft list flowtables')).stdout;
+  const refused = readFileSync(daemon.logFile, 'utf8')
+    .split('\n')
+    .find((l) => /flowtable fast path/.test(l));
+  const fastPath = /belay_lvs/.test(flowtables) ? 'flowtable fast path on' : process.env.BELAY_LVS_FLOWTABLE === 'off' ? 'no flowtable (--no-flowtable)' : `no flowtable: ${refused?.replace(/.*LVS: /, '') ?? 'not in the ruleset'}`;
+  console.log(`NAT data plane: ${fastPath}`);
+
   const wrk = async (url) => {
     const before = cpuTimes();
     const r = await sh('client', `${pin ? 'taskset -c 0 ' : ''}wrk -t ${threads} -c ${connections} -d ${seconds}s ${url}`);
@@ -114,7 +124,7 @@ try {
 }
 
 function wrkLine() {
-  return `wrk -t ${threads} -c ${connections} -d ${seconds}s, new connection per request, ${rounds} interleaved rounds${pin ? ', pinned' : ''}`;
+  return `wrk -t ${threads} -c ${connections} -d ${seconds}s, new connection per request, ${rounds} interleaved rounds${pin ? ', pinned' : ''}, ${fastPath.replace(/:.*/, '')}`;
 }
 
 function nginxPids(host) {
