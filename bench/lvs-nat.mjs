@@ -84,7 +84,7 @@ try {
   const refused = readFileSync(daemon.logFile, 'utf8')
     .split('\n')
     .find((l) => /flowtable fast path/.test(l));
-  const fastPath = /belay_lvs/.test(flowtables) ? 'flowtable fast path on' : process.env.BELAY_LVS_FLOWTABLE === 'off' ? 'no flowtable (--no-flowtable)' : `no flowtable: ${refused?.replace(/.*LVS: /, '') ?? 'not in the ruleset'}`;
+  const fastPath = /flowtable ft_/.test(flowtables) ? 'flowtable fast path on' : process.env.BELAY_LVS_FLOWTABLE === 'off' ? 'no flowtable (--no-flowtable)' : `no flowtable: ${refused?.replace(/.*LVS: /, '') ?? 'not in the ruleset'}`;
   console.log(`NAT data plane: ${fastPath}`);
 
   const wrk = async (url) => {
@@ -116,14 +116,14 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const [md, mr, mn] = [median(direct), median(routed), median(nat)];
   const pct = (a, b) => `${((a / b) * 100).toFixed(1)}%`;
-  console.log(`median of ${rounds}: direct ${md.toFixed(0)}, routed ${mr.toFixed(0)}, NAT ${mn.toFixed(0)} req/s: NAT at ${pct(mn, md)} of direct, ${pct(mn, mr)} of routed (${wrkLine()})`);
+  console.log(`median of ${rounds}: direct ${md.toFixed(0)}, routed ${mr.toFixed(0)}, NAT ${mn.toFixed(0)} req/s: NAT at ${pct(mn, md)} of direct, ${pct(mn, mr)} of routed (${wrkLine(fastPath)})`);
 } finally {
   if (daemon) await stopDaemon(daemon, 3000);
   await lab.destroy();
   rmSync(work, { recursive: true, force: true });
 }
 
-function wrkLine() {
+function wrkLine(fastPath) {
   return `wrk -t ${threads} -c ${connections} -d ${seconds}s, new connection per request, ${rounds} interleaved rounds${pin ? ', pinned' : ''}, ${fastPath.replace(/:.*/, '')}`;
 }
 
