@@ -116,7 +116,9 @@ try {
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const [md, mr, mn] = [median(direct), median(routed), median(nat)];
   const pct = (a, b) => `${((a / b) * 100).toFixed(1)}%`;
-  console.log(`median of ${rounds}: direct ${md.toFixed(0)}, routed ${mr.toFixed(0)}, NAT ${mn.toFixed(0)} req/s: NAT at ${pct(mn, md)} of direct, ${pct(mn, mr)} of routed (${wrkLine(fastPath)})`);
+  // The rounds are interleaved, so each round's ratio compares paths under the same background load.
+  const paired = (xs) => median(xs.map((x, i) => x / direct[i])) * 100;
+  console.log(`median of ${rounds}: direct ${md.toFixed(0)}, routed ${mr.toFixed(0)}, NAT ${mn.toFixed(0)} req/s: NAT at ${pct(mn, md)} of direct, ${pct(mn, mr)} of routed; median of the rounds' own ratios to direct: routed ${paired(routed).toFixed(1)}%, NAT ${paired(nat).toFixed(1)}% (${wrkLine(fastPath)})`);
 } finally {
   if (daemon) await stopDaemon(daemon, 3000);
   await lab.destroy();
