@@ -10,7 +10,10 @@
  * weight sum; the real server's chain DNATs. persistence_timeout: each
  * real server has a timeout set of client addresses, refreshed on every new
  * connection and looked up before the scheduler (kube-proxy's session
- * affinity does the same).
+ * affinity does the same). For TCP the client's element is refreshed again
+ * when the connection ends (a FIN or RST forwarded either way, in the
+ * `forward` chain), so the client keeps its real server for the timeout
+ * after its last connection, as an IPVS persistence template does.
  *
  * DR: at netdev ingress (no conntrack), frames for the virtual service are
  * sent on with `fwd ip to RS device DEV`, which resolves the real server's
@@ -100,6 +103,8 @@ export interface NftNames {
   drHooks: string[];
   /** The NAT table's flowtable, when it has one. */
   flowtable?: string;
+  /** Whether the NAT table has a forward chain (flowtable, persistence refreshed at a connection's end). */
+  forward?: boolean;
 }
 
 export interface NftRuleset {
@@ -123,6 +128,8 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
   /** What the flowtable rule matches: the NAT virtual addresses and fwmarks. */
   const natVips = new Set<string>();
   const natMarks = new Set<number>();
+  /** Forward-chain rules refreshing persistence at a TCP connection's end. */
+  const natEnd: string[] = [];
 
   for (const s of table) {
     const sched = nftSchedule(s.lbAlgo).as;
@@ -156,6 +163,16 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
           nat.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
           body.push(`    ip saddr @${set} goto ${c.chain}`);
           rs.push(`    update @${set} { ip saddr }`);
+          if (proto === 'tcp') {
+            const to = `ip daddr ${c.d.ip}${c.d.port ? ` tcp dport ${c.d.port}` : ''}`;
+            const from = `ip saddr ${c.d.ip}${c.d.port ? ` tcp sport ${c.d.port}` : ''}`;
+            for (const m of s.matches) {
+              if (m.kind !== 'addr' || m.ip.includes(':')) continue;
+              const orig = `ct status dnat ct original ip daddr ${m.ip}${m.port ? ` ct original proto-dst ${m.port}` : ''}`;
+              natEnd.push(`    ${to} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip saddr }`);
+              natEnd.push(`    ${from} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip daddr }`);
+            }
+          }
         }
         rs.push(`    counter meta l4proto ${proto} dnat ip to ${c.d.ip}${c.d.port ? `:${c.d.port}` : ''}`);
         nat.push(`  chain ${c.chain} {`, ...rs, '  }');
@@ -224,21 +241,13 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
   out.push(`table ip ${NAT_TABLE} {}`, `flush table ip ${NAT_TABLE}`);
   for (const c of prev.nat.filter((c) => !natChains.includes(c))) out.push(`delete chain ip ${NAT_TABLE} ${c}`);
   for (const c of prev.natSets.filter((c) => !natSets.includes(c))) out.push(`delete set ip ${NAT_TABLE} ${c}`);
-  // The forward chain's rule is gone with the flush, so an unwanted flowtable can go.
-  if (prev.flowtable && !flowtable) out.push(`delete chain ip ${NAT_TABLE} forward`);
+  const forward = [...natEnd, ...(flowtable ? fast.map((m) => `    ${m} ct status dnat ct state established flow add @${flowtable}`) : [])];
+  // The forward chain's rules are gone with the flush, so an unwanted chain or flowtable can go.
+  if (prev.forward && !forward.length) out.push(`delete chain ip ${NAT_TABLE} forward`);
   if (prev.flowtable && prev.flowtable !== flowtable) out.push(`delete flowtable ip ${NAT_TABLE} ${prev.flowtable}`);
-  const ft = flowtable
-    ? [
-        `  flowtable ${flowtable} {`,
-        `    hook ingress priority 0; devices = { ${ftDevices.map((d) => `"${d}"`).join(', ')} };`,
-        '  }',
-        '  chain forward {',
-        '    type filter hook forward priority filter; policy accept;',
-        ...fast.map((m) => `    ${m} ct status dnat ct state established flow add @${flowtable}`),
-        '  }',
-      ]
-    : [];
-  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, ...ft, '}');
+  const ft = flowtable ? [`  flowtable ${flowtable} {`, `    hook ingress priority 0; devices = { ${ftDevices.map((d) => `"${d}"`).join(', ')} };`, '  }'] : [];
+  const fwd = forward.length ? ['  chain forward {', '    type filter hook forward priority filter; policy accept;', ...forward, '  }'] : [];
+  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, ...ft, ...fwd, '}');
   out.push(`table netdev ${DR_TABLE} {}`, `flush table netdev ${DR_TABLE}`);
   for (const c of prev.drHooks.filter((c) => !drHooks.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
   for (const c of prev.dr.filter((c) => !drChains.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
@@ -250,7 +259,7 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
     }
     out.push(...dr, '}');
   }
-  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks, ...(flowtable ? { flowtable } : {}) }, notes };
+  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks, ...(flowtable ? { flowtable } : {}), ...(forward.length ? { forward: true } : {}) }, notes };
 }
 
 /** 32-bit FNV-1a, as 8 hex digits: a short stable name part. */

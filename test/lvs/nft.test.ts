@@ -82,6 +82,20 @@ describe('nftables backend text', () => {
     nftCheck(r.text);
   });
 
+  it('NAT persistence over TCP: the client\'s element is refreshed again when its connection ends (FIN or RST either way)', () => {
+    const r = nftRuleset([svc({ persistenceTimeoutS: 50 })]);
+    const orig = 'ct status dnat ct original ip daddr 10.9.0.100 ct original proto-dst 80';
+    expect(r.text).toContain(`    ip daddr 198.18.0.21 tcp dport 80 tcp flags & (fin | rst) != 0 ${orig} update @vs0_198_18_0_21_80_p50 { ip saddr }`);
+    expect(r.text).toContain(`    ip saddr 198.18.0.22 tcp sport 80 tcp flags & (fin | rst) != 0 ${orig} update @vs0_198_18_0_22_80_p50 { ip daddr }`);
+    expect(r.names.forward).toBe(true);
+    nftCheck(r.text);
+    // UDP has no end to see; without persistence there is nothing to refresh: no forward chain.
+    expect(nftRuleset([svc({ persistenceTimeoutS: 50, protocol: 'UDP' })]).text).not.toContain('chain forward');
+    const plain = nftRuleset([svc({})], { previous: r.names });
+    expect(plain.text).toContain('delete chain ip belay_lvs forward\n');
+    expect(plain.names.forward).toBeUndefined();
+  });
+
   it('DR: netdev ingress, fwd to the real server on its device, per-connection hash', () => {
     const r = nftRuleset([svc({ lbKind: 'DR', lbAlgo: 'wrr' })], { deviceOf: () => 'eth0' });
     expect(r.text).toContain('type filter hook ingress device "eth0" priority -500; policy accept;');
@@ -144,6 +158,10 @@ describe('nftables backend text', () => {
     expect(moved.text).not.toContain('delete chain ip belay_lvs forward');
     const off = nftRuleset([svc({})], { previous: first.names });
     expect(off.text).toContain(`delete chain ip belay_lvs forward\ndelete flowtable ip belay_lvs ${first.names.flowtable}\n`);
+    // A persistent service keeps the forward chain (its end-of-connection refresh) when the flowtable goes.
+    const kept = nftRuleset([svc({ persistenceTimeoutS: 9 })], { previous: first.names });
+    expect(kept.text).not.toContain('delete chain ip belay_lvs forward');
+    expect(kept.text).toContain(`delete flowtable ip belay_lvs ${first.names.flowtable}\n`);
     expect(off.names.flowtable).toBeUndefined();
   });
 
