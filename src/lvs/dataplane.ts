@@ -108,7 +108,7 @@ export class NftDataPlane implements DataPlane {
         await run('nft', ['-f', '-'], text(plain));
         this.flowtable = false;
         const why = String((err as Error).message).split('\n').find((l) => /Error/.test(l)) ?? String(err);
-        this.log(`LVS: NAT without the nftables flowtable fast path: the kernel refused it (${why.trim()}; CONFIG_NF_FLOW_TABLE); BELAY_LVS_FLOWTABLE=off skips the attempt`);
+        this.log(`LVS: NAT without the nftables flowtable fast path: the kernel refused it (${why.trim()}; it needs CONFIG_NF_FLOW_TABLE); BELAY_LVS_FLOWTABLE=off skips the attempt`);
         for (const n of plain.notes) this.log(`LVS: ${n}`);
         this.previous = plain.names;
         return;
@@ -118,11 +118,6 @@ export class NftDataPlane implements DataPlane {
     for (const n of r.notes) this.log(`LVS: ${n}`);
     await run('nft', ['-f', '-'], text(r));
     this.previous = r.names;
-  }
-
-  /** Whether applies still include the flowtable (false once the kernel refused it). */
-  get fastPath(): boolean {
-    return this.flowtable;
   }
 
   async remove(): Promise<void> {
