@@ -40,6 +40,27 @@ async function run(cmd: string, args: string[], input: string): Promise<void> {
   }
 }
 
+/**
+ * The NAT fast path: `BELAY_LVS_FLOWTABLE=off` leaves it out; otherwise
+ * (`auto`, the default) the NAT table gets a software flowtable when the
+ * kernel has one (CONFIG_NF_FLOW_TABLE), else it is left out and said once.
+ */
+export function flowtableWanted(env = process.env.BELAY_LVS_FLOWTABLE): boolean {
+  if (env === undefined || env === '' || env === 'auto') return true;
+  if (env === 'off') return false;
+  throw new Error(`BELAY_LVS_FLOWTABLE=${env}: expected auto or off`);
+}
+
+/** The director's layer-3 interfaces (up, not loopback, with an IPv4 address): the flowtable's devices. */
+function l3Devices(): string[] {
+  try {
+    const links = JSON.parse(execFileSync('ip', ['-j', '-4', 'addr', 'show', 'up'], { encoding: 'utf8' })) as { ifname?: string; flags?: string[]; addr_info?: unknown[] }[];
+    return links.filter((l) => l.ifname && !l.flags?.includes('LOOPBACK') && (l.addr_info?.length ?? 0) > 0).map((l) => l.ifname!);
+  } catch {
+    return [];
+  }
+}
+
 /** The device a real server is reached on directly (DR needs an on-link route). */
 function onLinkDevice(ip: string): string | undefined {
   try {
@@ -55,7 +76,14 @@ export class NftDataPlane implements DataPlane {
   readonly name = 'nftables' as const;
   private previous: NftRuleset['names'] | undefined;
   private readonly devices = new Map<string, string | undefined>();
-  constructor(private readonly log: (l: string) => void = () => {}) {}
+  /** Still trying the flowtable: wanted, and the kernel has not refused it. */
+  private flowtable: boolean;
+  constructor(
+    private readonly log: (l: string) => void = () => {},
+    flowtable = flowtableWanted(),
+  ) {
+    this.flowtable = flowtable;
+  }
 
   private deviceOf = (ip: string): string | undefined => {
     if (!this.devices.has(ip)) this.devices.set(ip, onLinkDevice(ip));
@@ -63,10 +91,32 @@ export class NftDataPlane implements DataPlane {
   };
 
   async apply(table: DesiredService[]): Promise<void> {
-    const r = nftRuleset(table, { deviceOf: this.deviceOf, ...(this.previous ? { previous: this.previous } : {}) });
-    for (const n of r.notes) this.log(`LVS: ${n}`);
+    const base = { deviceOf: this.deviceOf, ...(this.previous ? { previous: this.previous } : {}) };
     // The first apply of this process also clears what a killed predecessor left (same transaction: no gap).
-    await run('nft', ['-f', '-'], this.previous ? r.text : nftRemoveText() + r.text);
+    const text = (r: NftRuleset) => (this.previous ? r.text : nftRemoveText() + r.text);
+    if (this.flowtable) {
+      const r = nftRuleset(table, { ...base, flowtableDevices: l3Devices() });
+      try {
+        await run('nft', ['-f', '-'], text(r));
+        for (const n of r.notes) this.log(`LVS: ${n}`);
+        this.previous = r.names;
+        return;
+      } catch (err) {
+        if (!r.names.flowtable) throw err;
+        // Refused as a whole (one transaction): try once more without the fast path; if that loads, the kernel lacks it.
+        const plain = nftRuleset(table, base);
+        await run('nft', ['-f', '-'], text(plain));
+        this.flowtable = false;
+        const why = String((err as Error).message).split('\n').find((l) => /Error/.test(l)) ?? String(err);
+        this.log(`LVS: NAT without the nftables flowtable fast path: the kernel refused it (${why.trim()}; it needs CONFIG_NF_FLOW_TABLE); BELAY_LVS_FLOWTABLE=off skips the attempt`);
+        for (const n of plain.notes) this.log(`LVS: ${n}`);
+        this.previous = plain.names;
+        return;
+      }
+    }
+    const r = nftRuleset(table, base);
+    for (const n of r.notes) this.log(`LVS: ${n}`);
+    await run('nft', ['-f', '-'], text(r));
     this.previous = r.names;
   }
 

@@ -10,13 +10,26 @@
  * weight sum; the real server's chain DNATs. persistence_timeout: each
  * real server has a timeout set of client addresses, refreshed on every new
  * connection and looked up before the scheduler (kube-proxy's session
- * affinity does the same).
+ * affinity does the same). For TCP the client's element is refreshed again
+ * when the connection ends (a FIN or RST forwarded either way, in the
+ * `forward` chain), so the client keeps its real server for the timeout
+ * after its last connection, as an IPVS persistence template does.
  *
  * DR: at netdev ingress (no conntrack), frames for the virtual service are
  * sent on with `fwd ip to RS device DEV`, which resolves the real server's
  * MAC and keeps the IP header (the real server holds the VIP on lo). The
  * choice must be the same for every packet of a connection, so rr/wrr hash
  * the connection (saddr . sport) and sh hashes the source.
+ *
+ * NAT fast path: with flowtable devices given, the NAT table also has a
+ * software flowtable and a forward chain that adds the virtual services'
+ * established connections to it (`flow add`): their later packets are
+ * forwarded and NATed from the ingress hook, skipping the rest of the
+ * netfilter path. Only the first packets of a connection pass the `nat`
+ * chain anyway, so scheduling, persistence and the pool are untouched;
+ * conntrack keeps the entries (marked [OFFLOAD]), so connection counts too.
+ * The flowtable's name carries a hash of its devices: a device change makes
+ * a new one rather than redefining the hooks of one in use.
  *
  * Set elements survive a re-apply (`flush table` leaves them), so clients
  * stay on their real server while it stays in the pool. A set's name carries
@@ -76,14 +89,28 @@ function pick(expr: string, chains: { chain: string; weight: number }[], weighte
 export interface NftOptions {
   /** DR: the device each real server is reached on (its on-link route). */
   deviceOf?: (ip: string) => string | undefined;
+  /** NAT fast path: the devices of a software flowtable (the director's interfaces); none or empty: no flowtable. */
+  flowtableDevices?: string[];
   /** Chains and sets written by the previous apply, to delete those no longer wanted. */
-  previous?: { nat: string[]; natSets: string[]; dr: string[]; drSets: string[]; drHooks: string[] };
+  previous?: NftNames;
+}
+
+export interface NftNames {
+  nat: string[];
+  natSets: string[];
+  dr: string[];
+  drSets: string[];
+  drHooks: string[];
+  /** The NAT table's flowtable, when it has one. */
+  flowtable?: string;
+  /** Whether the NAT table has a forward chain (flowtable, persistence refreshed at a connection's end). */
+  forward?: boolean;
 }
 
 export interface NftRuleset {
   text: string;
   /** Names, for the next apply's clean-up. */
-  names: { nat: string[]; natSets: string[]; dr: string[]; drSets: string[]; drHooks: string[] };
+  names: NftNames;
   /** Why a service or destination is not in the tables. */
   notes: string[];
 }
@@ -98,6 +125,11 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
   const natEntry: string[] = [];
   const dr: string[] = [];
   const drEntry = new Map<string, string[]>();
+  /** What the flowtable rule matches: the NAT virtual addresses and fwmarks. */
+  const natVips = new Set<string>();
+  const natMarks = new Set<number>();
+  /** Forward-chain rules refreshing persistence at a TCP connection's end. */
+  const natEnd: string[] = [];
 
   for (const s of table) {
     const sched = nftSchedule(s.lbAlgo).as;
@@ -116,6 +148,10 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
       const chain = s.id;
       natChains.push(chain);
       for (const m of matches) natEntry.push(`    ${m} jump ${chain}`);
+      for (const m of s.matches) {
+        if (m.kind === 'fwmark') natMarks.add(m.fwmark);
+        else if (!m.ip.includes(':')) natVips.add(m.ip);
+      }
       const body: string[] = [];
       const rsChains = dests.map((d) => ({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d }));
       for (const c of rsChains) {
@@ -127,6 +163,16 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
           nat.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
           body.push(`    ip saddr @${set} goto ${c.chain}`);
           rs.push(`    update @${set} { ip saddr }`);
+          if (proto === 'tcp') {
+            const to = `ip daddr ${c.d.ip}${c.d.port ? ` tcp dport ${c.d.port}` : ''}`;
+            const from = `ip saddr ${c.d.ip}${c.d.port ? ` tcp sport ${c.d.port}` : ''}`;
+            for (const m of s.matches) {
+              if (m.kind !== 'addr' || m.ip.includes(':')) continue;
+              const orig = `ct status dnat ct original ip daddr ${m.ip}${m.port ? ` ct original proto-dst ${m.port}` : ''}`;
+              natEnd.push(`    ${to} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip saddr }`);
+              natEnd.push(`    ${from} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip daddr }`);
+            }
+          }
         }
         rs.push(`    counter meta l4proto ${proto} dnat ip to ${c.d.ip}${c.d.port ? `:${c.d.port}` : ''}`);
         nat.push(`  chain ${c.chain} {`, ...rs, '  }');
@@ -183,12 +229,25 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
 
   const prev = opts.previous ?? { nat: [], natSets: [], dr: [], drSets: [], drHooks: [] };
   const drHooks = [...drEntry.keys()].map((dev) => `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`);
+  const ftDevices = [...new Set(opts.flowtableDevices ?? [])].sort();
+  const fast: string[] = [];
+  if (ftDevices.length) {
+    if (natVips.size) fast.push(`ct original ip daddr { ${[...natVips].join(', ')} }`);
+    if (natMarks.size) fast.push(`meta mark { ${[...natMarks].join(', ')} }`);
+  }
+  const flowtable = fast.length ? `ft_${fnv1a(ftDevices.join(' '))}` : undefined;
   const out: string[] = [];
   // NAT table: create if missing, flush every chain (set elements stay), drop what is gone, write the rest.
   out.push(`table ip ${NAT_TABLE} {}`, `flush table ip ${NAT_TABLE}`);
   for (const c of prev.nat.filter((c) => !natChains.includes(c))) out.push(`delete chain ip ${NAT_TABLE} ${c}`);
   for (const c of prev.natSets.filter((c) => !natSets.includes(c))) out.push(`delete set ip ${NAT_TABLE} ${c}`);
-  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, '}');
+  const forward = [...natEnd, ...(flowtable ? fast.map((m) => `    ${m} ct status dnat ct state established flow add @${flowtable}`) : [])];
+  // The forward chain's rules are gone with the flush, so an unwanted chain or flowtable can go.
+  if (prev.forward && !forward.length) out.push(`delete chain ip ${NAT_TABLE} forward`);
+  if (prev.flowtable && prev.flowtable !== flowtable) out.push(`delete flowtable ip ${NAT_TABLE} ${prev.flowtable}`);
+  const ft = flowtable ? [`  flowtable ${flowtable} {`, `    hook ingress priority 0; devices = { ${ftDevices.map((d) => `"${d}"`).join(', ')} };`, '  }'] : [];
+  const fwd = forward.length ? ['  chain forward {', '    type filter hook forward priority filter; policy accept;', ...forward, '  }'] : [];
+  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, ...ft, ...fwd, '}');
   out.push(`table netdev ${DR_TABLE} {}`, `flush table netdev ${DR_TABLE}`);
   for (const c of prev.drHooks.filter((c) => !drHooks.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
   for (const c of prev.dr.filter((c) => !drChains.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
@@ -200,7 +259,14 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
     }
     out.push(...dr, '}');
   }
-  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks }, notes };
+  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks, ...(flowtable ? { flowtable } : {}), ...(forward.length ? { forward: true } : {}) }, notes };
+}
+
+/** 32-bit FNV-1a, as 8 hex digits: a short stable name part. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
 /** Remove belay's tables (shutdown). */

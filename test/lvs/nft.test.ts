@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { nftRemoveText, nftRuleset, nftSchedule } from '../../src/lvs/nft.js';
+import { flowtableWanted } from '../../src/lvs/dataplane.js';
 import type { DesiredService } from '../../src/lvs/pool.js';
 
 const d = (ip: string, weight: number) => ({ ip, port: 80, weight, configuredWeight: weight, up: true, sorry: false, reason: 'ok' });
@@ -24,6 +25,18 @@ const svc = (over: Partial<DesiredService>): DesiredService => ({
   line: 1,
   ...over,
 });
+
+/** Kernel errors of `nft -c` on text, or [] when it loads. */
+function nftErrors(text: string): string[] {
+  try {
+    nftCheck(text);
+    return [];
+  } catch (err) {
+    return String((err as { stderr?: Buffer }).stderr ?? err)
+      .split('\n')
+      .filter((l) => /Error:/.test(l));
+  }
+}
 
 function nftCheck(text: string): void {
   const dir = mkdtempSync(path.join(tmpdir(), 'blv-nft-'));
@@ -69,6 +82,20 @@ describe('nftables backend text', () => {
     nftCheck(r.text);
   });
 
+  it('NAT persistence over TCP: the client\'s element is refreshed again when its connection ends (FIN or RST either way)', () => {
+    const r = nftRuleset([svc({ persistenceTimeoutS: 50 })]);
+    const orig = 'ct status dnat ct original ip daddr 10.9.0.100 ct original proto-dst 80';
+    expect(r.text).toContain(`    ip daddr 198.18.0.21 tcp dport 80 tcp flags & (fin | rst) != 0 ${orig} update @vs0_198_18_0_21_80_p50 { ip saddr }`);
+    expect(r.text).toContain(`    ip saddr 198.18.0.22 tcp sport 80 tcp flags & (fin | rst) != 0 ${orig} update @vs0_198_18_0_22_80_p50 { ip daddr }`);
+    expect(r.names.forward).toBe(true);
+    nftCheck(r.text);
+    // UDP has no end to see; without persistence there is nothing to refresh: no forward chain.
+    expect(nftRuleset([svc({ persistenceTimeoutS: 50, protocol: 'UDP' })]).text).not.toContain('chain forward');
+    const plain = nftRuleset([svc({})], { previous: r.names });
+    expect(plain.text).toContain('delete chain ip belay_lvs forward\n');
+    expect(plain.names.forward).toBeUndefined();
+  });
+
   it('DR: netdev ingress, fwd to the real server on its device, per-connection hash', () => {
     const r = nftRuleset([svc({ lbKind: 'DR', lbAlgo: 'wrr' })], { deviceOf: () => 'eth0' });
     expect(r.text).toContain('type filter hook ingress device "eth0" priority -500; policy accept;');
@@ -92,6 +119,50 @@ describe('nftables backend text', () => {
     const second = nftRuleset([svc({ persistenceTimeoutS: 90 })], { previous: first.names });
     expect(second.text).toContain('delete set ip belay_lvs vs0_198_18_0_21_80_p30\n');
     expect(second.text).toContain('set vs0_198_18_0_21_80_p90 { type ipv4_addr; flags dynamic,timeout; timeout 90s; }');
+  });
+
+  it('NAT fast path: a flowtable on the given devices, fed by the virtual services\' established DNAT connections', () => {
+    const r = nftRuleset([svc({ matches: [{ kind: 'addr', ip: '10.9.0.100', port: 80 }, { kind: 'fwmark', fwmark: 3 }] })], { flowtableDevices: ['eth1', 'eth0', 'eth0'] });
+    const ft = r.names.flowtable!;
+    expect(ft).toMatch(/^ft_[0-9a-f]{8}$/);
+    expect(r.text).toContain(`  flowtable ${ft} {\n    hook ingress priority 0; devices = { "eth0", "eth1" };\n  }`);
+    expect(r.text).toContain('    type filter hook forward priority filter; policy accept;');
+    expect(r.text).toContain(`    ct original ip daddr { 10.9.0.100 } ct status dnat ct state established flow add @${ft}`);
+    expect(r.text).toContain(`    meta mark { 3 } ct status dnat ct state established flow add @${ft}`);
+    // The DNAT chains are unchanged: scheduling and persistence stay on the first packet.
+    expect(r.text).toContain('numgen inc mod 2 vmap { 0 : goto vs0_198_18_0_21_80, 1 : goto vs0_198_18_0_22_80 }');
+    // No NAT service, or no devices: no flowtable.
+    expect(nftRuleset([svc({ lbKind: 'DR' })], { flowtableDevices: ['eth0'], deviceOf: () => 'eth0' }).names.flowtable).toBeUndefined();
+    expect(nftRuleset([svc({})], { flowtableDevices: [] }).text).not.toContain('flowtable');
+    // Where the kernel has no flowtable (CONFIG_NF_FLOW_TABLE unset) only those lines are refused; the rest loads.
+    const errors = nftErrors(r.text);
+    for (const e of errors) expect(e).toMatch(/No such file or directory/);
+    expect(errors.length === 0 || errors.length === 3, errors.join('\n')).toBe(true);
+  });
+
+  it('BELAY_LVS_FLOWTABLE: auto (default) or off; anything else is refused by name', () => {
+    expect(flowtableWanted(undefined)).toBe(true);
+    expect(flowtableWanted('auto')).toBe(true);
+    expect(flowtableWanted('off')).toBe(false);
+    expect(() => flowtableWanted('yes')).toThrow(/BELAY_LVS_FLOWTABLE=yes: expected auto or off/);
+  });
+
+  it('the flowtable goes when no longer wanted, and a device change makes a new one', () => {
+    const first = nftRuleset([svc({})], { flowtableDevices: ['eth0'] });
+    const same = nftRuleset([svc({})], { flowtableDevices: ['eth0'], previous: first.names });
+    expect(same.names.flowtable).toBe(first.names.flowtable);
+    expect(same.text).not.toContain('delete flowtable');
+    const moved = nftRuleset([svc({})], { flowtableDevices: ['eth0', 'eth2'], previous: first.names });
+    expect(moved.names.flowtable).not.toBe(first.names.flowtable);
+    expect(moved.text).toContain(`delete flowtable ip belay_lvs ${first.names.flowtable}\n`);
+    expect(moved.text).not.toContain('delete chain ip belay_lvs forward');
+    const off = nftRuleset([svc({})], { previous: first.names });
+    expect(off.text).toContain(`delete chain ip belay_lvs forward\ndelete flowtable ip belay_lvs ${first.names.flowtable}\n`);
+    // A persistent service keeps the forward chain (its end-of-connection refresh) when the flowtable goes.
+    const kept = nftRuleset([svc({ persistenceTimeoutS: 9 })], { previous: first.names });
+    expect(kept.text).not.toContain('delete chain ip belay_lvs forward');
+    expect(kept.text).toContain(`delete flowtable ip belay_lvs ${first.names.flowtable}\n`);
+    expect(off.names.flowtable).toBeUndefined();
   });
 
   it('every lb_algo has a schedule; the fallbacks say what they do', () => {
