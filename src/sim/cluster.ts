@@ -17,7 +17,8 @@
  * Invariants, checked after every event (see docs/simulator.md):
  *  - double-active: a primitive (or more clone instances than clone-max) is
  *    never active on two powered nodes at once, unless one of them is
- *    UNCLEAN (left the quorate membership and not fenced);
+ *    UNCLEAN (left the quorate membership and not fenced) or holds it after
+ *    a failed stop (blocked there: stonith-enabled=false);
  *  - multiple-active-recovered (fencing "none"): two holders inside one
  *    partition are recovered within a bounded time;
  *  - dc / dc-without-quorum: at most one DC per ring, none without quorum;
@@ -893,6 +894,13 @@ export class ClusterSim {
     }
   }
 
+  /** The node's own replica records its last stop of this resource as failed. */
+  private stopFailedOn(n: SimNode, rsc: string): boolean {
+    const ns = n.ctl?.cib.status?.find((x) => x.id === String(n.id));
+    const last = ns?.lrm?.resources.find((r) => r.id === rsc)?.ops.find((o) => o.id === `${rsc}_last_0`);
+    return last !== undefined && last.operation === 'stop' && last.opStatus !== '-1' && last.rcCode !== '0';
+  }
+
   /** Run after every event. */
   private checkStep(): void {
     // Double activity, from the agents' real state.
@@ -911,7 +919,11 @@ export class ClusterSim {
         this.multiSince.delete(rsc);
         continue;
       }
-      const clean = list.filter((n) => !n.unclean);
+      // An instance whose stop failed, with stonith-enabled=false (the sim's
+      // CIB): Pacemaker blocks it where it is ("FAILED (blocked)") and
+      // cannot do more until an admin cleans it up; it places the other
+      // instances without it. It is known activity, not a cluster fault.
+      const clean = list.filter((n) => !n.unclean && !this.stopFailedOn(n, rsc));
       if (clean.length > max) {
         // Two clean holders: in power-off mode never; with fencing "none" the
         // cluster must recover it (multiple-active) within a bound.
