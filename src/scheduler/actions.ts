@@ -38,6 +38,8 @@ export interface Action {
   /** Probe result expected (rc 7 normally). */
   isProbe?: boolean;
   cluster?: boolean;
+  /** Pacemaker's position in data_set->actions (see Graph.actionPhase). */
+  seq: number;
 }
 
 export const F = {
@@ -58,11 +60,31 @@ export interface Ordering {
   first: Action;
   then: Action;
   flags: number;
+  /** When Pacemaker's order_actions() would have made it (see Graph.orderPhase). */
+  seq: number;
 }
+
+/**
+ * Pacemaker 2.1 creates actions and orderings in stages that differ from the
+ * order belay builds them in; what matters is the order in which
+ * pcmk__update_action_for_orderings() walks them (it decides which cause
+ * becomes an action's "due to" reason). Each action and ordering records the
+ * stage Pacemaker would create it in, and a counter within it.
+ */
+export const ACTION_PHASE = { expired: 0, config: 1, probes: 2, create: 3, fencing: 4, apply: 5 } as const;
+export const ORDER_PHASE = { cib: 0, internal: 1, probes: 2, create: 3, fencing: 4, walk: 5 } as const;
+const PHASE_SPAN = 10_000_000;
 
 export class Graph {
   actions: Action[] = [];
+  actionPhase: number = ACTION_PHASE.create;
+  orderPhase: number = ORDER_PHASE.create;
+  private counter = 0;
   constructor(public ws: WorkingSet) {}
+
+  nextSeq(phase: number): number {
+    return phase * PHASE_SPAN + this.counter++;
+  }
 
   key(rsc: Rsc | undefined, task: string, interval = 0): string {
     return `${rsc ? rsc.id : ''}_${task}_${interval}`;
@@ -92,7 +114,7 @@ export class Graph {
     }
     const a: Action = {
       id: this.actions.length, rsc, task, interval, node, pseudo: !!opts.pseudo, optional, runnable: true,
-      printAlways: false, before: [], after: [],
+      printAlways: false, before: [], after: [], seq: this.nextSeq(this.actionPhase),
     };
     this.setRunnable(a);
     this.actions.push(a);
@@ -137,8 +159,9 @@ export class Graph {
 
   private orderIndex = new Map<Action, Map<Action, Ordering>>();
 
-  order(first: Action | undefined, then: Action | undefined, flags: number): void {
-    if (!first || !then || first === then) return;
+  /** order_actions(); true when it made a new ordering (or added flags to one). */
+  order(first: Action | undefined, then: Action | undefined, flags: number): boolean {
+    if (!first || !then || first === then) return false;
     let m = this.orderIndex.get(first);
     if (!m) {
       m = new Map();
@@ -149,14 +172,21 @@ export class Graph {
       // order_actions: an ordering of the same pair that shares any flag is a
       // duplicate and dropped, so the first one configured wins (an Optional
       // "A then B" before a Mandatory one leaves it optional)
-      if (existing.flags & flags) return;
+      if (existing.flags & flags) return false;
       existing.flags |= flags;
-      return;
+      return true;
     }
-    const o: Ordering = { first, then, flags };
+    const o: Ordering = { first, then, flags, seq: this.nextSeq(this.orderPhase) };
     m.set(then, o);
-    first.after.push(o);
-    then.before.push(o);
+    if (this.orderPhase === ORDER_PHASE.walk) {
+      // made while walking: prepended, as order_actions() does
+      first.after.unshift(o);
+      then.before.unshift(o);
+    } else {
+      first.after.push(o);
+      then.before.push(o);
+    }
+    return true;
   }
 }
 
@@ -704,10 +734,13 @@ function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, then
       return;
     }
   }
-  const ft = firstTaskFor(first, firstTask);
+  // A collective's own start (stop...) is ordered: the walk remaps it to its
+  // running (stopped...) pseudo action, as Pacemaker does (action_for_ordering)
+  const own = first.kind !== 'primitive' ? g.findAll(first, firstTask) : [];
+  const ft = own.length > 0 ? firstTask : firstTaskFor(first, firstTask);
   const thens = g.findAll(then, thenTask);
   if (thens.length === 0) return;
-  const firsts = firstActions(g, first, ft, then, g.findAll(first, ft));
+  const firsts = own.length > 0 ? own : firstActions(g, first, ft, then, g.findAll(first, ft));
   for (const f of firsts) for (const t of thens) g.order(f, t, flags);
 }
 
@@ -904,7 +937,7 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
   if (first.optional !== before.fo || first.runnable !== before.fr) changedSet.add(first);
 }
 
-function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
+function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>, onThenChanged?: (a: Action) => void, flagsKnown?: () => void): void {
   const { first, then } = o;
   const type = o.flags;
   // A group's start stands for its assigned node in node-limited checks
@@ -915,6 +948,8 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   };
   const ff = flagsOf(g, first, nodeOf(then));
   const tf = flagsOf(g, then, nodeOf(first));
+  // (what summarising a collective's flags changed does not count as a change)
+  flagsKnown?.();
   if (type & F.SAME_NODE && first.node && then.node && first.node !== then.node) return;
   // graphed (printed) flags
   if (type & F.THEN_IMPLIES_FIRST_GRAPHED && !tf.optional && !first.printAlways) {
@@ -956,7 +991,17 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   if (then.rsc && then.rsc.kind !== 'primitive' && then.pseudo) {
     for (const ma of memberActions(g, then)) if (then.rsc.kind === 'group' || ma.runnable) thenTargets.push(ma);
   }
-  for (const t of thenTargets) updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
+  for (const t of thenTargets) {
+    const was = flagBits(t);
+    updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
+    // pcmk__update_ordered_actions: a changed member or instance action is
+    // walked again at once ("X_stop then X_start" for cloned groups)
+    if (onThenChanged && t.rsc?.parent && was !== flagBits(t)) {
+      onThenChanged(t);
+      // pcmk__multi_update_actions: then the changed instance action's own "then" actions
+      if (t !== then && then.rsc?.kind === 'clone' && t.rsc.parent === then.rsc) for (const x of [...t.after]) onThenChanged(x.then);
+    }
+  }
 }
 
 /** The members' (group) or instances' (clone) actions matching a collective action's task. */
@@ -971,6 +1016,83 @@ function memberActions(g: Graph, a: Action): Action[] {
     }
   }
   return out;
+}
+
+const flagBits = (a: Action): number => (a.optional ? 1 : 0) | (a.runnable ? 2 : 0);
+
+/**
+ * pcmk__update_action_for_orderings, depth first as Pacemaker does it: every
+ * action (newest first) is updated from its "first" actions (newest ordering
+ * first); a "first" that changes has its own "then" actions and itself walked
+ * again at once, and a "then" that changes is walked again, then its own
+ * "then" actions. The first cause to reach an action gives its reason.
+ */
+function isAncestor(a: Rsc, r: Rsc): boolean {
+  for (let p = r.parent; p; p = p.parent) if (p === a) return true;
+  return false;
+}
+
+/** action_for_ordering: a collective's start, stop, promote, demote -> its running, stopped, promoted, demoted. */
+function remappedFirst(g: Graph, a: Action): Action {
+  const r = a.rsc;
+  if (!r || r.kind === 'primitive' || a.interval !== 0) return a;
+  const task = firstTaskFor(r, a.task);
+  if (task === a.task) return a;
+  return g.find(r, task) ?? a;
+}
+
+function walkOrderings(g: Graph): void {
+  const newestFirst = (x: { seq: number }, y: { seq: number }) => y.seq - x.seq;
+  for (const a of g.actions) {
+    a.before.sort(newestFirst);
+    a.after.sort(newestFirst);
+  }
+  g.orderPhase = ORDER_PHASE.walk;
+  // Bounded: past it, propagate() finishes the fixed point
+  let budget = 200 * (g.actions.length + 100);
+  const update = (then: Action, depth: number): void => {
+    if (budget-- <= 0 || depth > 2000) return;
+    let thenChanged = false;
+    const last = flagBits(then);
+    for (const o of [...then.before]) {
+      if (o.flags === 0) continue;
+      const first = o.first;
+      // action_for_ordering: after a collective's start, its running...
+      if (first.rsc && then.rsc && first.rsc !== then.rsc && !isAncestor(first.rsc, then.rsc)) {
+        const mapped = remappedFirst(g, first);
+        if (mapped !== first) {
+          if (g.order(mapped, then, o.flags)) {
+            thenChanged = true;
+            o.flags = 0;
+          }
+          continue;
+        }
+      }
+      const changed = new Set<Action>();
+      const members = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? memberActions(g, first) : [];
+      let f0 = flagBits(first);
+      let t0 = flagBits(then);
+      let m0 = members.map(flagBits);
+      const known = () => {
+        f0 = flagBits(first);
+        t0 = flagBits(then);
+        m0 = members.map(flagBits);
+      };
+      applyOrdering(g, o, changed, (a) => update(a, depth + 1), known);
+      if (flagBits(then) !== t0) thenChanged = true;
+      for (const a of changed) if (a !== first && a !== then && !members.includes(a)) thenChanged = true;
+      if (flagBits(first) !== f0 || members.some((a, i) => flagBits(a) !== m0[i])) {
+        for (const x of [...first.after]) update(x.then, depth + 1);
+        update(first, depth + 1);
+      }
+    }
+    if (then.minRunnable !== undefined) thenChanged = flagBits(then) !== last;
+    if (thenChanged) {
+      update(then, depth + 1);
+      for (const x of [...then.after]) update(x.then, depth + 1);
+    }
+  };
+  for (const a of [...g.actions].sort(newestFirst)) update(a, 0);
 }
 
 function propagate(g: Graph): void {
@@ -1146,16 +1268,27 @@ export interface GraphResult {
 
 export function buildGraph(ws: WorkingSet): GraphResult {
   const g = new Graph(ws);
+  g.actionPhase = ACTION_PHASE.config;
   checkDefinitions(g);
+  g.actionPhase = ACTION_PHASE.create;
+  g.orderPhase = ORDER_PHASE.create;
   for (const r of ws.resources) createActions(g, r);
+  g.actionPhase = ACTION_PHASE.probes;
+  g.orderPhase = ORDER_PHASE.probes;
   createProbes(g);
+  g.actionPhase = ACTION_PHASE.apply;
+  g.orderPhase = ORDER_PHASE.internal;
   for (const r of ws.resources) internal(g, r);
+  g.orderPhase = ORDER_PHASE.cib;
   unpackOrders(g);
-  // Failure-timeout expiry: clear the fail count
+  // Failure-timeout expiry: clear the fail count (Pacemaker: while unpacking the status)
+  g.actionPhase = ACTION_PHASE.expired;
   for (const e of ws.expiredFailures) {
     const a = g.action(e.rsc, 'clear_failcount', e.node, false);
     a.cluster = true;
   }
+  g.actionPhase = ACTION_PHASE.fencing;
+  g.orderPhase = ORDER_PHASE.fencing;
   const fences = scheduleFencing(g);
   // One-or-more pseudo actions start from the instances' initial runnability
   for (const a of g.actions) {
@@ -1164,6 +1297,7 @@ export function buildGraph(ws: WorkingSet): GraphResult {
     for (const b of a.before) if (b.flags & F.MIN_RUNNABLE && flagsOf(g, b.first).runnable) count++;
     a.runnable = count >= a.minRunnable;
   }
+  walkOrderings(g);
   propagate(g);
   // A required stop or demote cancels a reload (pcmk__ar_then_cancels_first)
   for (const a of g.actions) {
