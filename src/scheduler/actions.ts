@@ -1276,11 +1276,13 @@ export function buildGraph(ws: WorkingSet): GraphResult {
   g.actionPhase = ACTION_PHASE.probes;
   g.orderPhase = ORDER_PHASE.probes;
   createProbes(g);
+  // pcmk__apply_orderings: the configured orderings first (they may make a
+  // "first" action, which the internal ones then order too), then the internal ones
   g.actionPhase = ACTION_PHASE.apply;
-  g.orderPhase = ORDER_PHASE.internal;
-  for (const r of ws.resources) internal(g, r);
   g.orderPhase = ORDER_PHASE.cib;
   unpackOrders(g);
+  g.orderPhase = ORDER_PHASE.internal;
+  for (const r of ws.resources) internal(g, r);
   // Failure-timeout expiry: clear the fail count (Pacemaker: while unpacking the status)
   g.actionPhase = ACTION_PHASE.expired;
   for (const e of ws.expiredFailures) {
