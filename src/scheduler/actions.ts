@@ -971,8 +971,12 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>, onThenChange
   }
   const relevant = type & (F.FIRST_IMPLIES_THEN | F.THEN_IMPLIES_FIRST | F.UNRUNNABLE_FIRST_BLOCKS | F.INTERMEDIATE_STOP | F.ASYMMETRIC);
   if (!relevant) return;
-  // For "then_implies_first", the first's update uses then's flags
-  if (type & F.THEN_IMPLIES_FIRST && !tf.optional && first.optional) {
+  // "then_implies_first": pcmk__update_ordered_actions (2.1 and 3.0) makes
+  // "first" required only when its flags for the ordering (a collective's,
+  // summarised from its members) are required and its own are not, so
+  // never a primitive's action: a required stop of the "then" side does
+  // not make the "first" side stop
+  if (type & F.THEN_IMPLIES_FIRST && !tf.optional && first.optional && !ff.optional) {
     const targets = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? [first, ...memberActions(g, first)] : [first];
     for (const t of targets) {
       if (t.optional && (t === first || t.runnable)) {
