@@ -31,8 +31,6 @@ export interface Action {
   after: Ordering[];
   /** One-or-more pseudo actions: runnable when at least this many "first" actions are. */
   minRunnable?: number;
-  /** Made required by an action of its own resource (no reason recorded). */
-  sameRscRequired?: boolean;
   /** A fencing action (task "stonith"). */
   fence?: boolean;
   /** Probe result expected (rc 7 normally). */
@@ -200,15 +198,9 @@ function reasonText(change: string, cause: Action): string {
 }
 
 function clearOptional(a: Action, cause: Action | undefined): boolean {
-  if (!a.optional) {
-    // Pacemaker updates depth-first, so a cause from another resource usually
-    // reaches the action before its own stop does: credit that cause.
-    if (cause && cause.rsc !== a.rsc && a.reason === undefined && a.task === 'start' && a.sameRscRequired) setReason(a, reasonText('required', cause));
-    return false;
-  }
+  if (!a.optional) return false;
   a.optional = false;
   if (cause && cause.rsc !== a.rsc) setReason(a, reasonText('required', cause));
-  else if (cause) a.sameRscRequired = true;
   return true;
 }
 
