@@ -1065,7 +1065,8 @@ function walkOrderings(g: Graph): void {
         }
       }
       const changed = new Set<Action>();
-      const members = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? memberActions(g, first) : [];
+      // (only then_implies_first changes a collective first's members)
+      const members = o.flags & F.THEN_IMPLIES_FIRST && first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? memberActions(g, first) : [];
       let f0 = flagBits(first);
       let t0 = flagBits(then);
       let m0 = members.map(flagBits);
