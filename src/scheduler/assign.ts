@@ -422,6 +422,8 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
     // Each instance in turn: the order matters when one of them would leave no node
     for (const inst of A.instanceOrder.get(pri) ?? pri.children) {
       if (c.primaryRole !== undefined && roleOf(inst) !== c.primaryRole) continue;
+      // (pcmk__colocation_affects: a provisional primary affects nothing)
+      if (inst.limitReached) continue;
       if (inst.kind === 'primitive') applyColocToScores(dep, inst, c);
       else {
         const m = inst.children[0];
@@ -751,6 +753,7 @@ function distributeChildren21(A: Assigner, clone: Rsc, children: Rsc[], max: num
         x.children.forEach(ban);
       };
       ban(inst);
+      inst.limitReached = true;
       const show = A.showScores;
       A.showScores = false;
       assign(A, inst, undefined, true);
