@@ -570,19 +570,26 @@ function addDependentScores(c: Coloc, primary: Rsc): void {
 // Pacemaker 2.1's colocation lists and score merging (pcmk_sched_colocation.c
 // and pcmk_sched_group.c of 2.1.5)
 
-function byPriority(list: Coloc[], key: (c: Coloc) => Rsc): Coloc[] {
-  return list.sort((a, b) => cmpColocPriority(key(a), key(b)));
+/**
+ * expand_group_colocations adds the group's colocations to a member one by
+ * one with g_list_insert_sorted, so colocations with the same resource end
+ * up in the reverse of the group's order.
+ */
+function withAdded(list: Coloc[], added: Coloc[], key: (c: Coloc) => Rsc): Coloc[] {
+  const out = [...list];
+  for (const c of added) insertSorted(out, c, key);
+  return out;
 }
 
 /** rsc_cons: a group's "group with X" colocations belong to its first member. */
 function thisWithList21(r: Rsc): Coloc[] {
   const p = r.parent;
   if (p?.kind !== 'group') return [...r.thisWith];
-  if (p.children[0] === r) return byPriority([...r.thisWith, ...p.thisWith], (c) => c.primary);
+  if (p.children[0] === r) return withAdded(r.thisWith, p.thisWith, (c) => c.primary);
   // After an unmanaged member, the group's mandatory colocations apply to each later member
   for (const m of p.children) {
     if (m === r) break;
-    if (!m.managed) return byPriority([...r.thisWith, ...p.thisWith.filter((c) => c.score >= INFINITY)], (c) => c.primary);
+    if (!m.managed) return withAdded(r.thisWith, p.thisWith.filter((c) => c.score >= INFINITY), (c) => c.primary);
   }
   return [...r.thisWith];
 }
@@ -591,7 +598,7 @@ function thisWithList21(r: Rsc): Coloc[] {
 function withThisList21(A: Assigner, r: Rsc): Coloc[] {
   const p = r.parent;
   if (p?.kind === 'group' && A.expanded.has(p) && p.children[p.children.length - 1] === r) {
-    return byPriority([...r.withThis, ...p.withThis], (c) => c.dependent);
+    return withAdded(r.withThis, p.withThis, (c) => c.dependent);
   }
   return [...r.withThis];
 }
