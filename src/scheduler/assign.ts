@@ -400,6 +400,13 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
     // Clone primary
     if (pri.unassigned || !dep.unassigned) return;
     const depClone = dep.parent?.kind === 'clone' ? dep.parent : dep.parent?.parent?.kind === 'clone' ? dep.parent.parent : undefined;
+    if (A.v21 && depClone && depClone !== pri && depClone.interleave && dep.kind === 'primitive') {
+      // 2.1: pair the instance with one primary instance (find_compatible_child)
+      const pair = compatibleInstance21(A, dep, pri);
+      if (pair) applyColocScore(A, dep, pair, c);
+      else if (c.score >= INFINITY) intersect(dep, new Set(), c);
+      return;
+    }
     if (depClone && depClone !== pri && depClone.interleave) {
       // Interleaved clones: colocate with the primary instance on the same node
       const nodes = new Set<SNode>();
@@ -700,6 +707,21 @@ function canRunInstance21(clone: Rsc, inst: Rsc, counts: Map<SNode, number>, lim
 
 function instanceNode21(inst: Rsc): SNode | null {
   return inst.kind === 'primitive' ? inst.assigned : inst.groupColocated ? inst.children[0]?.assigned ?? null : null;
+}
+
+/**
+ * find_compatible_child of 2.1: the primary instance on the dependent
+ * instance's node, or (not yet assigned) on the first of its allowed nodes,
+ * in the order of compare_nodes, that has one. A blocked instance has no node.
+ */
+function compatibleInstance21(A: Assigner, dep: Rsc, primary: Rsc): Rsc | undefined {
+  const onNode = (node: SNode) => primary.children.find((i) => !anyRecursive(i, (x) => x.blocked) && instanceNode21(i) === node);
+  if (!dep.unassigned && dep.assigned) return onNode(dep.assigned);
+  for (const [node] of sortNodes(A, dep, undefined)) {
+    const pair = onNode(node);
+    if (pair) return pair;
+  }
+  return undefined;
 }
 
 /** allocate_instance of 2.1. */
