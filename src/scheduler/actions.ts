@@ -60,6 +60,19 @@ export interface Ordering {
   flags: number;
   /** When Pacemaker's order_actions() would have made it (see Graph.orderPhase). */
   seq: number;
+  /**
+   * An ordering between two clones that interleave: it stands for the
+   * orderings between their instances on the same node, made while walking
+   * (multi_update_interleave_actions), and is not itself in the graph.
+   */
+  interleave?: Interleave;
+}
+
+export interface Interleave {
+  first: Rsc;
+  firstTask: string;
+  then: Rsc;
+  thenTask: string;
 }
 
 /**
@@ -156,6 +169,10 @@ export class Graph {
   }
 
   private orderIndex = new Map<Action, Map<Action, Ordering>>();
+
+  ordering(first: Action, then: Action): Ordering | undefined {
+    return this.orderIndex.get(first)?.get(then);
+  }
 
   /** order_actions(); true when it made a new ordering (or added flags to one). */
   order(first: Action | undefined, then: Action | undefined, flags: number): boolean {
@@ -688,24 +705,37 @@ function instanceNodeOf(i: Rsc, current: boolean): SNode | undefined {
 }
 
 /** Interleaved clones: order each "then" instance after the "first" instance on the same node. */
-function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
-  const current = firstTask === 'stop' || firstTask === 'demote';
+/**
+ * multi_update_interleave_actions: each "then" instance is ordered after the
+ * "first" instance on its node; one without such an instance cannot start
+ * when the ordering is mandatory (Pacemaker unassigns it). Returns the
+ * instance action pairs; `inhibited` says whether an instance was unassigned.
+ */
+function interleavePairs(g: Graph, il: Interleave, flags: number): { pairs: Array<[Action, Action]>; inhibited: boolean } {
+  const { first, firstTask, then, thenTask } = il;
+  const current = firstTask === 'stop' || firstTask === 'demote' || firstTask === 'stopped' || firstTask === 'demoted';
+  const pairs: Array<[Action, Action]> = [];
+  let inhibited = false;
   for (const ti of then.children) {
     const node = instanceNodeOf(ti, current);
     const fi = node ? first.children.find((x) => instanceNodeOf(x, current) === node) : undefined;
     if (!fi) {
-      // Pacemaker unassigns a "then" instance that has no "first" instance to
-      // interleave with when the ordering is mandatory: block its start.
       if (!current && flags & (F.UNRUNNABLE_FIRST_BLOCKS | F.FIRST_IMPLIES_THEN)) {
         for (const p of ti.kind === 'primitive' ? [ti] : ti.children) {
           if (p.assigned) {
             p.assigned.numResources--;
             p.assigned = null;
+            inhibited = true;
           }
           p.nextRole = 'Stopped';
           for (const a of p.actions) {
-            if (a.task === 'stop') a.optional = false;
-            else if (a.task === 'start') a.runnable = false;
+            if (a.task === 'stop' && a.optional) {
+              a.optional = false;
+              inhibited = true;
+            } else if (a.task === 'start' && a.runnable) {
+              a.runnable = false;
+              inhibited = true;
+            }
           }
         }
       }
@@ -713,8 +743,17 @@ function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, th
     }
     const fa = g.find(fi, firstTaskFor(fi, firstTask));
     const ta = g.find(ti, thenTask);
-    if (fa && ta) g.order(fa, ta, flags);
+    if (fa && ta) pairs.push([fa, ta]);
   }
+  return { pairs, inhibited };
+}
+
+/** The interleaved ordering of two clones: its instance orderings are made while walking. */
+function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
+  const fa = g.findAll(first, firstTask)[0] ?? g.find(first, firstTaskFor(first, firstTask));
+  const ta = g.find(then, thenTask);
+  if (!fa || !ta) return;
+  if (g.order(fa, ta, flags)) g.ordering(fa, ta)!.interleave = { first, firstTask, then, thenTask };
 }
 
 function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number, noInterleave = false): void {
@@ -930,6 +969,7 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
 }
 
 function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>, onThenChanged?: (a: Action) => void, flagsKnown?: () => void): void {
+  if (o.interleave) return; // (its instance orderings apply)
   const { first, then } = o;
   const type = o.flags;
   // A group's start stands for its assigned node in node-limited checks
@@ -1058,11 +1098,29 @@ function walkOrderings(g: Graph): void {
         const mapped = remappedFirst(g, first);
         if (mapped !== first) {
           if (g.order(mapped, then, o.flags)) {
+            if (o.interleave) g.ordering(mapped, then)!.interleave = o.interleave;
             thenChanged = true;
             o.flags = 0;
           }
           continue;
         }
+      }
+      if (o.interleave) {
+        // Each visit orders the instances and updates them pair by pair
+        const { pairs, inhibited } = interleavePairs(g, o.interleave, o.flags);
+        if (inhibited) thenChanged = true;
+        let made = false;
+        for (const [fa, ta] of pairs) {
+          if (g.order(fa, ta, o.flags)) made = true;
+          const io = g.ordering(fa, ta);
+          if (io) applyOrdering(g, io, new Set(), (a) => update(a, depth + 1));
+        }
+        if (made) {
+          thenChanged = true;
+          for (const x of [...first.after]) update(x.then, depth + 1);
+          update(first, depth + 1);
+        }
+        continue;
       }
       const changed = new Set<Action>();
       // (only then_implies_first changes a collective first's members)
@@ -1090,6 +1148,13 @@ function walkOrderings(g: Graph): void {
     }
   };
   for (const a of [...g.actions].sort(newestFirst)) update(a, 0);
+  // (past the bound, the interleaved instance orderings not yet made)
+  for (const a of [...g.actions]) {
+    for (const o of [...a.before]) {
+      if (!o.interleave || o.flags === 0) continue;
+      for (const [fa, ta] of interleavePairs(g, o.interleave, o.flags).pairs) g.order(fa, ta, o.flags);
+    }
+  }
 }
 
 function propagate(g: Graph): void {
@@ -1388,7 +1453,8 @@ export function executableActions(g: Graph): Action[] {
   const set = new Set(list);
   const indeg = new Map<Action, number>();
   for (const a of list) indeg.set(a, 0);
-  for (const a of list) for (const o of a.after) if (set.has(o.then) && o.flags !== 0) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
+  const edge = (o: Ordering) => set.has(o.then) && o.flags !== 0 && !o.interleave;
+  for (const a of list) for (const o of a.after) if (edge(o)) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
   const heap = new MinHeap<Action>((x, y) => x.id - y.id);
   for (const a of list) if (indeg.get(a) === 0) heap.push(a);
   const out: Action[] = [];
@@ -1398,7 +1464,7 @@ export function executableActions(g: Graph): Action[] {
     out.push(a);
     done.add(a);
     for (const o of a.after) {
-      if (!set.has(o.then) || o.flags === 0) continue;
+      if (!edge(o)) continue;
       const d = (indeg.get(o.then) ?? 0) - 1;
       indeg.set(o.then, d);
       if (d === 0) heap.push(o.then);
