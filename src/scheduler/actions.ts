@@ -1223,7 +1223,9 @@ function logActions(g: Graph, r: Rsc, out: SummaryLine[]): void {
   if (!current && r.orphan) return;
   if (!r.managed || (!current && !next)) return;
   const moving = !!current && !!next && current !== next;
-  const startAll = next ? g.findAll(r, 'start').filter((a) => a.node === next) : [];
+  // pe__resource_actions(rsc, next, ...): with no next node, any node's
+  // start (find_actions prepends: the newest)
+  const startAll = next ? g.findAll(r, 'start').filter((a) => a.node === next) : g.findAll(r, 'start').reverse();
   const start = startAll[0];
   const startNode = !start || !start.runnable ? undefined : current;
   let stop = startNode ? g.find(r, 'stop', startNode) : g.findAll(r, 'stop')[0];
