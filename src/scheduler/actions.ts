@@ -1056,13 +1056,6 @@ function memberActions(g: Graph, a: Action): Action[] {
 
 const flagBits = (a: Action): number => (a.optional ? 1 : 0) | (a.runnable ? 2 : 0);
 
-/**
- * pcmk__update_action_for_orderings, depth first as Pacemaker does it: every
- * action (newest first) is updated from its "first" actions (newest ordering
- * first); a "first" that changes has its own "then" actions and itself walked
- * again at once, and a "then" that changes is walked again, then its own
- * "then" actions. The first cause to reach an action gives its reason.
- */
 function isAncestor(a: Rsc, r: Rsc): boolean {
   for (let p = r.parent; p; p = p.parent) if (p === a) return true;
   return false;
@@ -1077,6 +1070,13 @@ function remappedFirst(g: Graph, a: Action): Action {
   return g.find(r, task) ?? a;
 }
 
+/**
+ * pcmk__update_action_for_orderings, depth first as Pacemaker does it: every
+ * action (newest first) is updated from its "first" actions (newest ordering
+ * first); a "first" that changes has its own "then" actions and itself walked
+ * again at once, and a "then" that changes is walked again, then its own
+ * "then" actions. The first cause to reach an action gives its reason.
+ */
 function walkOrderings(g: Graph): void {
   const newestFirst = (x: { seq: number }, y: { seq: number }) => y.seq - x.seq;
   for (const a of g.actions) {
