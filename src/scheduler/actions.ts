@@ -31,13 +31,13 @@ export interface Action {
   after: Ordering[];
   /** One-or-more pseudo actions: runnable when at least this many "first" actions are. */
   minRunnable?: number;
-  /** Made required by an action of its own resource (no reason recorded). */
-  sameRscRequired?: boolean;
   /** A fencing action (task "stonith"). */
   fence?: boolean;
   /** Probe result expected (rc 7 normally). */
   isProbe?: boolean;
   cluster?: boolean;
+  /** Pacemaker's position in data_set->actions (see Graph.actionPhase). */
+  seq: number;
 }
 
 export const F = {
@@ -58,11 +58,44 @@ export interface Ordering {
   first: Action;
   then: Action;
   flags: number;
+  /** When Pacemaker's order_actions() would have made it (see Graph.orderPhase). */
+  seq: number;
+  /**
+   * An ordering between two clones that interleave: it stands for the
+   * orderings between their instances on the same node, made while walking
+   * (multi_update_interleave_actions), and is not itself in the graph.
+   */
+  interleave?: Interleave;
 }
+
+export interface Interleave {
+  first: Rsc;
+  firstTask: string;
+  then: Rsc;
+  thenTask: string;
+}
+
+/**
+ * Pacemaker 2.1 creates actions and orderings in stages that differ from the
+ * order belay builds them in; what matters is the order in which
+ * pcmk__update_action_for_orderings() walks them (it decides which cause
+ * becomes an action's "due to" reason). Each action and ordering records the
+ * stage Pacemaker would create it in, and a counter within it.
+ */
+export const ACTION_PHASE = { expired: 0, config: 1, probes: 2, create: 3, fencing: 4, apply: 5 } as const;
+export const ORDER_PHASE = { cib: 0, internal: 1, probes: 2, create: 3, fencing: 4, walk: 5 } as const;
+const PHASE_SPAN = 10_000_000;
 
 export class Graph {
   actions: Action[] = [];
+  actionPhase: number = ACTION_PHASE.create;
+  orderPhase: number = ORDER_PHASE.create;
+  private counter = 0;
   constructor(public ws: WorkingSet) {}
+
+  nextSeq(phase: number): number {
+    return phase * PHASE_SPAN + this.counter++;
+  }
 
   key(rsc: Rsc | undefined, task: string, interval = 0): string {
     return `${rsc ? rsc.id : ''}_${task}_${interval}`;
@@ -92,7 +125,7 @@ export class Graph {
     }
     const a: Action = {
       id: this.actions.length, rsc, task, interval, node, pseudo: !!opts.pseudo, optional, runnable: true,
-      printAlways: false, before: [], after: [],
+      printAlways: false, before: [], after: [], seq: this.nextSeq(this.actionPhase),
     };
     this.setRunnable(a);
     this.actions.push(a);
@@ -137,8 +170,13 @@ export class Graph {
 
   private orderIndex = new Map<Action, Map<Action, Ordering>>();
 
-  order(first: Action | undefined, then: Action | undefined, flags: number): void {
-    if (!first || !then || first === then) return;
+  ordering(first: Action, then: Action): Ordering | undefined {
+    return this.orderIndex.get(first)?.get(then);
+  }
+
+  /** order_actions(); true when it made a new ordering (or added flags to one). */
+  order(first: Action | undefined, then: Action | undefined, flags: number): boolean {
+    if (!first || !then || first === then) return false;
     let m = this.orderIndex.get(first);
     if (!m) {
       m = new Map();
@@ -149,14 +187,21 @@ export class Graph {
       // order_actions: an ordering of the same pair that shares any flag is a
       // duplicate and dropped, so the first one configured wins (an Optional
       // "A then B" before a Mandatory one leaves it optional)
-      if (existing.flags & flags) return;
+      if (existing.flags & flags) return false;
       existing.flags |= flags;
-      return;
+      return true;
     }
-    const o: Ordering = { first, then, flags };
+    const o: Ordering = { first, then, flags, seq: this.nextSeq(this.orderPhase) };
     m.set(then, o);
-    first.after.push(o);
-    then.before.push(o);
+    if (this.orderPhase === ORDER_PHASE.walk) {
+      // made while walking: prepended, as order_actions() does
+      first.after.unshift(o);
+      then.before.unshift(o);
+    } else {
+      first.after.push(o);
+      then.before.push(o);
+    }
+    return true;
   }
 }
 
@@ -170,15 +215,9 @@ function reasonText(change: string, cause: Action): string {
 }
 
 function clearOptional(a: Action, cause: Action | undefined): boolean {
-  if (!a.optional) {
-    // Pacemaker updates depth-first, so a cause from another resource usually
-    // reaches the action before its own stop does: credit that cause.
-    if (cause && cause.rsc !== a.rsc && a.reason === undefined && a.task === 'start' && a.sameRscRequired) setReason(a, reasonText('required', cause));
-    return false;
-  }
+  if (!a.optional) return false;
   a.optional = false;
   if (cause && cause.rsc !== a.rsc) setReason(a, reasonText('required', cause));
-  else if (cause) a.sameRscRequired = true;
   return true;
 }
 
@@ -666,24 +705,37 @@ function instanceNodeOf(i: Rsc, current: boolean): SNode | undefined {
 }
 
 /** Interleaved clones: order each "then" instance after the "first" instance on the same node. */
-function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
-  const current = firstTask === 'stop' || firstTask === 'demote';
+/**
+ * multi_update_interleave_actions: each "then" instance is ordered after the
+ * "first" instance on its node; one without such an instance cannot start
+ * when the ordering is mandatory (Pacemaker unassigns it). Returns the
+ * instance action pairs; `inhibited` says whether an instance was unassigned.
+ */
+function interleavePairs(g: Graph, il: Interleave, flags: number): { pairs: Array<[Action, Action]>; inhibited: boolean } {
+  const { first, firstTask, then, thenTask } = il;
+  const current = firstTask === 'stop' || firstTask === 'demote' || firstTask === 'stopped' || firstTask === 'demoted';
+  const pairs: Array<[Action, Action]> = [];
+  let inhibited = false;
   for (const ti of then.children) {
     const node = instanceNodeOf(ti, current);
     const fi = node ? first.children.find((x) => instanceNodeOf(x, current) === node) : undefined;
     if (!fi) {
-      // Pacemaker unassigns a "then" instance that has no "first" instance to
-      // interleave with when the ordering is mandatory: block its start.
       if (!current && flags & (F.UNRUNNABLE_FIRST_BLOCKS | F.FIRST_IMPLIES_THEN)) {
         for (const p of ti.kind === 'primitive' ? [ti] : ti.children) {
           if (p.assigned) {
             p.assigned.numResources--;
             p.assigned = null;
+            inhibited = true;
           }
           p.nextRole = 'Stopped';
           for (const a of p.actions) {
-            if (a.task === 'stop') a.optional = false;
-            else if (a.task === 'start') a.runnable = false;
+            if (a.task === 'stop' && a.optional) {
+              a.optional = false;
+              inhibited = true;
+            } else if (a.task === 'start' && a.runnable) {
+              a.runnable = false;
+              inhibited = true;
+            }
           }
         }
       }
@@ -691,8 +743,17 @@ function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, th
     }
     const fa = g.find(fi, firstTaskFor(fi, firstTask));
     const ta = g.find(ti, thenTask);
-    if (fa && ta) g.order(fa, ta, flags);
+    if (fa && ta) pairs.push([fa, ta]);
   }
+  return { pairs, inhibited };
+}
+
+/** The interleaved ordering of two clones: its instance orderings are made while walking. */
+function orderInterleaved(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number): void {
+  const fa = g.findAll(first, firstTask)[0] ?? g.find(first, firstTaskFor(first, firstTask));
+  const ta = g.find(then, thenTask);
+  if (!fa || !ta) return;
+  if (g.order(fa, ta, flags)) g.ordering(fa, ta)!.interleave = { first, firstTask, then, thenTask };
 }
 
 function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, thenTask: string, flags: number, noInterleave = false): void {
@@ -704,10 +765,13 @@ function orderResources(g: Graph, first: Rsc, firstTask: string, then: Rsc, then
       return;
     }
   }
-  const ft = firstTaskFor(first, firstTask);
+  // A collective's own start (stop...) is ordered: the walk remaps it to its
+  // running (stopped...) pseudo action, as Pacemaker does (action_for_ordering)
+  const own = first.kind !== 'primitive' ? g.findAll(first, firstTask) : [];
+  const ft = own.length > 0 ? firstTask : firstTaskFor(first, firstTask);
   const thens = g.findAll(then, thenTask);
   if (thens.length === 0) return;
-  const firsts = firstActions(g, first, ft, then, g.findAll(first, ft));
+  const firsts = own.length > 0 ? own : firstActions(g, first, ft, then, g.findAll(first, ft));
   for (const f of firsts) for (const t of thens) g.order(f, t, flags);
 }
 
@@ -904,7 +968,8 @@ function updateOrdered(first: Action, then: Action, firstFlags: { optional: bool
   if (first.optional !== before.fo || first.runnable !== before.fr) changedSet.add(first);
 }
 
-function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
+function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>, onThenChanged?: (a: Action) => void, flagsKnown?: () => void): void {
+  if (o.interleave) return; // (its instance orderings apply)
   const { first, then } = o;
   const type = o.flags;
   // A group's start stands for its assigned node in node-limited checks
@@ -915,6 +980,8 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   };
   const ff = flagsOf(g, first, nodeOf(then));
   const tf = flagsOf(g, then, nodeOf(first));
+  // (what summarising a collective's flags changed does not count as a change)
+  flagsKnown?.();
   if (type & F.SAME_NODE && first.node && then.node && first.node !== then.node) return;
   // graphed (printed) flags
   if (type & F.THEN_IMPLIES_FIRST_GRAPHED && !tf.optional && !first.printAlways) {
@@ -936,8 +1003,12 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   }
   const relevant = type & (F.FIRST_IMPLIES_THEN | F.THEN_IMPLIES_FIRST | F.UNRUNNABLE_FIRST_BLOCKS | F.INTERMEDIATE_STOP | F.ASYMMETRIC);
   if (!relevant) return;
-  // For "then_implies_first", the first's update uses then's flags
-  if (type & F.THEN_IMPLIES_FIRST && !tf.optional && first.optional) {
+  // "then_implies_first": pcmk__update_ordered_actions (2.1 and 3.0) makes
+  // "first" required only when its flags for the ordering (a collective's,
+  // summarised from its members) are required and its own are not, so
+  // never a primitive's action: a required stop of the "then" side does
+  // not make the "first" side stop
+  if (type & F.THEN_IMPLIES_FIRST && !tf.optional && first.optional && !ff.optional) {
     const targets = first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? [first, ...memberActions(g, first)] : [first];
     for (const t of targets) {
       if (t.optional && (t === first || t.runnable)) {
@@ -956,7 +1027,17 @@ function applyOrdering(g: Graph, o: Ordering, changed: Set<Action>): void {
   if (then.rsc && then.rsc.kind !== 'primitive' && then.pseudo) {
     for (const ma of memberActions(g, then)) if (then.rsc.kind === 'group' || ma.runnable) thenTargets.push(ma);
   }
-  for (const t of thenTargets) updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
+  for (const t of thenTargets) {
+    const was = flagBits(t);
+    updateOrdered(first, t, ff, type & ~F.THEN_IMPLIES_FIRST, changed);
+    // pcmk__update_ordered_actions: a changed member or instance action is
+    // walked again at once ("X_stop then X_start" for cloned groups)
+    if (onThenChanged && t.rsc?.parent && was !== flagBits(t)) {
+      onThenChanged(t);
+      // pcmk__multi_update_actions: then the changed instance action's own "then" actions
+      if (t !== then && then.rsc?.kind === 'clone' && t.rsc.parent === then.rsc) for (const x of [...t.after]) onThenChanged(x.then);
+    }
+  }
 }
 
 /** The members' (group) or instances' (clone) actions matching a collective action's task. */
@@ -971,6 +1052,109 @@ function memberActions(g: Graph, a: Action): Action[] {
     }
   }
   return out;
+}
+
+const flagBits = (a: Action): number => (a.optional ? 1 : 0) | (a.runnable ? 2 : 0);
+
+function isAncestor(a: Rsc, r: Rsc): boolean {
+  for (let p = r.parent; p; p = p.parent) if (p === a) return true;
+  return false;
+}
+
+/** action_for_ordering: a collective's start, stop, promote, demote -> its running, stopped, promoted, demoted. */
+function remappedFirst(g: Graph, a: Action): Action {
+  const r = a.rsc;
+  if (!r || r.kind === 'primitive' || a.interval !== 0) return a;
+  const task = firstTaskFor(r, a.task);
+  if (task === a.task) return a;
+  return g.find(r, task) ?? a;
+}
+
+/**
+ * pcmk__update_action_for_orderings, depth first as Pacemaker does it: every
+ * action (newest first) is updated from its "first" actions (newest ordering
+ * first); a "first" that changes has its own "then" actions and itself walked
+ * again at once, and a "then" that changes is walked again, then its own
+ * "then" actions. The first cause to reach an action gives its reason.
+ */
+function walkOrderings(g: Graph): void {
+  const newestFirst = (x: { seq: number }, y: { seq: number }) => y.seq - x.seq;
+  for (const a of g.actions) {
+    a.before.sort(newestFirst);
+    a.after.sort(newestFirst);
+  }
+  g.orderPhase = ORDER_PHASE.walk;
+  // Bounded: past it, propagate() finishes the fixed point
+  let budget = 200 * (g.actions.length + 100);
+  const update = (then: Action, depth: number): void => {
+    if (budget-- <= 0 || depth > 2000) return;
+    let thenChanged = false;
+    const last = flagBits(then);
+    for (const o of [...then.before]) {
+      if (o.flags === 0) continue;
+      const first = o.first;
+      // action_for_ordering: after a collective's start, its running...
+      if (first.rsc && then.rsc && first.rsc !== then.rsc && !isAncestor(first.rsc, then.rsc)) {
+        const mapped = remappedFirst(g, first);
+        if (mapped !== first) {
+          if (g.order(mapped, then, o.flags)) {
+            if (o.interleave) g.ordering(mapped, then)!.interleave = o.interleave;
+            thenChanged = true;
+            o.flags = 0;
+          }
+          continue;
+        }
+      }
+      if (o.interleave) {
+        // Each visit orders the instances and updates them pair by pair
+        const { pairs, inhibited } = interleavePairs(g, o.interleave, o.flags);
+        if (inhibited) thenChanged = true;
+        let made = false;
+        for (const [fa, ta] of pairs) {
+          if (g.order(fa, ta, o.flags)) made = true;
+          const io = g.ordering(fa, ta);
+          if (io) applyOrdering(g, io, new Set(), (a) => update(a, depth + 1));
+        }
+        if (made) {
+          thenChanged = true;
+          for (const x of [...first.after]) update(x.then, depth + 1);
+          update(first, depth + 1);
+        }
+        continue;
+      }
+      const changed = new Set<Action>();
+      // (only then_implies_first changes a collective first's members)
+      const members = o.flags & F.THEN_IMPLIES_FIRST && first.rsc && first.rsc.kind !== 'primitive' && first.pseudo ? memberActions(g, first) : [];
+      let f0 = flagBits(first);
+      let t0 = flagBits(then);
+      let m0 = members.map(flagBits);
+      const known = () => {
+        f0 = flagBits(first);
+        t0 = flagBits(then);
+        m0 = members.map(flagBits);
+      };
+      applyOrdering(g, o, changed, (a) => update(a, depth + 1), known);
+      if (flagBits(then) !== t0) thenChanged = true;
+      for (const a of changed) if (a !== first && a !== then && !members.includes(a)) thenChanged = true;
+      if (flagBits(first) !== f0 || members.some((a, i) => flagBits(a) !== m0[i])) {
+        for (const x of [...first.after]) update(x.then, depth + 1);
+        update(first, depth + 1);
+      }
+    }
+    if (then.minRunnable !== undefined) thenChanged = flagBits(then) !== last;
+    if (thenChanged) {
+      update(then, depth + 1);
+      for (const x of [...then.after]) update(x.then, depth + 1);
+    }
+  };
+  for (const a of [...g.actions].sort(newestFirst)) update(a, 0);
+  // (past the bound, the interleaved instance orderings not yet made)
+  for (const a of [...g.actions]) {
+    for (const o of [...a.before]) {
+      if (!o.interleave || o.flags === 0) continue;
+      for (const [fa, ta] of interleavePairs(g, o.interleave, o.flags).pairs) g.order(fa, ta, o.flags);
+    }
+  }
 }
 
 function propagate(g: Graph): void {
@@ -1039,7 +1223,9 @@ function logActions(g: Graph, r: Rsc, out: SummaryLine[]): void {
   if (!current && r.orphan) return;
   if (!r.managed || (!current && !next)) return;
   const moving = !!current && !!next && current !== next;
-  const startAll = next ? g.findAll(r, 'start').filter((a) => a.node === next) : [];
+  // pe__resource_actions(rsc, next, ...): with no next node, any node's
+  // start (find_actions prepends: the newest)
+  const startAll = next ? g.findAll(r, 'start').filter((a) => a.node === next) : g.findAll(r, 'start').reverse();
   const start = startAll[0];
   const startNode = !start || !start.runnable ? undefined : current;
   let stop = startNode ? g.find(r, 'stop', startNode) : g.findAll(r, 'stop')[0];
@@ -1146,16 +1332,29 @@ export interface GraphResult {
 
 export function buildGraph(ws: WorkingSet): GraphResult {
   const g = new Graph(ws);
+  g.actionPhase = ACTION_PHASE.config;
   checkDefinitions(g);
+  g.actionPhase = ACTION_PHASE.create;
+  g.orderPhase = ORDER_PHASE.create;
   for (const r of ws.resources) createActions(g, r);
+  g.actionPhase = ACTION_PHASE.probes;
+  g.orderPhase = ORDER_PHASE.probes;
   createProbes(g);
-  for (const r of ws.resources) internal(g, r);
+  // pcmk__apply_orderings: the configured orderings first (they may make a
+  // "first" action, which the internal ones then order too), then the internal ones
+  g.actionPhase = ACTION_PHASE.apply;
+  g.orderPhase = ORDER_PHASE.cib;
   unpackOrders(g);
-  // Failure-timeout expiry: clear the fail count
+  g.orderPhase = ORDER_PHASE.internal;
+  for (const r of ws.resources) internal(g, r);
+  // Failure-timeout expiry: clear the fail count (Pacemaker: while unpacking the status)
+  g.actionPhase = ACTION_PHASE.expired;
   for (const e of ws.expiredFailures) {
     const a = g.action(e.rsc, 'clear_failcount', e.node, false);
     a.cluster = true;
   }
+  g.actionPhase = ACTION_PHASE.fencing;
+  g.orderPhase = ORDER_PHASE.fencing;
   const fences = scheduleFencing(g);
   // One-or-more pseudo actions start from the instances' initial runnability
   for (const a of g.actions) {
@@ -1164,6 +1363,7 @@ export function buildGraph(ws: WorkingSet): GraphResult {
     for (const b of a.before) if (b.flags & F.MIN_RUNNABLE && flagsOf(g, b.first).runnable) count++;
     a.runnable = count >= a.minRunnable;
   }
+  walkOrderings(g);
   propagate(g);
   // A required stop or demote cancels a reload (pcmk__ar_then_cancels_first)
   for (const a of g.actions) {
@@ -1255,7 +1455,8 @@ export function executableActions(g: Graph): Action[] {
   const set = new Set(list);
   const indeg = new Map<Action, number>();
   for (const a of list) indeg.set(a, 0);
-  for (const a of list) for (const o of a.after) if (set.has(o.then) && o.flags !== 0) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
+  const edge = (o: Ordering) => set.has(o.then) && o.flags !== 0 && !o.interleave;
+  for (const a of list) for (const o of a.after) if (edge(o)) indeg.set(o.then, (indeg.get(o.then) ?? 0) + 1);
   const heap = new MinHeap<Action>((x, y) => x.id - y.id);
   for (const a of list) if (indeg.get(a) === 0) heap.push(a);
   const out: Action[] = [];
@@ -1265,7 +1466,7 @@ export function executableActions(g: Graph): Action[] {
     out.push(a);
     done.add(a);
     for (const o of a.after) {
-      if (!set.has(o.then) || o.flags === 0) continue;
+      if (!edge(o)) continue;
       const d = (indeg.get(o.then) ?? 0) - 1;
       indeg.set(o.then, d);
       if (d === 0) heap.push(o.then);

@@ -400,6 +400,13 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
     // Clone primary
     if (pri.unassigned || !dep.unassigned) return;
     const depClone = dep.parent?.kind === 'clone' ? dep.parent : dep.parent?.parent?.kind === 'clone' ? dep.parent.parent : undefined;
+    if (A.v21 && depClone && depClone !== pri && depClone.interleave && dep.kind === 'primitive') {
+      // 2.1: pair the instance with one primary instance (find_compatible_child)
+      const pair = compatibleInstance21(A, dep, pri);
+      if (pair) applyColocScore(A, dep, pair, c);
+      else if (c.score >= INFINITY) intersect(dep, new Set(), c);
+      return;
+    }
     if (depClone && depClone !== pri && depClone.interleave) {
       // Interleaved clones: colocate with the primary instance on the same node
       const nodes = new Set<SNode>();
@@ -422,6 +429,8 @@ function applyColocScore(A: Assigner, dep: Rsc, pri: Rsc, c: Coloc): void {
     // Each instance in turn: the order matters when one of them would leave no node
     for (const inst of A.instanceOrder.get(pri) ?? pri.children) {
       if (c.primaryRole !== undefined && roleOf(inst) !== c.primaryRole) continue;
+      // (pcmk__colocation_affects: a provisional primary affects nothing)
+      if (inst.limitReached) continue;
       if (inst.kind === 'primitive') applyColocToScores(dep, inst, c);
       else {
         const m = inst.children[0];
@@ -568,19 +577,26 @@ function addDependentScores(c: Coloc, primary: Rsc): void {
 // Pacemaker 2.1's colocation lists and score merging (pcmk_sched_colocation.c
 // and pcmk_sched_group.c of 2.1.5)
 
-function byPriority(list: Coloc[], key: (c: Coloc) => Rsc): Coloc[] {
-  return list.sort((a, b) => cmpColocPriority(key(a), key(b)));
+/**
+ * expand_group_colocations adds the group's colocations to a member one by
+ * one with g_list_insert_sorted, so colocations with the same resource end
+ * up in the reverse of the group's order.
+ */
+function withAdded(list: Coloc[], added: Coloc[], key: (c: Coloc) => Rsc): Coloc[] {
+  const out = [...list];
+  for (const c of added) insertSorted(out, c, key);
+  return out;
 }
 
 /** rsc_cons: a group's "group with X" colocations belong to its first member. */
 function thisWithList21(r: Rsc): Coloc[] {
   const p = r.parent;
   if (p?.kind !== 'group') return [...r.thisWith];
-  if (p.children[0] === r) return byPriority([...r.thisWith, ...p.thisWith], (c) => c.primary);
+  if (p.children[0] === r) return withAdded(r.thisWith, p.thisWith, (c) => c.primary);
   // After an unmanaged member, the group's mandatory colocations apply to each later member
   for (const m of p.children) {
     if (m === r) break;
-    if (!m.managed) return byPriority([...r.thisWith, ...p.thisWith.filter((c) => c.score >= INFINITY)], (c) => c.primary);
+    if (!m.managed) return withAdded(r.thisWith, p.thisWith.filter((c) => c.score >= INFINITY), (c) => c.primary);
   }
   return [...r.thisWith];
 }
@@ -589,7 +605,7 @@ function thisWithList21(r: Rsc): Coloc[] {
 function withThisList21(A: Assigner, r: Rsc): Coloc[] {
   const p = r.parent;
   if (p?.kind === 'group' && A.expanded.has(p) && p.children[p.children.length - 1] === r) {
-    return byPriority([...r.withThis, ...p.withThis], (c) => c.dependent);
+    return withAdded(r.withThis, p.withThis, (c) => c.dependent);
   }
   return [...r.withThis];
 }
@@ -693,6 +709,21 @@ function instanceNode21(inst: Rsc): SNode | null {
   return inst.kind === 'primitive' ? inst.assigned : inst.groupColocated ? inst.children[0]?.assigned ?? null : null;
 }
 
+/**
+ * find_compatible_child of 2.1: the primary instance on the dependent
+ * instance's node, or (not yet assigned) on the first of its allowed nodes,
+ * in the order of compare_nodes, that has one. A blocked instance has no node.
+ */
+function compatibleInstance21(A: Assigner, dep: Rsc, primary: Rsc): Rsc | undefined {
+  const onNode = (node: SNode) => primary.children.find((i) => !anyRecursive(i, (x) => x.blocked) && instanceNode21(i) === node);
+  if (!dep.unassigned && dep.assigned) return onNode(dep.assigned);
+  for (const [node] of sortNodes(A, dep, undefined)) {
+    const pair = onNode(node);
+    if (pair) return pair;
+  }
+  return undefined;
+}
+
 /** allocate_instance of 2.1. */
 function allocateInstance21(A: Assigner, clone: Rsc, inst: Rsc, prefer: SNode | undefined, all: boolean, limit: number, counts: Map<SNode, number>): SNode | null {
   if (!inst.unassigned) return instanceNode21(inst);
@@ -751,6 +782,7 @@ function distributeChildren21(A: Assigner, clone: Rsc, children: Rsc[], max: num
         x.children.forEach(ban);
       };
       ban(inst);
+      inst.limitReached = true;
       const show = A.showScores;
       A.showScores = false;
       assign(A, inst, undefined, true);

@@ -110,6 +110,11 @@ export interface Rsc {
   allowed: Map<SNode, number>;
   assigned: SNode | null;
   unassigned: boolean;
+  /**
+   * A clone instance past clone-max (2.1's clone:limit_reached): Pacemaker
+   * bans it but leaves it provisional, so colocations with the clone skip it.
+   */
+  limitReached?: boolean;
   assigning: boolean;
   updatingNodes: boolean;
   nextRole?: Role;
