@@ -159,6 +159,16 @@ export function saveLabState(state: ClusterLabState): void {
 }
 
 /** Whether a pid is a running lab machine's init (`sleep infinity`, not a zombie, not a reused pid). */
+/** The init pid lab.json records for a host (the power switch writes it from its own process). */
+function diskInit(state: ClusterLabState, host: string): number | undefined {
+  try {
+    const disk = JSON.parse(readFileSync(join(state.dir, 'lab.json'), 'utf8')) as ClusterLabState;
+    return disk.lab.id === state.lab.id ? disk.init[host] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function initAlive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -351,6 +361,16 @@ function ensureMountPoints(state: ClusterLabState): void {
 
 /** Power a host on and start what runs on it (nginx on app servers, belayd on nodes). */
 export async function powerOn(state: ClusterLabState, host: string): Promise<void> {
+  // A machine already on (the fence device's power switch rebooted it
+  // meanwhile, from its own process) stays as it is, as a power button does:
+  // booting it again started a second belayd beside the first.
+  const onDisk = diskInit(state, host);
+  if (onDisk !== undefined && initAlive(onDisk)) {
+    state.init[host] = onDisk;
+    return;
+  }
+  const running = state.init[host];
+  if (running !== undefined && initAlive(running)) return;
   const lab = Lab.attach(state.lab);
   ensureMountPoints(state);
   await lab.setLink(host, true);
