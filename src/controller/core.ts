@@ -41,6 +41,13 @@ export interface ExecMessage {
   targetRc: number;
   /** The ring the DC dispatched it in: delivered in a later ring (sent while the ring re-formed), it is stale. */
   ring?: string;
+  /**
+   * The DC's tag: its node id and this run of its controller, the last field
+   * of the transition key, as Pacemaker's DC UUID. A DC that restarted
+   * numbers its transitions from 1 again: without it, a late result of the
+   * old run's transition 1 action 6 completed the new run's own.
+   */
+  dc?: string;
 }
 
 /**
@@ -165,6 +172,8 @@ const ACTION_TIMED_OUT_RC = 1;
 
 export class ControllerCore {
   private state: ReplicaState;
+  /** The last field of this controller's transition keys (see ExecMessage.dc). */
+  readonly dcTag: string;
   private transition: TransitionRunner | undefined;
   private transitionSeq = 0;
   private needSchedule = false;
@@ -236,7 +245,10 @@ export class ControllerCore {
     readonly nodes: ClusterNodeRef[],
     storedCib: Cib,
     private readonly schedule: SchedulePort | undefined,
+    /** This run of the controller (the shell's pick: a boot id, an incarnation): part of its transition keys. */
+    incarnation?: string,
   ) {
+    this.dcTag = incarnation ? `${self.id}-${incarnation.replace(/[^A-Za-z0-9]/g, '')}` : String(self.id);
     const cib = structuredClone(storedCib);
     // Status is never trusted from disk: it is rebuilt from the nodes.
     cib.status = [];
@@ -463,7 +475,7 @@ export class ControllerCore {
       for (const r of msg.lrm) {
         for (const o of r.ops) {
           const k = o.opStatus === '-1' ? parseTransitionKey(o.transitionKey) : undefined;
-          if (k && k.dc === this.self.id) pending.add(`${k.transition}:${k.action}`);
+          if (k && k.dc === this.dcTag) pending.add(`${k.transition}:${k.action}`);
         }
       }
       for (const [key, node] of this.orphanedInFlight) if (node === msg.from && !pending.has(key)) this.orphanedInFlight.delete(key);
@@ -472,15 +484,20 @@ export class ControllerCore {
     if (msg.kind === 'op-result') {
       // Pending until its result is in the agreed stream (a result sent while
       // the ring re-forms is delivered after the new ring's node states).
-      if (msg.from === this.self.id && msg.op.transitionKey !== undefined && Number(msg.op.interval) === 0) {
+      const pendingRecord = msg.op.opStatus === '-1';
+      if (msg.from === this.self.id && !pendingRecord && msg.op.transitionKey !== undefined && Number(msg.op.interval) === 0) {
         this.localInFlight.delete(msg.op.transitionKey);
         this.settledSinceNodeState.delete(msg.op.transitionKey);
         this.settledSinceNodeState.set(msg.op.transitionKey, msg);
         if (this.settledSinceNodeState.size > SETTLED_KEPT) this.settledSinceNodeState.delete(this.settledSinceNodeState.keys().next().value!);
       }
       if (msg.from === this.self.id && Number(msg.op.interval) > 0) this.recurringSinceNodeState.set(`${msg.resource.id}_${msg.op.operation}_${msg.op.interval}`, msg);
-      this.onOpResult(msg, out);
-      if (msg.op.operation === 'stop') {
+      // A pending record completes nothing: the status moved, so a DC looks again.
+      if (pendingRecord) {
+        this.abortTransition(`${msg.resource.id} ${msg.op.operation} pending on ${msg.op.onNode ?? msg.from}`);
+        this.needSchedule = true;
+      } else this.onOpResult(msg, out);
+      if (!pendingRecord && msg.op.operation === 'stop') {
         // The executor cancels a resource's recurring monitors at its stop
         // without a result: waiting for their first one would wait for ever.
         // (After onOpResult: the stop may be what aborted and parked them.)
@@ -526,6 +543,26 @@ export class ControllerCore {
     // The definition it ran with, so the scheduler notices a later change (Pacemaker's op-digest)
     if (r) op.op.opDigest = operationDigest(r.params, exec.intervalMs, r.timeoutMs);
     out.broadcast.push(op);
+    // A late result of an older operation (a probe of an earlier DC, run
+    // before the queued start of a newer one) replaces the resource's
+    // last_0, where the newer operation stands pending: a new DC would read
+    // the resource as stopped here and start it elsewhere while the start
+    // still runs. So a newer operation's pending record is said again after it.
+    if (exec.intervalMs === 0) {
+      // Only operations asked for after this one (the map keeps that order).
+      let later = false;
+      for (const [key, e] of this.localInFlight) {
+        if (key === exec.transitionKey) later = true;
+        if (!later || e.rsc !== exec.rscId || key === exec.transitionKey) continue;
+        out.broadcast.push({
+          kind: 'op-result',
+          from: this.self.id,
+          resource: op.resource,
+          targetRc: e.targetRc,
+          op: { id: '', operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name },
+        });
+      }
+    }
     return out;
   }
 
@@ -781,6 +818,7 @@ export class ControllerCore {
         intervalMs: action.intervalMs,
         targetRc: action.targetRc,
         ring: this.state.membership.ringId,
+        dc: this.dcTag,
       });
       const timeoutMs = resolveAction(this.state.cib, action.rsc, action.task, action.intervalMs)?.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
       this.actionDeadlines.set(`${t.id}:${action.id}`, {
@@ -915,7 +953,7 @@ export class ControllerCore {
     // Only this DC's own keys: another DC's transition 1 action 16 is not ours
     // (a result of an earlier DC's action released the wait for our start,
     // and the next transition started the clone a third time).
-    if (key && key.dc === this.self.id) {
+    if (key && key.dc === this.dcTag) {
       this.orphanedInFlight.delete(`${key.transition}:${key.action}`);
       this.actionDeadlines.delete(`${key.transition}:${key.action}`);
     }
@@ -924,7 +962,7 @@ export class ControllerCore {
     // Without a DC each node minds its own resources only.
     if (local && msg.from !== this.self.id) return;
     const t = this.transition;
-    const ours = key !== undefined && key.dc === this.self.id && t !== undefined && key.transition === t.id;
+    const ours = key !== undefined && key.dc === this.dcTag && t !== undefined && key.transition === t.id;
     const wasRunning = t?.status === 'running';
     if (ours && t.complete(key.action, rc)) {
       if (t.status === 'aborted') {
@@ -954,7 +992,7 @@ export class ControllerCore {
    * and its node ignores it: the DC that sent it stops waiting for it.
    */
   private forgetStaleExec(msg: ExecMessage): void {
-    if (msg.from !== this.self.id) return;
+    if (msg.from !== this.self.id || (msg.dc ?? String(msg.from)) !== this.dcTag) return;
     const key = `${msg.transition}:${msg.action}`;
     this.orphanedInFlight.delete(key);
     this.orphanedMonitors.delete(key);
@@ -1015,7 +1053,7 @@ export class ControllerCore {
       task: msg.task,
       intervalMs: msg.intervalMs,
       targetRc: msg.targetRc,
-      transitionKey: `${msg.action}:${msg.transition}:${msg.targetRc}:${msg.from}`,
+      transitionKey: `${msg.action}:${msg.transition}:${msg.targetRc}:${msg.dc ?? msg.from}`,
       resolved: resolveAction(this.state.cib, msg.rsc, msg.task, msg.intervalMs),
     };
   }
@@ -1027,11 +1065,11 @@ export class ControllerCore {
 }
 
 /** action:transition:target-rc:dc, as carried in lrm_rsc_op transition-key. */
-export function parseTransitionKey(key: string | undefined): { action: number; transition: number; targetRc: number; dc: number } | undefined {
+export function parseTransitionKey(key: string | undefined): { action: number; transition: number; targetRc: number; dc: string } | undefined {
   if (!key) return undefined;
-  const m = /^(\d+):(\d+):(\d+):(\d+)$/.exec(key);
+  const m = /^(\d+):(\d+):(\d+):([^:]+)$/.exec(key);
   if (!m) return undefined;
-  return { action: Number(m[1]), transition: Number(m[2]), targetRc: Number(m[3]), dc: Number(m[4]) };
+  return { action: Number(m[1]), transition: Number(m[2]), targetRc: Number(m[3]), dc: m[4]! };
 }
 
 function splitAgent(agent: string): [string, string | undefined, string] {

@@ -289,7 +289,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     task: str,
     intervalMs: count,
     targetRc: int(0, 255),
-  }, { ring: str }),
+  }, { ring: str, dc: str }),
   leave: obj({ kind: str, from: nodeId }),
   'cib-stored': obj({ kind: str, from: nodeId, version, ring: str }),
   'fence-request': obj({

@@ -440,6 +440,12 @@ function applyOpResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind:
       rsc = { ...resources[at]!, ops: resources[at]!.ops };
       resources[at] = rsc;
     }
+    if (msg.op.opStatus === '-1') {
+      // A pending record (record-pending, said again after an older
+      // operation's late result): it stands as last_0, as in a node-state.
+      rsc.ops = [...rsc.ops.filter((o) => o.id !== `${rsc.id}_last_0`), { ...msg.op, id: `${rsc.id}_last_0` }];
+      return;
+    }
     const rc = Number(msg.op.rcCode ?? '0');
     const isProbe = msg.op.operation === 'monitor' && Number(msg.op.interval) === 0;
     const cancelled = msg.op.opStatus === '1';

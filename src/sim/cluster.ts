@@ -426,6 +426,7 @@ export class ClusterSim {
         this.nodes.map((n) => ({ id: n.id, name: n.name })),
         stored,
         this.port,
+        String(node.incarnation),
       );
     } catch (err) {
       this.violate('exception', `node ${node.name} failed to start: ${(err as Error).stack ?? err}`);

@@ -55,3 +55,26 @@ describe('controller: two node-states in flight around one start result', () => 
     expect(last).toMatchObject({ operation: 'start', rcCode: '0', opStatus: '0' });
   });
 });
+
+describe('controller: a late result of an older operation does not hide a newer pending one', () => {
+  it('says the newer pending operation again after the older one\'s result (simulator seed 21316 of the CI profile)', () => {
+    const bus = new Bus();
+    bus.membership([1, 2, 3]);
+    const n2 = bus.core('n2');
+    const ring = n2.membership.ringId;
+    // An earlier DC's probe of A still runs on n2; the current DC's start of A waits behind it in n2's executor.
+    const probe = n2.onDeliver({ kind: 'exec', from: 1, node: 2, transition: 7, action: 28, rsc: 'A', task: 'monitor', intervalMs: 0, targetRc: 7, ring, dc: '1-old' }).execute[0]!;
+    const start = n2.onDeliver({ kind: 'exec', from: 1, node: 2, transition: 9, action: 3, rsc: 'A', task: 'start', intervalMs: 0, targetRc: 0, ring, dc: '1-new' }).execute[0]!;
+    const out = n2.onLocalResult(probe, { rc: 7, opStatus: 0, callId: bus.nextCallId(), finishedAt: bus.now, execTimeMs: 5 });
+    expect(out.broadcast.map((m) => (m.kind === 'op-result' ? `${m.op.operation}/${m.op.opStatus}/${m.op.transitionKey}` : m.kind))).toEqual([
+      'monitor/0/28:7:7:1-old',
+      `start/-1/${start.transitionKey}`,
+    ]);
+    // Every replica ends with the start pending as A's last operation on n2, not the probe's "not running".
+    for (const m of out.broadcast) for (const c of bus.cores) c.onDeliver(m);
+    for (const c of bus.cores) {
+      const last = c.cib.status!.find((x) => x.uname === 'n2')!.lrm!.resources.find((r) => r.id === 'A')!.ops.find((o) => o.id === 'A_last_0')!;
+      expect(last).toMatchObject({ operation: 'start', opStatus: '-1', transitionKey: start.transitionKey });
+    }
+  });
+});
