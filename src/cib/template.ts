@@ -124,11 +124,13 @@ export function mergeTemplate(p: Primitive, t: Primitive): Primitive {
  * else merged with its template. Throws CibError when the template is
  * missing or invalid.
  */
-export function expandPrimitive(conf: Configuration, p: Primitive, templates = templatesOf(conf)): Primitive {
+export function expandPrimitive(conf: Configuration, p: Primitive, templates?: Map<string, RawElement>): Primitive {
   const ref = templateRef(p);
   if (ref === undefined) return p;
   if (ref === p.id) throw new CibError(`primitive "${p.id}" names itself as its template`);
-  const raw = templates.get(ref);
+  // Looked up only for a primitive made from a template: the controller
+  // resolves every action through here, and the list scan was a cost per action.
+  const raw = (templates ?? templatesOf(conf)).get(ref);
   if (!raw) throw new CibError(`primitive "${p.id}": no template named "${ref}"`);
   return mergeTemplate(p, templatePrimitive(raw));
 }
