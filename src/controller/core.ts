@@ -229,10 +229,11 @@ export class ControllerCore {
   /** The time of the latest tick (the core has no clock of its own). */
   private lastTickAt = 0;
   /**
-   * Own edits applied everywhere in the ring but not yet on a majority's
-   * disk, by request id: the version they made, their ring, who stored it.
+   * Own edits applied everywhere in this ring but not yet on a majority's
+   * disk, by request id: the configuration version they made, who stored
+   * it. A ring change fails them all.
    */
-  private readonly awaitingStored = new Map<string, { version: CibVersion; ring: string; storedBy: Set<number>; needed: number }>();
+  private readonly awaitingStored = new Map<string, { version: CibVersion; storedBy: Set<number>; needed: number }>();
   /** The ring the current configuration was made or adopted in. */
   private configRingId = '';
   /** What each member of this ring last said it has on disk (of this ring's configurations). */
@@ -290,14 +291,13 @@ export class ControllerCore {
     for (const w of applied.warnings ?? []) out.log.push(`warning: ${w}`);
     this.localPolicyDone = false;
     for (const [requestId, w] of this.awaitingStored) {
-      if (w.ring === membership.ringId) continue;
-      this.awaitingStored.delete(requestId);
       out.replies.push({
         requestId,
         ok: false,
         error: `the membership changed before a majority of nodes had the change on disk (${w.storedBy.size} of ${w.needed}); it may be lost: check the configuration and apply it again`,
       });
     }
+    this.awaitingStored.clear();
     this.awaitingNodeStates = new Set(membership.members);
     this.abortTransition('membership changed');
     for (const [key, node] of this.orphanedInFlight) {
@@ -357,19 +357,18 @@ export class ControllerCore {
 
   private onStored(msg: CibStoredMessage, out: CoreOutput): void {
     if (msg.ring !== this.state.membership.ringId) return;
-    const written: CibVersion = [msg.version[0], msg.version[1], 0];
+    const written = configVersion(msg.version);
     this.storedInRing.set(msg.from, written);
     for (const [requestId, w] of this.awaitingStored) {
       // Within one ring every member applied the same stream, so a store of
       // this version or a later one holds the edit.
-      if (w.ring !== msg.ring || compareVersions(written, [w.version[0], w.version[1], 0]) < 0) continue;
+      if (compareVersions(written, w.version) < 0) continue;
       w.storedBy.add(msg.from);
       if (w.storedBy.size < w.needed) continue;
       this.awaitingStored.delete(requestId);
       out.replies.push({ requestId, ok: true });
     }
-    const own = versionOf(this.state.cib);
-    const current: CibVersion = [own[0], own[1], 0];
+    const current = configVersion(versionOf(this.state.cib));
     let holders = 0;
     for (const v of this.storedInRing.values()) if (compareVersions(v, current) === 0) holders++;
     if (holders >= this.storesNeeded()) this.configCommitted = true;
@@ -449,7 +448,7 @@ export class ControllerCore {
       } else if (r.ok) {
         // Acknowledged once a majority of the cluster's nodes (or every
         // member, when a quorate ring is smaller: two_node) has it on disk.
-        this.awaitingStored.set(r.requestId, { version: versionOf(this.state.cib), ring: this.state.membership.ringId, storedBy: new Set(), needed: this.storesNeeded() });
+        this.awaitingStored.set(r.requestId, { version: configVersion(versionOf(this.state.cib)), storedBy: new Set(), needed: this.storesNeeded() });
       } else out.replies.push({ requestId: r.requestId, ok: false, error: r.error ?? 'rejected' });
     }
     if (msg.kind === 'node-state' && msg.from === this.self.id) {
@@ -1062,6 +1061,11 @@ export class ControllerCore {
     if (id === undefined) return 'none';
     return this.nodes.find((n) => n.id === id)?.name ?? String(id);
   }
+}
+
+/** A version as the configuration's: admin_epoch and epoch (num_updates counts status changes only). */
+function configVersion(v: CibVersion): CibVersion {
+  return [v[0], v[1], 0];
 }
 
 /** action:transition:target-rc:dc, as carried in lrm_rsc_op transition-key. */
