@@ -777,11 +777,7 @@ function distributeChildren21(A: Assigner, clone: Rsc, children: Rsc[], max: num
     if (!inst.unassigned) continue;
     if (allocated >= max) {
       // clone:limit_reached; the instance is never assigned, so no scores are shown
-      const ban = (x: Rsc) => {
-        for (const n of A.ws.nodes) x.allowed.set(n, -INFINITY);
-        x.children.forEach(ban);
-      };
-      ban(inst);
+      banEverywhere(A, inst);
       inst.limitReached = true;
       const show = A.showScores;
       A.showScores = false;
@@ -1245,11 +1241,7 @@ function assignInstances(A: Assigner, clone: Rsc, instances: Rsc[], maxTotal: nu
   for (const inst of instances) {
     if (!inst.unassigned) continue;
     if (assigned >= maxTotal) {
-      const ban = (x: Rsc) => {
-        for (const n of A.ws.nodes) x.allowed.set(n, -INFINITY);
-        x.children.forEach(ban);
-      };
-      ban(inst);
+      banEverywhere(A, inst);
       assign(A, inst, undefined, true);
     } else if (assignInstance(A, clone, inst, undefined, counts, maxPerNode)) assigned++;
   }
@@ -1465,4 +1457,10 @@ export function placeResources(ws: WorkingSet, wantScores: boolean, compat: '2.1
   };
   ws.resources.forEach(fin);
   return A.scores;
+}
+
+/** A clone instance past the clone's limit: -INFINITY on every node, for it and its members. */
+function banEverywhere(A: Assigner, r: Rsc): void {
+  for (const n of A.ws.nodes) r.allowed.set(n, -INFINITY);
+  for (const c of r.children) banEverywhere(A, c);
 }
