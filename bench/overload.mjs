@@ -10,6 +10,7 @@
  *
  * Usage (root, after `npm run build`):
  *   node bench/overload.mjs [--resources 1000] [--seconds 300] [--busy 2] [--monitor 60s] [--json]
+ *   --property NAME=VALUE  a cluster property to set as well (repeatable)
  *   --keep-logs DIR  copy each belayd's log there; --start-timeout S  how long all N may take to start
  * Exit code 1 when a membership change or a move was seen.
  */
@@ -37,6 +38,8 @@ const SECONDS = Number(opt('seconds', '300'));
 const BUSY = Number(opt('busy', String(cpus().length)));
 const MONITOR = opt('monitor', '60s');
 const JSON_OUT = args.includes('--json');
+/** Extra cluster properties, e.g. --property node-action-limit=1000 (repeatable). */
+const PROPERTIES = args.flatMap((a, i) => (a === '--property' && args[i + 1] ? [args[i + 1]] : []));
 /** Where to copy each belayd's log before the lab goes (default: not kept). */
 const KEEP_LOGS = opt('keep-logs', undefined);
 const START_TIMEOUT_MS = Number(opt('start-timeout', String(Math.max(300, N * 0.6)))) * 1000;
@@ -125,7 +128,7 @@ try {
     }
     return true;
   }, 60_000);
-  const lines = ['property stonith-enabled=false', 'rsc_defaults resource-stickiness=1'];
+  const lines = [`property stonith-enabled=false${PROPERTIES.map((p) => ` ${p}`).join('')}`, 'rsc_defaults resource-stickiness=1'];
   for (let i = 1; i <= N; i++) lines.push(`primitive d${i} ocf:belay:Dummy params state=/run/overload-d${i}.state op monitor interval=${MONITOR} timeout=20s`);
   const file = join(work, 'overload.crm');
   writeFileSync(file, `${lines.join('\n')}\n`);

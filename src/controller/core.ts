@@ -21,10 +21,10 @@ import {
   type ReplicaMessage,
   type ReplicaState,
 } from './replica.js';
-import { resolveAction, type ResolvedAction } from './resource-info.js';
+import { actionTimeoutMs, resolveAction, type ResolvedAction } from './resource-info.js';
 import { operationDigest } from '../scheduler/digest.js';
 import { TransitionRunner, type GraphAction } from './transition.js';
-import { durationProperty, fencingEnabled, noQuorumPolicy } from './cluster-options.js';
+import { clusterProperty, durationProperty, fencingEnabled, noQuorumPolicy } from './cluster-options.js';
 import { chooseExecutor, fenceDevices, fencingOptions, NO_DEVICE_ERRORS, priorityDelayMs } from '../fencing/fencer.js';
 import type { FenceEvent, FenceRequestAction } from '../fencing/history.js';
 
@@ -167,6 +167,29 @@ const SETTLED_KEPT = 512;
 /** Pacemaker's defaults: an operation's timeout, and cluster-delay (the allowance for the network and the node). */
 const DEFAULT_ACTION_TIMEOUT_MS = 20_000;
 const DEFAULT_CLUSTER_DELAY_MS = 60_000;
+/**
+ * Actions one step sends at most (the rest go at the next tick): a graph of
+ * thousands of ready actions would otherwise hold the event loop that
+ * carries totem for one long step.
+ */
+const DISPATCH_SLICE = 200;
+/** Cores assumed when the shell does not say (the simulator). */
+const DEFAULT_CORES = 2;
+
+/**
+ * Pacemaker's batch-limit (actions in flight in the whole cluster; 0: no
+ * limit) and node-action-limit (per node; 0 or unset: twice the cores).
+ * Pacemaker takes each node's own cores and load; here the DC's cores stand
+ * for every node's.
+ */
+function actionLimits(cfg: Configuration, cores: number): { batch: number; perNode: number } {
+  const count = (name: string) => {
+    const n = Number.parseInt(clusterProperty(cfg, name) ?? '0', 10);
+    return Number.isFinite(n) && n > 0 ? n : 0;
+  };
+  return { batch: count('batch-limit'), perNode: count('node-action-limit') || 2 * Math.max(1, cores) };
+}
+
 /** The rc a popped action timer counts as: unknown error, not the expected rc. */
 const ACTION_TIMED_OUT_RC = 1;
 
@@ -248,6 +271,8 @@ export class ControllerCore {
     private readonly schedule: SchedulePort | undefined,
     /** This run of the controller (the shell's pick: a boot id, an incarnation): part of its transition keys. */
     incarnation?: string,
+    /** This host's processor cores: node-action-limit defaults to twice as many, as Pacemaker's. */
+    private readonly cores = DEFAULT_CORES,
   ) {
     this.dcTag = incarnation ? `${self.id}-${incarnation.replace(/[^A-Za-z0-9]/g, '')}` : String(self.id);
     const cib = structuredClone(storedCib);
@@ -784,8 +809,21 @@ export class ControllerCore {
 
   private dispatch(out: CoreOutput): void {
     const t = this.transition!;
-    const clusterDelayMs = durationProperty(this.state.cib.configuration, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
-    for (const action of t.ready()) {
+    const cfg = this.state.cib.configuration;
+    const clusterDelayMs = durationProperty(cfg, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
+    const limits = actionLimits(cfg, this.cores);
+    let sent = 0;
+    // (The runner counts an admitted action as running at once.)
+    const admit = (a: GraphAction): boolean | 'stop' => {
+      // One step sends a slice; the tick the shell queues after it sends the next.
+      if (sent >= DISPATCH_SLICE) return 'stop';
+      if (a.kind !== 'rsc') return true;
+      if (limits.batch > 0 && t.runningCount() >= limits.batch) return 'stop';
+      if (t.runningCount(a.node ?? '') >= limits.perNode) return false;
+      sent++;
+      return true;
+    };
+    for (const action of t.ready(admit)) {
       if (action.kind === 'fence') {
         this.requestFencing(t, action, out);
         continue;
@@ -819,7 +857,7 @@ export class ControllerCore {
         ring: this.state.membership.ringId,
         dc: this.dcTag,
       });
-      const timeoutMs = resolveAction(this.state.cib, action.rsc, action.task, action.intervalMs)?.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS;
+      const timeoutMs = actionTimeoutMs(this.state.cib, action.rsc, action.task, action.intervalMs) ?? DEFAULT_ACTION_TIMEOUT_MS;
       this.actionDeadlines.set(`${t.id}:${action.id}`, {
         deadline: this.lastTickAt + Math.ceil((timeoutMs + clusterDelayMs) / 1000),
         what: `${action.task === 'monitor' && action.intervalMs === 0 ? 'probe' : action.task} of ${action.rsc}`,

@@ -4,7 +4,7 @@
  * the agent, its parameters, meta attributes and the operation's timeout.
  */
 import { parseDurationMs } from '../cib/duration.js';
-import type { Cib, Clone, Group, NvSet, Primitive, TopResource } from '../cib/model.js';
+import type { Cib, Clone, Group, NvSet, Operation, Primitive, TopResource } from '../cib/model.js';
 import { expandPrimitive } from '../cib/template.js';
 
 export interface ResolvedAction {
@@ -86,18 +86,40 @@ export function resolveAction(cib: Cib, rscId: string, task: string, intervalMs:
   const clone = found.parents.find((x): x is Clone => x.tag === 'clone' || x.tag === 'master');
   // The instance number reaches the agent as OCF_RESKEY_CRM_meta_clone.
   if (clone && instance !== undefined) meta['clone'] = instance;
-  const op = p.operations.find(
-    (o) => o.name === task && parseDurationMs(o.interval) === intervalMs,
-  );
-  const opDefaults = nvValues(cib.configuration.opDefaults);
-  const timeoutMs = parseDurationMs(op?.timeout ?? opDefaults['timeout'], DEFAULT_OP_TIMEOUT_MS);
+  const op = findOperation(p, task, intervalMs);
   const resolved: ResolvedAction = {
     primitiveId: p.id,
     agent,
     params: nvValues(p.instanceAttributes),
     meta,
-    timeoutMs: Number.isFinite(timeoutMs) ? timeoutMs : DEFAULT_OP_TIMEOUT_MS,
+    timeoutMs: operationTimeoutMs(cib, op),
   };
   if (op?.onFail !== undefined) resolved.onFail = op.onFail;
   return resolved;
+}
+
+function findOperation(p: Primitive, task: string, intervalMs: number): Operation | undefined {
+  return p.operations.find((o) => o.name === task && parseDurationMs(o.interval) === intervalMs);
+}
+
+function operationTimeoutMs(cib: Cib, op: Operation | undefined): number {
+  const ms = parseDurationMs(op?.timeout ?? nvValues(cib.configuration.opDefaults)['timeout'], DEFAULT_OP_TIMEOUT_MS);
+  return Number.isFinite(ms) ? ms : DEFAULT_OP_TIMEOUT_MS;
+}
+
+/**
+ * Only the timeout of an action (resolveAction's timeoutMs): what the DC
+ * needs for its action timer, without building the parameters and meta
+ * attributes of each of a large transition's actions.
+ */
+export function actionTimeoutMs(cib: Cib, rscId: string, task: string, intervalMs: number): number | undefined {
+  const found = locate(cib.configuration.resources, rscId.split(':', 1)[0]!);
+  if (!found) return undefined;
+  let p: Primitive;
+  try {
+    p = expandPrimitive(cib.configuration, found.primitive);
+  } catch {
+    return undefined;
+  }
+  return operationTimeoutMs(cib, findOperation(p, task, intervalMs));
 }

@@ -47,6 +47,9 @@ export class TransitionRunner {
   private readonly dispatched = new Set<number>();
   private readonly completed = new Set<number>();
   private readonly failed = new Set<number>();
+  /** Dispatched non-pseudo actions not yet answered, per node ('' for none): for batch-limit and node-action-limit. */
+  private readonly runningOn = new Map<string, number>();
+  private running = 0;
   private state: TransitionState = 'running';
   private abortReason: string | undefined;
 
@@ -61,13 +64,11 @@ export class TransitionRunner {
         this.dependents.set(input, list);
       }
     }
-    const cycle = findCycle(actions);
+    const cycle = findCycle(actions, this.dependents);
     if (cycle) throw new Error(`transition ${id}: ordering cycle among actions ${cycle.join(', ')}`);
-    for (const a of actions) {
-      const pending = new Set(a.inputs).size;
-      this.pendingInputs.set(a.id, pending);
-      if (pending === 0) this.readyQueue.push(a.id);
-    }
+    for (const a of actions) this.pendingInputs.set(a.id, new Set(a.inputs).size);
+    // A stack: filled backwards so that the graph's first actions go first when a limit holds some back.
+    for (let i = actions.length - 1; i >= 0; i--) if (this.pendingInputs.get(actions[i]!.id) === 0) this.readyQueue.push(actions[i]!.id);
     this.checkComplete();
   }
 
@@ -78,27 +79,55 @@ export class TransitionRunner {
   /**
    * Actions to send now: resource and cluster actions whose inputs are all
    * complete and that were not sent yet. Pseudo actions on the way are
-   * completed here, so the caller only ever sees real work.
+   * completed here, so the caller only ever sees real work. `admit` may
+   * hold an action back for a later call (the caller's limits), or hold it
+   * and everything after it back ('stop').
    */
-  ready(): GraphAction[] {
+  ready(admit: (action: GraphAction) => boolean | 'stop' = () => true): GraphAction[] {
     if (this.state !== 'running') return [];
     const out: GraphAction[] = [];
+    const heldBack: number[] = [];
     while (this.readyQueue.length > 0) {
       const id = this.readyQueue.pop()!;
       if (this.dispatched.has(id)) continue;
       const action = this.actions.get(id)!;
+      const verdict = action.kind === 'pseudo' || admit(action);
+      if (verdict === 'stop') {
+        heldBack.push(id);
+        break;
+      }
+      if (!verdict) {
+        heldBack.push(id);
+        continue;
+      }
       this.dispatched.add(id);
       if (action.kind === 'pseudo') this.markCompleted(id);
-      else out.push(action);
+      else {
+        this.changeRunning(action, 1);
+        out.push(action);
+      }
     }
+    // Held back by the caller's limits: ready again at the next call, in the same order.
+    for (let i = heldBack.length - 1; i >= 0; i--) this.readyQueue.push(heldBack[i]!);
     this.checkComplete();
     return out.sort((a, b) => a.id - b.id);
+  }
+
+  /** Actions ready but held back by the caller's limits at the last ready(). */
+  get waiting(): number {
+    return this.state === 'running' ? this.readyQueue.length : 0;
+  }
+
+  /** Dispatched actions not yet answered: all of them, or one node's. */
+  runningCount(node?: string): number {
+    return node === undefined ? this.running : this.runningOn.get(node) ?? 0;
   }
 
   /** A result came back. Unknown or late results are ignored (returns false). */
   complete(actionId: number, rc: number): boolean {
     const action = this.actions.get(actionId);
     if (!action || !this.dispatched.has(actionId) || this.completed.has(actionId) || this.failed.has(actionId)) return false;
+    this.changeRunning(action, -1);
     if (rc === action.targetRc || action.optional) {
       this.markCompleted(actionId);
       this.checkComplete();
@@ -136,6 +165,13 @@ export class TransitionRunner {
     return s;
   }
 
+  private changeRunning(action: GraphAction, by: number): void {
+    if (action.kind === 'pseudo') return;
+    this.running += by;
+    const node = action.node ?? '';
+    this.runningOn.set(node, (this.runningOn.get(node) ?? 0) + by);
+  }
+
   private markCompleted(id: number): void {
     this.completed.add(id);
     for (const dep of new Set(this.dependents.get(id) ?? [])) {
@@ -151,20 +187,16 @@ export class TransitionRunner {
 }
 
 /** Actions caught in an ordering cycle (Kahn's algorithm), or undefined. */
-function findCycle(actions: GraphAction[]): number[] | undefined {
+function findCycle(actions: GraphAction[], dependents: Map<number, number[]>): number[] | undefined {
   const pending = new Map<number, number>();
-  const dependents = new Map<number, number[]>();
-  for (const a of actions) {
-    const inputs = new Set(a.inputs);
-    pending.set(a.id, inputs.size);
-    for (const i of inputs) dependents.set(i, [...(dependents.get(i) ?? []), a.id]);
-  }
+  for (const a of actions) pending.set(a.id, new Set(a.inputs).size);
   const queue = actions.filter((a) => pending.get(a.id) === 0).map((a) => a.id);
   let done = 0;
   while (queue.length > 0) {
     const id = queue.pop()!;
     done++;
-    for (const d of dependents.get(id) ?? []) {
+    // An input listed twice counts once (as in pending), so its dependents are taken once each.
+    for (const d of new Set(dependents.get(id) ?? [])) {
       const left = pending.get(d)! - 1;
       pending.set(d, left);
       if (left === 0) queue.push(d);

@@ -3,6 +3,7 @@
  * executor, the admin socket, the CIB on disk, timers. Every decision is the
  * core's (src/controller/core.ts); this file only carries things across.
  */
+import { availableParallelism } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { copyFile, rename } from 'node:fs/promises';
@@ -134,7 +135,7 @@ export class Belayd {
     this.scheduler = typeof deps.schedule === 'function' ? undefined : deps.schedule;
     // This run's tag in its transition keys (as Pacemaker's DC UUID): a restarted belayd numbers its transitions from 1 again.
     const incarnation = randomBytes(4).toString('hex');
-    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? this.metrics.timed(deps.schedule) : undefined, incarnation);
+    this.core = new ControllerCore({ id: self.id, name: self.name }, nodes, loadStoredCib(config, nodes), typeof deps.schedule === 'function' ? this.metrics.timed(deps.schedule) : undefined, incarnation, availableParallelism());
     this.steps = new StepTimer(SLOW_STEP_MS, (name, ms) => this.log(`slow step: ${name} took ${Math.round(ms)} ms (limit ${SLOW_STEP_MS} ms)`));
     this.fencer = new FencerShell({ log: (l) => this.log(l), core: () => this.core, handle: (out) => this.handle(out), now: () => this.now(), stopSelf: () => void this.stop() });
     // The fencing history (stonith_admin --history), for fencing alerts.
