@@ -45,8 +45,12 @@ export interface NginxHandle {
   pidFile: string;
 }
 
-/** nginx in the foreground inside a lab host, its own config, pid and logs; answers "<host>\n". */
-export function startNginx(lab: Lab, host: string, workDir: string): NginxHandle {
+/**
+ * nginx in the foreground inside a lab host, its own config, pid and logs;
+ * answers "<host>\n" on port 80, and on [::]:80 with `ipv6` (only when
+ * asked: a namespace may have IPv6 off).
+ */
+export function startNginx(lab: Lab, host: string, workDir: string, opts: { ipv6?: boolean } = {}): NginxHandle {
   const dir = path.join(workDir, `nginx-${host}`);
   mkdirSync(path.join(dir, 'html'), { recursive: true });
   writeFileSync(path.join(dir, 'html', 'index.html'), `${host}\n`);
@@ -68,7 +72,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   keepalive_timeout 0;
   server {
-    listen 80;
+    listen 80;${opts.ipv6 ? '\n    listen [::]:80 ipv6only=on;' : ''}
     root ${dir}/html;
     location / { default_type text/plain; }
   }

@@ -8,8 +8,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { ipvsadmRestoreText, type ConnCounts } from './ipvsadm.js';
-import { nftRemoveText, nftRuleset, type NftRuleset } from './nft.js';
+import { hasFlowtable, nftRemoveText, nftRuleset, type NftRuleset } from './nft.js';
 import type { DesiredService, Destination } from './pool.js';
+import { canonicalAddress } from '../vrrp/addr.js';
 
 export type BackendName = 'nftables' | 'ipvs';
 
@@ -102,7 +103,7 @@ export class NftDataPlane implements DataPlane {
         this.previous = r.names;
         return;
       } catch (err) {
-        if (!r.names.flowtable) throw err;
+        if (!hasFlowtable(r.names)) throw err;
         // Refused as a whole (one transaction): try once more without the fast path; if that loads, the kernel lacks it.
         const plain = nftRuleset(table, base);
         await run('nft', ['-f', '-'], text(plain));
@@ -167,7 +168,7 @@ export function conntrackCounts(table: DesiredService[], text: string): Map<stri
     for (const m of s.matches) {
       if (m.kind !== 'addr') continue;
       for (const d of s.destinations) {
-        const k = `${m.ip}:${m.port}>${d.ip}:${d.port}`;
+        const k = `${canonicalAddress(m.ip)}:${m.port}>${canonicalAddress(d.ip)}:${d.port}`;
         byTuple.set(k, [...(byTuple.get(k) ?? []), { id: s.id, d }]);
         out.set(connKey(s.id, d), { active: 0, inactive: 0 });
       }
@@ -179,7 +180,7 @@ export function conntrackCounts(table: DesiredService[], text: string): Map<stri
     const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((x) => x[1]);
     const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((x) => x[1]);
     if (src.length < 2 || dport.length < 1 || sport.length < 2) continue;
-    const k = `${dst[0]}:${dport[0]}>${src[1]}:${sport[1]}`;
+    const k = `${canonicalAddress(dst[0]!)}:${dport[0]}>${canonicalAddress(src[1]!)}:${sport[1]}`;
     const hits = byTuple.get(k);
     if (!hits) continue;
     const established = / ESTABLISHED /.test(line);

@@ -5,16 +5,11 @@
  * -Ln` prints for either backend. Pure.
  */
 import type { DesiredService, Destination } from './pool.js';
-import type { VsgEntry } from './model.js';
+import { hostPort, type VsgEntry } from './model.js';
 
 function svcArg(s: DesiredService, m: VsgEntry): string {
   if (m.kind === 'fwmark') return `-f ${m.fwmark}`;
-  const addr = m.ip.includes(':') ? `[${m.ip}]:${m.port}` : `${m.ip}:${m.port}`;
-  return `${s.protocol === 'TCP' ? '-t' : '-u'} ${addr}`;
-}
-
-function rsAddr(d: { ip: string; port: number }): string {
-  return d.ip.includes(':') ? `[${d.ip}]:${d.port}` : `${d.ip}:${d.port}`;
+  return `${s.protocol === 'TCP' ? '-t' : '-u'} ${hostPort(m)}`;
 }
 
 /** `ipvsadm-restore` text: clear, then every service and destination (weight 0 kept, as IPVS does for inhibit_on_failure). */
@@ -24,7 +19,7 @@ export function ipvsadmRestoreText(table: DesiredService[]): string {
     for (const m of s.matches) {
       const svc = svcArg(s, m);
       out.push(`-A ${svc} -s ${s.lbAlgo}${s.persistenceTimeoutS ? ` -p ${s.persistenceTimeoutS}` : ''}`);
-      for (const d of s.destinations) out.push(`-a ${svc} -r ${rsAddr(d)} ${s.lbKind === 'DR' ? '-g' : '-m'} -w ${d.weight}`);
+      for (const d of s.destinations) out.push(`-a ${svc} -r ${hostPort(d)} ${s.lbKind === 'DR' ? '-g' : '-m'} -w ${d.weight}`);
     }
   }
   return `${out.join('\n')}\n`;
@@ -43,12 +38,12 @@ export function ipvsadmList(table: DesiredService[], conns: (serviceId: string, 
   const out: string[] = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
   for (const s of table) {
     for (const m of s.matches) {
-      const head = m.kind === 'fwmark' ? `FWM  ${m.fwmark}` : `${s.protocol}  ${rsAddr(m)}`;
+      const head = m.kind === 'fwmark' ? `FWM  ${m.fwmark}` : `${s.protocol}  ${hostPort(m)}`;
       out.push(`${head} ${s.lbAlgo}${s.persistenceTimeoutS ? ` persistent ${s.persistenceTimeoutS}` : ''}`);
       for (const d of s.destinations) {
         const c = conns(s.id, d);
         const fwd = s.lbKind === 'DR' ? 'Route' : 'Masq';
-        out.push(`  -> ${rsAddr(d).padEnd(28)} ${fwd.padEnd(7)} ${String(d.weight).padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inactive).padEnd(10)}`);
+        out.push(`  -> ${hostPort(d).padEnd(28)} ${fwd.padEnd(7)} ${String(d.weight).padEnd(6)} ${String(c.active).padEnd(10)} ${String(c.inactive).padEnd(10)}`);
       }
     }
   }

@@ -75,11 +75,16 @@ export interface VirtualServerGroupConf {
 /** The name ipvsadm would print for a virtual service: "TCP  10.0.0.1:80" / "FWM  1". */
 export function vsName(vs: VirtualServerConf): string {
   const m = vs.match;
-  if (m.kind === 'addr') return `${vs.protocol} ${m.ip}:${m.port}`;
+  if (m.kind === 'addr') return `${vs.protocol} ${hostPort(m)}`;
   if (m.kind === 'fwmark') return `FWM ${m.fwmark}`;
   return `group ${m.name}`;
 }
 
 export function rsName(rs: Endpoint): string {
-  return `${rs.ip}:${rs.port}`;
+  return hostPort(rs);
+}
+
+/** "10.0.0.1:80", "[fd00::1]:80": an address and port as ipvsadm writes them. */
+export function hostPort(e: { ip: string; port: number }): string {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }

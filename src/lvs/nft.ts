@@ -36,7 +36,7 @@
  * its timeout: a reload with another persistence_timeout makes new sets
  * rather than redefining one.
  */
-import type { LbAlgo } from './model.js';
+import type { LbAlgo, VsgEntry } from './model.js';
 import type { DesiredService, Destination } from './pool.js';
 
 export const NAT_TABLE = 'belay_lvs';
@@ -68,9 +68,22 @@ function l4(protocol: 'TCP' | 'UDP'): 'tcp' | 'udp' {
   return protocol === 'TCP' ? 'tcp' : 'udp';
 }
 
-/** Serving destinations: weight > 0, IPv4 (the tables are `ip`). */
-function serving(s: DesiredService): Destination[] {
-  return s.destinations.filter((d) => d.weight > 0 && !d.ip.includes(':'));
+/** nftables' address families: `ip` (IPv4) and `ip6`; a NAT table of each. */
+export type Family = 'ip' | 'ip6';
+
+function familyOf(ip: string): Family {
+  return ip.includes(':') ? 'ip6' : 'ip';
+}
+
+/** A DNAT / fwd target: `[addr]:port` for IPv6, as nft writes it. */
+function target(f: Family, ip: string, port: number): string {
+  if (!port) return ip;
+  return f === 'ip6' ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+/** Serving destinations of one family: weight > 0. */
+function serving(s: DesiredService, f: Family): Destination[] {
+  return s.destinations.filter((d) => d.weight > 0 && familyOf(d.ip) === f);
 }
 
 /** The vmap of a scheduler over `n` chains with weights. */
@@ -95,16 +108,22 @@ export interface NftOptions {
   previous?: NftNames;
 }
 
-export interface NftNames {
+/** What one family's NAT table holds, for the next apply's clean-up. */
+export interface NatNames {
   nat: string[];
   natSets: string[];
-  dr: string[];
-  drSets: string[];
-  drHooks: string[];
   /** The NAT table's flowtable, when it has one. */
   flowtable?: string;
   /** Whether the NAT table has a forward chain (flowtable, persistence refreshed at a connection's end). */
   forward?: boolean;
+}
+
+export interface NftNames extends NatNames {
+  dr: string[];
+  drSets: string[];
+  drHooks: string[];
+  /** The IPv6 NAT table (`table ip6`), when there is one. */
+  ip6?: NatNames;
 }
 
 export interface NftRuleset {
@@ -115,81 +134,144 @@ export interface NftRuleset {
   notes: string[];
 }
 
+/** Whether a ruleset has a flowtable in either NAT table (the kernel may refuse it). */
+export function hasFlowtable(names: NftNames): boolean {
+  return !!(names.flowtable || names.ip6?.flowtable);
+}
+
+/**
+ * A service's matches of one family: its addresses of that family, and its
+ * fwmarks when it has real servers of that family (IPv4 when it has none).
+ */
+function familyMatches(s: DesiredService, f: Family): VsgEntry[] {
+  const fwmarkHere = s.destinations.length === 0 ? f === 'ip' : s.destinations.some((d) => familyOf(d.ip) === f);
+  return s.matches.filter((m) => (m.kind === 'fwmark' ? fwmarkHere : familyOf(m.ip) === f));
+}
+
+function matchText(m: VsgEntry, f: Family, proto: 'tcp' | 'udp'): string {
+  if (m.kind === 'fwmark') return `meta mark ${m.fwmark} meta l4proto ${proto}`;
+  return m.port ? `${f} daddr ${m.ip} ${proto} dport ${m.port}` : `${f} daddr ${m.ip} meta l4proto ${proto}`;
+}
+
+/** Real servers of the other family than the service's addresses: NAT and DR keep the family, so they get nothing. */
+function crossFamilyNotes(s: DesiredService, notes: string[]): void {
+  const families = new Set(s.matches.flatMap((m) => (m.kind === 'addr' ? [familyOf(m.ip)] : [])));
+  if (families.size === 0) return;
+  for (const d of s.destinations) {
+    if (!families.has(familyOf(d.ip))) notes.push(`${s.id} (${s.file}:${s.line}): real server ${d.ip} is ${familyOf(d.ip) === 'ip6' ? 'IPv6' : 'IPv4'} and the virtual address is not: it gets no traffic (${s.lbKind} keeps the address family)`);
+  }
+}
+
+/** One family's NAT table: entry rules, chains, sets, end-of-connection refreshes, and what the fast path matches. */
+function natTable(table: DesiredService[], f: Family) {
+  const chains: string[] = [];
+  const sets: string[] = [];
+  const lines: string[] = [];
+  const entry: string[] = [];
+  const end: string[] = [];
+  const vips = new Set<string>();
+  const marks = new Set<number>();
+  const setType = f === 'ip' ? 'ipv4_addr' : 'ipv6_addr';
+  const suffix = f === 'ip' ? '' : '_6';
+  for (const s of table) {
+    if (s.lbKind !== 'NAT') continue;
+    const dests = serving(s, f);
+    const matches = familyMatches(s, f);
+    if (matches.length === 0) continue;
+    const sched = nftSchedule(s.lbAlgo).as;
+    const proto = l4(s.protocol);
+    const persist = s.persistenceTimeoutS;
+    const chain = `${s.id}${suffix}`;
+    chains.push(chain);
+    for (const m of matches) {
+      entry.push(`    ${matchText(m, f, proto)} jump ${chain}`);
+      if (m.kind === 'fwmark') marks.add(m.fwmark);
+      else vips.add(m.ip);
+    }
+    const body: string[] = [];
+    const rsChains = dests.map((d) => ({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d }));
+    for (const c of rsChains) {
+      chains.push(c.chain);
+      const set = `${c.chain}_p${persist}`;
+      const rs: string[] = [];
+      if (persist) {
+        sets.push(set);
+        lines.push(`  set ${set} { type ${setType}; flags dynamic,timeout; timeout ${persist}s; }`);
+        body.push(`    ${f} saddr @${set} goto ${c.chain}`);
+        rs.push(`    update @${set} { ${f} saddr }`);
+        if (proto === 'tcp') {
+          const to = `${f} daddr ${c.d.ip}${c.d.port ? ` tcp dport ${c.d.port}` : ''}`;
+          const from = `${f} saddr ${c.d.ip}${c.d.port ? ` tcp sport ${c.d.port}` : ''}`;
+          for (const m of matches) {
+            if (m.kind !== 'addr') continue;
+            const orig = `ct status dnat ct original ${f} daddr ${m.ip}${m.port ? ` ct original proto-dst ${m.port}` : ''}`;
+            end.push(`    ${to} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ${f} saddr }`);
+            end.push(`    ${from} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ${f} daddr }`);
+          }
+        }
+      }
+      rs.push(`    counter meta l4proto ${proto} dnat ${f} to ${target(f, c.d.ip, c.d.port)}`);
+      lines.push(`  chain ${c.chain} {`, ...rs, '  }');
+    }
+    if (rsChains.length) {
+      const expr = sched === 'sh' ? `jhash ${f} saddr` : 'numgen inc';
+      body.push(`    ${pick(expr, rsChains, sched !== 'rr')}`);
+    }
+    // An empty pool: the packet goes on to the director itself, which refuses it (RST / port unreachable) as IPVS does.
+    lines.push(`  chain ${chain} {`, ...body, '  }');
+  }
+  return { chains, sets, lines, entry, end, vips, marks };
+}
+
+/** The text of one family's NAT table, its clean-up after `prev`, and its names. */
+function natText(table: DesiredService[], f: Family, ftDevices: string[], prev: NatNames | undefined, out: string[]): NatNames | undefined {
+  const t = natTable(table, f);
+  const fast: string[] = [];
+  if (ftDevices.length) {
+    if (t.vips.size) fast.push(`ct original ${f} daddr { ${[...t.vips].join(', ')} }`);
+    if (t.marks.size) fast.push(`meta mark { ${[...t.marks].join(', ')} }`);
+  }
+  const flowtable = fast.length ? `ft_${fnv1a(ftDevices.join(' '))}` : undefined;
+  // The IPv4 table is always there (as before IPv6 was handled); the IPv6 one only while it serves something.
+  if (f === 'ip6' && t.chains.length === 0) {
+    if (prev) out.push(`table ip6 ${NAT_TABLE} {}`, `delete table ip6 ${NAT_TABLE}`);
+    return undefined;
+  }
+  // Create if missing, flush every chain (set elements stay), drop what is gone, write the rest.
+  out.push(`table ${f} ${NAT_TABLE} {}`, `flush table ${f} ${NAT_TABLE}`);
+  for (const c of (prev?.nat ?? []).filter((c) => !t.chains.includes(c))) out.push(`delete chain ${f} ${NAT_TABLE} ${c}`);
+  for (const c of (prev?.natSets ?? []).filter((c) => !t.sets.includes(c))) out.push(`delete set ${f} ${NAT_TABLE} ${c}`);
+  const forward = [...t.end, ...(flowtable ? fast.map((m) => `    ${m} ct status dnat ct state established flow add @${flowtable}`) : [])];
+  // The forward chain's rules are gone with the flush, so an unwanted chain or flowtable can go.
+  if (prev?.forward && !forward.length) out.push(`delete chain ${f} ${NAT_TABLE} forward`);
+  if (prev?.flowtable && prev.flowtable !== flowtable) out.push(`delete flowtable ${f} ${NAT_TABLE} ${prev.flowtable}`);
+  const ft = flowtable ? [`  flowtable ${flowtable} {`, `    hook ingress priority 0; devices = { ${ftDevices.map((d) => `"${d}"`).join(', ')} };`, '  }'] : [];
+  const fwd = forward.length ? ['  chain forward {', '    type filter hook forward priority filter; policy accept;', ...forward, '  }'] : [];
+  out.push(`table ${f} ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...t.entry, '  }', ...t.lines, ...ft, ...fwd, '}');
+  return { nat: t.chains, natSets: t.sets, ...(flowtable ? { flowtable } : {}), ...(forward.length ? { forward: true } : {}) };
+}
+
 export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftRuleset {
-  const natChains: string[] = [];
-  const natSets: string[] = [];
   const drChains: string[] = [];
   const drSets: string[] = [];
   const notes: string[] = [];
-  const nat: string[] = [];
-  const natEntry: string[] = [];
   const dr: string[] = [];
   const drEntry = new Map<string, string[]>();
-  /** What the flowtable rule matches: the NAT virtual addresses and fwmarks. */
-  const natVips = new Set<string>();
-  const natMarks = new Set<number>();
-  /** Forward-chain rules refreshing persistence at a TCP connection's end. */
-  const natEnd: string[] = [];
 
   for (const s of table) {
+    crossFamilyNotes(s, notes);
+    if (s.lbKind === 'NAT') continue;
+    for (const m of s.matches) {
+      if (m.kind === 'fwmark') notes.push(`${s.id} (${s.file}:${s.line}): DR with a fwmark is not handled by the nftables backend (the mark is set after the ingress hook)`);
+    }
     const sched = nftSchedule(s.lbAlgo).as;
-    const dests = serving(s);
     const proto = l4(s.protocol);
-    const matches = s.matches.flatMap((m) => {
-      if (m.kind === 'fwmark') return [`meta mark ${m.fwmark} meta l4proto ${proto}`];
-      if (m.ip.includes(':')) {
-        notes.push(`${s.id} (${s.file}:${s.line}): IPv6 address ${m.ip} is not handled by the nftables backend`);
-        return [];
-      }
-      return [m.port ? `ip daddr ${m.ip} ${proto} dport ${m.port}` : `ip daddr ${m.ip} meta l4proto ${proto}`];
-    });
     const persist = s.persistenceTimeoutS;
-    if (s.lbKind === 'NAT') {
-      const chain = s.id;
-      natChains.push(chain);
-      for (const m of matches) natEntry.push(`    ${m} jump ${chain}`);
-      for (const m of s.matches) {
-        if (m.kind === 'fwmark') natMarks.add(m.fwmark);
-        else if (!m.ip.includes(':')) natVips.add(m.ip);
-      }
-      const body: string[] = [];
-      const rsChains = dests.map((d) => ({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d }));
-      for (const c of rsChains) {
-        natChains.push(c.chain);
-        const set = `${c.chain}_p${persist}`;
-        const rs: string[] = [];
-        if (persist) {
-          natSets.push(set);
-          nat.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
-          body.push(`    ip saddr @${set} goto ${c.chain}`);
-          rs.push(`    update @${set} { ip saddr }`);
-          if (proto === 'tcp') {
-            const to = `ip daddr ${c.d.ip}${c.d.port ? ` tcp dport ${c.d.port}` : ''}`;
-            const from = `ip saddr ${c.d.ip}${c.d.port ? ` tcp sport ${c.d.port}` : ''}`;
-            for (const m of s.matches) {
-              if (m.kind !== 'addr' || m.ip.includes(':')) continue;
-              const orig = `ct status dnat ct original ip daddr ${m.ip}${m.port ? ` ct original proto-dst ${m.port}` : ''}`;
-              natEnd.push(`    ${to} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip saddr }`);
-              natEnd.push(`    ${from} tcp flags & (fin | rst) != 0 ${orig} update @${set} { ip daddr }`);
-            }
-          }
-        }
-        rs.push(`    counter meta l4proto ${proto} dnat ip to ${c.d.ip}${c.d.port ? `:${c.d.port}` : ''}`);
-        nat.push(`  chain ${c.chain} {`, ...rs, '  }');
-      }
-      if (rsChains.length) {
-        const expr = sched === 'sh' ? 'jhash ip saddr' : 'numgen inc';
-        body.push(`    ${pick(expr, rsChains, sched !== 'rr')}`);
-      }
-      // An empty pool: the packet goes on to the director itself, which refuses it (RST / port unreachable) as IPVS does.
-      nat.push(`  chain ${chain} {`, ...body, '  }');
-    } else {
-      for (const m of matches) {
-        if (m.startsWith('meta mark')) notes.push(`${s.id} (${s.file}:${s.line}): DR with a fwmark is not handled by the nftables backend (the mark is set after the ingress hook)`);
-      }
-      const addrMatches = matches.filter((m) => !m.startsWith('meta mark'));
+    for (const f of ['ip', 'ip6'] as const) {
+      const addrMatches = s.matches.filter((m) => m.kind === 'addr' && familyOf(m.ip) === f).map((m) => matchText(m, f, proto));
+      if (addrMatches.length === 0) continue;
       const rsChains: { chain: string; weight: number; d: Destination; dev: string }[] = [];
-      for (const d of dests) {
+      for (const d of serving(s, f)) {
         const dev = opts.deviceOf?.(d.ip);
         if (!dev) {
           notes.push(`${s.id}: real server ${d.ip} has no on-link route here; DR needs it on a directly connected network`);
@@ -197,9 +279,9 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
         }
         rsChains.push({ chain: `${s.id}_${ident(d)}`, weight: d.weight, d, dev });
       }
+      if (rsChains.length === 0) continue;
       const devs = [...new Set([...rsChains.map((c) => c.dev)])];
-      if (rsChains.length === 0 || addrMatches.length === 0) continue;
-      const chain = s.id;
+      const chain = f === 'ip' ? s.id : `${s.id}_6`;
       drChains.push(chain);
       // The VIP arrives on the device of the real servers' network (one LAN: the DR topology).
       for (const dev of devs) {
@@ -214,14 +296,14 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
         if (persist) {
           const set = `${c.chain}_p${persist}`;
           drSets.push(set);
-          dr.push(`  set ${set} { type ipv4_addr; flags dynamic,timeout; timeout ${persist}s; }`);
-          body.push(`    ip saddr @${set} goto ${c.chain}`);
-          rs.push(`    update @${set} { ip saddr }`);
+          dr.push(`  set ${set} { type ${f === 'ip' ? 'ipv4_addr' : 'ipv6_addr'}; flags dynamic,timeout; timeout ${persist}s; }`);
+          body.push(`    ${f} saddr @${set} goto ${c.chain}`);
+          rs.push(`    update @${set} { ${f} saddr }`);
         }
-        rs.push(`    fwd ip to ${c.d.ip} device "${c.dev}"`);
+        rs.push(`    fwd ${f} to ${c.d.ip} device "${c.dev}"`);
         dr.push(`  chain ${c.chain} {`, ...rs, '  }');
       }
-      const expr = sched === 'sh' || persist ? 'jhash ip saddr' : `jhash ip saddr . ${proto} sport`;
+      const expr = sched === 'sh' || persist ? `jhash ${f} saddr` : `jhash ${f} saddr . ${proto} sport`;
       body.push(`    ${pick(expr, rsChains, sched !== 'rr')}`);
       dr.push(`  chain ${chain} {`, ...body, '  }');
     }
@@ -230,24 +312,9 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
   const prev = opts.previous ?? { nat: [], natSets: [], dr: [], drSets: [], drHooks: [] };
   const drHooks = [...drEntry.keys()].map((dev) => `ingress_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`);
   const ftDevices = [...new Set(opts.flowtableDevices ?? [])].sort();
-  const fast: string[] = [];
-  if (ftDevices.length) {
-    if (natVips.size) fast.push(`ct original ip daddr { ${[...natVips].join(', ')} }`);
-    if (natMarks.size) fast.push(`meta mark { ${[...natMarks].join(', ')} }`);
-  }
-  const flowtable = fast.length ? `ft_${fnv1a(ftDevices.join(' '))}` : undefined;
   const out: string[] = [];
-  // NAT table: create if missing, flush every chain (set elements stay), drop what is gone, write the rest.
-  out.push(`table ip ${NAT_TABLE} {}`, `flush table ip ${NAT_TABLE}`);
-  for (const c of prev.nat.filter((c) => !natChains.includes(c))) out.push(`delete chain ip ${NAT_TABLE} ${c}`);
-  for (const c of prev.natSets.filter((c) => !natSets.includes(c))) out.push(`delete set ip ${NAT_TABLE} ${c}`);
-  const forward = [...natEnd, ...(flowtable ? fast.map((m) => `    ${m} ct status dnat ct state established flow add @${flowtable}`) : [])];
-  // The forward chain's rules are gone with the flush, so an unwanted chain or flowtable can go.
-  if (prev.forward && !forward.length) out.push(`delete chain ip ${NAT_TABLE} forward`);
-  if (prev.flowtable && prev.flowtable !== flowtable) out.push(`delete flowtable ip ${NAT_TABLE} ${prev.flowtable}`);
-  const ft = flowtable ? [`  flowtable ${flowtable} {`, `    hook ingress priority 0; devices = { ${ftDevices.map((d) => `"${d}"`).join(', ')} };`, '  }'] : [];
-  const fwd = forward.length ? ['  chain forward {', '    type filter hook forward priority filter; policy accept;', ...forward, '  }'] : [];
-  out.push(`table ip ${NAT_TABLE} {`, '  chain prerouting {', '    type nat hook prerouting priority dstnat; policy accept;', ...natEntry, '  }', ...nat, ...ft, ...fwd, '}');
+  const ip4 = natText(table, 'ip', ftDevices, prev, out)!;
+  const ip6 = natText(table, 'ip6', ftDevices, prev.ip6, out);
   out.push(`table netdev ${DR_TABLE} {}`, `flush table netdev ${DR_TABLE}`);
   for (const c of prev.drHooks.filter((c) => !drHooks.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
   for (const c of prev.dr.filter((c) => !drChains.includes(c))) out.push(`delete chain netdev ${DR_TABLE} ${c}`);
@@ -259,7 +326,7 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
     }
     out.push(...dr, '}');
   }
-  return { text: `${out.join('\n')}\n`, names: { nat: natChains, natSets, dr: drChains, drSets, drHooks, ...(flowtable ? { flowtable } : {}), ...(forward.length ? { forward: true } : {}) }, notes };
+  return { text: `${out.join('\n')}\n`, names: { ...ip4, dr: drChains, drSets, drHooks, ...(ip6 ? { ip6 } : {}) }, notes };
 }
 
 /** 32-bit FNV-1a, as 8 hex digits: a short stable name part. */
@@ -271,5 +338,5 @@ function fnv1a(text: string): string {
 
 /** Remove belay's tables (shutdown). */
 export function nftRemoveText(): string {
-  return `table ip ${NAT_TABLE} {}\ndelete table ip ${NAT_TABLE}\ntable netdev ${DR_TABLE} {}\ndelete table netdev ${DR_TABLE}\n`;
+  return ['ip', 'ip6', 'netdev'].map((f) => `table ${f} ${f === 'netdev' ? DR_TABLE : NAT_TABLE} {}\ndelete table ${f} ${f === 'netdev' ? DR_TABLE : NAT_TABLE}\n`).join('');
 }

@@ -94,6 +94,13 @@ export function formatAddress(bytes: Uint8Array): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** One spelling per address (RFC 5952 for IPv6: conntrack writes every group in full); text that is no address is kept. */
+export function canonicalAddress(text: string): string {
+  const fam = familyOf(text);
+  const bytes = fam ? parseAddress(text, fam) : null;
+  return bytes ? formatAddress(bytes) : text;
+}
+
 /** Compare two addresses of one family as unsigned integers: <0, 0, >0. */
 export function compareAddresses(a: string, b: string): number {
   const fam = familyOf(a) ?? 4;

@@ -47,4 +47,13 @@ describe('ipvsadm text', () => {
     expect(c.get('vs0/192.168.4.100:80')).toEqual({ active: 1, inactive: 0 });
     expect(c.get('vs0/192.168.4.200:80')).toEqual({ active: 0, inactive: 1 });
   });
+
+  it('IPv6 conntrack entries count too, however the addresses are spelt (the kernel writes every group in full)', () => {
+    const v6: DesiredService[] = [{ ...table[0]!, lbKind: 'NAT', matches: [{ kind: 'addr', ip: 'fd01:7::100', port: 80 }], destinations: [{ ...table[0]!.destinations[0]!, ip: 'fd02:7::21' }] }];
+    const text = [
+      'ipv6     10 tcp      6 431999 ESTABLISHED src=fd01:0007:0000:0000:0000:0000:0000:0002 dst=fd01:0007:0000:0000:0000:0000:0000:0100 sport=40000 dport=80 src=fd02:0007:0000:0000:0000:0000:0000:0021 dst=fd01:0007:0000:0000:0000:0000:0000:0002 sport=80 dport=40000 [ASSURED] mark=0 zone=0 use=2',
+      'ipv6     10 tcp      6 110 TIME_WAIT src=fd01:7::2 dst=fd01:7::100 sport=40001 dport=80 src=fd02:7::21 dst=fd01:7::2 sport=80 dport=40001 [ASSURED] mark=0 zone=0 use=2',
+    ].join('\n');
+    expect(conntrackCounts(v6, text).get('vs0/fd02:7::21:80')).toEqual({ active: 1, inactive: 1 });
+  });
 });

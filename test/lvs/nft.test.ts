@@ -165,6 +165,45 @@ describe('nftables backend text', () => {
     expect(off.names.flowtable).toBeUndefined();
   });
 
+  it('IPv6 virtual servers: their own `table ip6` for NAT (ip6 matches, [addr]:port DNAT, ipv6_addr sets), `fwd ip6` for DR', () => {
+    const v6 = (ip: string, weight: number) => ({ ...d(ip, weight) });
+    const nat6 = svc({ id: 'vs1', matches: [{ kind: 'addr', ip: 'fd00:9::100', port: 80 }], destinations: [v6('fd00:12::21', 1), v6('fd00:12::22', 1)], persistenceTimeoutS: 30 });
+    const r = nftRuleset([svc({}), nat6]);
+    // The IPv4 service is as before, in table ip; the IPv6 one only in table ip6.
+    expect(r.text).toContain('table ip belay_lvs {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    ip daddr 10.9.0.100 tcp dport 80 jump vs0\n  }');
+    expect(r.text).toContain('table ip6 belay_lvs {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    ip6 daddr fd00:9::100 tcp dport 80 jump vs1_6\n  }');
+    expect(r.text).toContain('set vs1_fd00_12__21_80_p30 { type ipv6_addr; flags dynamic,timeout; timeout 30s; }');
+    expect(r.text).toContain('ip6 saddr @vs1_fd00_12__21_80_p30 goto vs1_fd00_12__21_80');
+    expect(r.text).toContain('counter meta l4proto tcp dnat ip6 to [fd00:12::22]:80');
+    expect(r.text).toContain('ct status dnat ct original ip6 daddr fd00:9::100 ct original proto-dst 80 update @vs1_fd00_12__22_80_p30 { ip6 daddr }');
+    expect(r.names.ip6?.nat).toEqual(['vs1_6', 'vs1_fd00_12__21_80', 'vs1_fd00_12__22_80']);
+    nftCheck(r.text);
+    // The IPv6 table goes when its last service does; nftRemoveText removes it too.
+    const gone = nftRuleset([svc({})], { previous: r.names });
+    expect(gone.text).toContain('table ip6 belay_lvs {}\ndelete table ip6 belay_lvs\n');
+    expect(gone.names.ip6).toBeUndefined();
+    expect(nftRuleset([svc({})]).text).not.toContain('ip6');
+    expect(nftRemoveText()).toContain('delete table ip6 belay_lvs');
+
+    const dr6 = nftRuleset([svc({ lbKind: 'DR', lbAlgo: 'sh', matches: [{ kind: 'addr', ip: 'fd00:9::100', port: 80 }], destinations: [v6('fd00:9::21', 1), v6('fd00:9::22', 1)] })], { deviceOf: () => 'eth0' });
+    expect(dr6.text).toContain('meta pkttype host ip6 daddr fd00:9::100 tcp dport 80 jump vs0_6');
+    expect(dr6.text).toContain('jhash ip6 saddr mod 2 vmap');
+    expect(dr6.text).toContain('fwd ip6 to fd00:9::22 device "eth0"');
+    nftCheck(dr6.text);
+  });
+
+  it('a real server of the other address family than the virtual address gets no traffic, and a note says so', () => {
+    const r = nftRuleset([svc({ destinations: [d('198.18.0.21', 1), d('fd00:12::22', 1)] })]);
+    expect(r.text).toContain('goto vs0_198_18_0_21_80');
+    expect(r.text).not.toContain('fd00:12::22');
+    expect(r.notes).toEqual(['vs0 (k.conf:1): real server fd00:12::22 is IPv6 and the virtual address is not: it gets no traffic (NAT keeps the address family)']);
+    // A fwmark service goes to the family of its real servers.
+    const mark6 = nftRuleset([svc({ matches: [{ kind: 'fwmark', fwmark: 6 }], destinations: [d('fd00:12::22', 1)] })]);
+    expect(mark6.text).toContain('table ip6 belay_lvs {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    meta mark 6 meta l4proto tcp jump vs0_6');
+    expect(mark6.text).not.toContain('meta mark 6 meta l4proto tcp jump vs0\n');
+    nftCheck(mark6.text);
+  });
+
   it('every lb_algo has a schedule; the fallbacks say what they do', () => {
     expect(nftSchedule('rr')).toEqual({ as: 'rr' });
     expect(nftSchedule('wlc').note).toMatch(/falls back to wrr/);
