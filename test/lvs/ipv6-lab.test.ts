@@ -7,40 +7,15 @@
  *
  * Needs root, nft, nginx, curl; fails loudly without them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { Lab, requireCommands } from '../../src/lab/netns.js';
-import { BELAY_BIN, killNginx, makeWorkDir, requireKeepalivedLab, startDaemon, startNginx, stopDaemon, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
+import { describe, expect, it } from 'vitest';
+import { BELAY_BIN, killNginx, startNginx, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
+import type { Lab } from '../../src/lab/netns.js';
 import { poolOf } from '../../src/lab/lvs-demo.js';
 import { waiter } from '../wait.js';
+import { count, lvsLab, requests, sh } from './lab-kit.js';
 
-const dist = path.resolve(BELAY_BIN, '..', '..', 'dist');
 const waitFor = waiter(30000, 250);
-
-let lab: Lab | null = null;
-let work = '';
-const daemons: DaemonHandle[] = [];
-
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await stopDaemon(d, 3000);
-  await lab?.destroy();
-  lab = null;
-  if (work) rmSync(work, { recursive: true, force: true });
-  work = '';
-});
-
-const sh = async (l: Lab, host: string, cmd: string) => {
-  const r = await l.exec(host, ['sh', '-c', cmd]);
-  return String(r.stdout);
-};
-
-/** `n` requests from the client, each answered with the real server's name or FAIL. */
-async function requests(l: Lab, url: string, n: number): Promise<string[]> {
-  return (await sh(l, 'client', `for i in $(seq ${n}); do curl -g -s -m 3 '${url}' || echo FAIL; done`)).trim().split('\n');
-}
-
-const count = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
+const kit = lvsLab('the IPv6 LVS lab test', 'v6');
 
 function conf(vip: string, kind: 'NAT' | 'DR', rs: string[]): string {
   const servers = rs.map((ip) => `  real_server ${ip} 80 {\n    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n`).join('');
@@ -48,16 +23,11 @@ function conf(vip: string, kind: 'NAT' | 'DR', rs: string[]): string {
 }
 
 async function setup(): Promise<Lab> {
-  requireKeepalivedLab('the IPv6 LVS lab test');
-  requireCommands('the IPv6 LVS lab test', { nft: 'nftables' });
-  if (!existsSync(path.join(dist, 'cli', 'belay.js'))) throw new Error('run `npm run build` first: dist/cli/belay.js is missing');
-  lab = await Lab.create({ tag: `v6-${process.pid % 10000}` });
-  work = makeWorkDir('blv-lab6-');
+  const l = await kit.setup(['dir1', 'rs1', 'rs2', 'client']);
   for (const h of ['dir1', 'rs1', 'rs2', 'client']) {
-    await lab.addHost(h);
-    await lab.exec(h, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0']);
+    await l.exec(h, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0', 'net.ipv6.conf.eth0.disable_ipv6=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0']);
   }
-  return lab;
+  return l;
 }
 
 /** The pool, the spread, a real server leaving and coming back, as the IPv4 lab test does. */
@@ -73,7 +43,7 @@ async function scenario(l: Lab, d: DaemonHandle, url: string, rs: string[], kind
   killNginx(l, 'rs1');
   await waitFor('rs1 out of the pool', async () => poolOf(d).join(), (x) => x === rs[1]);
   expect(count(await requests(l, url, 10))).toEqual({ rs2: 10 });
-  startNginx(l, 'rs1', work, { ipv6: true });
+  startNginx(l, 'rs1', kit.work, { ipv6: true });
   await waitFor('rs1 back in the pool', async () => poolOf(d).sort().join(), (x) => x === [...rs].sort().join());
   const back = count(await requests(l, url, 20));
   expect(back.FAIL, JSON.stringify(back)).toBeUndefined();
@@ -92,12 +62,9 @@ describe('IPv6 virtual servers, nftables data plane', () => {
     await sh(l, 'dir1', `ip -6 addr add ${front}1/64 dev eth0 nodad && ip -6 addr add ${vip}/64 dev eth0 nodad && ip -6 addr add ${back}1/64 dev eth0 nodad && sysctl -qw net.ipv6.conf.all.forwarding=1`);
     for (const [k, r] of ['rs1', 'rs2'].entries()) {
       await sh(l, r, `ip -6 addr add ${rs[k]}/64 dev eth0 nodad && ip -6 route add default via ${back}1`);
-      startNginx(l, r, work, { ipv6: true });
+      startNginx(l, r, kit.work, { ipv6: true });
     }
-    const file = path.join(work, 'keepalived-dir1.conf');
-    writeFileSync(file, conf(vip, 'NAT', rs));
-    const d = startDaemon(l, 'dir1', 'belay', file, work);
-    daemons.push(d);
+    const d = kit.start(l, 'dir1', conf(vip, 'NAT', rs));
     await scenario(l, d, `http://[${vip}]/`, rs, 'NAT');
 
     // The table as ipvsadm -Ln writes it, with the connections just made counted from conntrack.
@@ -123,12 +90,9 @@ describe('IPv6 virtual servers, nftables data plane', () => {
     for (const [k, r] of ['rs1', 'rs2'].entries()) {
       // The VIP on lo: IPv6 answers neighbour solicitations only for addresses of the interface asked, so the director alone answers for it.
       await sh(l, r, `ip -6 addr add ${rs[k]}/64 dev eth0 nodad && ip -6 addr add ${vip}/128 dev lo nodad`);
-      startNginx(l, r, work, { ipv6: true });
+      startNginx(l, r, kit.work, { ipv6: true });
     }
-    const file = path.join(work, 'keepalived-dir1.conf');
-    writeFileSync(file, conf(vip, 'DR', rs));
-    const d = startDaemon(l, 'dir1', 'belay', file, work);
-    daemons.push(d);
+    const d = kit.start(l, 'dir1', conf(vip, 'DR', rs));
     await scenario(l, d, `http://[${vip}]/`, rs, 'DR');
   }, 240000);
 });

@@ -12,58 +12,20 @@
  *
  * Needs root, nft, nginx, curl; fails loudly without them.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
-import { Lab, requireCommands } from '../../src/lab/netns.js';
-import { BELAY_BIN, hasVip, killNginx, makeWorkDir, requireKeepalivedLab, startDaemon, startNginx, stopDaemon, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
+import { describe, expect, it } from 'vitest';
+import { BELAY_BIN, hasVip, killNginx, startNginx, type DaemonHandle } from '../../src/lab/keepalived-demo.js';
+import type { Lab } from '../../src/lab/netns.js';
 import { waiter } from '../wait.js';
 import { poolOf, realServerDr, seed000Conf, seed002Conf } from '../../src/lab/lvs-demo.js';
+import { count, lvsLab, requests } from './lab-kit.js';
 
-const dist = path.resolve(BELAY_BIN, '..', '..', 'dist');
 const waitFor = waiter(30000, 250);
-
-let lab: Lab | null = null;
-let work = '';
-const daemons: DaemonHandle[] = [];
-
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await stopDaemon(d, 3000);
-  await lab?.destroy();
-  lab = null;
-  if (work) rmSync(work, { recursive: true, force: true });
-  work = '';
-});
-
-async function setup(): Promise<Lab> {
-  requireKeepalivedLab('the LVS lab test');
-  requireCommands('the LVS lab test', { nft: 'nftables' });
-  if (!existsSync(path.join(dist, 'cli', 'belay.js'))) throw new Error('run `npm run build` first: dist/cli/belay.js is missing');
-  lab = await Lab.create({ tag: `v-${process.pid % 10000}` });
-  work = makeWorkDir('blv-lab-');
-  for (const h of ['dir1', 'dir2', 'rs1', 'rs2', 'client']) await lab.addHost(h);
-  return lab;
-}
-
+const kit = lvsLab('the LVS lab test', 'v');
+const setup = () => kit.setup(['dir1', 'dir2', 'rs1', 'rs2', 'client']);
 const sh = (l: Lab, host: string, cmd: string) => l.exec(host, ['sh', '-c', cmd]);
-
-function start(l: Lab, host: string, conf: string): DaemonHandle {
-  const file = path.join(work, `keepalived-${host}.conf`);
-  writeFileSync(file, conf);
-  const d = startDaemon(l, host, 'belay', file, work);
-  daemons.push(d);
-  return d;
-}
+const start = (l: Lab, host: string, conf: string): DaemonHandle => kit.start(l, host, conf);
 
 const inPool = poolOf;
-
-/** n sequential requests from the client; each answer is the real server's name, or 'FAIL'. */
-async function requests(l: Lab, url: string, n: number): Promise<string[]> {
-  const r = await sh(l, 'client', `for i in $(seq ${n}); do curl -s -m 3 ${url} || echo FAIL; done`);
-  return String(r.stdout).trim().split('\n');
-}
-
-const count = (xs: string[]) => xs.reduce<Record<string, number>>((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {});
 
 /**
  * keepalived's bound, connect_timeout + retry × delay_before_retry + delay_loop:
@@ -96,7 +58,7 @@ async function scenario(l: Lab, kind: 'NAT' | 'DR', vip: string, url: string, d1
   expect(count(after), `${kind}: after rs1 left the pool (${outAfter} ms)`).toEqual({ rs2: 20 });
 
   // nginx back: in the pool again, requests spread again.
-  startNginx(l, 'rs1', work);
+  startNginx(l, 'rs1', kit.work);
   await waitFor('rs1 back in dir1 pool', async () => inPool(d1).sort().join(), (x) => x === rs.join(), KEEPALIVED_BOUND_MS.DR + SLACK_MS /* the larger bound, for either seed */);
   const back = count(await requests(l, url, 30));
   expect(back.FAIL, `${kind}: ${JSON.stringify(back)}`).toBeUndefined();
@@ -128,7 +90,7 @@ describe('LVS with belay keepalived, nftables data plane', () => {
     }
     for (const r of ['rs1', 'rs2']) {
       await sh(l, r, `sysctl -qw net.ipv4.conf.all.accept_redirects=0 && ip route add default via ${gw}`);
-      startNginx(l, r, work);
+      startNginx(l, r, kit.work);
     }
     const rs1 = l.host('rs1').address;
     const rs2 = l.host('rs2').address;
@@ -159,7 +121,7 @@ describe('LVS with belay keepalived, nftables data plane', () => {
     const vip = `${l.subnet}.100`;
     for (const r of ['rs1', 'rs2']) {
       await realServerDr(l, r, vip);
-      startNginx(l, r, work);
+      startNginx(l, r, kit.work);
     }
     const rs1 = l.host('rs1').address;
     const rs2 = l.host('rs2').address;
