@@ -8,9 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { ipvsadmRestoreText, type ConnCounts } from './ipvsadm.js';
-import { hasFlowtable, nftRemoveText, nftRuleset, type NftRuleset } from './nft.js';
+import { hasFlowtable, nftRemoveText, nftRuleset, persistenceKeepText, type NftRuleset } from './nft.js';
 import type { DesiredService, Destination } from './pool.js';
 import { canonicalAddress } from '../vrrp/addr.js';
+import { parseConntrack } from './conntrack.js';
 
 export type BackendName = 'nftables' | 'ipvs';
 
@@ -20,6 +21,8 @@ export interface DataPlane {
   remove(): Promise<void>;
   /** Active / inactive connections per destination, as far as the backend can tell. */
   connections(table: DesiredService[]): Map<string, ConnCounts>;
+  /** Keep the persistence of clients whose connections still live (IPVS does this itself). */
+  keepPersistence(table: DesiredService[]): Promise<void>;
 }
 
 export function connKey(serviceId: string, d: { ip: string; port: number }): string {
@@ -129,6 +132,12 @@ export class NftDataPlane implements DataPlane {
   connections(table: DesiredService[]): Map<string, ConnCounts> {
     return conntrackCounts(table, readConntrack());
   }
+
+  async keepPersistence(table: DesiredService[]): Promise<void> {
+    if (!this.previous || !table.some((s) => s.lbKind === 'NAT' && s.persistenceTimeoutS)) return;
+    const text = persistenceKeepText(table, parseConntrack(readConntrack()));
+    if (text) await run('nft', ['-f', '-'], text);
+  }
 }
 
 export class IpvsDataPlane implements DataPlane {
@@ -141,6 +150,9 @@ export class IpvsDataPlane implements DataPlane {
   }
   connections(): Map<string, ConnCounts> {
     return new Map(); // ipvsadm -Ln itself shows them on an IPVS kernel
+  }
+  async keepPersistence(): Promise<void> {
+    // IPVS keeps a persistence template while its connections live.
   }
 }
 
@@ -174,19 +186,12 @@ export function conntrackCounts(table: DesiredService[], text: string): Map<stri
       }
     }
   }
-  for (const line of text.split('\n')) {
-    const src = [...line.matchAll(/\bsrc=(\S+)/g)].map((x) => x[1]);
-    const dst = [...line.matchAll(/\bdst=(\S+)/g)].map((x) => x[1]);
-    const sport = [...line.matchAll(/\bsport=(\d+)/g)].map((x) => x[1]);
-    const dport = [...line.matchAll(/\bdport=(\d+)/g)].map((x) => x[1]);
-    if (src.length < 2 || dport.length < 1 || sport.length < 2) continue;
-    const k = `${canonicalAddress(dst[0]!)}:${dport[0]}>${canonicalAddress(src[1]!)}:${sport[1]}`;
-    const hits = byTuple.get(k);
+  for (const e of parseConntrack(text)) {
+    const hits = byTuple.get(`${e.vip}:${e.vport}>${e.rs}:${e.rsPort}`);
     if (!hits) continue;
-    const established = / ESTABLISHED /.test(line);
     for (const h of hits) {
       const c = out.get(connKey(h.id, h.d))!;
-      if (established) c.active++;
+      if (e.state === 'ESTABLISHED') c.active++;
       else c.inactive++;
     }
   }

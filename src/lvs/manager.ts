@@ -73,6 +73,8 @@ export class LvsManager {
   private stopped = false;
   private lastApplyError: string | undefined;
   private readonly runScript: (command: string, why: string) => void;
+  private keepTimer: NodeJS.Timeout | undefined;
+  private lastKeepError = '';
 
   constructor(private readonly o: LvsManagerOptions) {
     this.runScript = o.runScript ?? defaultRunScript(o.log);
@@ -84,6 +86,32 @@ export class LvsManager {
     }
     this.syncCheckers();
     await this.reevaluate(why);
+    this.startKeepingPersistence();
+  }
+
+  /**
+   * NAT persistence outlives an idle connection, as an IPVS template does:
+   * every half persistence_timeout (the shortest; at least 1 s) the clients
+   * of live connections get a fresh timeout (DataPlane.keepPersistence).
+   */
+  private startKeepingPersistence(): void {
+    const timeouts = this.o.virtualServers.filter((v) => v.lbKind === 'NAT' && v.persistenceTimeoutS).map((v) => v.persistenceTimeoutS!);
+    if (timeouts.length === 0 || this.keepTimer) return;
+    const everyMs = Math.max(1000, (Math.min(...timeouts) * 1000) / 2);
+    this.keepTimer = setInterval(() => {
+      this.chain = this.chain.then(async () => {
+        if (this.stopped) return;
+        try {
+          await this.o.dataPlane.keepPersistence(this.table);
+          this.lastKeepError = '';
+        } catch (err) {
+          const msg = (err as Error).message;
+          if (msg !== this.lastKeepError) this.o.log(`LVS: cannot keep the persistence of live connections: ${msg}`);
+          this.lastKeepError = msg;
+        }
+      });
+    }, everyMs);
+    this.keepTimer.unref();
   }
 
   /** The addresses this node holds as VRRP MASTER (for ha_suspend). */
@@ -187,6 +215,7 @@ export class LvsManager {
   /** Stop checking; remove the table unless `keepTable` (a reload, whose next manager replaces it). */
   async stop(opts: { keepTable?: boolean } = {}): Promise<void> {
     this.stopped = true;
+    clearInterval(this.keepTimer);
     for (const h of this.checkers.values()) h.stop();
     this.checkers.clear();
     this.o.virtualServers.forEach((vs, k) => {

@@ -38,6 +38,8 @@
  */
 import type { LbAlgo, VsgEntry } from './model.js';
 import type { DesiredService, Destination } from './pool.js';
+import { connectionLives, type ConntrackEntry } from './conntrack.js';
+import { canonicalAddress } from '../vrrp/addr.js';
 
 export const NAT_TABLE = 'belay_lvs';
 export const DR_TABLE = 'belay_lvs_dr';
@@ -327,6 +329,43 @@ export function nftRuleset(table: DesiredService[], opts: NftOptions = {}): NftR
     out.push(...dr, '}');
   }
   return { text: `${out.join('\n')}\n`, names: { ...ip4, dr: drChains, drSets, drHooks, ...(ip6 ? { ip6 } : {}) }, notes };
+}
+
+/**
+ * Persistence while a connection lives: IPVS keeps a persistence template
+ * as long as a connection it controls exists, however idle. The timeout
+ * sets are refreshed only by packets (a new connection, a connection's
+ * end), so an idle connection longer than the timeout would let its
+ * client's element expire. This re-adds, with a fresh timeout, the client
+ * of every live connection of a persistent NAT service (`add` first so the
+ * `delete` always finds it; one transaction). Empty when there is none.
+ * fwmark services are not covered (conntrack does not show the mark a
+ * packet carried).
+ */
+export function persistenceKeepText(table: DesiredService[], entries: ConntrackEntry[]): string {
+  const keep = new Map<string, { f: Family; clients: Set<string> }>();
+  for (const s of table) {
+    const persist = s.persistenceTimeoutS;
+    if (s.lbKind !== 'NAT' || !persist) continue;
+    const proto = l4(s.protocol);
+    for (const e of entries) {
+      if (e.proto !== proto || !connectionLives(e)) continue;
+      if (!s.matches.some((m) => m.kind === 'addr' && canonicalAddress(m.ip) === e.vip && (!m.port || m.port === e.vport))) continue;
+      const f = familyOf(e.vip);
+      const d = serving(s, f).find((x) => canonicalAddress(x.ip) === e.rs && (!x.port || x.port === e.rsPort));
+      if (!d || familyOf(e.client) !== f) continue;
+      const set = `${s.id}_${ident(d)}_p${persist}`;
+      const k = keep.get(set) ?? { f, clients: new Set<string>() };
+      k.clients.add(e.client);
+      keep.set(set, k);
+    }
+  }
+  const out: string[] = [];
+  for (const [set, { f, clients }] of keep) {
+    const elements = `{ ${[...clients].join(', ')} }`;
+    for (const verb of ['add', 'delete', 'add']) out.push(`${verb} element ${f} ${NAT_TABLE} ${set} ${elements}`);
+  }
+  return out.length ? `${out.join('\n')}\n` : '';
 }
 
 /** 32-bit FNV-1a, as 8 hex digits: a short stable name part. */

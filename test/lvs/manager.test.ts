@@ -4,6 +4,7 @@
  * and stops checkers with VRRP mastership, shutdown removes the table.
  */
 import { describe, expect, it } from 'vitest';
+import { waiter } from '../wait.js';
 import { parseKeepalivedConf, type ConfigSource } from '../../src/vrrp/keepalived-conf.js';
 import { LvsManager, backendNotes } from '../../src/lvs/manager.js';
 import type { DataPlane } from '../../src/lvs/dataplane.js';
@@ -19,11 +20,13 @@ function rig(text: string) {
   const cfg = conf(text);
   const applied: string[] = [];
   let removed = 0;
+  let kept = 0;
   const dp: DataPlane = {
     name: 'nftables',
     apply: async (t: DesiredService[]) => void applied.push(t.map((s) => `${s.id}:${s.destinations.map((d) => `${d.ip}=${d.weight}`).join(',')}`).join(' ')),
     remove: async () => void removed++,
     connections: () => new Map(),
+    keepPersistence: async () => void kept++,
   };
   const hooks = new Map<string, CheckerHooks>();
   const running = new Set<string>();
@@ -39,7 +42,7 @@ function rig(text: string) {
     hooks.get(ip)!.onChange(h);
     await m.reevaluate('settle');
   };
-  return { cfg, m, applied, removed: () => removed, running, scripts, logs, set };
+  return { cfg, m, applied, removed: () => removed, kept: () => kept, running, scripts, logs, set };
 }
 
 const rs = (ip: string, extra = '') => `  real_server ${ip} 80 {\n${extra}    TCP_CHECK {\n    }\n  }\n`;
@@ -78,6 +81,21 @@ describe('LVS manager', () => {
     r.m.setMasterAddresses(new Set());
     expect([...r.running]).toEqual([]);
     await r.m.stop();
+  });
+
+  it('a persistent NAT service has the persistence of live connections kept every half timeout, until stop; others none', async () => {
+    const r = rig(`virtual_server 10.0.0.1 80 {\n lb_kind NAT\n persistence_timeout 2\n${rs('10.0.0.2')}}\n`);
+    await r.m.start();
+    await waiter(20000, 100)('a refresh', async () => r.kept(), (n) => n >= 2);
+    await r.m.stop();
+    const n = r.kept();
+    await new Promise((res) => setTimeout(res, 2500));
+    expect(r.kept()).toBe(n);
+    const plain = rig(`virtual_server 10.0.0.1 80 {\n lb_kind NAT\n${rs('10.0.0.2')}}\n`);
+    await plain.m.start();
+    await new Promise((res) => setTimeout(res, 1500));
+    expect(plain.kept()).toBe(0);
+    await plain.m.stop();
   });
 
   it('omega: quorum_down runs on shutdown', async () => {

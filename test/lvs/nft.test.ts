@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { nftRemoveText, nftRuleset, nftSchedule } from '../../src/lvs/nft.js';
+import { nftRemoveText, nftRuleset, nftSchedule, persistenceKeepText } from '../../src/lvs/nft.js';
+import { parseConntrack } from '../../src/lvs/conntrack.js';
 import { flowtableWanted } from '../../src/lvs/dataplane.js';
 import type { DesiredService } from '../../src/lvs/pool.js';
 
@@ -202,6 +203,28 @@ describe('nftables backend text', () => {
     expect(mark6.text).toContain('table ip6 belay_lvs {\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    meta mark 6 meta l4proto tcp jump vs0_6');
     expect(mark6.text).not.toContain('meta mark 6 meta l4proto tcp jump vs0\n');
     nftCheck(mark6.text);
+  });
+
+  it('persistence of live connections: their clients re-added with a fresh timeout, per real server\'s set; ended ones and other services left alone', () => {
+    const p = svc({ persistenceTimeoutS: 50 });
+    const line = (client: string, rs: string, state: string, proto = 'tcp') =>
+      `ipv4     2 ${proto}      6 300 ${state} src=${client} dst=10.9.0.100 sport=40000 dport=80 src=${rs} dst=${client} sport=80 dport=40000 [ASSURED] mark=0 zone=0 use=2`;
+    const ct = parseConntrack([
+      line('10.9.0.2', '198.18.0.21', 'ESTABLISHED'),
+      line('10.9.0.3', '198.18.0.21', 'SYN_RECV'),
+      line('10.9.0.2', '198.18.0.21', 'ESTABLISHED'),
+      line('10.9.0.4', '198.18.0.22', 'TIME_WAIT'),
+      line('10.9.0.5', '198.18.0.23', 'ESTABLISHED'),
+    ].join('\n'));
+    const text = persistenceKeepText([p], ct);
+    const set = 'ip belay_lvs vs0_198_18_0_21_80_p50 { 10.9.0.2, 10.9.0.3 }';
+    expect(text).toBe(`add element ${set}\ndelete element ${set}\nadd element ${set}\n`);
+    // No persistence, DR, or nothing live: nothing to do.
+    expect(persistenceKeepText([svc({})], ct)).toBe('');
+    expect(persistenceKeepText([svc({ persistenceTimeoutS: 50, lbKind: 'DR' })], ct)).toBe('');
+    expect(persistenceKeepText([p], parseConntrack(line('10.9.0.4', '198.18.0.22', 'TIME_WAIT')))).toBe('');
+    // The refresh loads after the table (nft -c checks the whole text).
+    nftCheck(nftRuleset([p]).text + text);
   });
 
   it('every lb_algo has a schedule; the fallbacks say what they do', () => {
