@@ -818,7 +818,8 @@ export class ControllerCore {
       // One step sends a slice; the tick the shell queues after it sends the next.
       if (sent >= DISPATCH_SLICE) return 'stop';
       if (a.kind !== 'rsc') return true;
-      if (limits.batch > 0 && t.runningCount() >= limits.batch) return 'stop';
+      // (Not 'stop': a fencing or cluster action further on is not limited.)
+      if (limits.batch > 0 && t.runningCount() >= limits.batch) return false;
       if (t.runningCount(a.node ?? '') >= limits.perNode) return false;
       sent++;
       return true;
