@@ -269,6 +269,8 @@ export interface VipConf {
   family: Family;
   dev?: string;
   label?: string;
+  /** `preferred_lft`: seconds or "forever" (0: deprecated, never picked as a source address). */
+  preferredLft?: string;
 }
 
 export interface InstanceConf {
@@ -751,6 +753,11 @@ function parseVip(s: Stmt, warn: Warn): VipConf {
         else warn(s, `virtual_ipaddress: '${k} ${val}' ignored`);
         i++;
         break;
+      case 'preferred_lft':
+        if (val === undefined || !/^(\d+|forever)$/.test(val)) throw new ConfigError(s.file, s.line, `virtual_ipaddress: preferred_lft needs seconds or 'forever' (got '${val ?? ''}')`);
+        v.preferredLft = val;
+        i++;
+        break;
       default:
         warn(s, `virtual_ipaddress: unknown option '${k}'`);
     }
@@ -1138,6 +1145,7 @@ export function toRouterSpec(cfg: KeepalivedConfig, host: HostInfo, hostname = '
       // With use_vmac the VIPs of the instance's interface live on the VMAC.
       dev: vmac && (v.dev === undefined || v.dev === ifname) ? vmac.name : v.dev ?? ifname,
       ...(v.label !== undefined ? { label: v.label } : {}),
+      ...(v.preferredLft !== undefined ? { preferredLft: v.preferredLft } : {}),
     }));
     instanceNotify.set(i.name, { master: i.notifyMaster, backup: i.notifyBackup, fault: i.notifyFault, stop: i.notifyStop, generic: i.notify });
     const spec: InstanceSpec = {

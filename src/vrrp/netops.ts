@@ -187,6 +187,7 @@ export class IpNetOps implements NetOps {
   async addVip(vip: VipSpec): Promise<void> {
     const args = ['addr', 'add', `${vip.address}/${vip.prefix}`, 'dev', vip.dev];
     if (vip.label) args.push('label', vip.label);
+    if (vip.preferredLft !== undefined) args.push('preferred_lft', vip.preferredLft);
     if (vip.family === 6) args.push('nodad');
     const r = await this.ip(args);
     if (!r.ok && !/exists|already assigned/i.test(r.stderr)) this.log(`cannot add ${vip.address}/${vip.prefix} on ${vip.dev}: ${r.stderr}`);

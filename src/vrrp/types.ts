@@ -16,6 +16,8 @@ export interface VipSpec {
   /** Interface the address goes on (default: the instance's interface). */
   dev: string;
   label?: string;
+  /** `ip addr add … preferred_lft`: 0 keeps the address from being a source address (an IPv6 DR director's VIP). */
+  preferredLft?: string;
 }
 
 export interface TrackedScript {

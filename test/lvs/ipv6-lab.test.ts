@@ -17,9 +17,9 @@ import { count, lvsLab, requests, sh } from './lab-kit.js';
 const waitFor = waiter(30000, 250);
 const kit = lvsLab('the IPv6 LVS lab test', 'v6');
 
-function conf(vip: string, kind: 'NAT' | 'DR', rs: string[]): string {
+function conf(vip: string, kind: 'NAT' | 'DR', rs: string[], vrrp = ''): string {
   const servers = rs.map((ip) => `  real_server ${ip} 80 {\n    TCP_CHECK {\n      connect_timeout 2\n    }\n  }\n`).join('');
-  return `global_defs {\n  router_id lvs6\n}\nvirtual_server ${vip} 80 {\n  delay_loop 2\n  lb_algo rr\n  lb_kind ${kind}\n  protocol TCP\n${servers}}\n`;
+  return `global_defs {\n  router_id lvs6\n}\n${vrrp}virtual_server ${vip} 80 {\n  delay_loop 2\n  lb_algo rr\n  lb_kind ${kind}\n  protocol TCP\n${servers}}\n`;
 }
 
 async function setup(): Promise<Lab> {
@@ -76,23 +76,26 @@ describe('IPv6 virtual servers, nftables data plane', () => {
     expect(inactive, ln).toBeGreaterThan(0);
   }, 240000);
 
-  it('DR: the real servers hold the VIP on lo; frames are forwarded at ingress with fwd ip6', async () => {
+  it('DR: the VIP held by VRRP with preferred_lft 0, the real servers hold it on lo; frames are forwarded at ingress with fwd ip6', async () => {
     const l = await setup();
     const p = (process.pid % 0xff00).toString(16);
     const net = `fd03:${p}::`;
     const vip = `${net}100`;
     const rs = [`${net}21`, `${net}22`];
     await sh(l, 'client', `ip -6 addr add ${net}2/64 dev eth0 nodad`);
-    // The VIP deprecated (preferred_lft 0): still answered, never the source of the director's own checks, whose
-    // replies would go to the real servers' lo instead (Linux prefers the newest address of a prefix).
-    await sh(l, 'dir1', `ip -6 addr add ${net}1/64 dev eth0 nodad && ip -6 addr add ${vip}/64 dev eth0 nodad preferred_lft 0`);
-    expect(await sh(l, 'dir1', `ip -6 route get ${rs[0]}`)).toContain(`src ${net}1 `);
+    await sh(l, 'dir1', `ip -6 addr add ${net}1/64 dev eth0 nodad`);
     for (const [k, r] of ['rs1', 'rs2'].entries()) {
       // The VIP on lo: IPv6 answers neighbour solicitations only for addresses of the interface asked, so the director alone answers for it.
       await sh(l, r, `ip -6 addr add ${rs[k]}/64 dev eth0 nodad && ip -6 addr add ${vip}/128 dev lo nodad`);
       startNginx(l, r, kit.work, { ipv6: true });
     }
-    const d = kit.start(l, 'dir1', conf(vip, 'DR', rs));
+    // The VIP deprecated (preferred_lft 0): still answered, never the source of the director's own checks, whose
+    // replies would go to the real servers' lo instead (Linux prefers the newest address of a prefix).
+    const vrrp = `vrrp_instance V6 {\n  state MASTER\n  interface eth0\n  virtual_router_id 61\n  priority 150\n  advert_int 1\n  virtual_ipaddress {\n    ${vip}/64 dev eth0 preferred_lft 0\n  }\n}\n`;
+    const d = kit.start(l, 'dir1', conf(vip, 'DR', rs, vrrp));
+    await waitFor('dir1 to hold the VIP', async () => sh(l, 'dir1', 'ip -6 addr show dev eth0'), (x) => x.includes(`${vip}/64`));
+    expect(await sh(l, 'dir1', 'ip -6 addr show dev eth0')).toMatch(new RegExp(`${vip}/64[^\\n]*\\n\\s+valid_lft forever preferred_lft 0sec`));
+    expect(await sh(l, 'dir1', `ip -6 route get ${rs[0]}`)).toContain(`src ${net}1 `);
     await scenario(l, d, `http://[${vip}]/`, rs, 'DR');
   }, 240000);
 });

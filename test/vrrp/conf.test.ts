@@ -92,6 +92,13 @@ describe('grammar and errors', () => {
     expect(cfg.instances[0]!.vips[0]).toEqual({ address: '198.18.0.100', prefix: 24, family: 4, dev: 'eth0', label: 'eth0:1' });
   });
 
+  it('virtual_ipaddress preferred_lft: seconds or forever, reaching the address as ip addr add does; a bad value names file and line', () => {
+    const v6 = (opt: string) => `vrrp_instance V6 {\n interface eth0\n virtual_router_id 61\n virtual_ipaddress {\n  fd00::100/64 dev eth0 ${opt}\n }\n}\n`;
+    expect(parseKeepalivedConf('/k.conf', memSource({ '/k.conf': v6('preferred_lft 0') })).instances[0]!.vips[0]).toEqual({ address: 'fd00::100', prefix: 64, family: 6, dev: 'eth0', preferredLft: '0' });
+    expect(parseKeepalivedConf('/k.conf', memSource({ '/k.conf': v6('preferred_lft forever') })).instances[0]!.vips[0]!.preferredLft).toBe('forever');
+    expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': v6('preferred_lft soon') }))).toThrowError(/\/k\.conf:5: virtual_ipaddress: preferred_lft needs seconds or 'forever' \(got 'soon'\)/);
+  });
+
   it('include with a glob, relative to the including file; errors name the included file', () => {
     const src = memSource({
       '/etc/k/keepalived.conf': '! main\ninclude conf.d/*.conf\n',
