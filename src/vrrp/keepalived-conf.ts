@@ -610,6 +610,16 @@ function parseGlobalDefs(st: Stmt, g: GlobalDefs, warn: Warn): void {
       case 'checker_no_swap':
         warn(s, `global_defs ${s.keyword} accepted and ignored`);
         break;
+      case 'lvs_sync_daemon':
+        warn(s, 'lvs_sync_daemon is not applied: belay has no connection sync between directors (on a director failover, NAT connections through the failed one start again; for netfilter that is conntrackd\'s job)');
+        break;
+      case 'lvs_timeouts':
+        warn(s, 'lvs_timeouts is not applied: the nftables data plane keeps connections by conntrack\'s timeouts (net.netfilter.nf_conntrack_tcp_timeout_established, ..._fin_wait, nf_conntrack_udp_timeout)');
+        break;
+      case 'lvs_flush':
+      case 'lvs_flush_on_stop':
+        warn(s, `${s.keyword}: belay always replaces its whole table at start and removes it on stop (its own tables only); nothing else to flush`);
+        break;
       default:
         warn(s, `unknown keyword '${s.keyword}' in global_defs`);
     }

@@ -99,6 +99,17 @@ describe('grammar and errors', () => {
     expect(() => parseKeepalivedConf('/k.conf', memSource({ '/k.conf': v6('preferred_lft soon') }))).toThrowError(/\/k\.conf:5: virtual_ipaddress: preferred_lft needs seconds or 'forever' \(got 'soon'\)/);
   });
 
+  it('keepalived\'s LVS globals are named with what belay does instead, not as unknown keywords', () => {
+    const cfg = parseKeepalivedConf('/k.conf', memSource({ '/k.conf': 'global_defs {\n  lvs_sync_daemon eth0 VI_1\n  lvs_timeouts tcp 900 tcpfin 30 udp 300\n  lvs_flush\n}\n' }));
+    expect(cfg.warnings.map((w) => [w.line, w.message.split(':')[0]])).toEqual([
+      [2, 'lvs_sync_daemon is not applied'],
+      [3, 'lvs_timeouts is not applied'],
+      [4, 'lvs_flush'],
+    ]);
+    expect(cfg.warnings[0]!.message).toContain('no connection sync between directors');
+    expect(cfg.warnings.some((w) => /unknown keyword/.test(w.message))).toBe(false);
+  });
+
   it('include with a glob, relative to the including file; errors name the included file', () => {
     const src = memSource({
       '/etc/k/keepalived.conf': '! main\ninclude conf.d/*.conf\n',
