@@ -317,7 +317,7 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
       updateResult: { ...result, ok: false, error: `the configuration changed meanwhile (now ${current.join('.')}); try again` },
     };
   }
-  const cib: Cib = { ...state.cib, configuration: msg.configuration, epochRing: ringSeq(state.membership.ringId) };
+  const cib: Cib = { ...state.cib, configuration: msg.configuration, epochRing: claimedRing(state) };
   if (msg.adminEpoch !== undefined && msg.adminEpoch > cib.adminEpoch) {
     cib.adminEpoch = msg.adminEpoch;
     cib.epoch = 0;
@@ -384,6 +384,16 @@ function compareOffers(
     a.version[2] - b.version[2] ||
     b.from - a.from
   );
+}
+
+/**
+ * The ring an edit made now records: this ring's sequence, and never less
+ * than the one its base configuration records (a cluster whose ring
+ * sequence files were lost starts counting again; a configuration's ring
+ * must not go back below its parent's, as a Raft term does not).
+ */
+function claimedRing(state: ReplicaState): number {
+  return Math.max(ringSeq(state.membership.ringId), state.cib.epochRing ?? 0);
 }
 
 /** A totem ring id's sequence ("REP.SEQ", SEQ in hex): grows with every new ring a node joins. */
@@ -509,7 +519,7 @@ function applyAttrUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kin
   cfgNode.instanceAttributes = [{ ...first, nvpairs }, ...cfgNode.instanceAttributes.slice(1)];
   // Only a quorate ring may claim the epoch (a lone node's ring can have a
   // higher sequence than the quorate partition's, and would win the next sync).
-  const epochRing = state.membership.quorate ? ringSeq(state.membership.ringId) : state.cib.epochRing;
+  const epochRing = state.membership.quorate ? claimedRing(state) : state.cib.epochRing;
   const cib: Cib = { ...state.cib, configuration: { ...state.cib.configuration, nodes }, epoch: state.cib.epoch + 1, numUpdates: 0 };
   if (epochRing !== undefined) cib.epochRing = epochRing;
   return { state: { ...state, cib }, configChanged: true, statusChanged: false };

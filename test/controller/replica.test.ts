@@ -94,6 +94,12 @@ describe('CIB replica', () => {
       kind: 'cib-update', from: 1, requestId: 'e', base: [0, 6, 0], configuration: withPrimitive(emptyCib().configuration, 'next'),
     } as ReplicaMessage).state;
     expect([versionOf(done.cib), done.cib.epochRing]).toEqual([[0, 7, 0], 0x30]);
+    // A ring sequence that started again (its files lost) does not take a configuration's ring back.
+    const restarted = applyMembership(done, { ringId: '1.5', members: [1, 2], quorate: true }).state;
+    const again = applyMessage(applyMessage(applyMessage(restarted, { ...later, version: [0, 7, 0], epochRing: 0x30, from: 1 } as ReplicaMessage).state, { ...later, version: [0, 7, 0], epochRing: 0x30 } as ReplicaMessage).state, {
+      kind: 'cib-update', from: 1, requestId: 'f', base: [0, 7, 0], configuration: withPrimitive(emptyCib().configuration, 'after'),
+    } as ReplicaMessage).state;
+    expect([versionOf(again.cib), again.cib.epochRing]).toEqual([[0, 8, 0], 0x30]);
     // cib.xml keeps it (a comment: Pacemaker's schema has no attribute for it).
     expect(parseCibXml(cibToXml(done.cib)).epochRing).toBe(0x30);
   });
