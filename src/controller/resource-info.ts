@@ -70,15 +70,9 @@ function locate(resources: TopResource[], id: string): Located | undefined {
 /** Resolve "web", "web:1" (a clone instance) or a group member. */
 export function resolveAction(cib: Cib, rscId: string, task: string, intervalMs: number): ResolvedAction | undefined {
   const [base, instance] = rscId.split(':', 2) as [string, string | undefined];
-  const found = locate(cib.configuration.resources, base);
-  if (!found) return undefined;
-  // A primitive made from a resource template runs as the scheduler saw it: merged with the template.
-  let p: Primitive;
-  try {
-    p = expandPrimitive(cib.configuration, found.primitive);
-  } catch {
-    return undefined; // its template is missing: the scheduler ignores it too
-  }
+  const located = locateExpanded(cib, base);
+  if (!located) return undefined;
+  const { found, p } = located;
   const agent = p.provider ? `${p.class}:${p.provider}:${p.type}` : `${p.class}:${p.type}`;
   const meta: Record<string, string> = { ...nvValues(cib.configuration.rscDefaults) };
   for (const parent of [...found.parents].reverse()) Object.assign(meta, nvValues(parent.metaAttributes));
@@ -113,13 +107,21 @@ function operationTimeoutMs(cib: Cib, op: Operation | undefined): number {
  * attributes of each of a large transition's actions.
  */
 export function actionTimeoutMs(cib: Cib, rscId: string, task: string, intervalMs: number): number | undefined {
-  const found = locate(cib.configuration.resources, rscId.split(':', 1)[0]!);
+  const located = locateExpanded(cib, rscId.split(':', 1)[0]!);
+  return located && operationTimeoutMs(cib, findOperation(located.p, task, intervalMs));
+}
+
+/**
+ * A primitive by id with its place, as the scheduler saw it: one made from a
+ * resource template merged with it. Undefined when it is not configured or
+ * its template is missing (the scheduler ignores it too).
+ */
+function locateExpanded(cib: Cib, id: string): { found: Located; p: Primitive } | undefined {
+  const found = locate(cib.configuration.resources, id);
   if (!found) return undefined;
-  let p: Primitive;
   try {
-    p = expandPrimitive(cib.configuration, found.primitive);
+    return { found, p: expandPrimitive(cib.configuration, found.primitive) };
   } catch {
     return undefined;
   }
-  return operationTimeoutMs(cib, findOperation(p, task, intervalMs));
 }

@@ -36,7 +36,7 @@
  * its timeout: a reload with another persistence_timeout makes new sets
  * rather than redefining one.
  */
-import type { LbAlgo, VsgEntry } from './model.js';
+import { hostPort, type LbAlgo, type VsgEntry } from './model.js';
 import type { DesiredService, Destination } from './pool.js';
 import { connectionLives, type ConntrackEntry } from './conntrack.js';
 import { canonicalAddress } from '../vrrp/addr.js';
@@ -77,10 +77,9 @@ function familyOf(ip: string): Family {
   return ip.includes(':') ? 'ip6' : 'ip';
 }
 
-/** A DNAT / fwd target: `[addr]:port` for IPv6, as nft writes it. */
-function target(f: Family, ip: string, port: number): string {
-  if (!port) return ip;
-  return f === 'ip6' ? `[${ip}]:${port}` : `${ip}:${port}`;
+/** A DNAT target: `[addr]:port` for IPv6, as nft writes it; the address alone without a port. */
+function target(ip: string, port: number): string {
+  return port ? hostPort({ ip, port }) : ip;
 }
 
 /** Serving destinations of one family: weight > 0. */
@@ -212,7 +211,7 @@ function natTable(table: DesiredService[], f: Family) {
           }
         }
       }
-      rs.push(`    counter meta l4proto ${proto} dnat ${f} to ${target(f, c.d.ip, c.d.port)}`);
+      rs.push(`    counter meta l4proto ${proto} dnat ${f} to ${target(c.d.ip, c.d.port)}`);
       lines.push(`  chain ${c.chain} {`, ...rs, '  }');
     }
     if (rsChains.length) {
