@@ -447,6 +447,7 @@ export class ControllerCore {
     this.state = outcome.state;
     for (const w of outcome.warnings ?? []) out.log.push(`warning: ${w}`);
     if (outcome.fenceEvent) this.onFenceEvent(msg, outcome.fenceEvent, out);
+    else if (msg.kind === 'fence-result' && outcome.statusChanged) this.needSchedule = true;
     if (outcome.adopted) {
       // Adopted at this sync: its committed mark comes with it (or stays, when it is our own).
       this.configRingId = this.state.membership.ringId;
@@ -652,7 +653,17 @@ export class ControllerCore {
   /** The fencer shell finished a request this node was asked to carry out. */
   onFenceDone(fence: LocalFence, result: { ok: boolean; devices: string[]; reason?: string }, nowSeconds: number): CoreOutput {
     const out = emptyOutput();
-    const msg: ReplicaMessage = { kind: 'fence-result', from: this.self.id, id: fence.id, ok: result.ok, devices: result.devices, at: nowSeconds };
+    const msg: ReplicaMessage = {
+      kind: 'fence-result',
+      from: this.self.id,
+      id: fence.id,
+      ok: result.ok,
+      devices: result.devices,
+      at: nowSeconds,
+      target: fence.target,
+      action: fence.action,
+      ring: this.state.membership.ringId,
+    };
     if (result.reason !== undefined) msg.exitReason = result.reason;
     out.broadcast.push(msg);
     return out;

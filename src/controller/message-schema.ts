@@ -304,7 +304,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     random: unitInterval,
     priorityDelayMs: count,
   }),
-  'fence-result': obj({ kind: str, from: nodeId, id: str, ok: bool, devices: arr(str), at: finite }, { exitReason: str }),
+  'fence-result': obj({ kind: str, from: nodeId, id: str, ok: bool, devices: arr(str), at: finite }, { exitReason: str, target: str, action: oneOf('reboot', 'off', 'on'), ring: str }),
   'fence-confirm': obj({ kind: str, from: nodeId, id: str, target: str, client: str, at: finite }),
   'clear-failcount': obj({ kind: str, from: nodeId, rsc: str, node: str }),
 };

@@ -122,6 +122,17 @@ export type ReplicaMessage =
       devices: string[];
       at: number;
       exitReason?: string;
+      /**
+       * The request's target and action, so that a replica that never saw the
+       * request (it joined since) applies the result alike.
+       */
+      target?: string;
+      action?: FenceRequestAction;
+      /**
+       * The executor's ring when the devices answered: delivered in a later
+       * ring with the target a member, the target has come back since.
+       */
+      ring?: string;
     }
   | {
       /** stonith_admin --confirm: the operator says the node is down. */
@@ -155,6 +166,12 @@ export interface ReplicaState {
   sync?: { awaiting: number[]; best: { from: number; version: CibVersion; configuration: Configuration; committed: boolean } | undefined };
   /** Fencing operations, oldest first (stonith_admin --history). */
   fencing: FenceEvent[];
+  /**
+   * Nodes confirmed fenced in this ring (names). A peer's report that one of
+   * them is unclean, built before it learnt of the fence and agreed after it,
+   * is stale: the node cannot have come back within the ring.
+   */
+  fencedThisRing?: string[];
 }
 
 /** What applying one message produced, for the caller's side effects. */
@@ -231,9 +248,10 @@ export function applyMembership(state: ReplicaState, membership: Membership): Ap
       history = upsertEvent(history, { ...e, state: 'failed', exitReason: `${e.executioner} left the membership while fencing` });
     }
   }
+  const { fencedThisRing: _lastRing, ...rest } = state;
   const out: ApplyOutcome = {
     state: {
-      ...state,
+      ...rest,
       cib,
       membership,
       dc,
@@ -382,7 +400,7 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
   for (const u of Array.isArray(msg.unclean) ? msg.unclean : []) {
     if (typeof u !== 'object' || u === null || typeof u.node !== 'string' || !Array.isArray(u.lrm)) continue;
     const lost = next.nodes.find((n) => n.name === u.node);
-    if (!lost || next.membership.members.includes(lost.id)) continue;
+    if (!lost || next.membership.members.includes(lost.id) || next.fencedThisRing?.includes(lost.name)) continue;
     const ns = next.cib.status?.find((x) => x.id === String(lost.id));
     if (ns?.expected === 'member') continue;
     // Unclean wins: taking a node for down when a peer saw it vanish could run its resources twice.
@@ -572,19 +590,37 @@ function applyFenceRequest(state: ReplicaState, msg: Extract<ReplicaMessage, { k
 }
 
 function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-result' }>): ApplyOutcome {
-  const pending = state.fencing.find((e) => e.id === msg.id);
+  const known = state.fencing.find((e) => e.id === msg.id);
   const sender = state.nodes.find((n) => n.id === msg.from);
-  if (!pending || pending.state !== 'pending' || !sender || sender.name !== pending.executioner) return unchanged(state);
-  const event: FenceEvent = {
-    ...pending,
-    state: msg.ok === true ? 'done' : 'failed',
-    devices: Array.isArray(msg.devices) ? msg.devices.filter((d) => typeof d === 'string') : [],
-    completedAt: typeof msg.at === 'number' ? msg.at : pending.requestedAt,
-  };
-  if (typeof msg.exitReason === 'string') event.exitReason = msg.exitReason;
-  const fenced = { ...state, fencing: upsertEvent(state.fencing, event) };
-  if (!msg.ok || event.action === 'on') return { state: fenced, configChanged: false, statusChanged: false, fenceEvent: event };
-  return { ...markFenced(fenced, event.target), fenceEvent: event };
+  if (!sender || (known && (known.state !== 'pending' || sender.name !== known.executioner))) return unchanged(state);
+  const target = known?.target ?? msg.target;
+  const action = known?.action ?? msg.action;
+  const victim = state.nodes.find((n) => n.name === target);
+  if (!victim || action === undefined || !['reboot', 'off', 'on'].includes(action)) return unchanged(state);
+  const ok = msg.ok === true;
+  // Back already: the devices answered in an earlier ring, and the target
+  // is a member of this one, so it joined after they killed it. What it
+  // runs now it reports itself; taking it for down would split the view
+  // (it does not count itself fenced) and fence it again.
+  const cameBack = ok && msg.ring !== undefined && msg.ring !== state.membership.ringId && state.membership.members.includes(victim.id);
+  let next: ReplicaState = state;
+  let event: FenceEvent | undefined;
+  if (known) {
+    // A replica that joined after the request learns the outcome from the next node-states' history.
+    event = {
+      ...known,
+      state: ok ? 'done' : 'failed',
+      devices: Array.isArray(msg.devices) ? msg.devices.filter((d) => typeof d === 'string') : [],
+      completedAt: typeof msg.at === 'number' ? msg.at : known.requestedAt,
+    };
+    if (typeof msg.exitReason === 'string') event.exitReason = msg.exitReason;
+    next = { ...state, fencing: upsertEvent(state.fencing, event) };
+  }
+  const outcome: ApplyOutcome =
+    !ok || action === 'on' || cameBack ? { state: next, configChanged: false, statusChanged: false } : markFenced(next, victim.name);
+  if (event) outcome.fenceEvent = event;
+  if (cameBack) outcome.warnings = [`node ${victim.name} was fenced (${msg.id}) and has rejoined since: it stays a member`];
+  return outcome;
 }
 
 function applyFenceConfirm(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-confirm' }>): ApplyOutcome {
@@ -613,13 +649,15 @@ function applyFenceConfirm(state: ReplicaState, msg: Extract<ReplicaMessage, { k
 
 /**
  * A node confirmed fenced: down, expected down, history and transient
- * attributes erased, as Pacemaker's DC does. If it is still in the ring (a
- * reboot it comes back from, or a device that lied), its node-state after the
- * next membership change tells the truth again.
+ * attributes erased, as Pacemaker's DC does. If it is still in the ring the
+ * devices answered in, that member is the incarnation they killed: the ring
+ * loses it next (or, with a device that lied, its node-state after the next
+ * membership change tells the truth again).
  */
 function markFenced(state: ReplicaState, target: string): ApplyOutcome {
   const node = state.nodes.find((n) => n.name === target)!;
-  return editStatus(state, node, (ns) => {
+  const fencedThisRing = [...(state.fencedThisRing ?? []).filter((name) => name !== target), target];
+  return editStatus({ ...state, fencedThisRing }, node, (ns) => {
     ns.inCcm = 'false';
     ns.crmd = 'offline';
     ns.join = 'down';

@@ -152,3 +152,76 @@ describe('replica: malformed fencing input', () => {
     expect(n(s, 'n3').expected).toBe('member');
   });
 });
+
+describe('replica: a fence whose result crosses a membership change', () => {
+  const req = (target: string, id = '2-1'): ReplicaMessage => ({
+    kind: 'fence-request', from: 2, id, target, action: 'reboot', executor: 2, client: 'pacemaker-controld', at: 300, random: 0, priorityDelayMs: 0,
+  });
+  const result = (ring: string, id = '2-1'): ReplicaMessage => ({
+    kind: 'fence-result', from: 2, id, ok: true, devices: ['f'], at: 301, target: 'n1', action: 'reboot', ring,
+  });
+
+  it('keeps a target that rejoined before the result was agreed a member, on every replica alike', () => {
+    // n1 vanished; n2 fences it in ring r23. The devices kill n1, it boots
+    // and joins ring r123 before n2's result is agreed (it is delivered there).
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = applyMessage(s, started(1)).state;
+    s = ring(s, [2, 3]);
+    s = applyMessage(s, req('n1')).state;
+    let survivor = ring(s, [1, 2, 3]);
+    // The rebooted n1's replica never saw the request.
+    let rebooted = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    const out = applyMessage(survivor, result('r23'));
+    survivor = out.state;
+    rebooted = applyMessage(rebooted, result('r23')).state;
+    expect(out.warnings?.join()).toMatch(/n1 was fenced \(2-1\) and has rejoined since/);
+    expect(survivor.fencing[0]).toMatchObject({ id: '2-1', state: 'done' });
+    for (const r of [survivor, rebooted]) expect(n(r, 'n1')).toMatchObject({ inCcm: 'true', crmd: 'online', join: 'member', expected: 'member' });
+    expect(schedule(survivor.cib, 400).summaryLines.join('\n')).not.toMatch(/Fence/);
+  });
+
+  it('takes the target for fenced when the result is agreed in the ring the devices answered in', () => {
+    // The ring still lists the incarnation the devices just killed.
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = applyMessage(s, started(1)).state;
+    s = applyMessage(s, req('n1')).state;
+    s = applyMessage(s, result('r123')).state;
+    expect(n(s, 'n1')).toMatchObject({ inCcm: 'false', expected: 'down', lrm: { resources: [] } });
+    // ... and the ring then loses it: cleanly down, nothing to fence again.
+    s = ring(s, [2, 3]);
+    expect(n(s, 'n1')).toMatchObject({ expected: 'down' });
+    expect(schedule(s.cib, 400).summaryLines.join('\n')).not.toMatch(/Fence/);
+  });
+
+  it('applies a result alike on a replica that joined after the request', () => {
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = applyMessage(s, started(1)).state;
+    s = ring(s, [2, 3]);
+    s = applyMessage(s, req('n1')).state;
+    s = ring(s, [2, 3]);
+    // n3 restarted meanwhile: its replica has no record of the request.
+    let fresh = ring(initialReplica(cibWith(['A']), nodes), [2, 3]);
+    fresh = applyMessage(fresh, { kind: 'node-state', from: 2, lrm: [], transient: {}, unclean: [{ node: 'n1', lrm: n(s, 'n1').lrm!.resources }] }).state;
+    s = applyMessage(s, result('r23')).state;
+    fresh = applyMessage(fresh, result('r23')).state;
+    expect(n(fresh, 'n1')).toEqual(n(s, 'n1'));
+    expect(n(s, 'n1')).toMatchObject({ expected: 'down', lrm: { resources: [] } });
+  });
+
+  it('ignores an unclean report built before the fence and agreed after it in the same ring', () => {
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = applyMessage(s, started(1)).state;
+    s = ring(s, [2, 3]);
+    const staleLrm = n(s, 'n1').lrm!.resources;
+    s = applyMessage(s, req('n1')).state;
+    s = applyMessage(s, result('r23')).state;
+    // n3's node-state for ring r23 was built when n1 had just vanished.
+    s = applyMessage(s, { kind: 'node-state', from: 3, lrm: [], transient: {}, unclean: [{ node: 'n1', lrm: staleLrm }] }).state;
+    expect(n(s, 'n1')).toMatchObject({ expected: 'down', lrm: { resources: [] } });
+    expect(schedule(s.cib, 400).summaryLines.join('\n')).not.toMatch(/Fence/);
+    // In a later ring the same report is news again (n1 may have come back and vanished since).
+    s = ring(s, [2, 3]);
+    s = applyMessage(s, { kind: 'node-state', from: 3, lrm: [], transient: {}, unclean: [{ node: 'n1', lrm: staleLrm }] }).state;
+    expect(n(s, 'n1')).toMatchObject({ expected: 'member' });
+  });
+});
