@@ -446,7 +446,7 @@ export class ControllerCore {
     const outcome: ApplyOutcome = applyMessage(this.state, msg);
     this.state = outcome.state;
     for (const w of outcome.warnings ?? []) out.log.push(`warning: ${w}`);
-    if (outcome.fenceEvent) this.onFenceEvent(msg, outcome.fenceEvent, out);
+    if (outcome.fenceEvent) this.onFenceEvent(msg, outcome.fenceEvent, outcome.targetRejoined === true, out);
     else if (msg.kind === 'fence-result' && outcome.statusChanged) this.needSchedule = true;
     if (outcome.adopted) {
       // Adopted at this sync: its committed mark comes with it (or stays, when it is our own).
@@ -936,7 +936,7 @@ export class ControllerCore {
   }
 
   /** A fencing request or outcome was applied to the replica. */
-  private onFenceEvent(msg: ClusterMessage, event: FenceEvent, out: CoreOutput): void {
+  private onFenceEvent(msg: ClusterMessage, event: FenceEvent, targetRejoined: boolean, out: CoreOutput): void {
     if (msg.kind === 'fence-request') {
       if (msg.executor === this.self.id) {
         out.fence.push({ id: msg.id, target: msg.target, action: msg.action, random: msg.random, priorityDelayMs: msg.priorityDelayMs });
@@ -950,7 +950,8 @@ export class ControllerCore {
         ? `Operation '${event.action}' targeting ${event.target} by ${event.executioner ?? '?'} for ${event.client}@${event.origin}: OK`
         : `error: Operation '${event.action}' targeting ${event.target} by ${event.executioner ?? '?'} for ${event.client}@${event.origin}: ${event.exitReason ?? 'failed'}`,
     );
-    if (ok && event.target === this.self.name && event.action !== 'on' && this.state.membership.members.includes(this.self.id)) {
+    // Not when we rejoined after the devices answered: they killed our previous incarnation.
+    if (ok && !targetRejoined && event.target === this.self.name && event.action !== 'on' && this.state.membership.members.includes(this.self.id)) {
       out.log.push(`crit: We were allegedly just fenced by ${event.executioner ?? '?'} for ${event.origin}!`);
       out.fencedSelf = true;
     }

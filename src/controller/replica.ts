@@ -187,6 +187,8 @@ export interface ApplyOutcome {
   warnings?: string[];
   /** A fencing operation was recorded or finished (its entry as it now stands). */
   fenceEvent?: FenceEvent;
+  /** The fence's target has rejoined since the devices answered: it was not this incarnation that they killed. */
+  targetRejoined?: boolean;
   /** The sync after a ring change adopted an offer: whether its version is known to be on a majority's disk. */
   adopted?: { committed: boolean };
 }
@@ -395,6 +397,15 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
   let next = editStatus(state, node, (ns) => {
     ns.lrm = { id: String(node.id), resources: msg.lrm };
     ns.transientAttributes = transientSet(node, msg.transient);
+    if (ns.crmd === 'offline' && state.membership.members.includes(node.id)) {
+      // Taken for fenced while a member of this ring (the devices answered
+      // after it had come back): a node-state agreed after that is from a
+      // live incarnation (the one they killed sent nothing after dying).
+      ns.inCcm = 'true';
+      ns.crmd = 'online';
+      ns.join = 'member';
+      ns.expected = 'member';
+    }
   }).state;
   // Malformed extras from a peer are ignored alike on every replica, never thrown.
   for (const u of Array.isArray(msg.unclean) ? msg.unclean : []) {
@@ -619,7 +630,10 @@ function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { ki
   const outcome: ApplyOutcome =
     !ok || action === 'on' || cameBack ? { state: next, configChanged: false, statusChanged: false } : markFenced(next, victim.name);
   if (event) outcome.fenceEvent = event;
-  if (cameBack) outcome.warnings = [`node ${victim.name} was fenced (${msg.id}) and has rejoined since: it stays a member`];
+  if (cameBack) {
+    outcome.targetRejoined = true;
+    outcome.warnings = [`node ${victim.name} was fenced (${msg.id}) and has rejoined since: it stays a member`];
+  }
   return outcome;
 }
 

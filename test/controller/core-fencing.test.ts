@@ -123,6 +123,31 @@ describe('controller: fencing an unclean node before recovery', () => {
     expect(bus.executed.filter((e) => e.exec.task === 'start').map((e) => `${e.exec.rscId}@${e.node}`)).toContain('A@n1');
   });
 
+  it('keeps a node that rebooted and rejoined before its fence was agreed online on every node, fenced once', () => {
+    const bus = new Bus(cib({ prefer: 'n3' }));
+    bus.ring([1, 2, 3]);
+    expect(bus.startedOn('A')).toEqual(['n3']);
+    bus.holdFence = true;
+    bus.ring([1, 2]);
+    expect(bus.held).toHaveLength(1);
+    // The devices power-cycle n3: it boots with nothing running and a fresh controller.
+    bus.running.set('n3', new Set());
+    bus.cores[2] = new ControllerCore(nodes[2]!, nodes, cib({ prefer: 'n3' }), schedulerPort);
+    const { core, f } = bus.held.pop()!;
+    bus.holdFence = false;
+    // Answered in ring [1 2], agreed only in the ring n3 has rejoined.
+    bus.take(core, core.onFenceDone(f, { ok: true, devices: ['fence-a'] }, bus.now));
+    bus.now += 1;
+    bus.ring([1, 2, 3]);
+    for (const c of bus.cores) {
+      expect(c.cib.status!.find((s) => s.uname === 'n3'), `n3 as ${c.self.name} sees it`).toMatchObject({ inCcm: 'true', crmd: 'online', expected: 'member' });
+    }
+    expect(bus.fenceRuns).toHaveLength(1);
+    expect(bus.startedOn('A')).toEqual(['n3']);
+    expect(bus.log.join('\n')).toMatch(/n3 was fenced \(.*\) and has rejoined since/);
+    expect(bus.log.join('\n')).not.toMatch(/allegedly/);
+  });
+
   it('keeps waiting for a fence in progress when the transition is aborted meanwhile', () => {
     const bus = new Bus(cib({ prefer: 'n3' }));
     bus.ring([1, 2, 3]);

@@ -175,6 +175,7 @@ describe('replica: a fence whose result crosses a membership change', () => {
     survivor = out.state;
     rebooted = applyMessage(rebooted, result('r23')).state;
     expect(out.warnings?.join()).toMatch(/n1 was fenced \(2-1\) and has rejoined since/);
+    expect(out.targetRejoined).toBe(true);
     expect(survivor.fencing[0]).toMatchObject({ id: '2-1', state: 'done' });
     for (const r of [survivor, rebooted]) expect(n(r, 'n1')).toMatchObject({ inCcm: 'true', crmd: 'online', join: 'member', expected: 'member' });
     expect(schedule(survivor.cib, 400).summaryLines.join('\n')).not.toMatch(/Fence/);
@@ -191,6 +192,15 @@ describe('replica: a fence whose result crosses a membership change', () => {
     s = ring(s, [2, 3]);
     expect(n(s, 'n1')).toMatchObject({ expected: 'down' });
     expect(schedule(s.cib, 400).summaryLines.join('\n')).not.toMatch(/Fence/);
+  });
+
+  it('takes a target back online when it speaks after a result agreed in its ring (the devices answered after it rejoined)', () => {
+    let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
+    s = applyMessage(s, req('n1')).state;
+    s = applyMessage(s, result('r123')).state;
+    expect(n(s, 'n1')).toMatchObject({ crmd: 'offline', expected: 'down' });
+    s = applyMessage(s, { kind: 'node-state', from: 1, lrm: [], transient: {} }).state;
+    expect(n(s, 'n1')).toMatchObject({ inCcm: 'true', crmd: 'online', join: 'member', expected: 'member' });
   });
 
   it('applies a result alike on a replica that joined after the request', () => {
