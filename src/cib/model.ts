@@ -339,6 +339,12 @@ export interface Cib {
   executionDate?: string;
   /** Other root attributes (cib-last-written, update-origin, ...). */
   extra?: Extra;
+  /**
+   * belay: the sequence of the ring in which this epoch was made (the sync
+   * compares it first, as Raft's term). Not an XML attribute (Pacemaker's
+   * schema has none for it): cib.xml carries it in a comment.
+   */
+  epochRing?: number;
   configuration: Configuration;
   /** Undefined when the CIB had no <status> element at all. */
   status?: NodeState[];

@@ -564,8 +564,14 @@ const KNOWN_NAMES = [
 /** Parse a whole CIB (`<cib>...</cib>`). Throws CibError naming file, line and the element. */
 export function parseCibXml(text: string, fileName?: string): Cib {
   const im = new Importer(fileName, text);
-  return im.cib(parseXmlElements(text, fileName, (el, stack) => im.onClose(el, stack), KNOWN_NAMES));
+  const cib = im.cib(parseXmlElements(text, fileName, (el, stack) => im.onClose(el, stack), KNOWN_NAMES));
+  const ring = EPOCH_RING_COMMENT.exec(text.slice(0, Math.max(0, text.indexOf('<cib'))));
+  if (ring) cib.epochRing = Number(ring[1]);
+  return cib;
 }
+
+/** belay's Cib.epochRing in cib.xml: a comment before <cib> (Pacemaker's tools skip it; its schema has no attribute for it). */
+const EPOCH_RING_COMMENT = /<!-- belay epoch-ring (\d+) -->/;
 
 /**
  * Parse an XML fragment: a whole <cib>, a <configuration>, or a single
@@ -897,6 +903,7 @@ export interface CibToXmlOptions {
 export function cibToXml(cib: Cib, opts: CibToXmlOptions = {}): string {
   const w = new Writer();
   if (opts.declaration) w.push('<?xml version="1.0" ?>');
+  if (cib.epochRing) w.push(`<!-- belay epoch-ring ${cib.epochRing} -->`);
   const attrs: Array<[string, string]> = [];
   if (cib.crmFeatureSet !== undefined) attrs.push(['crm_feature_set', cib.crmFeatureSet]);
   if (cib.validateWith !== undefined) attrs.push(['validate-with', cib.validateWith]);

@@ -337,6 +337,7 @@ export class ControllerCore {
     this.storedInRing.clear();
     const offer: ReplicaMessage = { kind: 'cib-offer', from: this.self.id, version: versionOf(this.state.cib), configuration: this.state.cib.configuration };
     if (this.configCommitted) offer.committed = true;
+    if (this.state.cib.epochRing) offer.epochRing = this.state.cib.epochRing;
     out.broadcast.push(offer);
     const own = this.state.cib.status?.find((s) => s.id === String(this.self.id));
     const transient: Record<string, string> = {};

@@ -264,7 +264,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     { kind: str, from: nodeId, requestId: str, base: version, configuration },
     { adminEpoch: count, origin: obj({ node: str, client: str, user: str, at: str }) },
   ),
-  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool }),
+  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool, epochRing: count }),
   'node-state': obj(
     { kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap },
     { unclean: arr(obj({ node: str, lrm: arr(lrmResource) })), fencing: arr(fenceEvent) },

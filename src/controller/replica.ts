@@ -53,6 +53,8 @@ export type ReplicaMessage =
       configuration: Configuration;
       /** The offering node knows this version is on a majority's disk (it wins a tie of epochs). */
       committed?: boolean;
+      /** The sequence of the ring in which this configuration's epoch was made (Cib.epochRing). */
+      epochRing?: number;
     }
   | {
       kind: 'node-state';
@@ -163,7 +165,12 @@ export interface ReplicaState {
   membership: Membership;
   dc: number | undefined;
   /** After a configuration change: offers still awaited, by node id. */
-  sync?: { awaiting: number[]; best: { from: number; version: CibVersion; configuration: Configuration; committed: boolean } | undefined };
+  sync?: {
+    awaiting: number[];
+    best: { from: number; version: CibVersion; configuration: Configuration; committed: boolean; epochRing: number } | undefined;
+    /** The newest version offered so far: the adopted one is raised above it, so no node's version goes back. */
+    newest?: CibVersion;
+  };
   /** Fencing operations, oldest first (stonith_admin --history). */
   fencing: FenceEvent[];
   /**
@@ -330,7 +337,7 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
       updateResult: { ...result, ok: false, error: `the configuration changed meanwhile (now ${current.join('.')}); try again` },
     };
   }
-  const cib: Cib = { ...state.cib, configuration: msg.configuration };
+  const cib: Cib = { ...state.cib, configuration: msg.configuration, epochRing: claimedRing(state) };
   if (msg.adminEpoch !== undefined && msg.adminEpoch > cib.adminEpoch) {
     cib.adminEpoch = msg.adminEpoch;
     cib.epoch = 0;
@@ -353,42 +360,66 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
 function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'cib-offer' }>): ApplyOutcome {
   const sync = state.sync;
   if (!sync || !sync.awaiting.includes(msg.from)) return unchanged(state);
-  const committed = msg.committed === true;
-  const better = sync.best === undefined || compareOffers({ ...msg, committed }, sync.best) > 0;
-  const best = better ? { from: msg.from, version: msg.version, configuration: msg.configuration, committed } : sync.best;
+  const offer = { from: msg.from, version: msg.version, configuration: msg.configuration, committed: msg.committed === true, epochRing: msg.epochRing ?? 0 };
+  const best = sync.best === undefined || compareOffers(offer, sync.best) > 0 ? offer : sync.best;
+  const newest = sync.newest === undefined || compareVersions(msg.version, sync.newest) > 0 ? msg.version : sync.newest;
   const awaiting = sync.awaiting.filter((id) => id !== msg.from);
-  if (awaiting.length > 0) return { state: { ...state, sync: { awaiting, best } }, configChanged: false, statusChanged: false };
-  // Every member has offered: adopt the newest configuration.
+  if (awaiting.length > 0) return { state: { ...state, sync: { awaiting, best, newest } }, configChanged: false, statusChanged: false };
+  // Every member has offered: adopt the winner.
   const { sync: _done, ...rest } = state;
-  const adopted = best!;
   // Adopt the winner even at an equal version: two partitions can each have
-  // made a different edit that reached the same epoch.
+  // made a different edit that reached the same epoch. A winner from a later
+  // ring may have a lower epoch than another offer: it is raised above every
+  // version offered (alike on every node: they all saw the same offers), so
+  // no node's version goes back.
+  const version: CibVersion = compareVersions(best.version, newest) < 0 ? [newest[0], newest[1] + 1, 0] : best.version;
   const changed =
-    compareVersions(adopted.version, versionOf(state.cib)) !== 0 ||
-    JSON.stringify(adopted.configuration) !== JSON.stringify(state.cib.configuration);
-  const cib: Cib = { ...state.cib, configuration: adopted.configuration };
-  [cib.adminEpoch, cib.epoch, cib.numUpdates] = adopted.version;
-  return { state: { ...rest, cib }, configChanged: changed, statusChanged: false, adopted: { committed: adopted.committed } };
+    compareVersions(version, versionOf(state.cib)) !== 0 ||
+    JSON.stringify(best.configuration) !== JSON.stringify(state.cib.configuration);
+  const cib: Cib = { ...state.cib, configuration: best.configuration, epochRing: best.epochRing };
+  [cib.adminEpoch, cib.epoch, cib.numUpdates] = version;
+  return { state: { ...rest, cib }, configChanged: changed, statusChanged: false, adopted: { committed: best.committed } };
 }
 
 /**
- * Which of two offers wins the sync: the newer (admin_epoch, epoch); at the
- * same epoch, the one known to be on a majority's disk (two partitions can
- * each reach an epoch, one with an acknowledged edit and one with a change
- * only a lost minority applied, and num_updates says nothing about which);
- * then num_updates; then the lower node id.
+ * Which of two offers wins the sync: the newer admin_epoch (an operator's
+ * override); then the configuration whose epoch was made in the later ring,
+ * as Raft compares terms before indexes (a quorate ring always has a member
+ * of every earlier quorate ring, so whatever a majority stored is offered in
+ * every later one, and an edit made in a later ring was made on top of it;
+ * a node that reached a higher epoch alone in an earlier ring, with changes
+ * no majority stored, loses to it); then the newer epoch; at the same
+ * epoch, the one known to be on a majority's disk; then num_updates; then
+ * the lower node id.
  */
 function compareOffers(
-  a: { version: CibVersion; committed: boolean; from: number },
-  b: { version: CibVersion; committed: boolean; from: number },
+  a: { version: CibVersion; committed: boolean; from: number; epochRing: number },
+  b: { version: CibVersion; committed: boolean; from: number; epochRing: number },
 ): number {
   return (
     a.version[0] - b.version[0] ||
+    a.epochRing - b.epochRing ||
     a.version[1] - b.version[1] ||
     Number(a.committed) - Number(b.committed) ||
     a.version[2] - b.version[2] ||
     b.from - a.from
   );
+}
+
+/**
+ * The ring an edit made now records: this ring's sequence, and never less
+ * than the one its base configuration records (a cluster whose ring
+ * sequence files were lost starts counting again; a configuration's ring
+ * must not go back below its parent's, as a Raft term does not).
+ */
+function claimedRing(state: ReplicaState): number {
+  return Math.max(ringSeq(state.membership.ringId), state.cib.epochRing ?? 0);
+}
+
+/** A totem ring id's sequence ("REP.SEQ", SEQ in hex): grows with every new ring a node joins. */
+export function ringSeq(ringId: string): number {
+  const seq = Number.parseInt(ringId.slice(ringId.indexOf('.') + 1), 16);
+  return Number.isFinite(seq) ? seq : 0;
 }
 
 function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'node-state' }>): ApplyOutcome {
@@ -515,7 +546,11 @@ function applyAttrUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kin
   const nvpairs = first.nvpairs.filter((p) => p.name !== msg.name);
   if (msg.value !== undefined) nvpairs.push({ id: `nodes-${node.id}-${msg.name}`, name: msg.name, value: msg.value });
   cfgNode.instanceAttributes = [{ ...first, nvpairs }, ...cfgNode.instanceAttributes.slice(1)];
+  // Only a quorate ring may claim the epoch (a lone node's ring can have a
+  // higher sequence than the quorate partition's, and would win the next sync).
+  const epochRing = state.membership.quorate ? claimedRing(state) : state.cib.epochRing;
   const cib: Cib = { ...state.cib, configuration: { ...state.cib.configuration, nodes }, epoch: state.cib.epoch + 1, numUpdates: 0 };
+  if (epochRing !== undefined) cib.epochRing = epochRing;
   return { state: { ...state, cib }, configChanged: true, statusChanged: false };
 }
 

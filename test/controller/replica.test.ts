@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyCib, type Configuration } from '../../src/cib/model.js';
+import { cibToXml, parseCibXml } from '../../src/cib/xml.js';
 import {
   applyMembership, applyMessage, chooseDc, initialReplica, versionOf,
   type ReplicaMessage, type ReplicaState,
@@ -65,11 +66,42 @@ describe('CIB replica', () => {
       for (const m of order) s = (last = applyMessage(s, m)).state;
       expect(s.cib.configuration.resources.map((r) => r.id)).toEqual(['acked']);
       expect(last!.adopted).toEqual({ committed: true });
+      // Raised above every version offered, so n2's does not go back.
+      expect(versionOf(s.cib)).toEqual([0, 2, 0]);
     }
-    // A newer epoch still wins over a committed older one.
+    // A newer epoch still wins over a committed older one (both made in the same ring).
     let s = applyMessage(ring, { ...acked }).state;
     s = applyMessage(s, { ...minority, version: [0, 2, 0] } as ReplicaMessage).state;
     expect(s.cib.configuration.resources.map((r) => r.id)).toEqual(['lost']);
+  });
+
+  it('a configuration whose epoch was made in a later ring wins over a higher epoch from an earlier one, raised above it (simulator seed 1835)', () => {
+    // n1 alone kept edits of ring 0x10 up to 0.5.0 (never on a majority's disk); n2 and n3, from an older
+    // disk, made and stored an acknowledged edit in ring 0x20 (0.3.0). Both rebooted: nobody remembers "committed".
+    const ring = applyMembership(initialReplica(emptyCib(), nodes), { ringId: '1.30', members: [1, 2], quorate: true }).state;
+    const early: ReplicaMessage = { kind: 'cib-offer', from: 1, version: [0, 5, 0], configuration: withPrimitive(emptyCib().configuration, 'alone'), epochRing: 0x10 };
+    const later: ReplicaMessage = { kind: 'cib-offer', from: 2, version: [0, 3, 0], configuration: withPrimitive(emptyCib().configuration, 'acked'), epochRing: 0x20 };
+    for (const order of [[early, later], [later, early]]) {
+      let s = ring;
+      for (const m of order) s = applyMessage(s, m).state;
+      expect(s.cib.configuration.resources.map((r) => r.id)).toEqual(['acked']);
+      expect(versionOf(s.cib)).toEqual([0, 6, 0]);
+      expect(s.cib.epochRing).toBe(0x20);
+    }
+    // An edit takes the ring it was made in.
+    const edited = applyMessage(ring, { ...later }).state;
+    const done = applyMessage(applyMessage(edited, { ...early }).state, {
+      kind: 'cib-update', from: 1, requestId: 'e', base: [0, 6, 0], configuration: withPrimitive(emptyCib().configuration, 'next'),
+    } as ReplicaMessage).state;
+    expect([versionOf(done.cib), done.cib.epochRing]).toEqual([[0, 7, 0], 0x30]);
+    // A ring sequence that started again (its files lost) does not take a configuration's ring back.
+    const restarted = applyMembership(done, { ringId: '1.5', members: [1, 2], quorate: true }).state;
+    const again = applyMessage(applyMessage(applyMessage(restarted, { ...later, version: [0, 7, 0], epochRing: 0x30, from: 1 } as ReplicaMessage).state, { ...later, version: [0, 7, 0], epochRing: 0x30 } as ReplicaMessage).state, {
+      kind: 'cib-update', from: 1, requestId: 'f', base: [0, 7, 0], configuration: withPrimitive(emptyCib().configuration, 'after'),
+    } as ReplicaMessage).state;
+    expect([versionOf(again.cib), again.cib.epochRing]).toEqual([[0, 8, 0], 0x30]);
+    // cib.xml keeps it (a comment: Pacemaker's schema has no attribute for it).
+    expect(parseCibXml(cibToXml(done.cib)).epochRing).toBe(0x30);
   });
 
   it('converges on the newest configuration when partitions merge', () => {
