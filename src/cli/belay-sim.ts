@@ -38,12 +38,14 @@ export function simOptions(o: SimCliOptions): ClusterSimOptions {
   if (o.steps !== undefined) opts.steps = int('--steps', o.steps, 0);
   if (o.chaosMs !== undefined) opts.chaosMs = int('--chaos-ms', o.chaosMs, 1000);
   if (o.settleMs !== undefined) opts.settleMs = int('--settle-ms', o.settleMs, 1000);
-  if (o.fencing !== 'power-off' && o.fencing !== 'none') throw new Error(`--fencing: expected power-off or none, got '${o.fencing}'`);
+  if (o.fencing !== 'power-off' && o.fencing !== 'none' && o.fencing !== 'stonith') throw new Error(`--fencing: expected power-off, none or stonith, got '${o.fencing}'`);
   opts.fencing = o.fencing as FencingMode;
   const ignored = new Set(codes('--ignore', o.ignore));
   opts.check = ALL_INVARIANTS.filter((c) => !ignored.has(c));
   if (o.broken !== undefined) {
-    if (o.broken !== 'skip-stops' && o.broken !== 'stop-lies') throw new Error(`--broken: expected skip-stops or stop-lies, got '${o.broken}'`);
+    if (o.broken !== 'skip-stops' && o.broken !== 'stop-lies' && o.broken !== 'fence-lies' && o.broken !== 'skip-fence-wait') {
+      throw new Error(`--broken: expected skip-stops, stop-lies, fence-lies or skip-fence-wait, got '${o.broken}'`);
+    }
     opts.broken = o.broken as Breakage;
   }
   return opts;
@@ -70,9 +72,9 @@ export function registerSimCommands(program: Command): void {
     .option('--steps <n>', 'fault events during the chaos phase (default: one per 600 ms)')
     .option('--chaos-ms <ms>', 'simulated ms of faults (default 15000..30000 by seed)')
     .option('--settle-ms <ms>', 'bound for convergence after the faults stop', '90000')
-    .option('--fencing <mode>', 'power-off: a node that leaves the quorate ring is dead at once; none: stonith-enabled=false semantics', 'power-off')
+    .option('--fencing <mode>', 'power-off: a node that leaves the quorate ring is dead at once; none: stonith-enabled=false semantics; stonith: the controller fences it with a simulated device', 'power-off')
     .option('--ignore <codes>', `invariants not to check, comma-separated (${ALL_INVARIANTS.join(', ')})`)
-    .option('--broken <bug>', 'inject a deliberate bug to see the checker fail: skip-stops or stop-lies')
+    .option('--broken <bug>', 'inject a deliberate bug to see the checker fail: skip-stops, stop-lies; with --fencing stonith: fence-lies, skip-fence-wait')
     .option('--verbose', 'print the trace of the run')
     .option('--json', 'print results as JSON lines')
     .action((o: SimCliOptions) => {

@@ -11,6 +11,7 @@ import type { Cib, Configuration } from '../cib/model.js';
 import {
   applyMembership,
   applyMessage,
+  applyDispatch,
   compareVersions,
   initialReplica,
   versionOf,
@@ -248,7 +249,7 @@ export class ControllerCore {
    * else the DC stops waiting for it, as a lost `exec` or result would make
    * it wait for ever.
    */
-  private readonly actionDeadlines = new Map<string, { deadline: number; what: string; node: string; timeoutMs: number }>();
+  private readonly actionDeadlines = new Map<string, { deadline: number; what: string; node: string; timeoutMs: number; exec: ExecMessage }>();
   /** The time of the latest tick (the core has no clock of its own). */
   private lastTickAt = 0;
   /**
@@ -335,7 +336,13 @@ export class ControllerCore {
     );
     // Offer our configuration so the newest wins, and tell what runs here.
     this.storedInRing.clear();
-    const offer: ReplicaMessage = { kind: 'cib-offer', from: this.self.id, version: versionOf(this.state.cib), configuration: this.state.cib.configuration };
+    const offer: ReplicaMessage = {
+      kind: 'cib-offer',
+      from: this.self.id,
+      version: versionOf(this.state.cib),
+      configuration: this.state.cib.configuration,
+      ring: membership.ringId,
+    };
     if (this.configCommitted) offer.committed = true;
     if (this.state.cib.epochRing) offer.epochRing = this.state.cib.epochRing;
     out.broadcast.push(offer);
@@ -351,7 +358,7 @@ export class ControllerCore {
       r.ops = r.ops.filter((o) => o.id !== `${e.rsc}_last_0`);
       r.ops.push({ id: `${e.rsc}_last_0`, operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name });
     }
-    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient };
+    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient, ring: membership.ringId };
     // It holds every result agreed so far.
     this.recurringSinceNodeState.clear();
     // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
@@ -424,6 +431,9 @@ export class ControllerCore {
       return out;
     }
     if (msg.kind === 'exec') {
+      if (msg.ring === undefined || msg.ring === this.state.membership.ringId) {
+        this.state = applyDispatch(this.state, { node: msg.node, rsc: msg.rsc, task: msg.task, intervalMs: msg.intervalMs, transitionKey: execTransitionKey(msg) }).state;
+      }
       if (msg.node === this.self.id) {
         // The DC aborted that transition at the membership change; running it
         // now could start a resource the new DC has placed elsewhere.
@@ -493,7 +503,9 @@ export class ControllerCore {
       this.recurringSinceNodeState.clear();
     }
     if (msg.kind === 'node-state') {
-      this.awaitingNodeStates.delete(msg.from);
+      // One made for an earlier ring (agreed only now) still tells the
+      // node's state then, but not what it knows of this ring's losses.
+      if (msg.ring === undefined || msg.ring === this.state.membership.ringId) this.awaitingNodeStates.delete(msg.from);
       // What an earlier transition left running on that node is over unless
       // the node still reports it pending (it may have restarted meanwhile:
       // waiting for it would stop the DC from scheduling for good).
@@ -507,7 +519,11 @@ export class ControllerCore {
       for (const [key, node] of this.orphanedInFlight) if (node === msg.from && !pending.has(key)) this.orphanedInFlight.delete(key);
       this.needSchedule = true;
     }
-    if (msg.kind === 'op-result') {
+    if (msg.kind === 'op-result' && msg.node !== undefined) {
+      // A DC's record of an operation it waited for in vain: the DC has
+      // counted it failed already; the status changed, so it looks again.
+      if (outcome.statusChanged) this.needSchedule = true;
+    } else if (msg.kind === 'op-result') {
       // Pending until its result is in the agreed stream (a result sent while
       // the ring re-forms is delivered after the new ring's node states).
       const pendingRecord = msg.op.opStatus === '-1';
@@ -857,7 +873,7 @@ export class ControllerCore {
       // Pacemaker's wording, so its users can read our logs.
       const opName = `${action.rsc}_${action.task === 'monitor' && action.intervalMs === 0 ? 'monitor' : action.task}_${action.intervalMs}`;
       out.log.push(`Initiating ${action.task} operation ${opName} on ${action.node} (transition ${t.id}, action ${action.id})`);
-      out.broadcast.push({
+      const exec: ExecMessage = {
         kind: 'exec',
         from: this.self.id,
         node: node.id,
@@ -869,13 +885,15 @@ export class ControllerCore {
         targetRc: action.targetRc,
         ring: this.state.membership.ringId,
         dc: this.dcTag,
-      });
+      };
+      out.broadcast.push(exec);
       const timeoutMs = actionTimeoutMs(this.state.cib, action.rsc, action.task, action.intervalMs) ?? DEFAULT_ACTION_TIMEOUT_MS;
       this.actionDeadlines.set(`${t.id}:${action.id}`, {
         deadline: this.lastTickAt + Math.ceil((timeoutMs + clusterDelayMs) / 1000),
         what: `${action.task === 'monitor' && action.intervalMs === 0 ? 'probe' : action.task} of ${action.rsc}`,
         node: action.node ?? '?',
         timeoutMs: timeoutMs + clusterDelayMs,
+        exec,
       });
     }
     if (t.status === 'complete') {
@@ -1069,12 +1087,45 @@ export class ControllerCore {
       if (t && t.id === transition && t.status === 'running') failed = t.complete(action, ACTION_TIMED_OUT_RC);
       if (!waited && !failed) continue;
       out.log.push(`Node ${d.node} did not send ${d.what} result within ${d.timeoutMs}ms (action timeout plus cluster-delay)`);
+      // As Pacemaker's DC: the operation is recorded as timed out on that
+      // node, so its pending record does not stand for ever (the replicas
+      // take it only while the node has not answered meanwhile).
+      if (d.exec.intervalMs === 0) out.broadcast.push(this.timeoutRecord(d.exec, d.timeoutMs, nowSeconds));
       if (failed && t && t.status === 'aborted') {
         out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
         this.parkInFlight(t);
       }
       this.needSchedule = true;
     }
+  }
+
+  /** The op-result the DC records for a node whose operation it waited for in vain. */
+  private timeoutRecord(exec: ExecMessage, waitedMs: number, nowSeconds: number): ReplicaMessage {
+    const [klass, provider, type] = splitAgent(resolveAction(this.state.cib, exec.rsc, exec.task, exec.intervalMs)?.agent ?? 'ocf::unknown');
+    const key = execTransitionKey(exec);
+    return {
+      kind: 'op-result',
+      from: this.self.id,
+      node: exec.node,
+      resource: provider ? { id: exec.rsc, class: klass, provider, type } : { id: exec.rsc, class: klass, type },
+      targetRc: exec.targetRc,
+      op: {
+        id: '',
+        operation: exec.task,
+        interval: '0',
+        callId: '-1',
+        rcCode: '1',
+        opStatus: '2',
+        transitionKey: key,
+        transitionMagic: `2:1;${key}`,
+        lastRcChange: String(nowSeconds),
+        lastRun: String(nowSeconds),
+        execTime: '0',
+        queueTime: '0',
+        onNode: this.nameOf(exec.node),
+        extra: { 'exit-reason': `no result within ${waitedMs}ms (action timeout plus cluster-delay)` },
+      },
+    };
   }
 
   private abortTransition(reason: string): void {
@@ -1104,7 +1155,7 @@ export class ControllerCore {
       task: msg.task,
       intervalMs: msg.intervalMs,
       targetRc: msg.targetRc,
-      transitionKey: `${msg.action}:${msg.transition}:${msg.targetRc}:${msg.dc ?? msg.from}`,
+      transitionKey: execTransitionKey(msg),
       resolved: resolveAction(this.state.cib, msg.rsc, msg.task, msg.intervalMs),
     };
   }
@@ -1118,6 +1169,11 @@ export class ControllerCore {
 /** A version as the configuration's: admin_epoch and epoch (num_updates counts status changes only). */
 function configVersion(v: CibVersion): CibVersion {
   return [v[0], v[1], 0];
+}
+
+/** An exec's transition key: action:transition:target-rc:dc. */
+function execTransitionKey(msg: ExecMessage): string {
+  return `${msg.action}:${msg.transition}:${msg.targetRc}:${msg.dc ?? msg.from}`;
 }
 
 /** action:transition:target-rc:dc, as carried in lrm_rsc_op transition-key. */

@@ -264,10 +264,10 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     { kind: str, from: nodeId, requestId: str, base: version, configuration },
     { adminEpoch: count, origin: obj({ node: str, client: str, user: str, at: str }) },
   ),
-  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool, epochRing: count }),
+  'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool, epochRing: count, ring: str }),
   'node-state': obj(
     { kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap },
-    { unclean: arr(obj({ node: str, lrm: arr(lrmResource) })), fencing: arr(fenceEvent) },
+    { unclean: arr(obj({ node: str, lrm: arr(lrmResource) })), fencing: arr(fenceEvent), ring: str },
   ),
   'op-result': obj({
     kind: str,
@@ -275,7 +275,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
     resource: obj({ id: str, class: str, type: str }, { provider: str }),
     op: lrmOp,
     targetRc: int(0, 255),
-  }),
+  }, { node: nodeId }),
   // JSON drops an undefined field: "every resource / every node" arrives as a missing key.
   cleanup: obj({ kind: str, from: nodeId }, { rsc: str, node: str }),
   'attr-update': obj({ kind: str, from: nodeId, node: str, name: str, lifetime: oneOf('reboot', 'forever') }, { value: str }),

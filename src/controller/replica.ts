@@ -55,6 +55,8 @@ export type ReplicaMessage =
       committed?: boolean;
       /** The sequence of the ring in which this configuration's epoch was made (Cib.epochRing). */
       epochRing?: number;
+      /** The ring it was made for: an offer made for an earlier ring and agreed in this one does not count here. */
+      ring?: string;
     }
   | {
       kind: 'node-state';
@@ -68,6 +70,8 @@ export type ReplicaMessage =
        */
       unclean?: Array<{ node: string; lrm: LrmResource[] }>;
       fencing?: FenceEvent[];
+      /** The ring it was made for (one made for an earlier ring and agreed in this one is not this ring's). */
+      ring?: string;
     }
   | {
       kind: 'op-result';
@@ -76,6 +80,12 @@ export type ReplicaMessage =
       op: LrmOp;
       /** The rc the transition expected; a different rc is a failure. */
       targetRc: number;
+      /**
+       * Recorded by the DC for this node (its action timer popped: the node
+       * never answered); applied only while the node's record is still the
+       * operation pending under the same transition key.
+       */
+      node?: number;
     }
   | {
       /** crm resource cleanup: forget history and failures so the DC probes again. */
@@ -288,6 +298,36 @@ export function chooseDc(membership: Membership, policy = 'stop'): number | unde
   return Math.min(...membership.members);
 }
 
+/** One-shot operations whose pending record tells that a resource may be active there. */
+const RECORDED_AT_DISPATCH = new Set(['start', 'stop', 'promote', 'demote', 'migrate_to', 'migrate_from']);
+
+/**
+ * The DC's request for `node` to run an operation was agreed: every replica
+ * records it pending there (Pacemaker's record-pending, moved to dispatch).
+ * The node starts the operation once it has the request; if it is cut off
+ * before its own record reaches the others, the survivors still know the
+ * resource may be active on it, and fence it before starting it elsewhere.
+ */
+export function applyDispatch(
+  state: ReplicaState,
+  d: { node: number; rsc: string; task: string; intervalMs: number; transitionKey: string },
+): ApplyOutcome {
+  const node = state.nodes.find((n) => n.id === d.node);
+  if (!node || d.intervalMs !== 0 || !RECORDED_AT_DISPATCH.has(d.task)) return unchanged(state);
+  return editStatus(state, node, (ns) => {
+    const resources = [...(ns.lrm?.resources ?? [])];
+    ns.lrm = { ...(ns.lrm ?? { id: String(node.id) }), resources };
+    const at = resources.findIndex((r) => r.id === d.rsc);
+    const rsc: LrmResource = at < 0 ? { id: d.rsc, ops: [] } : { ...resources[at]!, ops: [...resources[at]!.ops] };
+    if (at < 0) resources.push(rsc);
+    else resources[at] = rsc;
+    const pending: LrmOp = { id: `${d.rsc}_last_0`, operation: d.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: d.transitionKey, onNode: node.name };
+    const last = rsc.ops.findIndex((o) => o.id === pending.id);
+    if (last < 0) rsc.ops.push(pending);
+    else rsc.ops[last] = pending;
+  });
+}
+
 export function applyMessage(state: ReplicaState, msg: ReplicaMessage): ApplyOutcome {
   switch (msg.kind) {
     case 'cib-update':
@@ -359,7 +399,7 @@ function applyCibUpdate(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
 
 function applyOffer(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'cib-offer' }>): ApplyOutcome {
   const sync = state.sync;
-  if (!sync || !sync.awaiting.includes(msg.from)) return unchanged(state);
+  if (!sync || !sync.awaiting.includes(msg.from) || (msg.ring !== undefined && msg.ring !== state.membership.ringId)) return unchanged(state);
   const offer = { from: msg.from, version: msg.version, configuration: msg.configuration, committed: msg.committed === true, epochRing: msg.epochRing ?? 0 };
   const best = sync.best === undefined || compareOffers(offer, sync.best) > 0 ? offer : sync.best;
   const newest = sync.newest === undefined || compareVersions(msg.version, sync.newest) > 0 ? msg.version : sync.newest;
@@ -439,21 +479,27 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
     }
   }).state;
   // Malformed extras from a peer are ignored alike on every replica, never thrown.
+  // Part of the one edit above (num_updates + 1 once): a replica that already
+  // knew a node unclean and one that learns it here stay at the same version.
+  let status: NodeState[] | undefined;
   for (const u of Array.isArray(msg.unclean) ? msg.unclean : []) {
     if (typeof u !== 'object' || u === null || typeof u.node !== 'string' || !Array.isArray(u.lrm)) continue;
     const lost = next.nodes.find((n) => n.name === u.node);
     if (!lost || next.membership.members.includes(lost.id) || next.fencedThisRing?.includes(lost.name)) continue;
-    const ns = next.cib.status?.find((x) => x.id === String(lost.id));
-    if (ns?.expected === 'member') continue;
-    // Unclean wins: taking a node for down when a peer saw it vanish could run its resources twice.
-    next = editStatus(next, lost, (x) => {
-      x.inCcm = 'false';
-      x.crmd = 'offline';
-      x.join = 'down';
-      x.expected = 'member';
-      x.lrm = { id: String(lost.id), resources: u.lrm };
-    }).state;
+    // Unclean wins: taking a node for down when a peer saw it vanish could
+    // run its resources twice. The report is taken whole, whatever this
+    // replica knew of the node before (replicas with different pasts must
+    // end alike): the last member to report it gives its history.
+    status ??= [...(next.cib.status ?? [])];
+    const { ns: x } = editNodeState(status, lost);
+    x.inCcm = 'false';
+    x.crmd = 'offline';
+    x.join = 'down';
+    x.expected = 'member';
+    x.lrm = { id: String(lost.id), resources: u.lrm };
+    x.transientAttributes = [];
   }
+  if (status) next = { ...next, cib: { ...next.cib, status } };
   const theirs = Array.isArray(msg.fencing) ? msg.fencing.filter(isFenceEvent) : [];
   if (theirs.length > 0) next = { ...next, fencing: mergeHistory(next.fencing, theirs) };
   return { state: next, configChanged: false, statusChanged: true };
@@ -485,8 +531,21 @@ function mergeHistory(mine: readonly FenceEvent[], theirs: readonly FenceEvent[]
 }
 
 function applyOpResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'op-result' }>): ApplyOutcome {
-  const node = state.nodes.find((n) => n.id === msg.from);
+  const node = state.nodes.find((n) => n.id === (msg.node ?? msg.from));
   if (!node) return unchanged(state);
+  if (msg.node !== undefined) {
+    // The node's own answer, when it came after all, stands.
+    const ns = state.cib.status?.find((x) => x.id === String(node.id));
+    const last = ns?.lrm?.resources.find((r) => r.id === msg.resource.id)?.ops.find((o) => o.id === `${msg.resource.id}_last_0`);
+    if (!last || last.opStatus !== '-1' || last.transitionKey !== msg.op.transitionKey) return unchanged(state);
+    // The node never ran it, so it has no call id of the node's. It takes the
+    // node's highest so far (its later operations have higher ones; at an
+    // equal call id the later last-rc-change sorts last): a call id of -1
+    // would sort as pending, newer than anything, for ever.
+    let callId = 0;
+    for (const r of ns?.lrm?.resources ?? []) for (const o of r.ops) callId = Math.max(callId, Number.parseInt(o.callId ?? '0', 10) || 0);
+    msg = { ...msg, op: { ...msg.op, callId: String(callId) } };
+  }
   return editStatus(state, node, (ns) => {
     const resources = [...(ns.lrm?.resources ?? [])];
     ns.lrm = { ...(ns.lrm ?? { id: String(node.id) }), resources };
@@ -638,7 +697,9 @@ function applyFenceRequest(state: ReplicaState, msg: Extract<ReplicaMessage, { k
 function applyFenceResult(state: ReplicaState, msg: Extract<ReplicaMessage, { kind: 'fence-result' }>): ApplyOutcome {
   const known = state.fencing.find((e) => e.id === msg.id);
   const sender = state.nodes.find((n) => n.id === msg.from);
-  if (!sender || (known && (known.state !== 'pending' || sender.name !== known.executioner))) return unchanged(state);
+  // A request taken for failed because its executor left our ring may still
+  // have been carried out: the executor's own answer, agreed later, is the truth.
+  if (!sender || (known && (known.state === 'done' || sender.name !== known.executioner))) return unchanged(state);
   const target = known?.target ?? msg.target;
   const action = known?.action ?? msg.action;
   const victim = state.nodes.find((n) => n.name === target);

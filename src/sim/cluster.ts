@@ -35,7 +35,7 @@
  */
 import { emptyCib, type Cib, type Configuration, type NvSet, type Primitive } from '../cib/model.js';
 import { cibToXml, parseCibXml } from '../cib/xml.js';
-import { ControllerCore, needsSafeDelivery, type ClusterMessage, type CoreOutput, type LocalExec, type SchedulePort } from '../controller/core.js';
+import { ControllerCore, needsSafeDelivery, type ClusterMessage, type CoreOutput, type LocalExec, type LocalFence, type SchedulePort } from '../controller/core.js';
 import { fragment, Reassembler } from '../controller/fragment.js';
 import { compareVersions, versionOf, type CibVersion } from '../controller/replica.js';
 import { schedulerPort } from '../controller/schedule-port.js';
@@ -77,15 +77,25 @@ export const ALL_INVARIANTS: readonly InvariantCode[] = [
  *  - none: stonith-enabled=false semantics: it keeps running what it ran,
  *    UNCLEAN, until it rejoins; double activity across partitions is allowed,
  *    inside one partition it must be recovered in bounded time.
+ *  - stonith: stonith-enabled=true with a fence device, and the controller's
+ *    own fencing: the node stays UNCLEAN, running what it ran, until the DC
+ *    has it fenced; a member runs the device, which powers the target off
+ *    after a delay (and on again: fencing-action=reboot), answers a little
+ *    later (the target may be back in the ring by then), and now and then
+ *    fails. A resource is never active on two powered nodes.
  */
-export type FencingMode = 'power-off' | 'none';
+export type FencingMode = 'power-off' | 'none' | 'stonith';
 
 /** Deliberate bugs, for tests that prove the checker can fail. */
 export type Breakage =
   /** The controller's graph loses its stop actions (a move without a stop). */
   | 'skip-stops'
   /** The agent's stop says success and leaves the process running. */
-  | 'stop-lies';
+  | 'stop-lies'
+  /** fencing "stonith": the fence device says success and leaves the target running. */
+  | 'fence-lies'
+  /** fencing "stonith": the controller's graphs do not wait for fencing (recovery before the fence). */
+  | 'skip-fence-wait';
 
 export interface ClusterSimOptions {
   /** Nodes; default 3. */
@@ -161,6 +171,12 @@ interface SimNode {
   timerGen: Map<string, number>;
   /** Real state of the simulated agents: resource history id -> running. */
   running: Set<string>;
+  /**
+   * fencing "stonith": for a start run here, the UNCLEAN nodes that were
+   * running that resource when it began (what the starting side could not
+   * see; after a merge the cluster recovers the double activity).
+   */
+  startedBesideUnclean: Map<string, number[]>;
   monitors: Map<string, Monitor>;
   pendingOps: Map<number, AgentOp>;
   /** One-shot operations waiting behind a running one of the same resource. */
@@ -193,12 +209,23 @@ const CLUSTER = clusterHash('belay-sim');
 const EPOCH = 1_800_000_000;
 const MONITOR_MS = 10_000;
 
+/**
+ * The CI sweep's profile (test/sim, bench/cluster-sim.mjs): short fault
+ * phases (3 to 6 s simulated), every fourth seed through the totem codec,
+ * every fifth with fencing "none" and every fifth (the next) with the
+ * controller's own fencing ("stonith"); the rest "power-off".
+ */
+export function ciProfile(seed: number): ClusterSimOptions & { chaosMs: number; fencing: FencingMode } {
+  const fencing: FencingMode = seed % 5 === 0 ? 'none' : seed % 5 === 1 ? 'stonith' : 'power-off';
+  return { chaosMs: 3000 + (seed % 4) * 1000, wire: seed % 4 === 0, fencing, check: [...ALL_INVARIANTS] };
+}
+
 export function runCluster(seed: number, opts: ClusterSimOptions = {}): ClusterSimResult {
   return new ClusterSim(seed, opts).run();
 }
 
 /** The configuration every run starts from (the seed varies the rest). */
-export function simConfiguration(nodeNames: string[]): Cib {
+export function simConfiguration(nodeNames: string[], fencing: FencingMode = 'power-off'): Cib {
   const cib = emptyCib();
   const nv = (id: string, pairs: Record<string, string>): NvSet => ({
     id,
@@ -206,7 +233,7 @@ export function simConfiguration(nodeNames: string[]): Cib {
     nvpairs: Object.entries(pairs).map(([name, value]) => ({ id: `${id}-${name}`, name, value })),
   });
   cib.configuration.crmConfig.push(
-    nv('cib-bootstrap-options', { 'stonith-enabled': 'false', 'cluster-infrastructure': 'belay', 'cluster-name': 'sim' }),
+    nv('cib-bootstrap-options', { 'stonith-enabled': fencing === 'stonith' ? 'true' : 'false', 'cluster-infrastructure': 'belay', 'cluster-name': 'sim' }),
   );
   nodeNames.forEach((name, i) => cib.configuration.nodes.push({ id: String(i + 1), uname: name, instanceAttributes: [], utilization: [] }));
   const prim = (id: string): Primitive => ({
@@ -224,6 +251,12 @@ export function simConfiguration(nodeNames: string[]): Cib {
       { id: `${id}-monitor-10s`, name: 'monitor', interval: '10s', timeout: '20s', instanceAttributes: [], metaAttributes: [] },
     ],
   });
+  if (fencing === 'stonith') {
+    // The device (a power switch every node can reach): the controller only needs it configured.
+    const device: Primitive = { ...prim('fence-sim'), class: 'stonith', type: 'fence_sim' };
+    delete device.provider;
+    cib.configuration.resources.push(device);
+  }
   cib.configuration.resources.push(prim('A'), prim('B'), prim('C'));
   cib.configuration.resources.push({ tag: 'group', id: 'G', instanceAttributes: [], metaAttributes: [], children: [prim('G1'), prim('G2')] });
   cib.configuration.resources.push({
@@ -320,8 +353,8 @@ export class ClusterSim {
       this.names.push(`n${i}`);
       for (let j = 1; j <= n; j++) this.linkDelay.set(`${i}>${j}`, this.rng.range(0.05, 1.5));
     }
-    this.initialCib = simConfiguration(this.names);
-    this.port = this.broken === 'skip-stops' ? skipStops(schedulerPort) : schedulerPort;
+    this.initialCib = simConfiguration(this.names, this.fencing);
+    this.port = this.broken === 'skip-stops' ? skipStops(schedulerPort) : this.broken === 'skip-fence-wait' ? skipFenceWait(schedulerPort) : schedulerPort;
     const xml = cibToXml(this.initialCib);
     for (let i = 0; i < n; i++) {
       this.nodes.push({
@@ -335,6 +368,7 @@ export class ClusterSim {
         disk: { cibXml: xml, storedVersion: versionOf(this.initialCib), ringSeq: 0 },
         timerGen: new Map(),
         running: new Set(),
+        startedBesideUnclean: new Map(),
         monitors: new Map(),
         pendingOps: new Map(),
         rscQueue: new Map(),
@@ -397,6 +431,7 @@ export class ClusterSim {
     node.unclean = false;
     node.timerGen = new Map();
     node.running = new Set();
+    node.startedBesideUnclean = new Map();
     node.monitors = new Map();
     node.pendingOps = new Map();
     node.rscQueue = new Map();
@@ -444,6 +479,7 @@ export class ClusterSim {
     node.stack = null;
     node.ctl = null;
     node.running = new Set();
+    node.startedBesideUnclean = new Map();
     node.monitors = new Map();
     node.pendingOps = new Map();
     node.rscQueue = new Map();
@@ -513,6 +549,7 @@ export class ClusterSim {
         this.powerOff(other, `left the quorate membership [${members.join(' ')}]`);
         this.restartLater(other);
       }
+      // Until it is fenced (stonith) or rejoins.
       else other.unclean = true;
     }
     for (const m of members) this.node(m).unclean = false;
@@ -579,6 +616,13 @@ export class ClusterSim {
     for (const exec of out.execute) this.execute(node, exec);
     if (out.persist) this.persist(node);
     if (node.incarnation !== inc || !node.ctl) return;
+    for (const f of out.fence) this.runFenceDevice(node, f);
+    if (out.fencedSelf) {
+      // fence-reaction=stop: belayd stops everything here and exits; it is started again.
+      this.powerOff(node, 'told it was fenced while running');
+      this.restartLater(node);
+      return;
+    }
     for (const r of out.replies) {
       const marker = this.pendingEdits.get(r.requestId);
       if (marker === undefined) continue;
@@ -617,6 +661,40 @@ export class ClusterSim {
       node.tickQueued = false;
       if (!node.ctl) return;
       this.coreCall(node, 'onTick', () => node.ctl!.onTick(this.nowSeconds()));
+    });
+  }
+
+  /**
+   * The fence device, run by `executor` (fencing "stonith"): after the
+   * request's delay plus the device's own time it powers the target off
+   * (reboot: on again a little later, as fencing-action=reboot) and answers
+   * a moment after. Now and then it fails without touching the target. An
+   * executor that dies meanwhile never answers (its peers fail the request).
+   */
+  private runFenceDevice(executor: SimNode, f: LocalFence): void {
+    const target = this.nodes.find((n) => n.name === f.target);
+    const fails = this.faultsOn && this.rng.chance(0.05);
+    const lies = this.broken === 'fence-lies';
+    const actAt = this.now + f.priorityDelayMs + this.rng.range(100, 2500);
+    const answerAt = actAt + this.rng.range(0, 2500);
+    this.log(`${executor.name}: fence device: ${f.action} ${f.target} (${f.id})${fails ? ', will fail' : ''}`);
+    if (!fails && !lies && target) {
+      this.at(actAt, () => {
+        if (f.action !== 'on') {
+          this.powerOff(target, `fenced (${f.action}) by ${executor.name}'s device, request ${f.id}`);
+          // reboot: back soon (possibly before the answer is agreed); off: an operator powers it on later.
+          if (f.action === 'reboot') this.at(this.now + this.rng.range(200, 3000), () => target.powered || this.boot(target));
+          else this.restartLater(target);
+        } else if (!target.powered) this.boot(target);
+      });
+    }
+    this.onNode(executor, answerAt, () => {
+      if (!executor.ctl) return;
+      const result = fails ? { ok: false, devices: ['fence-sim'], reason: 'fence-sim: power switch did not answer' } : { ok: true, devices: ['fence-sim'] };
+      // Confirmed: from now on the target is fenced, no longer UNCLEAN (a
+      // device that lied leaves it running, a clean holder the checker counts).
+      if (!fails && target) target.unclean = false;
+      this.coreCall(executor, 'onFenceDone', () => executor.ctl!.onFenceDone(f, result, this.nowSeconds()));
     });
   }
 
@@ -689,6 +767,7 @@ export class ClusterSim {
       return;
     }
     this.log(`${node.name}: exec ${rsc} ${exec.task}${exec.intervalMs ? ` every ${exec.intervalMs} ms` : ''}`);
+    if (this.fencing === 'stonith' && exec.task === 'start' && !this.isFenceDevice(rsc)) this.checkStartBesideUnclean(node, rsc);
     if (exec.task === 'stop') {
       // As the executor: a stop cancels the resource's recurring operations, unreported.
       node.monitors.delete(rsc);
@@ -924,11 +1003,19 @@ export class ClusterSim {
       // CIB): Pacemaker blocks it where it is ("FAILED (blocked)") and
       // cannot do more until an admin cleans it up; it places the other
       // instances without it. It is known activity, not a cluster fault.
-      const clean = list.filter((n) => !n.unclean && !this.stopFailedOn(n, rsc));
+      // With fencing (stonith) a failed stop is fenced before the resource
+      // starts elsewhere: only UNCLEAN holders (left the quorate ring, not
+      // fenced yet) are set aside, and checked below.
+      const clean = list.filter((n) => !n.unclean && (this.fencing === 'stonith' || !this.stopFailedOn(n, rsc)));
       if (clean.length > max) {
         // Two clean holders: in power-off mode never; with fencing "none" the
         // cluster must recover it (multiple-active) within a bound.
-        if (this.fencing === 'power-off') {
+        // A fence device starts in whichever partition has quorum, without fencing first.
+        // Begun beside an UNCLEAN holder the starting side did not know ran
+        // it (checkStartBesideUnclean): once they merge, Pacemaker's
+        // multiple-active recovery, in bounded time.
+        const besideUnclean = clean.some((a) => clean.some((b) => a.startedBesideUnclean.get(rsc)?.includes(b.id)));
+        if (this.fencing === 'power-off' || (this.fencing === 'stonith' && !this.isFenceDevice(rsc) && !besideUnclean)) {
           this.violate('double-active', `${rsc} is active on ${list.map((n) => n.name).join(' and ')} (at most ${max})`);
         } else {
           const since = this.multiSince.get(rsc) ?? this.now;
@@ -947,6 +1034,40 @@ export class ClusterSim {
       if (!ctl.membership.quorate) this.violate('dc-without-quorum', `${n.name} is DC of ring ${ring} [${ctl.membership.members.join(' ')}] without quorum`);
     }
     for (const [ring, list] of dcs) if (list.length > 1) this.violate('dc', `ring ${ring} has ${list.length} DCs: ${list.join(', ')}`);
+  }
+
+  /**
+   * fencing "stonith", a start beginning on `node`: the controller must not
+   * start a resource while its CIB says it may be active on an UNCLEAN node
+   * (fence first, as Pacemaker). A holder no member of the starting side
+   * ever learnt of (both freshly booted: Pacemaker's startup-fencing, which
+   * belay lacks) cannot be held against it; that start is noted, and once
+   * the sides merge the double activity must be recovered in bounded time.
+   */
+  private checkStartBesideUnclean(node: SimNode, rsc: string): void {
+    // Holders, and nodes whose start of it is under way.
+    const starting = (u: SimNode): boolean => [...u.pendingOps.values()].some((o) => o.exec.rscId === rsc && o.exec.task === 'start');
+    const holders = this.nodes.filter((u) => u !== node && u.powered && (u.running.has(rsc) || starting(u)));
+    // Room left (a clone's instances up to clone-max): nothing to check.
+    if (holders.length < this.maxActive(rsc)) {
+      node.startedBesideUnclean.delete(rsc);
+      return;
+    }
+    for (const u of holders) {
+      if (u.unclean && node.ctl && mayBeActiveIn(node.ctl.cib, u.id, rsc)) {
+        this.violate('double-active', `${rsc} starts on ${node.name} while ${node.name}'s CIB says it may run on UNCLEAN ${u.name} (not fenced yet)`);
+      }
+    }
+    // An UNCLEAN node starting it (the DC of a ring it has not yet noticed is
+    // gone) cannot see the other side's holders either.
+    const unseen = holders.filter((u) => u.unclean || node.unclean);
+    if (unseen.length > 0) node.startedBesideUnclean.set(rsc, unseen.map((u) => u.id));
+    else node.startedBesideUnclean.delete(rsc);
+  }
+
+  /** Fence devices start without fencing first (they are what fences). */
+  private isFenceDevice(rsc: string): boolean {
+    return this.initialCib.configuration.resources.some((r) => r.tag === 'primitive' && r.id === rsc && 'class' in r && r.class === 'stonith');
   }
 
   private maxActive(rsc: string): number {
@@ -1131,6 +1252,15 @@ function skipStops(port: SchedulePort): SchedulePort {
   };
 }
 
+/** Breakage skip-fence-wait: nothing in the graph waits for a fencing action. */
+function skipFenceWait(port: SchedulePort): SchedulePort {
+  return (cib, now) => {
+    const g = port(cib, now);
+    const fences = new Set(g.actions.filter((a) => a.kind === 'fence').map((a) => a.id));
+    return { ...g, actions: g.actions.map((a) => ({ ...a, inputs: a.inputs.filter((i) => !fences.has(i)) })) };
+  };
+}
+
 function claimedSender(bytes: Uint8Array): number | undefined {
   if (bytes.length < 2 || bytes[0] !== 0) return undefined;
   const m = /"from":(\d+)/.exec(Buffer.from(bytes.buffer, bytes.byteOffset + 1, Math.min(bytes.length - 1, 4096)).toString('utf8'));
@@ -1160,4 +1290,16 @@ export function canonical(value: unknown): string {
     const o = v as Record<string, unknown>;
     return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
   });
+}
+
+/** What a CIB says of a resource on a node: active, or may be (an operation pending, a failed stop), from its last one-shot operation. */
+function mayBeActiveIn(cib: Cib, nodeId: number, rsc: string): boolean {
+  const ns = cib.status?.find((x) => x.id === String(nodeId));
+  if (ns?.expected !== 'member' || ns.inCcm === 'true') return false;
+  const last = ns.lrm?.resources.find((r) => r.id === rsc)?.ops.find((o) => o.id === `${rsc}_last_0`);
+  if (!last) return false;
+  if (last.opStatus === '-1') return true;
+  if (last.operation === 'stop') return last.rcCode !== '0';
+  if (last.operation === 'monitor') return last.rcCode === '0' || last.rcCode === '8';
+  return last.rcCode === '0';
 }

@@ -27,6 +27,32 @@ describe('controller: the DC bounds its wait for an action (timeout plus cluster
     expect(bus.log.some((l) => /Node n2 did not send start of A result within 30000ms \(action timeout plus cluster-delay\)/.test(l))).toBe(true);
     // The transition counted it failed and aborted; the next one runs the start again, answered now.
     expect(bus.starts()).toBe(2);
+    // As Pacemaker's DC, it recorded the start as timed out on n2 (every replica alike), so
+    // n2's pending record does not stand for ever; a failed start bans A there.
+    for (const c of bus.cores) {
+      const a = c.cib.status!.find((s) => s.uname === 'n2')!.lrm!.resources.find((r) => r.id === 'A')!;
+      expect(a.ops.find((o) => o.id === 'A_last_failure_0'), c.self.name).toMatchObject({ operation: 'start', rcCode: '1', opStatus: '2' });
+    }
+    expect(bus.log.join('\n')).toMatch(/A cannot run on n2 due to reaching migration threshold/);
+  });
+
+  it('a node that answers after the DC recorded its timeout keeps its own answer', () => {
+    const bus = new Bus();
+    bus.silent.add('n2');
+    bus.membership([1, 2, 3]);
+    const held = bus.unanswered.pop()!;
+    // The answer is sent (agreed before the DC's timer pops): the DC's record must not replace it.
+    const n2 = bus.core('n2');
+    bus.take(n2, n2.onLocalResult(held.exec, { rc: 0, opStatus: 0, callId: bus.nextCallId(), finishedAt: bus.now, execTimeMs: 5 }));
+    bus.settle();
+    bus.now += 31;
+    bus.silent.delete('n2');
+    bus.settle();
+    for (const c of bus.cores) {
+      const a = c.cib.status!.find((s) => s.uname === 'n2')!.lrm!.resources.find((r) => r.id === 'A')!;
+      expect(a.ops.find((o) => o.id === 'A_last_0'), c.self.name).toMatchObject({ operation: 'start', rcCode: '0' });
+      expect(a.ops.some((o) => o.id === 'A_last_failure_0')).toBe(false);
+    }
   });
 
   it('an action parked by a ring change is waited for no longer than its timer', () => {

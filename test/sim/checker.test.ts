@@ -39,6 +39,27 @@ describe('cluster simulator checker', () => {
     expect(bad).toEqual([]);
   }, 300_000);
 
+  // Fencing "stonith": the controller's own fencing against a simulated power switch.
+  const STONITH_SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
+
+  it('catches a controller that recovers before the fence is confirmed (fencing stonith)', () => {
+    const caught: number[] = [];
+    for (const seed of STONITH_SEEDS) {
+      const r = runCluster(seed, { chaosMs: 6000, fencing: 'stonith', broken: 'skip-fence-wait', check: ['double-active'] });
+      if (r.violations.some((v) => v.code === 'double-active' && /CIB says it may run on UNCLEAN/.test(v.message))) caught.push(seed);
+    }
+    expect(caught.length).toBeGreaterThanOrEqual(3);
+  }, 300_000);
+
+  it('the same seeds are clean with the real controller (fencing stonith)', () => {
+    const bad: string[] = [];
+    for (const seed of STONITH_SEEDS) {
+      const r = runCluster(seed, { chaosMs: 6000, fencing: 'stonith' });
+      for (const v of r.violations) bad.push(`seed ${seed}: ${v.code} ${v.message}`);
+    }
+    expect(bad).toEqual([]);
+  }, 300_000);
+
   // Fixed with the fencing work: a partition without quorum has no DC
   // (src/controller/replica.ts chooseDc), and the CI sweep checks it too.
   it('no node is DC of a partition without quorum (seed 1)', () => {

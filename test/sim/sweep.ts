@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { ALL_INVARIANTS, runCluster, type ClusterSimOptions, type ClusterSimResult } from '../../src/sim/cluster.js';
+import { ALL_INVARIANTS, ciProfile, runCluster, type ClusterSimOptions, type ClusterSimResult } from '../../src/sim/cluster.js';
 
 export const SEEDS = Number(process.env.CLUSTER_SIM_SEEDS ?? 1000);
 export const BASE = Number(process.env.CLUSTER_SIM_BASE ?? 1);
@@ -10,10 +10,8 @@ export const BASE = Number(process.env.CLUSTER_SIM_BASE ?? 1);
 /** Every invariant (dc-without-quorum too: fixed with the fencing work). */
 export const CI_CHECKS = [...ALL_INVARIANTS];
 
-/** The CI profile: short fault phases (3 to 6 s simulated), every fourth seed through the totem codec. */
-export function ciOptions(seed: number): ClusterSimOptions {
-  return { chaosMs: 3000 + (seed % 4) * 1000, wire: seed % 4 === 0, check: CI_CHECKS, fencing: seed % 5 === 0 ? 'none' : 'power-off' };
-}
+/** The CI profile (src/sim/cluster.ts ciProfile). */
+export const ciOptions = ciProfile;
 
 /**
  * The ratchet: seeds of the CI profile known to fail today, each with a
