@@ -279,7 +279,11 @@ try {
     }
     throw new Error(`timed out waiting for ${what}`);
   };
-  await until('the cluster to form', async () => (await crm('n1', ['configure', 'show'])).includes(`node ${NODES}: n${NODES}`), 60_000);
+  // Every node in one ring before the first edit: an edit made while a late
+  // node joins is refused ("the membership changed before a majority of
+  // nodes had the change on disk"), as it may not have reached everyone.
+  const allOnline = `Online: [ ${Array.from({ length: NODES }, (_, i) => `n${i + 1}`).join(' ')} ]`;
+  await until('the cluster to form', async () => String((await labExec(state, 'n1', [process.execPath, CRM_MON, '-1'])).stdout).includes(allOnline), 60_000);
   // With fencing: the tutorial's fenced form (the lab's power switch as the
   // fence device, and resource stickiness: without it the scheduler evens
   // out the nodes when the fence device moves, and moves the floating IP as
