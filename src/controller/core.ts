@@ -987,11 +987,16 @@ export class ControllerCore {
       if (!settles) continue;
       this.fenceWaits.delete(id);
       if (!t || t.id !== wait.transition || !this.isDc) continue;
+      const wasRunning = t.status === 'running';
       if (!ok) t.abort(`fencing of ${event.target} failed: ${event.exitReason ?? 'failed'}`);
       if (t.complete(wait.action, ok ? 0 : 1)) {
         if (t.status === 'aborted') {
-          out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
-          this.parkInFlight(t);
+          // Park what is left once, when it aborts (as onOpResult): parking
+          // again would bring back what a node-state has since said is over.
+          if (wasRunning) {
+            out.log.push(`transition ${t.id} aborted: ${t.snapshot().abortReason ?? ''}`);
+            this.parkInFlight(t);
+          }
           this.needSchedule = true;
         } else if (t.status === 'running') this.dispatch(out);
         else this.needSchedule = true;

@@ -208,6 +208,8 @@ const CLUSTER = clusterHash('belay-sim');
 /** Simulated "now" 0 is this epoch second. */
 const EPOCH = 1_800_000_000;
 const MONITOR_MS = 10_000;
+/** belayd's RECHECK_MS: it ticks its controller every second. */
+const RECHECK_MS = 1_000;
 
 /**
  * The CI sweep's profile (test/sim, bench/cluster-sim.mjs): short fault
@@ -468,6 +470,15 @@ export class ClusterSim {
       return;
     }
     this.stackStep(node, { type: 'start' });
+    this.recheckEverySecond(node);
+  }
+
+  /** As belayd's 1 s timer: a tick even when nothing happens (action timers, cluster-recheck-interval). */
+  private recheckEverySecond(node: SimNode): void {
+    this.onNode(node, this.now + RECHECK_MS, () => {
+      this.queueTick(node);
+      this.recheckEverySecond(node);
+    });
   }
 
   /** Power off: the node and everything it ran stop at once. */

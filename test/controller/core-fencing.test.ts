@@ -16,13 +16,16 @@ function prim(id: string, cls: string, type: string, params: Record<string, stri
   return p;
 }
 
-function cib(opts: { device?: boolean; props?: Record<string, string>; prefer?: string } = {}): Cib {
+function cib(opts: { device?: boolean; props?: Record<string, string>; prefer?: string; devicePrefers?: Record<string, string> } = {}): Cib {
   const c = emptyCib();
   c.configuration.crmConfig.push({ id: 'opts', rules: [], nvpairs: Object.entries(opts.props ?? {}).map(([name, value]) => ({ name, value })) });
   for (const n of nodes) c.configuration.nodes.push({ id: String(n.id), uname: n.name, instanceAttributes: [], utilization: [] });
   c.configuration.resources.push(prim('A', 'ocf', 'Dummy', {}, {}, 'heartbeat'));
   if (opts.device !== false) c.configuration.resources.push(prim('fence-a', 'stonith', 'fence_dummy', { pcmk_host_check: 'none' }));
   if (opts.prefer) c.configuration.constraints.push({ tag: 'rsc_location', id: 'prefer', rsc: 'A', node: opts.prefer, score: '100', rules: [], sets: [] });
+  for (const [node, score] of Object.entries(opts.devicePrefers ?? {})) {
+    c.configuration.constraints.push({ tag: 'rsc_location', id: `fence-a-on-${node}`, rsc: 'fence-a', node, score, rules: [], sets: [] });
+  }
   return c;
 }
 
@@ -41,6 +44,9 @@ class Bus {
   log: string[] = [];
   /** Resources each node's agents run, as the agent would find them. */
   running = new Map<string, Set<string>>();
+  /** Operations left unanswered (a node that hangs or is about to reboot). */
+  holdExec: (node: string, exec: LocalExec) => boolean = () => false;
+  heldExecs: Array<{ node: string; exec: LocalExec }> = [];
 
   constructor(c: Cib, port: SchedulePort = schedulerPort, list = nodes) {
     this.cores = list.map((n) => new ControllerCore(n, list, c, port));
@@ -54,6 +60,10 @@ class Bus {
     this.queue.push(...out.broadcast);
     for (const exec of out.execute) {
       this.executed.push({ node: core.self.name, exec });
+      if (this.holdExec(core.self.name, exec)) {
+        this.heldExecs.push({ node: core.self.name, exec });
+        continue;
+      }
       const here = this.running.get(core.self.name)!;
       let rc = 0;
       if (exec.task === 'monitor' && exec.intervalMs === 0) rc = here.has(exec.rscId) ? 0 : 7;
@@ -146,6 +156,40 @@ describe('controller: fencing an unclean node before recovery', () => {
     expect(bus.startedOn('A')).toEqual(['n3']);
     expect(bus.log.join('\n')).toMatch(/n3 was fenced \(.*\) and has rejoined since/);
     expect(bus.log.join('\n')).not.toMatch(/allegedly/);
+  });
+
+  it('does not wait again for an action a rebooted node said is over, when a fence fails after the abort (simulator seed 20751)', () => {
+    const bus = new Bus(cib({ prefer: 'n3' }));
+    bus.ring([1, 2, 3]);
+    expect(bus.startedOn('A')).toEqual(['n3']);
+    // n3 vanishes: the DC fences it; the device is slow.
+    bus.holdFence = true;
+    bus.ring([1, 2]);
+    expect(bus.held).toHaveLength(1);
+    // Meanwhile B is added: the next transition joins the pending fence and starts B on n2 (no answer yet).
+    bus.holdExec = (node, exec) => node === 'n2' && exec.rscId === 'B' && exec.task === 'start';
+    const n1 = bus.core('n1');
+    const conf = structuredClone(n1.cib.configuration);
+    conf.resources.push(prim('B', 'ocf', 'Dummy', {}, {}, 'heartbeat'));
+    conf.constraints.push({ tag: 'rsc_location', id: 'B-on-n2', rsc: 'B', node: 'n2', score: '100', rules: [], sets: [] });
+    bus.deliver(n1.propose('add-B', conf), n1);
+    expect(bus.heldExecs.map((e) => `${e.exec.rscId}@${e.node}`)).toEqual(['B@n2']);
+    // n2 reboots before anyone noticed: the ring re-forms with it, and its node-state says nothing runs.
+    bus.running.set('n2', new Set());
+    bus.cores[1] = new ControllerCore(nodes[1]!, nodes, n1.cib, schedulerPort);
+    bus.holdExec = () => false;
+    bus.now += 1;
+    // The fence fails, its result agreed right after the new ring's node-states.
+    for (const c of bus.cores.slice(0, 2)) bus.take(c, c.onMembership({ ringId: `${bus.now}:1.2`, members: [1, 2], quorate: true }));
+    bus.holdFence = false;
+    bus.fenceOk = false;
+    const { core, f } = bus.held.pop()!;
+    const runsBefore = bus.fenceRuns.length;
+    bus.take(core, core.onFenceDone(f, { ok: false, devices: ['fence-a'], reason: 'fence-a returned 1' }, bus.now));
+    bus.settle();
+    // The DC tries again at once; it does not wait out B's lost start (80 s).
+    expect(bus.fenceRuns.length).toBeGreaterThan(runsBefore);
+    expect(bus.startedOn('B')).toEqual(['n2']);
   });
 
   it('keeps waiting for a fence in progress when the transition is aborted meanwhile', () => {
