@@ -365,7 +365,9 @@ export class ControllerCore {
     const unclean = (this.state.cib.status ?? []).filter(
       (ns) => ns.expected === 'member' && ns.inCcm !== 'true' && ns.uname !== undefined && !membership.members.includes(Number(ns.id)),
     );
-    if (unclean.length > 0) nodeState.unclean = unclean.map((ns) => ({ node: ns.uname!, lrm: ns.lrm?.resources ?? [] }));
+    if (unclean.length > 0) {
+      nodeState.unclean = unclean.map((ns) => ({ node: ns.uname!, lrm: ns.lrm?.resources ?? [], seen: this.state.statusSeen?.[ns.uname!] ?? 0 }));
+    }
     if (this.state.fencing.length > 0) nodeState.fencing = this.state.fencing;
     out.broadcast.push(nodeState);
     this.needSchedule = true;

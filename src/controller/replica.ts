@@ -68,7 +68,7 @@ export type ReplicaMessage =
        * (a node that joined later must not take them for cleanly down) and
        * the fencing history.
        */
-      unclean?: Array<{ node: string; lrm: LrmResource[] }>;
+      unclean?: Array<{ node: string; lrm: LrmResource[]; seen?: number }>;
       fencing?: FenceEvent[];
       /** The ring it was made for (one made for an earlier ring and agreed in this one is not this ring's). */
       ring?: string;
@@ -189,6 +189,15 @@ export interface ReplicaState {
    * is stale: the node cannot have come back within the ring.
    */
   fencedThisRing?: string[];
+  /**
+   * How fresh this replica's record of each node is (by name): the sequence
+   * of the last ring it was a member of that this record saw, or the one an
+   * adopted unclean report claimed. Sent with unclean reports, so that a
+   * peer which saw the node later wins over one that last saw it earlier.
+   */
+  statusSeen?: Record<string, number>;
+  /** Nodes whose unclean report was adopted in this ring (the first is taken whole; later ones only if as fresh). */
+  reportedThisRing?: string[];
 }
 
 /** What applying one message produced, for the caller's side effects. */
@@ -267,10 +276,14 @@ export function applyMembership(state: ReplicaState, membership: Membership): Ap
       history = upsertEvent(history, { ...e, state: 'failed', exitReason: `${e.executioner} left the membership while fencing` });
     }
   }
-  const { fencedThisRing: _lastRing, ...rest } = state;
+  const { fencedThisRing: _lastRing, reportedThisRing: _reported, ...rest } = state;
+  const statusSeen = { ...state.statusSeen };
+  const seq = ringSeq(membership.ringId);
+  for (const node of state.nodes) if (membership.members.includes(node.id)) statusSeen[node.name] = seq;
   const out: ApplyOutcome = {
     state: {
       ...rest,
+      statusSeen,
       cib,
       membership,
       dc,
@@ -487,9 +500,18 @@ function applyNodeState(state: ReplicaState, msg: Extract<ReplicaMessage, { kind
     const lost = next.nodes.find((n) => n.name === u.node);
     if (!lost || next.membership.members.includes(lost.id) || next.fencedThisRing?.includes(lost.name)) continue;
     // Unclean wins: taking a node for down when a peer saw it vanish could
-    // run its resources twice. The report is taken whole, whatever this
-    // replica knew of the node before (replicas with different pasts must
-    // end alike): the last member to report it gives its history.
+    // run its resources twice. The first report in a ring is taken whole,
+    // whatever this replica knew of the node before (replicas with different
+    // pasts must end alike); a later one replaces it only if its reporter saw
+    // the node as late: a DC that slept through a partition must not put back
+    // its old record over that of a peer that saw the node start something since.
+    const seen = typeof u.seen === 'number' && Number.isFinite(u.seen) ? u.seen : 0;
+    if (next.reportedThisRing?.includes(lost.name) && seen < (next.statusSeen?.[lost.name] ?? 0)) continue;
+    next = {
+      ...next,
+      statusSeen: { ...next.statusSeen, [lost.name]: seen },
+      reportedThisRing: [...(next.reportedThisRing ?? []).filter((n) => n !== lost.name), lost.name],
+    };
     status ??= [...(next.cib.status ?? [])];
     const { ns: x } = editNodeState(status, lost);
     x.inCcm = 'false';

@@ -135,6 +135,67 @@ describe('replica: unclean nodes and fencing', () => {
   });
 });
 
+describe('replica: unclean reports from members with different pasts', () => {
+  const at = (s: ReplicaState, ringId: string, members: number[]): ReplicaState => {
+    s = applyMembership(s, { ringId, members, quorate: members.length >= 2 }).state;
+    for (const from of members) s = applyMessage(s, { kind: 'cib-offer', from, version: versionOf(s.cib), configuration: s.cib.configuration }).state;
+    return s;
+  };
+  const probePending: ReplicaMessage = {
+    kind: 'op-result', from: 3, resource: dummy, targetRc: 7,
+    op: { id: '', operation: 'monitor', interval: '0', rcCode: '193', opStatus: '-1', transitionKey: '27:2:7:1-1' },
+  };
+  const report = (from: number, s: ReplicaState): ReplicaMessage => ({
+    kind: 'node-state', from, lrm: [], transient: {},
+    unclean: [{ node: 'n3', lrm: n(s, 'n3').lrm!.resources, seen: s.statusSeen?.['n3'] ?? 0 }],
+  });
+
+  it('keeps the report of the member that saw the node last, whatever the order (a DC that slept through a partition)', () => {
+    // n1 last saw n3 in ring 1.12, probing A there; n2 saw it later, in ring
+    // 2.1b without n1, where n3 started A.
+    let n1 = at(initialReplica(cibWith(['A']), nodes), '1.12', [1, 2, 3]);
+    n1 = applyMessage(n1, probePending).state;
+    let n2 = at(initialReplica(cibWith(['A']), nodes), '2.1b', [2, 3]);
+    n2 = applyMessage(n2, started(3)).state;
+    n1 = at(n1, '1.1f', [1, 2]);
+    n2 = at(n2, '1.1f', [1, 2]);
+    const fromN1 = report(1, n1);
+    const fromN2 = report(2, n2);
+    expect(fromN2.kind === 'node-state' && fromN2.unclean?.[0]?.seen).toBe(0x1b);
+    for (const order of [[fromN1, fromN2], [fromN2, fromN1]]) {
+      let a = n1;
+      let b = n2;
+      for (const m of order) {
+        a = applyMessage(a, m).state;
+        b = applyMessage(b, m).state;
+      }
+      expect(n(a, 'n3')).toEqual(n(b, 'n3'));
+      expect(n(a, 'n3').lrm!.resources[0]!.ops.map((o) => `${o.operation}:${o.rcCode}`)).toEqual(['start:0']);
+      // So the DC does not start A on n1 or n2 while n3 may run it (with no
+      // fence device here, its stop on n3 waits, blocked).
+      const summary = schedule(a.cib, 400).summaryLines.join('\n');
+      expect(summary).toMatch(/Stop\s+A\s+\(\s+n3 \)\s+blocked/);
+      expect(summary).not.toMatch(/Start/);
+    }
+  });
+
+  it('takes the first report of a ring whole, and a later one only if as fresh', () => {
+    let s = at(initialReplica(cibWith(['A']), nodes), '1.9', [1, 2, 3]);
+    s = at(s, '1.d', [1, 2]);
+    const lrm = (op: string) => [{ id: 'A', ops: [{ id: 'A_last_0', operation: op, interval: '0', rcCode: '0', opStatus: '0', callId: '3' }] }];
+    s = applyMessage(s, { kind: 'node-state', from: 2, lrm: [], transient: {}, unclean: [{ node: 'n3', lrm: lrm('stop'), seen: 0x5 }] }).state;
+    expect(n(s, 'n3').lrm!.resources[0]!.ops[0]!.operation).toBe('stop');
+    s = applyMessage(s, { kind: 'node-state', from: 1, lrm: [], transient: {}, unclean: [{ node: 'n3', lrm: lrm('start'), seen: 0x4 }] }).state;
+    expect(n(s, 'n3').lrm!.resources[0]!.ops[0]!.operation).toBe('stop');
+    s = applyMessage(s, { kind: 'node-state', from: 1, lrm: [], transient: {}, unclean: [{ node: 'n3', lrm: lrm('start'), seen: 0x5 }] }).state;
+    expect(n(s, 'n3').lrm!.resources[0]!.ops[0]!.operation).toBe('start');
+    // A new ring starts over: its first report is taken whole.
+    s = at(s, '1.11', [1, 2]);
+    s = applyMessage(s, { kind: 'node-state', from: 2, lrm: [], transient: {}, unclean: [{ node: 'n3', lrm: lrm('stop'), seen: 0x2 }] }).state;
+    expect(n(s, 'n3').lrm!.resources[0]!.ops[0]!.operation).toBe('stop');
+  });
+});
+
 describe('replica: malformed fencing input', () => {
   it('ignores bad extras and bad fencing messages alike, never throws', () => {
     let s = ring(initialReplica(cibWith(['A']), nodes), [1, 2, 3]);
