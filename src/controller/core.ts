@@ -179,16 +179,17 @@ const DEFAULT_CORES = 2;
 
 /**
  * Pacemaker's batch-limit (actions in flight in the whole cluster; 0: no
- * limit) and node-action-limit (per node; 0 or unset: twice the cores).
- * Pacemaker takes each node's own cores and load; here the DC's cores stand
- * for every node's.
+ * limit) and node-action-limit (per node; 0 or unset: twice that node's
+ * cores, as each node's node-state tells them; the DC's own for a node that
+ * has not said). Pacemaker also throttles by load; belay does not.
  */
-function actionLimits(cfg: Configuration, cores: number): { batch: number; perNode: number } {
+function actionLimits(cfg: Configuration, coresOf: (node: string) => number): { batch: number; perNode: (node: string) => number } {
   const count = (name: string) => {
     const n = Number.parseInt(clusterProperty(cfg, name) ?? '0', 10);
     return Number.isFinite(n) && n > 0 ? n : 0;
   };
-  return { batch: count('batch-limit'), perNode: count('node-action-limit') || 2 * Math.max(1, cores) };
+  const fixed = count('node-action-limit');
+  return { batch: count('batch-limit'), perNode: (node) => fixed || 2 * Math.max(1, coresOf(node)) };
 }
 
 /** The rc a popped action timer counts as: unknown error, not the expected rc. */
@@ -203,6 +204,8 @@ export class ControllerCore {
   private needSchedule = false;
   /** Members whose node-state has not arrived since the last configuration change. */
   private awaitingNodeStates = new Set<number>();
+  /** Each node's processor cores, from its node-state (node-action-limit's default). */
+  private readonly nodeCores = new Map<string, number>();
   /** Actions of earlier transitions still running, by transition:action, with their node. */
   private readonly orphanedInFlight = new Map<string, number>();
   /** The scheduler run asked of the shell and not answered yet (async scheduling). */
@@ -358,7 +361,7 @@ export class ControllerCore {
       r.ops = r.ops.filter((o) => o.id !== `${e.rsc}_last_0`);
       r.ops.push({ id: `${e.rsc}_last_0`, operation: e.task, interval: '0', opStatus: '-1', rcCode: '193', transitionKey: key, onNode: this.self.name });
     }
-    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient, ring: membership.ringId };
+    const nodeState: ReplicaMessage = { kind: 'node-state', from: this.self.id, lrm, transient, ring: membership.ringId, cores: this.cores };
     // It holds every result agreed so far.
     this.recurringSinceNodeState.clear();
     // What this node knows that a node joining now may not: who is still UNCLEAN, and the fencing history.
@@ -508,6 +511,9 @@ export class ControllerCore {
       // One made for an earlier ring (agreed only now) still tells the
       // node's state then, but not what it knows of this ring's losses.
       if (msg.ring === undefined || msg.ring === this.state.membership.ringId) this.awaitingNodeStates.delete(msg.from);
+      const name = this.nameOf(msg.from);
+      if (msg.cores !== undefined) this.nodeCores.set(name, msg.cores);
+      else this.nodeCores.delete(name);
       // What an earlier transition left running on that node is over unless
       // the node still reports it pending (it may have restarted meanwhile:
       // waiting for it would stop the DC from scheduling for good).
@@ -841,7 +847,7 @@ export class ControllerCore {
     const t = this.transition!;
     const cfg = this.state.cib.configuration;
     const clusterDelayMs = durationProperty(cfg, DEFAULT_CLUSTER_DELAY_MS, 'cluster-delay');
-    const limits = actionLimits(cfg, this.cores);
+    const limits = actionLimits(cfg, (node) => this.nodeCores.get(node) ?? this.cores);
     let sent = 0;
     // (The runner counts an admitted action as running at once.)
     const admit = (a: GraphAction): boolean | 'stop' => {
@@ -850,7 +856,7 @@ export class ControllerCore {
       if (a.kind !== 'rsc') return true;
       // (Not 'stop': a fencing or cluster action further on is not limited.)
       if (limits.batch > 0 && t.runningCount() >= limits.batch) return false;
-      if (t.runningCount(a.node ?? '') >= limits.perNode) return false;
+      if (t.runningCount(a.node ?? '') >= limits.perNode(a.node ?? '')) return false;
       sent++;
       return true;
     };

@@ -267,7 +267,7 @@ const messages: Record<ClusterMessage['kind'], Check> = {
   'cib-offer': obj({ kind: str, from: nodeId, version, configuration }, { committed: bool, epochRing: count, ring: str }),
   'node-state': obj(
     { kind: str, from: nodeId, lrm: arr(lrmResource), transient: strMap },
-    { unclean: arr(obj({ node: str, lrm: arr(lrmResource) }, { seen: count })), fencing: arr(fenceEvent), ring: str },
+    { unclean: arr(obj({ node: str, lrm: arr(lrmResource) }, { seen: count })), fencing: arr(fenceEvent), ring: str, cores: int(1, 65536) },
   ),
   'op-result': obj({
     kind: str,

@@ -72,6 +72,8 @@ export type ReplicaMessage =
       fencing?: FenceEvent[];
       /** The ring it was made for (one made for an earlier ring and agreed in this one is not this ring's). */
       ring?: string;
+      /** The sender's processor cores: node-action-limit defaults to twice as many on that node. */
+      cores?: number;
     }
   | {
       kind: 'op-result';

@@ -74,6 +74,19 @@ describe('how many actions the DC has running (batch-limit, node-action-limit)',
     expect(r.started).toBe(30);
   });
 
+  it("takes each node's own cores from its node-state, not the DC's", () => {
+    const bus = new HeldBus(cibWith(30, {}), { n1: 1, n2: 4, n3: 2 });
+    bus.membership([1, 2, 3]);
+    const most: Record<string, number> = { n1: 0, n2: 0, n3: 0 };
+    for (let round = 0; round < 2000 && bus.held.length > 0; round++) {
+      for (const n of nodes) most[n.name] = Math.max(most[n.name]!, bus.heldOn(n.name));
+      bus.answerAll();
+      bus.settle();
+    }
+    // The DC (n1) has one core; n2 runs up to 8 at once, n3 up to 4.
+    expect(most).toEqual({ n1: 2, n2: 8, n3: 4 });
+  });
+
   it('runs at most batch-limit operations in the whole cluster at once', () => {
     const r = new HeldBus(cibWith(30, { 'batch-limit': '3', 'node-action-limit': '10' })).run();
     expect(r.total).toBe(3);

@@ -44,8 +44,9 @@ export class Bus {
     return ++this.callSeq;
   }
 
-  constructor(c: Cib = cibWithA({ 'stonith-enabled': 'false', 'cluster-delay': '20s' })) {
-    this.cores = nodes.map((n) => new ControllerCore(n, nodes, c, schedulerPort));
+  /** `processorCores`: each node's cores (node-action-limit's default); unset, the controller's default. */
+  constructor(c: Cib = cibWithA({ 'stonith-enabled': 'false', 'cluster-delay': '20s' }), processorCores: Record<string, number> = {}) {
+    this.cores = nodes.map((n) => new ControllerCore(n, nodes, c, schedulerPort, undefined, processorCores[n.name]));
   }
   core(name: string): ControllerCore {
     return this.cores.find((c) => c.self.name === name)!;
