@@ -3,8 +3,9 @@
 // nodes of the real totem stack, controller and scheduler under faults, every
 // invariant checked after every event. Prints seeds/s, simulated time, and
 // each failing seed with its replay command. Every invariant, as CI checks
-// them; --no-dc-quorum leaves dc-without-quorum out (as runs before its fix did).
-//   node bench/cluster-sim.mjs [--seeds 100000] [--from 1] [--workers 2] [--minutes M] [--no-dc-quorum]
+// them; --no-dc-quorum leaves dc-without-quorum out (as runs before its fix did);
+// --vrrp adds the FloatIP run by each node's real VRRP core (src/sim/cluster.ts).
+//   node bench/cluster-sim.mjs [--seeds 100000] [--from 1] [--workers 2] [--minutes M] [--no-dc-quorum] [--vrrp]
 // --minutes stops after M minutes and reports the seeds actually run.
 // Needs `npm run build`.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -16,8 +17,8 @@ const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const simPath = join(root, 'dist/sim/cluster.js');
 
 /** The profile of the CI sweep (src/sim/cluster.ts ciProfile); without `all`, dc-without-quorum is left out. */
-function options(ciProfile, seed, all) {
-  const o = ciProfile(seed);
+function options(ciProfile, seed, all, vrrp) {
+  const o = { ...ciProfile(seed), ...(vrrp ? { vrrp: true } : {}) };
   return all ? o : { ...o, check: o.check.filter((c) => c !== 'dc-without-quorum') };
 }
 
@@ -31,6 +32,7 @@ if (isMainThread) {
   const workers = Math.max(1, arg('workers', 2));
   const minutes = arg('minutes', Infinity);
   const all = !process.argv.includes('--no-dc-quorum');
+  const vrrp = process.argv.includes('--vrrp');
   if (!existsSync(simPath)) {
     console.error(`cluster-sim: ${simPath} is missing; run: npm run build`);
     process.exit(2);
@@ -49,7 +51,7 @@ if (isMainThread) {
   const end = from + seeds;
   await Promise.all(
     Array.from({ length: workers }, () => new Promise((resolve, reject) => {
-      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { simUrl: pathToFileURL(simPath).href, all } });
+      const w = new Worker(fileURLToPath(import.meta.url), { workerData: { simUrl: pathToFileURL(simPath).href, all, vrrp } });
       const feed = () => {
         if (next >= end || Date.now() > deadline) {
           w.postMessage(null);
@@ -67,7 +69,7 @@ if (isMainThread) {
           failed.push(r.seed);
           const o = r.options;
           console.log(`FAILING SEED ${r.seed}: ${r.violations[0].code}: ${r.violations[0].message.slice(0, 300)}`);
-          console.log(`  replay: belay sim --seed ${r.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing}${all ? '' : ' --ignore dc-without-quorum'} --verbose`);
+          console.log(`  replay: belay sim --seed ${r.seed} --chaos-ms ${o.chaosMs} --fencing ${o.fencing}${vrrp ? ' --vrrp' : ''}${all ? '' : ' --ignore dc-without-quorum'} --verbose`);
         }
         if (Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
@@ -95,7 +97,7 @@ if (isMainThread) {
       parentPort.close();
       return;
     }
-    const o = options(ciProfile, seed, workerData.all);
+    const o = options(ciProfile, seed, workerData.all, workerData.vrrp);
     const r = runCluster(seed, o);
     parentPort.postMessage({
       seed,

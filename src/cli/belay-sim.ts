@@ -16,6 +16,7 @@ interface SimCliOptions {
   fencing: string;
   ignore?: string;
   broken?: string;
+  vrrp?: boolean;
   verbose?: boolean;
   json?: boolean;
 }
@@ -43,11 +44,12 @@ export function simOptions(o: SimCliOptions): ClusterSimOptions {
   const ignored = new Set(codes('--ignore', o.ignore));
   opts.check = ALL_INVARIANTS.filter((c) => !ignored.has(c));
   if (o.broken !== undefined) {
-    if (o.broken !== 'skip-stops' && o.broken !== 'stop-lies' && o.broken !== 'fence-lies' && o.broken !== 'skip-fence-wait') {
-      throw new Error(`--broken: expected skip-stops, stop-lies, fence-lies or skip-fence-wait, got '${o.broken}'`);
-    }
+    const known = ['skip-stops', 'stop-lies', 'fence-lies', 'skip-fence-wait', 'vip-no-release'];
+    if (!known.includes(o.broken)) throw new Error(`--broken: expected ${known.join(', ')}, got '${o.broken}'`);
+    if (o.broken === 'vip-no-release' && o.vrrp !== true) throw new Error('--broken vip-no-release needs --vrrp');
     opts.broken = o.broken as Breakage;
   }
+  if (o.vrrp === true) opts.vrrp = true;
   return opts;
 }
 
@@ -74,7 +76,8 @@ export function registerSimCommands(program: Command): void {
     .option('--settle-ms <ms>', 'bound for convergence after the faults stop', '90000')
     .option('--fencing <mode>', 'power-off: a node that leaves the quorate ring is dead at once; none: stonith-enabled=false semantics; stonith: the controller fences it with a simulated device', 'power-off')
     .option('--ignore <codes>', `invariants not to check, comma-separated (${ALL_INVARIANTS.join(', ')})`)
-    .option('--broken <bug>', 'inject a deliberate bug to see the checker fail: skip-stops, stop-lies; with --fencing stonith: fence-lies, skip-fence-wait')
+    .option('--broken <bug>', 'inject a deliberate bug to see the checker fail: skip-stops, stop-lies; with --fencing stonith: fence-lies, skip-fence-wait; with --vrrp: vip-no-release')
+    .option('--vrrp', "add a FloatIP with a vrid, run by each node's real VRRP core as belayd does (adverts on the simulated network)")
     .option('--verbose', 'print the trace of the run')
     .option('--json', 'print results as JSON lines')
     .action((o: SimCliOptions) => {

@@ -22,7 +22,7 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { isIPv4, isIPv6 } from 'node:net';
-import { floatIpInstance, VrrpEngine, type InstanceSpec, type RouterSpec } from '../vrrp/index.js';
+import { FLOATIP_DEFAULT_PRIORITY, FLOATIP_HANDOVER_MS, floatIpInstance, VrrpEngine, type InstanceSpec, type RouterSpec } from '../vrrp/index.js';
 
 export interface VipOpResult {
   rc: number;
@@ -41,11 +41,8 @@ interface Claim {
  */
 export const FLOATIP_VRRP_PARAMS = ['ip', 'nic', 'cidr_netmask', 'vrid', 'advert_int', 'priority', 'vrrp_version', 'vrrp_multicast', 'vrrp_unicast_peer', 'vrrp_auth_pass'] as const;
 
-/** The holder's VRRP priority unless `priority` says otherwise. */
-const DEFAULT_PRIORITY = 254;
-
-/** How long a stopped FloatIP keeps its address waiting for the next holder. */
-const HANDOVER_MS = 1_500;
+const DEFAULT_PRIORITY = FLOATIP_DEFAULT_PRIORITY;
+const HANDOVER_MS = FLOATIP_HANDOVER_MS;
 
 export class VipManager {
   private engine: VrrpEngine | undefined;

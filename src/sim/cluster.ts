@@ -43,6 +43,9 @@ import { decodeMessage, encodeMessage } from '../daemon/belayd.js';
 import { TRANSPORT_MAX_PAYLOAD } from '../daemon/totem-transport.js';
 import { schedule as runScheduler } from '../scheduler/index.js';
 import { TotemStack, type StackInput, type StackOutput, type StackTimerName } from '../totem/stack.js';
+import { VrrpRouter, type VrrpAction, type VrrpEvent } from '../vrrp/core.js';
+import { FLOATIP_DEFAULT_PRIORITY, FLOATIP_HANDOVER_MS, floatIpInstance } from '../vrrp/index.js';
+import type { RouterSpec } from '../vrrp/types.js';
 import { clusterHash, decodePacket, encodePacket, ringKey, type Packet } from '../totem/wire.js';
 import { EventHeap } from './heap.js';
 import { Rng } from './rng.js';
@@ -95,7 +98,9 @@ export type Breakage =
   /** fencing "stonith": the fence device says success and leaves the target running. */
   | 'fence-lies'
   /** fencing "stonith": the controller's graphs do not wait for fencing (recovery before the fence). */
-  | 'skip-fence-wait';
+  | 'skip-fence-wait'
+  /** --vrrp: the FloatIP's stop says success and its VRRP instance keeps the address (no release). */
+  | 'vip-no-release';
 
 export interface ClusterSimOptions {
   /** Nodes; default 3. */
@@ -114,6 +119,15 @@ export interface ClusterSimOptions {
   /** Record a trace (replay of a failing seed). */
   trace?: boolean;
   broken?: Breakage;
+  /**
+   * A FloatIP with a vrid (`vip`) in the configuration, run as belayd's
+   * VipManager runs it: start claims it in the node's real VRRP core, stop
+   * releases it (the address kept until the next holder is heard, at most
+   * FLOATIP_HANDOVER_MS), the monitor reads the instance's state; adverts
+   * travel the simulated network. The address on a node's interface is
+   * that node's real state of `vip` for the invariants.
+   */
+  vrrp?: boolean;
   /** Admin edits during chaos (default true). */
   edits?: boolean;
   /**
@@ -158,6 +172,18 @@ interface Monitor {
   lastRc: number | undefined;
 }
 
+/** belayd's VipManager for the one FloatIP, around the node's real VRRP core. */
+interface SimVip {
+  router: VrrpRouter;
+  /** The instance is configured (claimed, or released and not yet removed). */
+  configured: boolean;
+  /** Set by a stop: the address is kept for the handover, then the instance goes. */
+  releasedAt: number | undefined;
+  timerGen: number;
+  /** When the core last ran a step (its timers run at every step). */
+  steppedAt: number;
+}
+
 interface SimNode {
   id: number;
   name: string;
@@ -194,6 +220,8 @@ interface SimNode {
   stepping: boolean;
   unclean: boolean;
   invalid: number;
+  /** --vrrp: the FloatIP's VRRP side (null until the cluster first starts it here). */
+  vip: SimVip | null;
 }
 
 type Ev =
@@ -205,6 +233,11 @@ type Ev =
 type DistOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 const CLUSTER = clusterHash('belay-sim');
+/** --vrrp: the FloatIP, its address and VRID, and each node's own address (n1: 10.0.0.1, ...). */
+const VIP_RSC = 'vip';
+const VIP_ADDRESS = '192.0.2.10';
+const VIP_VRID = 51;
+const nodeAddress = (id: number): string => `10.0.0.${id}`;
 /** Simulated "now" 0 is this epoch second. */
 const EPOCH = 1_800_000_000;
 const MONITOR_MS = 10_000;
@@ -227,7 +260,7 @@ export function runCluster(seed: number, opts: ClusterSimOptions = {}): ClusterS
 }
 
 /** The configuration every run starts from (the seed varies the rest). */
-export function simConfiguration(nodeNames: string[], fencing: FencingMode = 'power-off'): Cib {
+export function simConfiguration(nodeNames: string[], fencing: FencingMode = 'power-off', vrrp = false): Cib {
   const cib = emptyCib();
   const nv = (id: string, pairs: Record<string, string>): NvSet => ({
     id,
@@ -260,6 +293,14 @@ export function simConfiguration(nodeNames: string[], fencing: FencingMode = 'po
     cib.configuration.resources.push(device);
   }
   cib.configuration.resources.push(prim('A'), prim('B'), prim('C'));
+  if (vrrp) {
+    cib.configuration.resources.push({
+      ...prim(VIP_RSC),
+      provider: 'belay',
+      type: 'FloatIP',
+      instanceAttributes: [nv(`${VIP_RSC}-params`, { ip: VIP_ADDRESS, vrid: String(VIP_VRID), advert_int: '1' })],
+    });
+  }
   cib.configuration.resources.push({ tag: 'group', id: 'G', instanceAttributes: [], metaAttributes: [], children: [prim('G1'), prim('G2')] });
   cib.configuration.resources.push({
     tag: 'clone',
@@ -290,6 +331,7 @@ export class ClusterSim {
   private check: Set<InvariantCode>;
   private fencing: FencingMode;
   private broken: Breakage | undefined;
+  private vrrp: boolean;
   private port: SchedulePort;
   private chaosMs: number;
   private settleMs: number;
@@ -346,6 +388,7 @@ export class ClusterSim {
     // brain loses one side's edits, as in Pacemaker with stonith disabled.
     if (this.fencing === 'none') this.check.delete('acked-lost');
     this.broken = opts.broken;
+    this.vrrp = opts.vrrp === true;
     this.chaosMs = opts.chaosMs ?? 15_000 + this.rng.int(15_000);
     this.settleMs = opts.settleMs ?? 90_000;
     this.steps = opts.steps ?? Math.round(this.chaosMs / 600);
@@ -355,7 +398,7 @@ export class ClusterSim {
       this.names.push(`n${i}`);
       for (let j = 1; j <= n; j++) this.linkDelay.set(`${i}>${j}`, this.rng.range(0.05, 1.5));
     }
-    this.initialCib = simConfiguration(this.names, this.fencing);
+    this.initialCib = simConfiguration(this.names, this.fencing, this.vrrp);
     this.port = this.broken === 'skip-stops' ? skipStops(schedulerPort) : this.broken === 'skip-fence-wait' ? skipFenceWait(schedulerPort) : schedulerPort;
     const xml = cibToXml(this.initialCib);
     for (let i = 0; i < n; i++) {
@@ -383,6 +426,7 @@ export class ClusterSim {
         stepping: false,
         unclean: false,
         invalid: 0,
+        vip: null,
       });
     }
   }
@@ -444,6 +488,7 @@ export class ClusterSim {
     node.inputs = [];
     node.stepping = false;
     node.stallUntil = 0;
+    node.vip = null;
     let stored: Cib;
     try {
       stored = parseCibXml(node.disk.cibXml, `${node.name}:cib.xml`);
@@ -494,6 +539,7 @@ export class ClusterSim {
     node.monitors = new Map();
     node.pendingOps = new Map();
     node.rscQueue = new Map();
+    node.vip = null;
     node.incarnation++;
     this.stats.crashes++;
   }
@@ -785,6 +831,12 @@ export class ClusterSim {
     }
     if (exec.intervalMs > 0) {
       const mon: Monitor = { exec, gen: this.opSeq++, lastRc: undefined };
+      if (this.vrrp && rsc === VIP_RSC) {
+        node.monitors.set(rsc, mon);
+        this.runMonitor(node, mon, this.rng.range(5, 50));
+        done();
+        return;
+      }
       node.monitors.set(rsc, mon);
       this.runMonitor(node, mon, this.latency());
       done();
@@ -792,6 +844,16 @@ export class ClusterSim {
     }
     const key = this.opSeq++;
     node.pendingOps.set(key, { key, exec });
+    if (this.vrrp && rsc === VIP_RSC) {
+      // belayd runs these itself, in its own process (no agent to hang or fail).
+      this.onNode(node, this.now + this.rng.range(5, 50), () => {
+        node.pendingOps.delete(key);
+        const r = this.vipOperation(node, exec.task);
+        this.report(node, exec, r.rc, 0, r.reason);
+        done();
+      });
+      return;
+    }
     const hang = this.faultsOn && this.rng.chance(this.agentHang);
     const fail = this.faultsOn && this.rng.chance(this.agentFail);
     const timeoutMs = exec.resolved.timeoutMs;
@@ -827,7 +889,7 @@ export class ClusterSim {
   private runMonitor(node: SimNode, mon: Monitor, delay: number): void {
     this.onNode(node, this.now + delay, () => {
       if (node.monitors.get(mon.exec.rscId) !== mon) return;
-      const rc = node.running.has(mon.exec.rscId) ? 0 : 7;
+      const rc = this.vrrp && mon.exec.rscId === VIP_RSC ? this.vipOperation(node, 'monitor').rc : node.running.has(mon.exec.rscId) ? 0 : 7;
       // The executor reports the first result and every change.
       if (rc !== mon.lastRc) {
         mon.lastRc = rc;
@@ -841,6 +903,132 @@ export class ClusterSim {
     if (!node.ctl) return;
     const result = { rc, opStatus, callId: ++this.callId, finishedAt: this.nowSeconds(), execTimeMs: 5, ...(exitReason ? { exitReason } : {}) };
     this.coreCall(node, 'onLocalResult', () => node.ctl!.onLocalResult(exec, result));
+  }
+
+  // ------------------------------------------------------------ FloatIP over VRRP (--vrrp)
+
+  /** VipManager.operate: start claims, stop releases, monitor reads the instance (src/daemon/vip-manager.ts). */
+  private vipOperation(node: SimNode, task: string): { rc: number; reason?: string } {
+    if (task === 'start') return this.vipStart(node);
+    if (task === 'stop') return this.vipStop(node);
+    if (task === 'monitor') return this.vipMonitor(node);
+    return { rc: 0 };
+  }
+
+  private vipRouterSpec(node: SimNode, withInstance: boolean): RouterSpec {
+    const instance = floatIpInstance({
+      name: VIP_RSC,
+      vrid: VIP_VRID,
+      interface: 'eth0',
+      primaryAddress: nodeAddress(node.id),
+      vip: VIP_ADDRESS,
+      priority: FLOATIP_DEFAULT_PRIORITY,
+      advertIntMs: 1000,
+      peers: this.nodes.filter((n) => n !== node).map((n) => nodeAddress(n.id)),
+    });
+    return { routerId: node.name, instances: withInstance ? [instance] : [], scripts: [], syncGroups: [] };
+  }
+
+  private vipStart(node: SimNode): { rc: number; reason?: string } {
+    let v = node.vip;
+    if (!v) {
+      v = node.vip = { router: new VrrpRouter(this.vipRouterSpec(node, true)), configured: true, releasedAt: undefined, timerGen: 0, steppedAt: this.now };
+      this.vrrpStep(node, v, { type: 'start' });
+    } else if (!v.configured) {
+      v.configured = true;
+      this.vrrpStep(node, v, this.vipRouterSpec(node, true));
+    }
+    v.releasedAt = undefined;
+    this.vrrpStep(node, v, { type: 'claim', instance: VIP_RSC });
+    const st = v.router.state(VIP_RSC);
+    return st === 'MASTER' ? { rc: 0 } : { rc: 1, reason: `VRRP instance for ${VIP_RSC} is ${st ?? 'gone'}` };
+  }
+
+  private vipStop(node: SimNode): { rc: number; reason?: string } {
+    const v = node.vip;
+    if (!v || !v.configured || v.releasedAt !== undefined) return { rc: 0 };
+    if (this.broken === 'vip-no-release') return { rc: 0 };
+    const at = (v.releasedAt = this.now);
+    this.vrrpStep(node, v, { type: 'release', instance: VIP_RSC, lingerMs: FLOATIP_HANDOVER_MS });
+    // The instance goes once the handover is over (unless started again meanwhile).
+    this.onNode(node, this.now + FLOATIP_HANDOVER_MS + 200, () => {
+      if (node.vip !== v || v.releasedAt !== at) return;
+      v.configured = false;
+      v.releasedAt = undefined;
+      this.vrrpStep(node, v, this.vipRouterSpec(node, false));
+    });
+    return { rc: 0 };
+  }
+
+  private vipMonitor(node: SimNode): { rc: number; reason?: string } {
+    const v = node.vip;
+    if (!v || !v.configured) {
+      // No claim in memory: an address found on the interface is adopted.
+      return node.running.has(VIP_RSC) ? this.vipStart(node) : { rc: 7 };
+    }
+    if (v.releasedAt !== undefined) return { rc: 7 };
+    const st = v.router.state(VIP_RSC);
+    if (st === 'MASTER') return { rc: 0 };
+    if (st === 'BACKUP') return { rc: 0, reason: 'another node holds the address (VRRP)' };
+    return { rc: 7, reason: `VRRP instance is ${st ?? 'gone'}` };
+  }
+
+  /** One step of the node's VRRP core (an event, or a new configuration as VipManager's apply), its actions carried out. */
+  private vrrpStep(node: SimNode, v: SimVip, input: VrrpEvent | RouterSpec): void {
+    v.steppedAt = this.now;
+    this.vrrpApply(node, v, 'type' in input ? v.router.step(input, this.now) : v.router.reconfigure(input, this.now));
+  }
+
+  /** Carry out the VRRP core's actions as belayd's VrrpEngine does, on the simulated network and interface. */
+  private vrrpApply(node: SimNode, v: SimVip, actions: VrrpAction[]): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'send': {
+          const to = this.nodes.find((n) => nodeAddress(n.id) === a.dst);
+          if (!to || to === node || !this.reachable(node.id, to.id) || this.rng.chance(this.loss)) break;
+          const bytes = a.bytes.slice();
+          const src = nodeAddress(node.id);
+          const delay = this.linkDelay.get(`${node.id}>${to.id}`)! + this.rng.next() * this.jitter;
+          this.onNode(to, this.now + delay, () => {
+            const w = to.vip;
+            if (w) this.vrrpStep(to, w, { type: 'packet', bytes, src, dst: a.dst, family: 4, ttl: 255 });
+          });
+          break;
+        }
+        case 'add-vips':
+          node.running.add(VIP_RSC);
+          this.log(`${node.name}: vrrp adds ${a.vips.map((x) => x.address).join(' ')}`);
+          break;
+        case 'remove-vips':
+          node.running.delete(VIP_RSC);
+          this.log(`${node.name}: vrrp removes ${a.vips.map((x) => x.address).join(' ')}`);
+          break;
+        case 'notify':
+          this.log(`${node.name}: vrrp ${a.instance} ${a.state} (priority ${a.priority})`);
+          break;
+        case 'arm-timer': {
+          const gen = ++v.timerGen;
+          this.onNode(node, Math.max(this.now, a.at), () => {
+            if (node.vip === v && v.timerGen === gen) this.vrrpStep(node, v, { type: 'tick' });
+          });
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  /**
+   * A stopped FloatIP keeps its address for the handover (make-before-break):
+   * at most FLOATIP_HANDOVER_MS, longer only if the node's VRRP core has not
+   * run since (a stalled node: its timer waits with its other steps; every
+   * step runs the core's due timers, so one after the handover ends it).
+   */
+  private vipHandingOver(n: SimNode): boolean {
+    const v = n.vip;
+    const at = v?.releasedAt;
+    return at !== undefined && (this.now - at <= FLOATIP_HANDOVER_MS || v!.steppedAt < at + FLOATIP_HANDOVER_MS);
   }
 
   private latency(): number {
@@ -909,8 +1097,11 @@ export class ClusterSim {
       if (holders.length > 0) {
         const n = this.rng.pick(holders);
         const rsc = this.rng.pick([...n.running].sort());
-        n.running.delete(rsc);
-        this.log(`${n.name}: process of ${rsc} died`);
+        // (A FloatIP's address has no process; VRRP holds it.)
+        if (!(this.vrrp && rsc === VIP_RSC)) {
+          n.running.delete(rsc);
+          this.log(`${n.name}: process of ${rsc} died`);
+        }
       }
     } else if (this.opts.edits !== false) {
       this.adminEdit();
@@ -999,6 +1190,7 @@ export class ClusterSim {
     for (const n of this.nodes) {
       if (!n.powered) continue;
       for (const rsc of n.running) {
+        if (this.vrrp && rsc === VIP_RSC && this.vipHandingOver(n)) continue;
         const list = holders.get(rsc) ?? [];
         list.push(n);
         holders.set(rsc, list);

@@ -18,6 +18,15 @@ import type { InstanceSpec } from './types.js';
 import { familyOf } from './addr.js';
 import { VRRP_MCAST_GROUP4, VRRP_MCAST_GROUP6 } from './packet.js';
 
+/** A FloatIP holder's VRRP priority unless its `priority` parameter says otherwise. */
+export const FLOATIP_DEFAULT_PRIORITY = 254;
+
+/**
+ * How long a stopped FloatIP keeps its address waiting for the next holder
+ * to be heard (make-before-break): belayd's VipManager, and the simulator's.
+ */
+export const FLOATIP_HANDOVER_MS = 1_500;
+
 /**
  * One VRRPv3 instance holding one floating IP, with keepalived's defaults:
  * what FloatIP needs (the cluster steers `priority` with setPriority).
