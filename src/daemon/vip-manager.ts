@@ -41,9 +41,6 @@ interface Claim {
  */
 export const FLOATIP_VRRP_PARAMS = ['ip', 'nic', 'cidr_netmask', 'vrid', 'advert_int', 'priority', 'vrrp_version', 'vrrp_multicast', 'vrrp_unicast_peer', 'vrrp_auth_pass'] as const;
 
-const DEFAULT_PRIORITY = FLOATIP_DEFAULT_PRIORITY;
-const HANDOVER_MS = FLOATIP_HANDOVER_MS;
-
 export class VipManager {
   private engine: VrrpEngine | undefined;
   private readonly claims = new Map<string, Claim>();
@@ -132,7 +129,7 @@ export class VipManager {
       primaryAddress: this.self.address,
       vip: params['ip']!,
       prefix: params['cidr_netmask'] ? Number(params['cidr_netmask']) : family === 4 ? 32 : 128,
-      priority: params['priority'] ? Number(params['priority']) : DEFAULT_PRIORITY,
+      priority: params['priority'] ? Number(params['priority']) : FLOATIP_DEFAULT_PRIORITY,
       advertIntMs: Math.round(Number(params['advert_int'] || '1') * 1000),
       ...vrrpWireParams(params, this.peers),
     });
@@ -167,7 +164,7 @@ export class VipManager {
     }
     if (claim.releasedAt !== undefined) return { rc: 0 };
     claim.releasedAt = Date.now();
-    this.engine?.release(rsc, HANDOVER_MS);
+    this.engine?.release(rsc, FLOATIP_HANDOVER_MS);
     // The instance goes once the handover is over; the stop itself is done.
     setTimeout(() => {
       const c = this.claims.get(rsc);
@@ -175,7 +172,7 @@ export class VipManager {
         this.claims.delete(rsc);
         void this.apply();
       }
-    }, HANDOVER_MS + 200).unref();
+    }, FLOATIP_HANDOVER_MS + 200).unref();
     return { rc: 0 };
   }
 

@@ -831,14 +831,9 @@ export class ClusterSim {
     }
     if (exec.intervalMs > 0) {
       const mon: Monitor = { exec, gen: this.opSeq++, lastRc: undefined };
-      if (this.vrrp && rsc === VIP_RSC) {
-        node.monitors.set(rsc, mon);
-        this.runMonitor(node, mon, this.rng.range(5, 50));
-        done();
-        return;
-      }
       node.monitors.set(rsc, mon);
-      this.runMonitor(node, mon, this.latency());
+      // (belayd runs a FloatIP's monitor itself: no agent latency.)
+      this.runMonitor(node, mon, this.vrrp && rsc === VIP_RSC ? this.rng.range(5, 50) : this.latency());
       done();
       return;
     }
